@@ -1,0 +1,283 @@
+package cognitotest
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+)
+
+type client struct {
+	id, name          string
+	secret            string
+	created, modified time.Time
+	// config echoes the CreateUserPoolClient members the fake does not
+	// interpret, so settings round-trip through DescribeUserPoolClient.
+	config map[string]json.RawMessage
+}
+
+type identityProvider struct {
+	name, typ         string
+	created, modified time.Time
+	config            map[string]json.RawMessage
+}
+
+// newClientID returns 26 lowercase alphanumerics, Cognito's client id form.
+func (s *Service) newClientID() string {
+	const alpha = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 26)
+	for i := range b {
+		b[i] = alpha[s.rnd.IntN(len(alpha))]
+	}
+	return string(b)
+}
+
+func (s *Service) poolOfClient(id string) *pool {
+	for _, p := range s.pools {
+		if p.clients[id] != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// CreateUserPoolClient; GenerateSecret makes the service create the secret.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+func createUserPoolClient(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		UserPoolId     string
+		ClientName     string
+		GenerateSecret bool
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.ClientName == "" || len(in.ClientName) > 128 {
+		return nil, validationErr(in.ClientName, "clientName", "Member must have length between 1 and 128")
+	}
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(body, &raw)
+	for _, k := range []string{"UserPoolId", "ClientName", "GenerateSecret"} {
+		delete(raw, k)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	c := &client{id: s.newClientID(), name: in.ClientName, created: now, modified: now, config: raw}
+	if in.GenerateSecret {
+		c.secret = s.newClientID() + s.newClientID()
+	}
+	p.clients[c.id] = c
+	return map[string]any{"UserPoolClient": c.describe(p.id)}, nil
+}
+
+func (c *client) describe(poolID string) map[string]any {
+	out := map[string]any{}
+	for k, v := range c.config {
+		out[k] = v
+	}
+	out["UserPoolId"] = poolID
+	out["ClientName"] = c.name
+	out["ClientId"] = c.id
+	out["CreationDate"] = ts(c.created)
+	out["LastModifiedDate"] = ts(c.modified)
+	if c.secret != "" {
+		out["ClientSecret"] = c.secret
+	}
+	return out
+}
+
+func describeUserPoolClient(s *Service, body []byte) (any, *apiError) {
+	var in struct{ UserPoolId, ClientId string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	c := p.clients[in.ClientId]
+	if c == nil {
+		return nil, errResourceNotFound("User pool client %s does not exist.", in.ClientId)
+	}
+	return map[string]any{"UserPoolClient": c.describe(p.id)}, nil
+}
+
+// ListUserPoolClients: MaxResults 1–60, NextToken.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUserPoolClients.html
+func listUserPoolClients(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		UserPoolId string
+		MaxResults *int
+		NextToken  string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	limit := 60
+	if in.MaxResults != nil {
+		if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
+			return nil, err
+		}
+		limit = *in.MaxResults
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(p.clients))
+	for id := range p.clients {
+		ids = append(ids, id)
+	}
+	page, next, aerr := s.pageByKey(ids, in.NextToken, "clients", p.id, limit)
+	if aerr != nil {
+		return nil, aerr
+	}
+	items := []map[string]any{}
+	for _, id := range page {
+		c := p.clients[id]
+		items = append(items, map[string]any{"ClientId": c.id, "UserPoolId": p.id, "ClientName": c.name})
+	}
+	out := map[string]any{"UserPoolClients": items}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+// pageByKey pages a set of string keys in sorted order: the token carries the
+// last key returned, so it survives inserts and deletes.
+func (s *Service) pageByKey(keys []string, token, kind, binding string, limit int) (page []string, next string, err *apiError) {
+	sort.Strings(keys)
+	after, err := s.openToken(token, kind, binding)
+	if err != nil {
+		return nil, "", err
+	}
+	i := 0
+	if token != "" {
+		i = sort.Search(len(keys), func(i int) bool { return keys[i] > after })
+	}
+	end := min(i+limit, len(keys))
+	page = keys[i:end]
+	if end < len(keys) && len(page) > 0 {
+		next = s.sealToken(kind, binding, page[len(page)-1])
+	}
+	return page, next, nil
+}
+
+// CreateIdentityProvider registers a SAML, OIDC or social provider.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateIdentityProvider.html
+func createIdentityProvider(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		UserPoolId, ProviderName, ProviderType string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	switch in.ProviderType {
+	case "SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC":
+	default:
+		return nil, validationErr(in.ProviderType, "providerType", "Member must satisfy enum value set: [SAML, Facebook, Google, LoginWithAmazon, SignInWithApple, OIDC]")
+	}
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(body, &raw)
+	for _, k := range []string{"UserPoolId", "ProviderName", "ProviderType"} {
+		delete(raw, k)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	if p.idps[in.ProviderName] != nil {
+		return nil, newErr("DuplicateProviderException", "A provider with the name %s already exists in this user pool.", in.ProviderName)
+	}
+	now := s.now()
+	idp := &identityProvider{name: in.ProviderName, typ: in.ProviderType, created: now, modified: now, config: raw}
+	p.idps[idp.name] = idp
+	return map[string]any{"IdentityProvider": idp.describe(p.id)}, nil
+}
+
+func (idp *identityProvider) describe(poolID string) map[string]any {
+	out := map[string]any{}
+	for k, v := range idp.config {
+		out[k] = v
+	}
+	out["UserPoolId"] = poolID
+	out["ProviderName"] = idp.name
+	out["ProviderType"] = idp.typ
+	out["CreationDate"] = ts(idp.created)
+	out["LastModifiedDate"] = ts(idp.modified)
+	return out
+}
+
+func describeIdentityProvider(s *Service, body []byte) (any, *apiError) {
+	var in struct{ UserPoolId, ProviderName string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	idp := p.idps[in.ProviderName]
+	if idp == nil {
+		return nil, errResourceNotFound("Identity provider %s does not exist.", in.ProviderName)
+	}
+	return map[string]any{"IdentityProvider": idp.describe(p.id)}, nil
+}
+
+// ListIdentityProviders: MaxResults 1–60.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListIdentityProviders.html
+func listIdentityProviders(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		UserPoolId string
+		MaxResults *int
+		NextToken  string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	limit := 60
+	if in.MaxResults != nil {
+		if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
+			return nil, err
+		}
+		limit = *in.MaxResults
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(p.idps))
+	for n := range p.idps {
+		names = append(names, n)
+	}
+	page, next, aerr := s.pageByKey(names, in.NextToken, "idps", p.id, limit)
+	if aerr != nil {
+		return nil, aerr
+	}
+	items := []map[string]any{}
+	for _, n := range page {
+		idp := p.idps[n]
+		items = append(items, map[string]any{"ProviderName": idp.name, "ProviderType": idp.typ,
+			"CreationDate": ts(idp.created), "LastModifiedDate": ts(idp.modified)})
+	}
+	out := map[string]any{"Providers": items}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}

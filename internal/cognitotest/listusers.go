@@ -1,0 +1,216 @@
+package cognitotest
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// searchable lists the attributes ListUsers can filter on; custom attributes
+// never are.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/how-to-manage-user-accounts.html#cognito-user-pools-searching-for-users-using-listusers-api
+var searchable = map[string]bool{
+	"username": true, "email": true, "phone_number": true, "name": true, "given_name": true,
+	"family_name": true, "preferred_username": true, "cognito:user_status": true, "status": true, "sub": true,
+}
+
+type filter struct {
+	attr   string
+	prefix bool // ^= rather than =
+	value  string
+}
+
+// parseFilter parses `attr = "value"` or `attr ^= "value"`; inside the quotes a
+// backslash escapes the next character (\" and \\). An empty filter matches
+// every user.
+func parseFilter(src string) (*filter, *apiError) {
+	s := strings.TrimSpace(src)
+	if s == "" {
+		return nil, nil
+	}
+	bad := errInvalidParameter("Error while parsing filter.")
+	i := 0
+	for i < len(s) && (s[i] == '_' || s[i] == ':' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) {
+		i++
+	}
+	f := &filter{attr: s[:i]}
+	rest := strings.TrimLeft(s[i:], " ")
+	switch {
+	case strings.HasPrefix(rest, "^="):
+		f.prefix = true
+		rest = rest[2:]
+	case strings.HasPrefix(rest, "="):
+		rest = rest[1:]
+	default:
+		return nil, bad
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if len(rest) < 2 || rest[0] != '"' {
+		return nil, bad
+	}
+	var b strings.Builder
+	closed := false
+	for j := 1; j < len(rest); j++ {
+		c := rest[j]
+		if c == '\\' && j+1 < len(rest) {
+			j++
+			b.WriteByte(rest[j])
+			continue
+		}
+		if c == '"' {
+			if strings.TrimSpace(rest[j+1:]) != "" {
+				return nil, bad
+			}
+			closed = true
+			break
+		}
+		b.WriteByte(c)
+	}
+	if !closed {
+		return nil, bad
+	}
+	if f.attr == "" {
+		return nil, bad
+	}
+	if !searchable[f.attr] {
+		return nil, errInvalidParameter("Invalid search attribute: %s", f.attr)
+	}
+	f.value = b.String()
+	return f, nil
+}
+
+func (f *filter) match(u *user) bool {
+	if f == nil {
+		return true
+	}
+	var v string
+	switch f.attr {
+	case "username":
+		v = u.username
+	case "cognito:user_status":
+		v = u.status
+	case "status":
+		v = "Disabled"
+		if u.enabled {
+			v = "Enabled"
+		}
+	default:
+		var ok bool
+		if v, ok = u.get(f.attr); !ok {
+			return false
+		}
+	}
+	if f.prefix {
+		return strings.HasPrefix(v, f.value)
+	}
+	return v == f.value
+}
+
+// scanBudget bounds how many users one filtered ListUsers call examines. Like
+// the real service, a filtered page may therefore hold fewer users than Limit,
+// or none, while a PaginationToken is still returned: clients must follow
+// tokens, never stop on a short page.
+const scanBudget = 2000
+
+type listUsersInput struct {
+	UserPoolId      string
+	AttributesToGet []string
+	Limit           *int
+	PaginationToken string
+	Filter          string
+}
+
+// ListUsers. Limit 0–60 (0 or absent means 60); the token is bound to the
+// pool and the filter.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
+func listUsers(s *Service, body []byte) (any, *apiError) {
+	var in listUsersInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	limit := 60
+	if in.Limit != nil {
+		if err := checkLimit(*in.Limit, "limit", 0); err != nil {
+			return nil, err
+		}
+		if *in.Limit > 0 {
+			limit = *in.Limit
+		}
+	}
+	f, aerr := parseFilter(in.Filter)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var want map[string]bool
+	if in.AttributesToGet != nil {
+		want = map[string]bool{}
+		for _, a := range in.AttributesToGet {
+			want[a] = true
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	if want != nil {
+		for a := range want {
+			if _, ok := p.schemaByName[a]; !ok {
+				return nil, errInvalidParameter("One or more requested attributes do not exist.")
+			}
+		}
+	}
+	binding := p.id + "\x00" + strings.TrimSpace(in.Filter)
+	after, err := s.openSeqToken(in.PaginationToken, "users", binding)
+	if err != nil {
+		return nil, err
+	}
+	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].seq > after })
+	items := make([]userType, 0, limit)
+	scanned := 0
+	var last uint64
+	for ; i < len(p.order) && len(items) < limit; i++ {
+		if f != nil && scanned == scanBudget {
+			break
+		}
+		u := p.order[i]
+		scanned++
+		last = u.seq
+		if u.deleted || !f.match(u) {
+			continue
+		}
+		items = append(items, u.render(want))
+	}
+	out := map[string]any{"Users": items}
+	if i < len(p.order) && scanned > 0 {
+		out["PaginationToken"] = s.sealToken("users", binding, strconv.FormatUint(last, 10))
+	}
+	return out, nil
+}
+
+// GetCSVHeader returns the columns of the user import file for the pool: the
+// writable standard attributes, custom attributes, then cognito:mfa_enabled
+// and cognito:username.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool-csv-header.html
+func getCSVHeader(s *Service, body []byte) (any, *apiError) {
+	var in struct{ UserPoolId string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	var cols []string
+	for _, sa := range p.schema {
+		if sa.Name == "sub" || sa.Name == "identities" {
+			continue
+		}
+		cols = append(cols, sa.Name)
+	}
+	cols = append(cols, "cognito:mfa_enabled", "cognito:username")
+	return map[string]any{"UserPoolId": p.id, "CSVHeader": cols}, nil
+}

@@ -1,0 +1,241 @@
+package cognitotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/quota"
+)
+
+// targetPrefix is the X-Amz-Target prefix of every Cognito user-pool call.
+const targetPrefix = "AWSCognitoIdentityProviderService."
+
+// Options configures a Service. The zero value is a service in us-east-1 with
+// Cognito's default quotas on, exactly like a fresh AWS account.
+type Options struct {
+	// Region is used in pool ids and ARNs. Default "us-east-1".
+	Region string
+	// AccountID is used in ARNs. Default "123456789012".
+	AccountID string
+	// Rates overrides quota categories (requests per second); a missing
+	// category uses Cognito's default.
+	Rates quota.Rates
+	// QuotaScale multiplies every rate (0 means 1). The demo uses it to finish
+	// in seconds; benchmarks must say which scale they ran under.
+	QuotaScale float64
+	// NoQuotas turns request-rate quotas off.
+	NoQuotas bool
+	// Seed makes ids, subs and generated data reproducible. Default 1.
+	Seed uint64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Service is the fake cognito-idp service. It implements http.Handler.
+type Service struct {
+	opts   Options
+	quotas *quotas
+	faults faults
+	stats  stats
+	reqID  atomic.Uint64
+	// messages counts email/SMS messages the service would have sent, so
+	// tests can prove a restore sends none.
+	messages atomic.Int64
+
+	mu      sync.RWMutex
+	rnd     *rand.Rand // guarded by mu
+	pools   map[string]*pool
+	poolSeq uint64
+	secret  []byte // signs pagination tokens so clients cannot forge them
+}
+
+// New returns a Service with no pools.
+func New(opts Options) *Service {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{
+		opts:  opts,
+		rnd:   rand.New(rand.NewPCG(opts.Seed, 0x636f677661756c74)),
+		pools: map[string]*pool{},
+	}
+	s.secret = make([]byte, 32)
+	for i := range s.secret {
+		s.secret[i] = byte(s.rnd.Uint32())
+	}
+	if !opts.NoQuotas {
+		rates := quota.Defaults()
+		for c, v := range opts.Rates {
+			rates[c] = v
+		}
+		if opts.QuotaScale > 0 {
+			rates = rates.Scaled(opts.QuotaScale)
+		}
+		s.quotas = newQuotas(rates)
+	}
+	return s
+}
+
+// MessagesSent is the number of invitation, confirmation or MFA messages the
+// service would have delivered to users.
+func (s *Service) MessagesSent() int64 { return s.messages.Load() }
+
+// Region is the region the service pretends to be in.
+func (s *Service) Region() string { return s.opts.Region }
+
+type handlerFunc func(s *Service, body []byte) (any, *apiError)
+
+// maxBody bounds a request body; Cognito requests are small.
+const maxBody = 1 << 20
+
+// ServeHTTP implements the AWS JSON 1.1 protocol: POST / with
+// X-Amz-Target: AWSCognitoIdentityProviderService.<Op>.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := fmt.Sprintf("%08x-fake-%012x", s.opts.Seed, s.reqID.Add(1))
+	w.Header().Set("x-amzn-RequestId", id)
+	if r.Method != http.MethodPost {
+		writeError(w, newErr("UnknownOperationException", "method %s not allowed", r.Method))
+		return
+	}
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if !ok {
+		writeError(w, newErr("UnknownOperationException", "missing or unknown X-Amz-Target"))
+		return
+	}
+	h, ok := handlers[op]
+	if !ok {
+		writeError(w, newErr("UnknownOperationException", "operation %s is not implemented by the fake", op))
+		return
+	}
+	s.stats.call(op)
+
+	if f := s.faults.take(op); f != nil {
+		if f.Latency > 0 {
+			select {
+			case <-time.After(f.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch f.Kind {
+		case FaultThrottle:
+			s.stats.throttle(op)
+			writeError(w, errTooManyRequests())
+			return
+		case FaultServerError:
+			s.stats.fail(op)
+			writeError(w, errInternal())
+			return
+		case FaultReset:
+			s.stats.fail(op)
+			resetConn(w)
+			return
+		}
+	}
+	if s.quotas != nil && !s.quotas.allow(op) {
+		s.stats.throttle(op)
+		writeError(w, errTooManyRequests())
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		s.stats.fail(op)
+		writeError(w, errInvalidParameter("cannot read request body: %v", err))
+		return
+	}
+	if len(body) > maxBody {
+		s.stats.fail(op)
+		writeError(w, errInvalidParameter("request body too large"))
+		return
+	}
+	out, aerr := h(s, body)
+	if aerr != nil {
+		s.stats.fail(op)
+		writeError(w, aerr)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.stats.fail(op)
+		writeError(w, errInternal())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	b, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{e.code, e.message})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("x-amzn-ErrorType", e.code)
+	w.WriteHeader(e.status)
+	_, _ = w.Write(b)
+}
+
+// resetConn drops the TCP connection without a response, as a load balancer
+// reset or a dead peer would.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// decode unmarshals a request body into v. Unknown members are ignored, as the
+// real service ignores members newer SDKs send.
+func decode(body []byte, v any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return newErr("SerializationException", "Unexpected type for member %s", te.Field)
+		}
+		return newErr("SerializationException", "cannot parse request: %v", err)
+	}
+	return nil
+}
+
+// epoch renders a time the way the AWS JSON protocol encodes timestamps: epoch
+// seconds as a JSON number with a fractional part.
+type epoch time.Time
+
+func (t epoch) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	return []byte(fmt.Sprintf("%d.%03d", tt.Unix(), tt.Nanosecond()/int(time.Millisecond))), nil
+}
+
+func ts(t time.Time) *epoch { e := epoch(t); return &e }
+
+// now returns the service clock truncated to milliseconds, the precision of
+// Cognito's timestamps on the wire.
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,726 @@
+package cognitotest
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// User statuses. https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UserType.html#CognitoUserPools-Type-UserType-UserStatus
+const (
+	StatusUnconfirmed         = "UNCONFIRMED"
+	StatusConfirmed           = "CONFIRMED"
+	StatusExternalProvider    = "EXTERNAL_PROVIDER"
+	StatusResetRequired       = "RESET_REQUIRED"
+	StatusForceChangePassword = "FORCE_CHANGE_PASSWORD"
+)
+
+type attr struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+type user struct {
+	seq               uint64
+	username          string
+	sub               string
+	attrs             []attr // sub first, then in the order written
+	enabled           bool
+	status            string
+	created, modified time.Time
+	hasPassword       bool
+	totpVerified      bool
+	mfa               mfaPrefs
+	groups            map[string]struct{}
+	deleted           bool
+}
+
+type mfaPrefs struct {
+	sms, totp, email bool
+	preferred        string // SMS_MFA | SOFTWARE_TOKEN_MFA | EMAIL_OTP | ""
+}
+
+func (u *user) get(name string) (string, bool) {
+	for _, a := range u.attrs {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func (u *user) set(name, value string) {
+	for i := range u.attrs {
+		if u.attrs[i].Name == name {
+			u.attrs[i].Value = value
+			return
+		}
+	}
+	u.attrs = append(u.attrs, attr{name, value})
+}
+
+func (u *user) unset(name string) {
+	for i := range u.attrs {
+		if u.attrs[i].Name == name {
+			u.attrs = append(u.attrs[:i], u.attrs[i+1:]...)
+			return
+		}
+	}
+}
+
+// mfaSettingList is UserMFASettingList as AdminGetUser returns it.
+func (u *user) mfaSettingList() []string {
+	var l []string
+	if u.mfa.sms {
+		l = append(l, "SMS_MFA")
+	}
+	if u.mfa.totp {
+		l = append(l, "SOFTWARE_TOKEN_MFA")
+	}
+	if u.mfa.email {
+		l = append(l, "EMAIL_OTP")
+	}
+	return l
+}
+
+// userType is UserType on the wire (ListUsers, ListUsersInGroup, AdminCreateUser).
+type userType struct {
+	Username             string  `json:"Username"`
+	Attributes           []attr  `json:"Attributes"`
+	UserCreateDate       *epoch  `json:"UserCreateDate"`
+	UserLastModifiedDate *epoch  `json:"UserLastModifiedDate"`
+	Enabled              bool    `json:"Enabled"`
+	UserStatus           string  `json:"UserStatus"`
+	MFAOptions           []mfaOp `json:"MFAOptions,omitempty"`
+}
+
+type mfaOp struct {
+	DeliveryMedium string `json:"DeliveryMedium"`
+	AttributeName  string `json:"AttributeName"`
+}
+
+// render copies u for the wire. want, when non-nil, limits the attributes
+// (ListUsers AttributesToGet). Caller holds s.mu.
+func (u *user) render(want map[string]bool) userType {
+	attrs := make([]attr, 0, len(u.attrs))
+	for _, a := range u.attrs {
+		if want == nil || want[a.Name] {
+			attrs = append(attrs, a)
+		}
+	}
+	ut := userType{
+		Username: u.username, Attributes: attrs,
+		UserCreateDate: ts(u.created), UserLastModifiedDate: ts(u.modified),
+		Enabled: u.enabled, UserStatus: u.status,
+	}
+	if u.mfa.sms {
+		ut.MFAOptions = []mfaOp{{"SMS", "phone_number"}}
+	}
+	return ut
+}
+
+// findUser resolves a Username parameter the way Cognito does: the username
+// itself, an email or phone number when the pool signs in with them (or has
+// them as aliases, verified), or the user's sub.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminGetUser.html#CognitoUserPools-AdminGetUser-request-Username
+func (p *pool) findUser(username string) (*user, *apiError) {
+	if username == "" {
+		return nil, validationErr("null", "username", "Member must not be null")
+	}
+	if u := p.users[p.canon(username)]; u != nil {
+		return u, nil
+	}
+	if u := p.byAlias[aliasKey(username)]; u != nil {
+		return u, nil
+	}
+	if u := p.bySub[username]; u != nil && u.status != StatusExternalProvider {
+		return u, nil
+	}
+	return nil, errUserNotFound()
+}
+
+func aliasKey(v string) string {
+	if strings.Contains(v, "@") {
+		return "email:" + strings.ToLower(v)
+	}
+	return "phone_number:" + v
+}
+
+// signInAttrs lists attributes that identify a user besides the username.
+func (p *pool) signInAttrs() []string {
+	if len(p.usernameAttrs) > 0 {
+		return p.usernameAttrs
+	}
+	return p.aliasAttrs
+}
+
+// reindexAliases keeps byAlias in step with u's email / phone_number. With
+// alias attributes only verified values are usable for sign-in.
+func (p *pool) reindexAliases(u *user, old []attr) {
+	for _, name := range p.signInAttrs() {
+		if name != "email" && name != "phone_number" {
+			continue
+		}
+		for _, a := range old {
+			if a.Name == name {
+				if p.byAlias[aliasKey(a.Value)] == u {
+					delete(p.byAlias, aliasKey(a.Value))
+				}
+			}
+		}
+		if v, ok := u.get(name); ok && !u.deleted {
+			verified, _ := u.get(name + "_verified")
+			if len(p.usernameAttrs) > 0 || verified == "true" {
+				p.byAlias[aliasKey(v)] = u
+			}
+		}
+	}
+}
+
+// checkUsername enforces the Username member's pattern: 1–128 characters of
+// [\p{L}\p{M}\p{S}\p{N}\p{P}]+ (no whitespace or control characters).
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html#CognitoUserPools-AdminCreateUser-request-Username
+func checkUsername(name string) *apiError {
+	if name == "" || utf8.RuneCountInString(name) > 128 {
+		return validationErr(name, "username", "Member must have length less than or equal to 128")
+	}
+	for _, r := range name {
+		if !(unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsSymbol(r) || unicode.IsNumber(r) || unicode.IsPunct(r)) {
+			return validationErr("***", "username", `Member must satisfy regular expression pattern: [\p{L}\p{M}\p{S}\p{N}\p{P}]+`)
+		}
+	}
+	return nil
+}
+
+// insertUser creates a user in p. attrs are already validated. Caller holds s.mu.
+func (s *Service) insertUser(p *pool, username string, attrs []attrInput, status string) (*user, *apiError) {
+	sub := s.newUUID()
+	if len(p.usernameAttrs) > 0 && status != StatusExternalProvider {
+		// With username attributes the given "username" is an email or phone
+		// number; Cognito stores it as that attribute and makes the sub the
+		// username.
+		// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-usernames
+		kind := "phone_number"
+		if strings.Contains(username, "@") {
+			kind = "email"
+		}
+		allowed := false
+		for _, a := range p.usernameAttrs {
+			allowed = allowed || a == kind
+		}
+		if !allowed {
+			return nil, errInvalidParameter("Username should be either an email or a phone number.")
+		}
+		if p.byAlias[aliasKey(username)] != nil {
+			return nil, errUsernameExists()
+		}
+		dup := false
+		for _, a := range attrs {
+			dup = dup || a.Name == kind
+		}
+		if !dup {
+			attrs = append(attrs, attrInput{kind, username})
+		}
+		username = sub
+	}
+	key := p.canon(username)
+	if p.users[key] != nil {
+		return nil, errUsernameExists()
+	}
+	now := s.now()
+	u := &user{
+		username: username, sub: sub, enabled: true, status: status,
+		created: now, modified: now, groups: map[string]struct{}{},
+	}
+	u.attrs = append(u.attrs, attr{"sub", sub})
+	for _, a := range attrs {
+		u.set(a.Name, a.Value)
+	}
+	if err := p.checkRequired(u.attrs); err != nil {
+		return nil, err
+	}
+	p.seq++
+	u.seq = p.seq
+	p.users[key] = u
+	p.bySub[sub] = u
+	p.order = append(p.order, u)
+	p.reindexAliases(u, nil)
+	return u, nil
+}
+
+func (s *Service) removeUser(p *pool, u *user) {
+	u.deleted = true
+	delete(p.users, p.canon(u.username))
+	delete(p.bySub, u.sub)
+	p.reindexAliases(u, u.attrs)
+	for g := range u.groups {
+		if grp := p.groups[g]; grp != nil {
+			grp.removeMember(u)
+		}
+	}
+	p.dead++
+	p.compact()
+}
+
+type adminCreateUserInput struct {
+	UserPoolId        string
+	Username          string
+	UserAttributes    []attrInput
+	TemporaryPassword string
+	MessageAction     string
+}
+
+// AdminCreateUser creates a FORCE_CHANGE_PASSWORD user. With
+// MessageAction=SUPPRESS nothing is sent.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
+func adminCreateUser(s *Service, body []byte) (any, *apiError) {
+	var in adminCreateUserInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := checkUsername(in.Username); err != nil {
+		return nil, err
+	}
+	switch in.MessageAction {
+	case "", "SUPPRESS", "RESEND":
+	default:
+		return nil, validationErr(in.MessageAction, "messageAction", "Member must satisfy enum value set: [RESEND, SUPPRESS]")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	if in.MessageAction == "RESEND" {
+		u, err := p.findUser(in.Username)
+		if err != nil {
+			return nil, err
+		}
+		s.messages.Add(1)
+		return map[string]any{"User": u.render(nil)}, nil
+	}
+	if err := p.checkWrite(in.UserAttributes, true); err != nil {
+		return nil, err
+	}
+	if in.TemporaryPassword != "" {
+		if err := checkPassword(in.TemporaryPassword); err != nil {
+			return nil, err
+		}
+	}
+	u, err := s.insertUser(p, in.Username, in.UserAttributes, StatusForceChangePassword)
+	if err != nil {
+		return nil, err
+	}
+	u.hasPassword = true
+	if in.MessageAction != "SUPPRESS" {
+		s.messages.Add(1)
+	}
+	return map[string]any{"User": u.render(nil)}, nil
+}
+
+// SignUp registers an UNCONFIRMED user through an app client.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
+func signUp(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		ClientId       string
+		Username       string
+		Password       string
+		UserAttributes []attrInput
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := checkUsername(in.Username); err != nil {
+		return nil, err
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.poolOfClient(in.ClientId)
+	if p == nil {
+		return nil, errResourceNotFound("User pool client %s does not exist.", in.ClientId)
+	}
+	if err := p.checkWrite(in.UserAttributes, true); err != nil {
+		return nil, err
+	}
+	u, err := s.insertUser(p, in.Username, in.UserAttributes, StatusUnconfirmed)
+	if err != nil {
+		return nil, err
+	}
+	u.hasPassword = true
+	out := map[string]any{"UserConfirmed": false, "UserSub": u.sub}
+	if v, ok := u.get("email"); ok {
+		s.messages.Add(1)
+		out["CodeDeliveryDetails"] = map[string]string{"Destination": maskEmail(v), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+	}
+	return out, nil
+}
+
+func maskEmail(v string) string {
+	at := strings.IndexByte(v, '@')
+	if at < 1 {
+		return "***"
+	}
+	return v[:1] + "***" + v[at:]
+}
+
+// checkPassword applies the default password policy: at least 8 characters
+// with upper and lower case letters, a number and a symbol.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-passwords.html
+func checkPassword(pw string) *apiError {
+	var up, lo, num, sym bool
+	for _, r := range pw {
+		switch {
+		case unicode.IsUpper(r):
+			up = true
+		case unicode.IsLower(r):
+			lo = true
+		case unicode.IsDigit(r):
+			num = true
+		case strings.ContainsRune("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ", r):
+			sym = true
+		}
+	}
+	bad := func(why string) *apiError {
+		return newErr("InvalidPasswordException", "Password did not conform with policy: %s", why)
+	}
+	switch {
+	case utf8.RuneCountInString(pw) < 8:
+		return bad("Password not long enough")
+	case !up:
+		return bad("Password must have uppercase characters")
+	case !lo:
+		return bad("Password must have lowercase characters")
+	case !num:
+		return bad("Password must have numeric characters")
+	case !sym:
+		return bad("Password must have symbol characters")
+	}
+	return nil
+}
+
+type userRef struct {
+	UserPoolId string
+	Username   string
+}
+
+// withUser decodes a {UserPoolId, Username} request, takes the write lock and
+// calls f with the user.
+func withUser[T any](s *Service, body []byte, in *T, ref func(*T) userRef, f func(p *pool, u *user) (any, *apiError)) (any, *apiError) {
+	if err := decode(body, in); err != nil {
+		return nil, err
+	}
+	r := ref(in)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pool(r.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.findUser(r.Username)
+	if err != nil {
+		return nil, err
+	}
+	return f(p, u)
+}
+
+func refOf(r *userRef) userRef { return *r }
+
+// AdminGetUser. https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminGetUser.html
+func adminGetUser(s *Service, body []byte) (any, *apiError) {
+	var in userRef
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.findUser(in.Username)
+	if err != nil {
+		return nil, err
+	}
+	ut := u.render(nil)
+	out := map[string]any{
+		"Username": ut.Username, "UserAttributes": ut.Attributes,
+		"UserCreateDate": ut.UserCreateDate, "UserLastModifiedDate": ut.UserLastModifiedDate,
+		"Enabled": ut.Enabled, "UserStatus": ut.UserStatus,
+	}
+	if ut.MFAOptions != nil {
+		out["MFAOptions"] = ut.MFAOptions
+	}
+	if l := u.mfaSettingList(); l != nil {
+		out["UserMFASettingList"] = l
+	}
+	if u.mfa.preferred != "" {
+		out["PreferredMfaSetting"] = u.mfa.preferred
+	}
+	return out, nil
+}
+
+func adminDeleteUser(s *Service, body []byte) (any, *apiError) {
+	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+		s.removeUser(p, u)
+		return struct{}{}, nil
+	})
+}
+
+func adminDisableUser(s *Service, body []byte) (any, *apiError) {
+	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+		u.enabled = false
+		u.modified = s.now()
+		return struct{}{}, nil
+	})
+}
+
+func adminEnableUser(s *Service, body []byte) (any, *apiError) {
+	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+		u.enabled = true
+		u.modified = s.now()
+		return struct{}{}, nil
+	})
+}
+
+type updateAttrsInput struct {
+	UserPoolId     string
+	Username       string
+	UserAttributes []attrInput
+}
+
+// AdminUpdateUserAttributes. Changing email or phone_number without also
+// setting its *_verified attribute marks it unverified.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html
+func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
+	in := &updateAttrsInput{}
+	return withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
+		func(p *pool, u *user) (any, *apiError) {
+			if in.UserAttributes == nil {
+				return nil, validationErr("null", "userAttributes", "Member must not be null")
+			}
+			if err := p.checkWrite(in.UserAttributes, false); err != nil {
+				return nil, err
+			}
+			old := append([]attr(nil), u.attrs...)
+			given := map[string]bool{}
+			for _, a := range in.UserAttributes {
+				given[a.Name] = true
+			}
+			for _, a := range in.UserAttributes {
+				prev, had := u.get(a.Name)
+				if a.Value == "" {
+					u.unset(a.Name)
+				} else {
+					u.set(a.Name, a.Value)
+				}
+				if (a.Name == "email" || a.Name == "phone_number") && (!had || prev != a.Value) && !given[a.Name+"_verified"] {
+					if _, ok := u.get(a.Name + "_verified"); ok || a.Value != "" {
+						u.set(a.Name+"_verified", "false")
+					}
+				}
+			}
+			u.modified = s.now()
+			p.reindexAliases(u, old)
+			return struct{}{}, nil
+		})
+}
+
+// AdminSetUserPassword: Permanent=true makes the user CONFIRMED, false makes
+// it FORCE_CHANGE_PASSWORD.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminSetUserPassword.html
+func adminSetUserPassword(s *Service, body []byte) (any, *apiError) {
+	in := &struct {
+		UserPoolId, Username, Password string
+		Permanent                      bool
+	}{}
+	return withUser(s, body, in, func(i *struct {
+		UserPoolId, Username, Password string
+		Permanent                      bool
+	}) userRef {
+		return userRef{i.UserPoolId, i.Username}
+	}, func(p *pool, u *user) (any, *apiError) {
+		if err := checkPassword(in.Password); err != nil {
+			return nil, err
+		}
+		if u.status == StatusExternalProvider {
+			return nil, newErr("NotAuthorizedException", "User is not authorized to set a password for an external provider user.")
+		}
+		u.hasPassword = true
+		if in.Permanent {
+			u.status = StatusConfirmed
+		} else {
+			u.status = StatusForceChangePassword
+		}
+		u.modified = s.now()
+		return struct{}{}, nil
+	})
+}
+
+// AdminConfirmSignUp confirms an UNCONFIRMED user.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminConfirmSignUp.html
+func adminConfirmSignUp(s *Service, body []byte) (any, *apiError) {
+	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+		if u.status != StatusUnconfirmed {
+			return nil, newErr("NotAuthorizedException", "User cannot be confirmed. Current status is %s", u.status)
+		}
+		u.status = StatusConfirmed
+		u.modified = s.now()
+		return struct{}{}, nil
+	})
+}
+
+type mfaSettings struct {
+	Enabled      *bool
+	PreferredMfa *bool
+}
+
+type setMFAInput struct {
+	UserPoolId               string
+	Username                 string
+	SMSMfaSettings           *mfaSettings
+	SoftwareTokenMfaSettings *mfaSettings
+	EmailMfaSettings         *mfaSettings
+}
+
+// AdminSetUserMFAPreference. TOTP needs a verified software token and SMS a
+// phone number; only one factor may be preferred.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminSetUserMFAPreference.html
+func adminSetUserMFAPreference(s *Service, body []byte) (any, *apiError) {
+	in := &setMFAInput{}
+	return withUser(s, body, in, func(i *setMFAInput) userRef { return userRef{i.UserPoolId, i.Username} },
+		func(p *pool, u *user) (any, *apiError) {
+			next := u.mfa
+			apply := func(m *mfaSettings, flag *bool, name string) {
+				if m == nil {
+					return
+				}
+				if m.Enabled != nil {
+					*flag = *m.Enabled
+				}
+				if m.PreferredMfa != nil {
+					if *m.PreferredMfa {
+						next.preferred = name
+					} else if next.preferred == name {
+						next.preferred = ""
+					}
+				}
+			}
+			apply(in.SMSMfaSettings, &next.sms, "SMS_MFA")
+			apply(in.SoftwareTokenMfaSettings, &next.totp, "SOFTWARE_TOKEN_MFA")
+			apply(in.EmailMfaSettings, &next.email, "EMAIL_OTP")
+			if next.totp && !u.totpVerified {
+				return nil, errInvalidParameter("User has not verified software token mfa")
+			}
+			if next.sms {
+				if _, ok := u.get("phone_number"); !ok {
+					return nil, errInvalidParameter("User does not have delivery config set to turn on SMS_MFA")
+				}
+			}
+			if next.email {
+				if _, ok := u.get("email"); !ok {
+					return nil, errInvalidParameter("User does not have delivery config set to turn on EMAIL_OTP")
+				}
+			}
+			if next.preferred != "" {
+				on := map[string]bool{"SMS_MFA": next.sms, "SOFTWARE_TOKEN_MFA": next.totp, "EMAIL_OTP": next.email}
+				if !on[next.preferred] {
+					return nil, errInvalidParameter("Preferred MFA %s is not enabled for the user", next.preferred)
+				}
+			}
+			u.mfa = next
+			u.modified = s.now()
+			return struct{}{}, nil
+		})
+}
+
+// identity is one entry of the "identities" attribute that links a federated
+// identity to a user.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-identity-federation-consolidate-users.html
+type identity struct {
+	UserID       string  `json:"userId"`
+	ProviderName string  `json:"providerName"`
+	ProviderType string  `json:"providerType"`
+	Issuer       *string `json:"issuer"`
+	Primary      bool    `json:"primary"`
+	DateCreated  int64   `json:"dateCreated"`
+}
+
+func (u *user) identities() []identity {
+	v, ok := u.get("identities")
+	if !ok {
+		return nil
+	}
+	var ids []identity
+	_ = json.Unmarshal([]byte(v), &ids)
+	return ids
+}
+
+func (u *user) setIdentities(ids []identity) {
+	if len(ids) == 0 {
+		u.unset("identities")
+		return
+	}
+	b, _ := json.Marshal(ids)
+	u.set("identities", string(b))
+}
+
+type providerUser struct {
+	ProviderName           string
+	ProviderAttributeName  string
+	ProviderAttributeValue string
+}
+
+// AdminLinkProviderForUser links a federated identity to an existing local
+// user. The provider must exist in the pool, the destination must be a
+// Cognito user, and an identity may be linked once.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminLinkProviderForUser.html
+func adminLinkProviderForUser(s *Service, body []byte) (any, *apiError) {
+	var in struct {
+		UserPoolId      string
+		DestinationUser providerUser
+		SourceUser      providerUser
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	if in.DestinationUser.ProviderName != "Cognito" {
+		return nil, errInvalidParameter("DestinationUser must be a Cognito user (ProviderName \"Cognito\")")
+	}
+	idp := p.idps[in.SourceUser.ProviderName]
+	if idp == nil {
+		return nil, errInvalidParameter("Provider %s does not exist in the user pool", in.SourceUser.ProviderName)
+	}
+	if in.SourceUser.ProviderAttributeValue == "" {
+		return nil, errInvalidParameter("SourceUser.ProviderAttributeValue must be set")
+	}
+	u, err := p.findUser(in.DestinationUser.ProviderAttributeValue)
+	if err != nil {
+		return nil, err
+	}
+	for _, other := range p.users {
+		for _, id := range other.identities() {
+			if id.ProviderName == idp.name && id.UserID == in.SourceUser.ProviderAttributeValue {
+				return nil, errInvalidParameter("Merging is not currently supported, provide a SourceUser that has not been linked.")
+			}
+		}
+	}
+	ids := append(u.identities(), identity{
+		UserID: in.SourceUser.ProviderAttributeValue, ProviderName: idp.name, ProviderType: idp.typ,
+		DateCreated: s.now().UnixMilli(),
+	})
+	u.setIdentities(ids)
+	u.modified = s.now()
+	return struct{}{}, nil
+}
