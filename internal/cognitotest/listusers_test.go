@@ -236,7 +236,7 @@ func TestListUsersFilterErrors(t *testing.T) {
 	}
 	// Escaped quotes match the literal value.
 	_, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(pool), Username: aws.String("quoted"),
-		MessageAction: types.MessageActionTypeSuppress,
+		MessageAction:  types.MessageActionTypeSuppress,
 		UserAttributes: []types.AttributeType{{Name: aws.String("name"), Value: aws.String(`Dwayne "The Rock" J`)}}})
 	if err != nil {
 		t.Fatal(err)
