@@ -204,6 +204,11 @@ func getCSVHeader(s *Service, body []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	cols, _ := getCSVHeaderOf(p)
+	return map[string]any{"UserPoolId": p.id, "CSVHeader": cols}, nil
+}
+
+func getCSVHeaderOf(p *pool) ([]string, *apiError) {
 	var cols []string
 	for _, sa := range p.schema {
 		if sa.Name == "sub" || sa.Name == "identities" {
@@ -211,6 +216,5 @@ func getCSVHeader(s *Service, body []byte) (any, *apiError) {
 		}
 		cols = append(cols, sa.Name)
 	}
-	cols = append(cols, "cognito:mfa_enabled", "cognito:username")
-	return map[string]any{"UserPoolId": p.id, "CSVHeader": cols}, nil
+	return append(cols, "cognito:mfa_enabled", "cognito:username"), nil
 }

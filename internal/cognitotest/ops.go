@@ -33,4 +33,9 @@ var handlers = map[string]handlerFunc{
 	"ListUsersInGroup":          listUsersInGroup,
 	"AdminListGroupsForUser":    adminListGroupsForUser,
 	"GetCSVHeader":              getCSVHeader,
+	"CreateUserImportJob":       createUserImportJob,
+	"DescribeUserImportJob":     describeUserImportJob,
+	"StartUserImportJob":        startUserImportJob,
+	"StopUserImportJob":         stopUserImportJob,
+	"ListUserImportJobs":        listUserImportJobs,
 }

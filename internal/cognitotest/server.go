@@ -32,6 +32,7 @@ func Start(addr string, opts Options) (*Server, error) {
 		URL:     "http://" + ln.Addr().String(),
 		ln:      ln,
 	}
+	s.Service.url = s.URL
 	s.srv = &http.Server{Handler: s.Service, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

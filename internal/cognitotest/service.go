@@ -56,6 +56,8 @@ type Service struct {
 	pools   map[string]*pool
 	poolSeq uint64
 	secret  []byte // signs pagination tokens so clients cannot forge them
+	jobs    map[string]*importJob
+	url     string // base URL when served by Start, for presigned upload URLs
 }
 
 // New returns a Service with no pools.
@@ -111,6 +113,10 @@ const maxBody = 1 << 20
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("%08x-fake-%012x", s.opts.Seed, s.reqID.Add(1))
 	w.Header().Set("x-amzn-RequestId", id)
+	if strings.HasPrefix(r.URL.Path, "/import/") {
+		s.serveImportUpload(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		writeError(w, newErr("UnknownOperationException", "method %s not allowed", r.Method))
 		return
