@@ -18,6 +18,8 @@ const (
 	FaultServerError
 	// FaultReset closes the connection without an answer.
 	FaultReset
+	// FaultError answers the exception named by Fault.Code (HTTP 400).
+	FaultError
 )
 
 func (k FaultKind) String() string {
@@ -30,6 +32,8 @@ func (k FaultKind) String() string {
 		return "server-error"
 	case FaultReset:
 		return "reset"
+	case FaultError:
+		return "error"
 	}
 	return "unknown"
 }
@@ -46,6 +50,8 @@ type Fault struct {
 	Every int
 	// Latency is added before the call is answered (any kind).
 	Latency time.Duration
+	// Code is the exception FaultError answers, e.g. "LimitExceededException".
+	Code string
 }
 
 type activeFault struct {

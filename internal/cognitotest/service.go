@@ -154,6 +154,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.stats.fail(op)
 			resetConn(w)
 			return
+		case FaultError:
+			s.stats.fail(op)
+			writeError(w, newErr(f.Code, "injected %s", f.Code))
+			return
 		}
 	}
 	if s.quotas != nil && !s.quotas.allow(op) {

@@ -1,0 +1,91 @@
+package awsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/cogvault/cogvault/internal/quota"
+)
+
+// Options configures LoadConfig. The zero value is the SDK's default chain
+// with Cognito's default quotas fully usable.
+type Options struct {
+	// Profile selects a shared-config profile (--profile).
+	Profile string
+	// Region overrides the region (--region).
+	Region string
+	// EndpointURL sends every service call to this URL (--endpoint-url), e.g.
+	// `cogvault fake-cognito` or a VPC endpoint.
+	EndpointURL string
+	// Rates overrides quota categories in requests per second.
+	Rates quota.Rates
+	// MaxShare is the fraction (0,1] of each category's rate this process may
+	// use; quotas are per account and Region, shared with production.
+	MaxShare float64
+	// MaxAttempts per call, including the first (default 10).
+	MaxAttempts int
+	// MaxBackoff caps the delay between attempts (default 20s).
+	MaxBackoff time.Duration
+	// Limiter paces Cognito calls; one is built from Rates and MaxShare when
+	// nil. Share one Limiter across clients of the same account and Region.
+	Limiter *Limiter
+	// HTTPClient replaces the SDK's default HTTP client.
+	HTTPClient aws.HTTPClient
+	// Credentials replaces the default credential chain (tests, the demo).
+	Credentials aws.CredentialsProvider
+}
+
+// ErrNoRegion means neither the flags, the environment nor the profile named
+// a region.
+var ErrNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION (or region in your profile)")
+
+// LoadConfig returns the SDK configuration for opts. Every Cognito client
+// built from it (cognitoidentityprovider.NewFromConfig) is paced and retried.
+func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
+	if opts.MaxShare == 0 {
+		opts.MaxShare = 1
+	}
+	if opts.MaxShare < 0 || opts.MaxShare > 1 {
+		return aws.Config{}, fmt.Errorf("max share %v is outside (0, 1]", opts.MaxShare)
+	}
+	lim := opts.Limiter
+	if lim == nil {
+		lim = NewLimiter(opts.Rates, opts.MaxShare)
+	}
+	loaders := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return NewRetryer(opts) }),
+		config.WithAPIOptions([]func(*middleware.Stack) error{lim.AddToStack}),
+	}
+	if opts.Profile != "" {
+		loaders = append(loaders, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		loaders = append(loaders, config.WithRegion(opts.Region))
+	}
+	if opts.HTTPClient != nil {
+		loaders = append(loaders, config.WithHTTPClient(opts.HTTPClient))
+	}
+	if opts.Credentials != nil {
+		loaders = append(loaders, config.WithCredentialsProvider(opts.Credentials))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
+	if err != nil {
+		if opts.Profile != "" {
+			return aws.Config{}, fmt.Errorf("load AWS configuration for profile %q: %w", opts.Profile, err)
+		}
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if opts.EndpointURL != "" {
+		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, ErrNoRegion
+	}
+	return cfg, nil
+}
