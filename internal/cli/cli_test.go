@@ -1,0 +1,106 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/cli"
+	"github.com/cogvault/cogvault/internal/cognitotest"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func isolateAWS(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "",
+		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+func run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb syncBuf
+	code = cli.Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPoolsListsPoolsFromTheEndpoint(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
+	res, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod-users", Users: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, context.Background(), "pools", "--endpoint-url", srv.URL, "--region", "us-east-1")
+	if code != 0 || !strings.Contains(out, res.PoolID) || !strings.Contains(out, "prod-users") {
+		t.Fatalf("pools: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, context.Background(), "pools", "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json")
+	var doc struct {
+		Region string
+		Pools  []struct{ ID, Name string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 || len(doc.Pools) != 1 || doc.Pools[0].ID != res.PoolID {
+		t.Fatalf("pools json: exit %d, %v, %s", code, err, out)
+	}
+}
+
+func TestPoolsWithoutRegionSaysHowToFixIt(t *testing.T) {
+	isolateAWS(t)
+	code, _, errOut := run(t, context.Background(), "pools")
+	if code != 1 || !strings.Contains(errOut, "pass --region or set AWS_REGION") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestFakeCognitoServesUntilInterrupted(t *testing.T) {
+	isolateAWS(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuf
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"fake-cognito", "--listen", "127.0.0.1:0", "--users", "25", "--groups", "2", "--output", "json"},
+			strings.NewReader(""), &out, &errb)
+	}()
+	var info struct {
+		Endpoint, Region, PoolID string
+		Users                    int
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for json.Unmarshal([]byte(out.String()), &info) != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if info.Endpoint == "" || info.Users != 25 {
+		t.Fatalf("fake-cognito printed %q", out.String())
+	}
+	// The served fake answers the CLI's own commands.
+	code, pools, errOut := run(t, context.Background(), "pools", "--endpoint-url", info.Endpoint, "--region", info.Region)
+	if code != 0 || !strings.Contains(pools, info.PoolID) {
+		t.Fatalf("pools against fake-cognito: %d %s %s", code, pools, errOut)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("fake-cognito exit %d after interrupt: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("fake-cognito did not stop on interrupt")
+	}
+}

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/quota"
+)
+
+// globalOptions are the flags every command shares, spelled as the AWS CLI
+// spells them.
+type globalOptions struct {
+	Profile     string
+	Region      string
+	EndpointURL string
+	Output      string
+	Repo        string
+	MaxShare    float64
+	QuotaRates  []string
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&g.Profile, "profile", "", "AWS shared-config `profile` to use (default: AWS_PROFILE, then the SDK's chain)")
+	fs.StringVar(&g.Region, "region", "", "AWS `Region` of the user pool (default: AWS_REGION or the profile's region)")
+	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "send AWS calls to this `URL` instead, e.g. the endpoint cogvault fake-cognito prints")
+	fs.StringVar(&g.Output, "output", "text", "output `format`: text or json (json prints one document on stdout)")
+	fs.StringVar(&g.Repo, "repo", "", "repository `URL`: a path, file://PATH or s3://BUCKET/PREFIX (default: $COGVAULT_REPO)")
+	fs.Float64Var(&g.MaxShare, "max-share", 1, "`fraction` (0,1] of each Cognito quota this run may use; quotas are shared with production traffic")
+	fs.StringArrayVar(&g.QuotaRates, "quota-rate", nil, "`CATEGORY=RPS`: override a quota category's rate (repeatable), e.g. UserList=50 after a quota increase")
+}
+
+// validate checks the global flags once, before any command runs.
+func (g *globalOptions) validate() error {
+	if g.Output != "text" && g.Output != "json" {
+		return usageError("--output %q: accepted values are text and json", g.Output)
+	}
+	if g.MaxShare <= 0 || g.MaxShare > 1 {
+		return usageError("--max-share %v: must be greater than 0 and at most 1", g.MaxShare)
+	}
+	if _, err := g.rates(); err != nil {
+		return err
+	}
+	if g.Repo == "" {
+		g.Repo = g.getenv("COGVAULT_REPO")
+	}
+	return nil
+}
+
+// rates parses --quota-rate flags.
+func (g *globalOptions) rates() (quota.Rates, error) {
+	r := quota.Rates{}
+	known := map[quota.Category]bool{}
+	for _, c := range quota.Categories() {
+		known[c] = true
+	}
+	for _, kv := range g.QuotaRates {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, usageError("--quota-rate %q: want CATEGORY=RPS, e.g. UserList=50", kv)
+		}
+		c := quota.Category(name)
+		if !known[c] {
+			names := make([]string, 0, len(known))
+			for _, k := range quota.Categories() {
+				names = append(names, string(k))
+			}
+			return nil, usageError("--quota-rate: unknown category %q; known categories: %s", name, strings.Join(names, ", "))
+		}
+		v, err := strconv.ParseFloat(val, 64)
+		if err != nil || v <= 0 {
+			return nil, usageError("--quota-rate %s: rate %q must be a positive number of requests per second", name, val)
+		}
+		r[c] = v
+	}
+	return r, nil
+}
+
+// awsOptions turns the global flags into SDK options.
+func (g *globalOptions) awsOptions() awsx.Options {
+	r, _ := g.rates() // validated before any command runs
+	return awsx.Options{Profile: g.Profile, Region: g.Region, EndpointURL: g.EndpointURL, Rates: r, MaxShare: g.MaxShare}
+}
+
+func (g *globalOptions) json() bool { return g.Output == "json" }
+
+// printJSON writes v as the one JSON document of a command's output.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+const rootLong = `cogvault backs up Amazon Cognito user pools, restores them to a point in time,
+and migrates them to another pool, Region or account.
+
+Cognito has no built-in backup. cogvault reads a pool through the Cognito API,
+within the account's request-rate quotas, and writes snapshots (users, groups,
+memberships and pool configuration) to a repository on disk or in S3.
+
+Try it without an AWS account:
+  cogvault demo                    run a fake pool end to end, offline
+  cogvault fake-cognito            serve a fake Cognito for the AWS CLI and SDKs
+
+Against a real account, credentials and Region come from the AWS SDK's default
+chain (environment, ~/.aws, SSO, instance roles), or from --profile/--region:
+  cogvault pools --region eu-west-1
+
+Environment:
+  COGVAULT_REPO     default for --repo
+  AWS_PROFILE       default for --profile
+  AWS_REGION        default for --region
+  AWS_ENDPOINT_URL  default endpoint for every AWS service (the SDK reads it)`
+
+// newRoot builds a fresh command tree: no state survives between calls.
+func newRoot(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cogvault",
+		Short:         "Backup, point-in-time restore and migration for Amazon Cognito user pools",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.validate()
+		},
+	}
+	g.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
+	})
+	root.AddCommand(
+		newVersionCommand(g),
+		newPoolsCommand(g),
+		newFakeCognitoCommand(g),
+		newDemoCommand(g),
+	)
+	return root
+}
+
+// Main runs cogvault with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if isCobraUsage(err) {
+		err = usageError("%v (see 'cogvault --help')", err)
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = withCode(exitCode(err), fmt.Errorf("interrupted: %w", err))
+	}
+	fmt.Fprintf(stderr, "cogvault: %v\n", err)
+	return exitCode(err)
+}
+
+// isCobraUsage recognises the errors cobra returns for unknown commands and
+// wrong argument counts, which it does not type.
+func isCobraUsage(err error) bool {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}

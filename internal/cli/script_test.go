@@ -1,0 +1,38 @@
+package cli_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/cogvault/cogvault/internal/cli"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"cogvault": func() {
+			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the CLI scenarios under testdata/script. Golden output is
+// kept in the scripts; refresh it with UPDATE_GOLDEN=1 go test ./internal/cli.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: os.Getenv("UPDATE_GOLDEN") != "",
+		Setup: func(env *testscript.Env) error {
+			// Keep the developer's AWS setup out of the scripts.
+			for _, k := range []string{"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "COGVAULT_REPO"} {
+				env.Setenv(k, "")
+			}
+			env.Setenv("AWS_CONFIG_FILE", env.WorkDir+"/no-aws-config")
+			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", env.WorkDir+"/no-aws-credentials")
+			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			return nil
+		},
+	})
+}
