@@ -39,17 +39,6 @@ func newClient(srv *cognitotest.Server) *cip.Client {
 	return cip.NewFromConfig(cfg)
 }
 
-// newRetryingClient retries throttles like a well-behaved caller would.
-func newRetryingClient(srv *cognitotest.Server) *cip.Client {
-	c := newClient(srv)
-	return cip.New(c.Options(), func(o *cip.Options) {
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = 20
-			so.RateLimiter = ratelimit.None
-		})
-	})
-}
-
 func startFake(t *testing.T, opts cognitotest.Options, users, groups int) (*cognitotest.Server, string) {
 	t.Helper()
 	srv := cognitotest.NewTestServer(t, opts)

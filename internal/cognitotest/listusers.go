@@ -154,11 +154,9 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if want != nil {
-		for a := range want {
-			if _, ok := p.schemaByName[a]; !ok {
-				return nil, errInvalidParameter("One or more requested attributes do not exist.")
-			}
+	for a := range want {
+		if _, ok := p.schemaByName[a]; !ok {
+			return nil, errInvalidParameter("One or more requested attributes do not exist.")
 		}
 	}
 	binding := p.id + "\x00" + strings.TrimSpace(in.Filter)

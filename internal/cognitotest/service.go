@@ -51,13 +51,12 @@ type Service struct {
 	// tests can prove a restore sends none.
 	messages atomic.Int64
 
-	mu      sync.RWMutex
-	rnd     *rand.Rand // guarded by mu
-	pools   map[string]*pool
-	poolSeq uint64
-	secret  []byte // signs pagination tokens so clients cannot forge them
-	jobs    map[string]*importJob
-	url     string // base URL when served by Start, for presigned upload URLs
+	mu     sync.RWMutex
+	rnd    *rand.Rand // guarded by mu
+	pools  map[string]*pool
+	secret []byte // signs pagination tokens so clients cannot forge them
+	jobs   map[string]*importJob
+	url    string // base URL when served by Start, for presigned upload URLs
 }
 
 // New returns a Service with no pools.
