@@ -80,7 +80,13 @@ func (l *Limiter) Wait(ctx context.Context, operation string) error {
 	}
 	start := time.Now()
 	if err := b.Wait(ctx); err != nil {
-		return fmt.Errorf("pace %s (%s quota): %w", operation, c, err)
+		cause := ctx.Err()
+		if cause == nil {
+			// rate.Wait refuses early when the token would come after the
+			// deadline; report it as the deadline it is.
+			cause = context.DeadlineExceeded
+		}
+		return fmt.Errorf("pace %s (%s quota): %w", operation, c, cause)
 	}
 	l.mu.Lock()
 	s := l.stats[c]

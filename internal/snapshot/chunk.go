@@ -236,6 +236,12 @@ var ErrFormat = errors.New("invalid snapshot data")
 // kind or a newer version, a line that is not JSON) is an error naming the
 // chunk and the line; it never panics on garbage.
 func ReadChunk(r io.Reader, name, kind string) iter.Seq2[json.RawMessage, error] {
+	return ReadChunkTee(r, name, kind, nil)
+}
+
+// ReadChunkTee is ReadChunk that also copies the uncompressed bytes to plain
+// (when not nil), so a verifier can hash them against PlainSHA256.
+func ReadChunkTee(r io.Reader, name, kind string, plain io.Writer) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
 		if err != nil {
@@ -243,7 +249,11 @@ func ReadChunk(r io.Reader, name, kind string) iter.Seq2[json.RawMessage, error]
 			return
 		}
 		defer dec.Close()
-		br := bufio.NewReaderSize(dec, 64<<10)
+		var src io.Reader = dec
+		if plain != nil {
+			src = io.TeeReader(dec, plain)
+		}
+		br := bufio.NewReaderSize(src, 64<<10)
 		lineNo := 0
 		next := func() ([]byte, error) {
 			lineNo++
@@ -313,6 +323,29 @@ func ReadChunk(r io.Reader, name, kind string) iter.Seq2[json.RawMessage, error]
 			}
 		}
 	}
+}
+
+// CheckRecord decodes one raw record of kind and checks the fields every
+// record of that kind has.
+func CheckRecord(kind string, raw json.RawMessage) error {
+	var v interface{ check() error }
+	switch kind {
+	case KindUsers:
+		v = &User{}
+	case KindMembers:
+		v = &Membership{}
+	case KindPool:
+		v = &PoolConfig{}
+	default:
+		return fmt.Errorf("%w: unknown record kind %q", ErrFormat, kind)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if err := v.check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	return nil
 }
 
 // Read yields the records of one chunk decoded as T, rejecting records that

@@ -1,0 +1,421 @@
+package backup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/google/uuid"
+
+	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// API is what a backup calls: the read-only Cognito operations, each a
+// one-method interface so that any client (real, paced, or the fake) fits.
+type API interface {
+	cognito.UserLister
+	cognito.GroupLister
+	cognito.GroupMemberLister
+	PoolDescriber
+	ClientLister
+	ClientDescriber
+	ProviderLister
+	ProviderDescriber
+	UserGetter
+}
+
+// PoolDescriber reads the pool's settings.
+type PoolDescriber interface {
+	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
+}
+
+// ClientLister lists app clients.
+type ClientLister interface {
+	ListUserPoolClients(ctx context.Context, in *cip.ListUserPoolClientsInput, optFns ...func(*cip.Options)) (*cip.ListUserPoolClientsOutput, error)
+}
+
+// ClientDescriber reads one app client.
+type ClientDescriber interface {
+	DescribeUserPoolClient(ctx context.Context, in *cip.DescribeUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolClientOutput, error)
+}
+
+// ProviderLister lists identity providers.
+type ProviderLister interface {
+	ListIdentityProviders(ctx context.Context, in *cip.ListIdentityProvidersInput, optFns ...func(*cip.Options)) (*cip.ListIdentityProvidersOutput, error)
+}
+
+// ProviderDescriber reads one identity provider.
+type ProviderDescriber interface {
+	DescribeIdentityProvider(ctx context.Context, in *cip.DescribeIdentityProviderInput, optFns ...func(*cip.Options)) (*cip.DescribeIdentityProviderOutput, error)
+}
+
+// UserGetter reads one user (for MFA settings, which ListUsers omits).
+type UserGetter interface {
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+}
+
+// Store is where the snapshot goes: create-once writes of whole objects.
+type Store interface {
+	Put(ctx context.Context, key string, r io.Reader) error
+}
+
+// Deleter removes objects; a store that has it lets an interrupted backup
+// clean up its data objects at once instead of leaving them to prune.
+type Deleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
+// Options says what to back up.
+type Options struct {
+	PoolID  string
+	Region  string
+	Account string
+	// Filters split the user listing into independent token chains; default
+	// cognito.SubShards(). []string{""} is the single-chain fallback.
+	Filters []string
+	// Workers bounds the token chains in flight (default 16). Pacing is the
+	// client's job; more workers than chains is pointless.
+	Workers int
+	// MFA also reads each user's MFA settings with AdminGetUser (UserRead
+	// quota: one call per user).
+	MFA bool
+	// ChunkRecords per data object (default: the snapshot package's).
+	ChunkRecords int
+	ToolVersion  string
+	Now          func() time.Time
+	Rand         io.Reader
+}
+
+// Stats counts progress; every field is safe to read while Run works.
+type Stats struct {
+	UsersEstimate atomic.Int64 // DescribeUserPool's EstimatedNumberOfUsers
+	Users         atomic.Int64
+	Groups        atomic.Int64
+	Memberships   atomic.Int64
+	Duplicates    atomic.Int64 // users a chain returned more than once, dropped
+	Chains        atomic.Int64 // token chains finished
+}
+
+// ErrInterrupted wraps the cause when a backup stops before its manifest is
+// written.
+var ErrInterrupted = errors.New("backup interrupted; no snapshot was written")
+
+// Run backs up the pool into store and returns the manifest it wrote.
+func Run(ctx context.Context, api API, store Store, opts Options, stats *Stats) (*snapshot.Manifest, error) {
+	if opts.PoolID == "" {
+		return nil, errors.New("backup: no pool id given")
+	}
+	if stats == nil {
+		stats = &Stats{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Filters == nil {
+		opts.Filters = cognito.SubShards()
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 16
+	}
+	start := opts.Now().UTC()
+	id, err := snapshot.NewID(start, opts.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("backup: new snapshot id: %w", err)
+	}
+	b := &run{api: api, store: store, opts: opts, stats: stats, id: id, seen: newSubSet()}
+	m, err := b.run(ctx, start)
+	if err != nil {
+		b.cleanup()
+		return nil, fmt.Errorf("%w: snapshot %s of %s: %w", ErrInterrupted, id, opts.PoolID, err)
+	}
+	return m, nil
+}
+
+type run struct {
+	api   API
+	store Store
+	opts  Options
+	stats *Stats
+	id    string
+
+	mu      sync.Mutex
+	written []string // data keys stored, for cleanup on failure
+
+	seen *subSet // subs written so far, across every chain
+}
+
+func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	poolCfg, poolName, err := b.poolConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	poolObj, err := b.writePool(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("write pool configuration: %w", err)
+	}
+
+	users := b.newWriter(ctx, snapshot.KindUsers)
+	members := b.newWriter(ctx, snapshot.KindMembers)
+
+	jobs := make(chan func() error)
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case errc <- err:
+		default:
+		}
+		cancel()
+	}
+	for range b.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range jobs {
+				if err := job(); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	// Group chains first: they are short and many, user chains long and 16,
+	// so the pool of workers stays busy to the end.
+	go func() {
+		defer close(jobs)
+		for _, g := range poolCfg.Groups {
+			job := func() error { return b.listMembers(ctx, g.Name, members) }
+			select {
+			case jobs <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+		for _, f := range b.opts.Filters {
+			job := func() error { return b.listUsers(ctx, f, users) }
+			select {
+			case jobs <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	var failed error
+	select {
+	case failed = <-errc:
+	default:
+		failed = ctx.Err()
+	}
+	if failed != nil {
+		// Abandon the chunks in progress: they must never be stored.
+		users.abort(failed)
+		members.abort(failed)
+		return nil, failed
+	}
+	userObjs, uerr := users.close()
+	memberObjs, merr := members.close()
+	if err := errors.Join(uerr, merr); err != nil {
+		return nil, err
+	}
+
+	m := &snapshot.Manifest{
+		FormatVersion: snapshot.FormatVersion,
+		ID:            b.id,
+		PoolID:        b.opts.PoolID,
+		PoolName:      poolName,
+		Region:        b.opts.Region,
+		Account:       b.opts.Account,
+		Start:         start,
+		End:           b.opts.Now().UTC(),
+		ToolVersion:   b.opts.ToolVersion,
+	}
+	m.Counts.Users = b.stats.Users.Load()
+	m.Counts.Groups = int64(len(poolCfg.Groups))
+	m.Counts.Memberships = b.stats.Memberships.Load()
+	m.Objects = append(append(append(m.Objects, poolObj...), userObjs...), memberObjs...)
+	body, err := m.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	// The manifest is written last: a snapshot exists only once it does.
+	if err := b.store.Put(ctx, snapshot.ManifestKey(b.id), strings.NewReader(string(body))); err != nil {
+		return nil, fmt.Errorf("write manifest %s: %w", snapshot.ManifestKey(b.id), err)
+	}
+	return m, nil
+}
+
+// poolConfig reads the pool's settings, app clients, identity providers and
+// groups. Client secrets are never stored: only whether one exists.
+func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, error) {
+	pool := &b.opts.PoolID
+	desc, err := b.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
+	if err != nil {
+		return nil, "", fmt.Errorf("describe user pool %s: %w", b.opts.PoolID, err)
+	}
+	cfg := &snapshot.PoolConfig{FormatVersion: snapshot.FormatVersion}
+	if cfg.UserPool, err = json.Marshal(desc.UserPool); err != nil {
+		return nil, "", fmt.Errorf("encode user pool %s: %w", b.opts.PoolID, err)
+	}
+	b.stats.UsersEstimate.Store(int64(desc.UserPool.EstimatedNumberOfUsers))
+
+	clients := &cip.ListUserPoolClientsInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
+	for {
+		out, err := b.api.ListUserPoolClients(ctx, clients)
+		if err != nil {
+			return nil, "", fmt.Errorf("list app clients of %s: %w", b.opts.PoolID, err)
+		}
+		for _, c := range out.UserPoolClients {
+			d, err := b.api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: pool, ClientId: c.ClientId})
+			if err != nil {
+				return nil, "", fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), b.opts.PoolID, err)
+			}
+			raw, err := redactClient(d.UserPoolClient)
+			if err != nil {
+				return nil, "", err
+			}
+			cfg.Clients = append(cfg.Clients, raw)
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		clients.NextToken = out.NextToken
+	}
+
+	idps := &cip.ListIdentityProvidersInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
+	for {
+		out, err := b.api.ListIdentityProviders(ctx, idps)
+		if err != nil {
+			return nil, "", fmt.Errorf("list identity providers of %s: %w", b.opts.PoolID, err)
+		}
+		for _, p := range out.Providers {
+			d, err := b.api.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: pool, ProviderName: p.ProviderName})
+			if err != nil {
+				return nil, "", fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), b.opts.PoolID, err)
+			}
+			raw, err := redactProvider(d.IdentityProvider)
+			if err != nil {
+				return nil, "", err
+			}
+			cfg.IdentityProviders = append(cfg.IdentityProviders, raw)
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		idps.NextToken = out.NextToken
+	}
+
+	for g, err := range cognito.Groups(ctx, b.api, b.opts.PoolID) {
+		if err != nil {
+			return nil, "", err
+		}
+		cfg.Groups = append(cfg.Groups, groupRecord(g))
+		b.stats.Groups.Add(1)
+	}
+	return cfg, deref(desc.UserPool.Name), nil
+}
+
+// listUsers follows one token chain and writes each user once, even when
+// this or another chain returns it again (overlapping filters, or a user
+// that moved in the service's order while it was changed mid-backup).
+func (b *run) listUsers(ctx context.Context, filter string, w *recordWriter) error {
+	for u, err := range cognito.Users(ctx, b.api, b.opts.PoolID, filter) {
+		if err != nil {
+			return err
+		}
+		rec, err := userRecord(u)
+		if err != nil {
+			return fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
+		}
+		if !b.seen.add(rec.Sub) {
+			b.stats.Duplicates.Add(1)
+			continue
+		}
+		if b.opts.MFA {
+			if err := b.addMFA(ctx, &rec); err != nil {
+				return err
+			}
+		}
+		if err := w.write(ctx, rec); err != nil {
+			return err
+		}
+		b.stats.Users.Add(1)
+	}
+	b.stats.Chains.Add(1)
+	return nil
+}
+
+func (b *run) addMFA(ctx context.Context, rec *snapshot.User) error {
+	out, err := b.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &b.opts.PoolID, Username: &rec.Username})
+	if cognito.IsUserNotFound(err) {
+		return nil // deleted since it was listed; keep what the listing said
+	}
+	if err != nil {
+		return fmt.Errorf("read MFA settings of user %q in %s: %w", rec.Username, b.opts.PoolID, err)
+	}
+	rec.MFA = &snapshot.MFASettings{PreferredMfaSetting: deref(out.PreferredMfaSetting), UserMFASettingList: out.UserMFASettingList}
+	return nil
+}
+
+func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) error {
+	for u, err := range cognito.GroupMembers(ctx, b.api, b.opts.PoolID, group) {
+		if err != nil {
+			if cognito.IsNotFound(err) {
+				return nil // the group was deleted during the backup
+			}
+			return err
+		}
+		if err := w.write(ctx, snapshot.Membership{Group: group, Username: deref(u.Username)}); err != nil {
+			return err
+		}
+		b.stats.Memberships.Add(1)
+	}
+	b.stats.Chains.Add(1)
+	return nil
+}
+
+// subSet remembers the subs written, 16 bytes each: the only memory a
+// backup holds per user.
+type subSet struct {
+	mu     sync.Mutex
+	ids    map[uuid.UUID]struct{}
+	others map[string]struct{} // a sub that is not a UUID (never seen in practice)
+}
+
+func newSubSet() *subSet {
+	return &subSet{ids: map[uuid.UUID]struct{}{}, others: map[string]struct{}{}}
+}
+
+// add reports whether sub is new.
+func (s *subSet) add(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, err := uuid.Parse(sub); err == nil {
+		if _, ok := s.ids[id]; ok {
+			return false
+		}
+		s.ids[id] = struct{}{}
+		return true
+	}
+	if _, ok := s.others[sub]; ok {
+		return false
+	}
+	s.others[sub] = struct{}{}
+	return true
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,260 @@
+// Package repo reads and checks snapshots in a repository: it lists
+// snapshots (a snapshot exists only when its manifest does), resolves
+// "latest", streams a snapshot's records with every object's checksum
+// verified, and verifies whole snapshots. It joins storage (where bytes live)
+// and snapshot (what they mean); it must not import cli, progress or cobra.
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"sort"
+	"strings"
+
+	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// Repo is a repository of snapshots in a Store.
+type Repo struct {
+	Store storage.Store
+}
+
+// New returns a Repo over store.
+func New(store storage.Store) *Repo { return &Repo{Store: store} }
+
+// ErrNoSnapshot means no snapshot matched.
+var ErrNoSnapshot = errors.New("no such snapshot")
+
+// Problem is a manifest that could not be read while listing.
+type Problem struct {
+	Key string
+	Err error
+}
+
+// Snapshots returns every snapshot's manifest, oldest first, and the
+// manifests that could not be read (listing goes on past them).
+func (r *Repo) Snapshots(ctx context.Context) ([]*snapshot.Manifest, []Problem, error) {
+	var out []*snapshot.Manifest
+	var problems []Problem
+	for o, err := range r.Store.List(ctx, snapshot.ManifestPrefix) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("list snapshots in %s: %w", r.Store, err)
+		}
+		id, ok := snapshot.IDFromManifestKey(o.Key)
+		if !ok {
+			continue
+		}
+		m, err := r.Manifest(ctx, id)
+		if err != nil {
+			problems = append(problems, Problem{Key: o.Key, Err: err})
+			continue
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, problems, nil
+}
+
+// Manifest reads and validates one snapshot's manifest.
+func (r *Repo) Manifest(ctx context.Context, id string) (*snapshot.Manifest, error) {
+	key := snapshot.ManifestKey(id)
+	rc, err := r.Store.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %s: %w in %s", id, ErrNoSnapshot, r.Store)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	m, err := snapshot.ParseManifest(b, key)
+	if err != nil {
+		return nil, err
+	}
+	if m.ID != id {
+		return nil, fmt.Errorf("%s: %w: manifest says it is snapshot %s", key, snapshot.ErrFormat, m.ID)
+	}
+	return m, nil
+}
+
+// Resolve finds the snapshot ref names: "latest" (the newest, of poolID when
+// given), a full id, or an unambiguous id prefix.
+func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manifest, error) {
+	if ref != "latest" {
+		if _, err := snapshot.ParseID(ref); err == nil {
+			return r.Manifest(ctx, ref)
+		}
+	}
+	all, _, err := r.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var match []*snapshot.Manifest
+	for _, m := range all {
+		if poolID != "" && m.PoolID != poolID {
+			continue
+		}
+		if ref == "latest" || strings.HasPrefix(m.ID, ref) {
+			match = append(match, m)
+		}
+	}
+	switch {
+	case len(match) == 0 && ref == "latest" && poolID != "":
+		return nil, fmt.Errorf("%w of pool %s in %s: run 'cogvault backup --pool %s' first", ErrNoSnapshot, poolID, r.Store, poolID)
+	case len(match) == 0 && ref == "latest":
+		return nil, fmt.Errorf("%w in %s: the repository has no complete snapshot yet", ErrNoSnapshot, r.Store)
+	case len(match) == 0:
+		return nil, fmt.Errorf("snapshot %q: %w in %s (see 'cogvault snapshots')", ref, ErrNoSnapshot, r.Store)
+	case ref == "latest":
+		return match[len(match)-1], nil
+	case len(match) > 1:
+		return nil, fmt.Errorf("snapshot %q is ambiguous: %d snapshots start with it", ref, len(match))
+	}
+	return match[0], nil
+}
+
+// Pool reads a snapshot's pool configuration.
+func (r *Repo) Pool(ctx context.Context, m *snapshot.Manifest) (*snapshot.PoolConfig, error) {
+	for cfg, err := range records[snapshot.PoolConfig](ctx, r, m, snapshot.KindPool) {
+		if err != nil {
+			return nil, err
+		}
+		return &cfg, nil
+	}
+	return nil, fmt.Errorf("snapshot %s: %w: no pool configuration", m.ID, snapshot.ErrFormat)
+}
+
+// Users streams a snapshot's users; each object's checksum is verified.
+func (r *Repo) Users(ctx context.Context, m *snapshot.Manifest) iter.Seq2[snapshot.User, error] {
+	return records[snapshot.User](ctx, r, m, snapshot.KindUsers)
+}
+
+// Memberships streams a snapshot's group memberships.
+func (r *Repo) Memberships(ctx context.Context, m *snapshot.Manifest) iter.Seq2[snapshot.Membership, error] {
+	return records[snapshot.Membership](ctx, r, m, snapshot.KindMembers)
+}
+
+// records streams the records of every object of one kind, checking each
+// object's size, sha256 and record count as it goes.
+func records[T any](ctx context.Context, r *Repo, m *snapshot.Manifest, kind string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for _, o := range m.ObjectsOf(kind) {
+			key := snapshot.DataKey(m.ID, o.Name)
+			rc, err := r.Store.Get(ctx, key)
+			if err != nil {
+				yield(zero, fmt.Errorf("snapshot %s: %w", m.ID, err))
+				return
+			}
+			vr := snapshot.NewVerifyingReader(rc, key, o)
+			var n int64
+			for v, err := range snapshot.Read[T](vr, key, kind) {
+				if err != nil {
+					rc.Close()
+					yield(zero, err)
+					return
+				}
+				n++
+				if !yield(v, nil) {
+					rc.Close()
+					return
+				}
+			}
+			err = vr.Drain()
+			rc.Close()
+			if err == nil && n != o.Records {
+				err = fmt.Errorf("%s: %w: holds %d records, the manifest says %d", key, snapshot.ErrDamaged, n, o.Records)
+			}
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+		}
+	}
+}
+
+// VerifyResult is what Verify found in one snapshot.
+type VerifyResult struct {
+	ID       string   `json:"id"`
+	Objects  int      `json:"objects"`
+	Bytes    int64    `json:"bytes"`
+	Records  int64    `json:"records"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// OK reports whether the snapshot is intact.
+func (v *VerifyResult) OK() bool { return len(v.Problems) == 0 }
+
+// Verify re-reads every object of a snapshot: it must exist, match its size
+// and sha256 (stored bytes) and plain sha256 (decompressed bytes), decode
+// record by record, and hold the number of records the manifest says. Every
+// damaged object is reported by key; the error is for failures to read at
+// all (the store is unreachable, ctx ended).
+func (r *Repo) Verify(ctx context.Context, m *snapshot.Manifest) (*VerifyResult, error) {
+	res := &VerifyResult{ID: m.ID}
+	for _, o := range m.Objects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res.Objects++
+		res.Bytes += o.Size
+		n, err := r.verifyObject(ctx, m, o)
+		res.Records += n
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, err
+			}
+			res.Problems = append(res.Problems, err.Error())
+		}
+	}
+	return res, nil
+}
+
+func (r *Repo) verifyObject(ctx context.Context, m *snapshot.Manifest, o snapshot.ObjectInfo) (int64, error) {
+	key := snapshot.DataKey(m.ID, o.Name)
+	rc, err := r.Store.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotExist) {
+		return 0, fmt.Errorf("%s: missing: the manifest lists it but the repository does not hold it", key)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	vr := snapshot.NewVerifyingReader(rc, key, o)
+	plain := newSHA256()
+	var n int64
+	var recErr error
+	for raw, err := range snapshot.ReadChunkTee(vr, key, o.Kind, plain) {
+		if err != nil {
+			recErr = err
+			break
+		}
+		n++
+		if err := snapshot.CheckRecord(o.Kind, json.RawMessage(raw)); err != nil && recErr == nil {
+			recErr = fmt.Errorf("%s: record %d: %w", key, n, err)
+		}
+	}
+	// The checksum verdict comes first: it says the stored bytes are not
+	// what was written, which explains any decoding error.
+	if err := vr.Drain(); err != nil {
+		return n, err
+	}
+	if recErr != nil {
+		return n, recErr
+	}
+	if got := plain.hex(); got != o.PlainSHA256 {
+		return n, fmt.Errorf("%s: %w: plain sha256 mismatch (want %.12s…, got %.12s…)", key, snapshot.ErrDamaged, o.PlainSHA256, got)
+	}
+	if n != o.Records {
+		return n, fmt.Errorf("%s: %w: holds %d records, the manifest says %d", key, snapshot.ErrDamaged, n, o.Records)
+	}
+	return n, nil
+}
