@@ -333,4 +333,3 @@ func TestBackupWithMFAReadsSettings(t *testing.T) {
 		t.Fatalf("AdminGetUser calls = %d, want one per user", calls)
 	}
 }
-
