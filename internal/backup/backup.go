@@ -1,12 +1,14 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -272,6 +274,12 @@ func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, err
 		return nil, "", fmt.Errorf("encode user pool %s: %w", b.opts.PoolID, err)
 	}
 	b.stats.UsersEstimate.Store(int64(desc.UserPool.EstimatedNumberOfUsers))
+	if b.opts.Account == "" {
+		// arn:aws:cognito-idp:<region>:<account>:userpool/<id>
+		if parts := strings.Split(deref(desc.UserPool.Arn), ":"); len(parts) >= 6 {
+			b.opts.Account = parts[4]
+		}
+	}
 
 	clients := &cip.ListUserPoolClientsInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
 	for {
@@ -337,7 +345,7 @@ func (b *run) listUsers(ctx context.Context, filter string, w *recordWriter) err
 		if err != nil {
 			return err
 		}
-		rec, err := userRecord(u)
+		rec, err := UserRecord(u)
 		if err != nil {
 			return fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
 		}
@@ -388,34 +396,71 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 	return nil
 }
 
-// subSet remembers the subs written, 16 bytes each: the only memory a
-// backup holds per user.
+// subSet remembers the subs written: the only memory a backup holds per
+// user, so it is kept compact: a sorted slice of 16-byte UUIDs (16 bytes per
+// user, ~16 MB for a million) plus a small map of recent subs that is merged
+// into the slice when it fills.
 type subSet struct {
 	mu     sync.Mutex
-	ids    map[uuid.UUID]struct{}
+	sorted []uuid.UUID
+	recent map[uuid.UUID]struct{}
 	others map[string]struct{} // a sub that is not a UUID (never seen in practice)
 }
 
+// recentMax bounds the map part of a subSet.
+const recentMax = 1 << 15
+
 func newSubSet() *subSet {
-	return &subSet{ids: map[uuid.UUID]struct{}{}, others: map[string]struct{}{}}
+	return &subSet{recent: map[uuid.UUID]struct{}{}, others: map[string]struct{}{}}
 }
 
 // add reports whether sub is new.
 func (s *subSet) add(sub string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, err := uuid.Parse(sub); err == nil {
-		if _, ok := s.ids[id]; ok {
+	id, err := uuid.Parse(sub)
+	if err != nil {
+		if _, ok := s.others[sub]; ok {
 			return false
 		}
-		s.ids[id] = struct{}{}
+		s.others[sub] = struct{}{}
 		return true
 	}
-	if _, ok := s.others[sub]; ok {
+	if _, ok := s.recent[id]; ok {
 		return false
 	}
-	s.others[sub] = struct{}{}
+	if _, found := slices.BinarySearchFunc(s.sorted, id, compareUUID); found {
+		return false
+	}
+	s.recent[id] = struct{}{}
+	if len(s.recent) >= recentMax {
+		s.merge()
+	}
 	return true
 }
+
+// merge moves the recent subs into the sorted slice, merging in place from
+// the back so that only the slice's own growth allocates.
+func (s *subSet) merge() {
+	add := make([]uuid.UUID, 0, len(s.recent))
+	for id := range s.recent {
+		add = append(add, id)
+	}
+	slices.SortFunc(add, compareUUID)
+	i, j := len(s.sorted)-1, len(add)-1
+	s.sorted = append(s.sorted, add...)
+	for k := len(s.sorted) - 1; j >= 0; k-- {
+		if i >= 0 && compareUUID(s.sorted[i], add[j]) > 0 {
+			s.sorted[k] = s.sorted[i]
+			i--
+		} else {
+			s.sorted[k] = add[j]
+			j--
+		}
+	}
+	clear(s.recent)
+}
+
+func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 func ptr[T any](v T) *T { return &v }

@@ -11,10 +11,10 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
-// userRecord converts a listed user into its snapshot record. Every attribute
+// UserRecord converts a listed user into its snapshot record. Every attribute
 // is kept as listed, in order, sub and identities included, so a restore or a
 // diff sees exactly what the service returned.
-func userRecord(u types.UserType) (snapshot.User, error) {
+func UserRecord(u types.UserType) (snapshot.User, error) {
 	rec := snapshot.User{
 		Username: deref(u.Username),
 		Enabled:  u.Enabled,

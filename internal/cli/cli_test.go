@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -102,5 +104,66 @@ func TestFakeCognitoServesUntilInterrupted(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("fake-cognito did not stop on interrupt")
+	}
+}
+
+func TestBackupSnapshotsVerifyEndToEnd(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 50})
+	res, err := srv.Populate(cognitotest.PopulateOptions{Users: 3000, Groups: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoDir := t.TempDir() + "/repo"
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", repoDir}
+	code, out, errOut := run(t, context.Background(), append([]string{"backup", "--pool", res.PoolID, "--output", "json", "--chunk-records", "1000"}, common...)...)
+	var sum struct {
+		Snapshot           string
+		Users, Memberships int
+		Objects            int
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || code != 0 {
+		t.Fatalf("backup: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if sum.Users != 3000 || sum.Memberships != res.Memberships || sum.Objects < 5 {
+		t.Fatalf("backup summary %+v", sum)
+	}
+	code, out, _ = run(t, context.Background(), append([]string{"snapshots"}, common...)...)
+	if code != 0 || !strings.Contains(out, sum.Snapshot) || !strings.Contains(out, res.PoolID) {
+		t.Fatalf("snapshots: %d\n%s", code, out)
+	}
+	code, out, _ = run(t, context.Background(), append([]string{"verify", "latest"}, common...)...)
+	if code != 0 || !strings.Contains(out, sum.Snapshot+": ok") {
+		t.Fatalf("verify: %d\n%s", code, out)
+	}
+	// Damage one object: verify exits 1 and names it.
+	objs, _ := filepath.Glob(filepath.Join(repoDir, "data", sum.Snapshot, "users-000002.jsonl.zst"))
+	if len(objs) != 1 {
+		t.Fatalf("no second user chunk in %s", repoDir)
+	}
+	b, _ := os.ReadFile(objs[0])
+	b[len(b)/3] ^= 0xff
+	if err := os.WriteFile(objs[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, context.Background(), append([]string{"verify"}, common...)...)
+	if code != 1 || !strings.Contains(out, "DAMAGED") || !strings.Contains(out, "users-000002.jsonl.zst") || !strings.Contains(errOut, "1 of 1 snapshot(s) damaged") {
+		t.Fatalf("verify damaged: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestBackupOfMissingPoolFailsClearly(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
+	repoDir := t.TempDir()
+	code, _, errOut := run(t, context.Background(), "backup", "--pool", "us-east-1_Missing00", "--repo", repoDir, "--endpoint-url", srv.URL, "--region", "us-east-1")
+	if code != 1 || !strings.Contains(errOut, "User pool us-east-1_Missing00 does not exist") || !strings.Contains(errOut, "no snapshot was written") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	entries, _ := os.ReadDir(repoDir)
+	for _, e := range entries {
+		if e.Name() != "data" {
+			t.Fatalf("failed backup left %s in the repository", e.Name())
+		}
 	}
 }

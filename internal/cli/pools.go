@@ -8,7 +8,6 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/spf13/cobra"
 
-	"github.com/cogvault/cogvault/internal/awsx"
 )
 
 type poolsOptions struct{}
@@ -42,7 +41,7 @@ type poolSummary struct {
 }
 
 func runPools(ctx context.Context, _ poolsOptions, g *globalOptions) error {
-	cfg, err := awsx.LoadConfig(ctx, g.awsOptions())
+	cfg, err := g.awsConfig(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -31,6 +32,7 @@ type globalOptions struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	cfg            *aws.Config // loaded on first use by awsConfig
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -144,6 +146,9 @@ func newRoot(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(g),
 		newPoolsCommand(g),
+		newBackupCommand(g),
+		newSnapshotsCommand(g),
+		newVerifyCommand(g),
 		newFakeCognitoCommand(g),
 		newDemoCommand(g),
 	)

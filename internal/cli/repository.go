@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// openRepo opens the repository --repo (or COGVAULT_REPO) names. AWS
+// configuration is loaded only for s3:// repositories, so local ones work
+// with no AWS setup at all.
+func (g *globalOptions) openRepo(ctx context.Context, kmsKeyID string) (*repo.Repo, error) {
+	if g.Repo == "" {
+		return nil, usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
+	}
+	opts := storage.Options{KMSKeyID: kmsKeyID}
+	if strings.HasPrefix(g.Repo, "s3://") {
+		cfg, err := g.awsConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts.AWS = cfg
+	}
+	store, err := storage.Open(ctx, g.Repo, opts)
+	if err != nil {
+		return nil, err
+	}
+	return repo.New(store), nil
+}
+
+// awsConfig loads the SDK configuration once per command.
+func (g *globalOptions) awsConfig(ctx context.Context) (aws.Config, error) {
+	if g.cfg != nil {
+		return *g.cfg, nil
+	}
+	cfg, err := awsx.LoadConfig(ctx, g.awsOptions())
+	if err != nil {
+		return aws.Config{}, err
+	}
+	g.cfg = &cfg
+	return cfg, nil
+}
