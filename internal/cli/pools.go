@@ -7,7 +7,6 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/spf13/cobra"
-
 )
 
 type poolsOptions struct{}
