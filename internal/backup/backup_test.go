@@ -37,7 +37,7 @@ type env struct {
 	root  string
 }
 
-func setup(t *testing.T, fake cognitotest.Options, users, groups int, ao awsx.Options) *env {
+func setup(t testing.TB, fake cognitotest.Options, users, groups int, ao awsx.Options) *env {
 	t.Helper()
 	srv := cognitotest.NewTestServer(t, fake)
 	res, err := srv.Populate(cognitotest.PopulateOptions{Users: users, Groups: groups, Seed: 3})
