@@ -331,7 +331,7 @@ func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, err
 		if err != nil {
 			return nil, "", err
 		}
-		cfg.Groups = append(cfg.Groups, groupRecord(g))
+		cfg.Groups = append(cfg.Groups, GroupRecord(g))
 		b.stats.Groups.Add(1)
 	}
 	return cfg, deref(desc.UserPool.Name), nil

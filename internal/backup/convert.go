@@ -76,7 +76,8 @@ func parseIdentities(s string) ([]snapshot.Identity, error) {
 	return out, nil
 }
 
-func groupRecord(g types.GroupType) snapshot.Group {
+// GroupRecord converts a listed group into its snapshot record.
+func GroupRecord(g types.GroupType) snapshot.Group {
 	return snapshot.Group{
 		Name:        deref(g.GroupName),
 		Description: deref(g.Description),

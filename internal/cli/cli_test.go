@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
 	"github.com/cogvault/cogvault/internal/cli"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
@@ -166,4 +170,51 @@ func TestBackupOfMissingPoolFailsClearly(t *testing.T) {
 			t.Fatalf("failed backup left %s in the repository", e.Name())
 		}
 	}
+}
+
+func TestDiffExitCodes(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	res, err := srv.Populate(cognitotest.PopulateOptions{Users: 200, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoDir := t.TempDir() + "/repo"
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", repoDir}
+	if code, _, errOut := run(t, context.Background(), append([]string{"backup", "--pool", res.PoolID}, common...)...); code != 0 {
+		t.Fatalf("backup: %s", errOut)
+	}
+	code, out, _ := run(t, context.Background(), append([]string{"diff", "latest"}, common...)...)
+	if code != 0 || !strings.Contains(out, "no differences (200 users compared)") {
+		t.Fatalf("diff right after backup: %d\n%s", code, out)
+	}
+	// Change the live pool behind the snapshot's back.
+	c := newFakeClient(t, srv)
+	if _, err := c.AdminDisableUser(context.Background(), &cip.AdminDisableUserInput{UserPoolId: &res.PoolID, Username: aws.String(firstUser(t, srv, res.PoolID))}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, context.Background(), append([]string{"diff", "latest"}, common...)...)
+	if code != 1 || !strings.Contains(out, "enabled true → false") || !strings.Contains(errOut, "differ") {
+		t.Fatalf("diff after a change: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = run(t, context.Background(), append([]string{"diff", "nosuchsnapshot"}, common...)...)
+	if code != 2 || !strings.Contains(errOut, `snapshot "nosuchsnapshot"`) {
+		t.Fatalf("diff of a missing snapshot: exit %d %s", code, errOut)
+	}
+}
+
+func newFakeClient(t *testing.T, srv *cognitotest.Server) *cip.Client {
+	t.Helper()
+	return cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+}
+
+func firstUser(t *testing.T, srv *cognitotest.Server, pool string) string {
+	t.Helper()
+	out, err := newFakeClient(t, srv).ListUsers(context.Background(), &cip.ListUsersInput{UserPoolId: &pool, Limit: aws.Int32(1),
+		Filter: aws.String(`status = "Enabled"`)})
+	if err != nil || len(out.Users) == 0 {
+		t.Fatalf("no enabled user: %v", err)
+	}
+	return aws.ToString(out.Users[0].Username)
 }

@@ -3,19 +3,22 @@ package cli
 import (
 	"context"
 	"fmt"
-	"sort"
+	"os"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cogvault/cogvault/internal/awsx"
-	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/quota"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 type demoOptions struct {
@@ -37,17 +40,21 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run cogvault end to end against an in-process fake pool (offline)",
-		Long: `Run cogvault end to end with no AWS account: start the fake Cognito in-process
-with a generated pool, then read the whole pool through the real AWS SDK
-client exactly as a backup does (16 concurrent ListUsers chains sharded by sub,
-memberships per group, every call paced by its quota category), and print what
-it found.
+		Long: `Run cogvault end to end with no AWS account and no network:
+
+  1. start the fake Cognito in-process with a generated pool (unicode names,
+     values with commas, quotes and newlines, disabled, unconfirmed, MFA and
+     federated users, groups);
+  2. back it up through the real AWS SDK client into a local repository (a new
+     temporary directory, or --repo), paced by Cognito's quota categories;
+  3. verify the snapshot: re-read every object, check sha256 and counts;
+  4. diff the snapshot against the live pool: zero differences expected.
 
 The fake's quotas are scaled up (×100 by default) so the demo finishes in
-seconds; the run says so.
+seconds; the run says so. The repository is kept so you can look at it.
 
 EXIT STATUS
-  0  the demo completed and everything read matched the pool
+  0  the demo completed: the snapshot verified and matched the pool
   1  something failed
   2  bad flags`,
 		Example: `  go run ./cmd/cogvault demo
@@ -62,17 +69,21 @@ EXIT STATUS
 }
 
 type demoReport struct {
-	Endpoint    string         `json:"endpoint"`
-	PoolID      string         `json:"poolId"`
-	QuotaScale  float64        `json:"quotaScale"`
-	Users       int            `json:"users"`
-	ByStatus    map[string]int `json:"byStatus"`
-	Disabled    int            `json:"disabled"`
-	Groups      int            `json:"groups"`
-	Memberships int            `json:"memberships"`
-	Calls       int64          `json:"calls"`
-	Throttles   int64          `json:"throttles"`
-	Seconds     float64        `json:"seconds"`
+	Endpoint    string  `json:"endpoint"`
+	PoolID      string  `json:"poolId"`
+	QuotaScale  float64 `json:"quotaScale"`
+	Repository  string  `json:"repository"`
+	Snapshot    string  `json:"snapshot"`
+	Users       int64   `json:"users"`
+	Groups      int64   `json:"groups"`
+	Memberships int64   `json:"memberships"`
+	Objects     int     `json:"objects"`
+	Bytes       int64   `json:"bytes"`
+	Verified    bool    `json:"verified"`
+	Differences bool    `json:"differences"`
+	Calls       int64   `json:"calls"`
+	Throttles   int64   `json:"throttles"`
+	Seconds     float64 `json:"seconds"`
 }
 
 func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
@@ -80,6 +91,11 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 		return usageError("--users and --groups must be ≥ 0 and --quota-scale positive")
 	}
 	start := time.Now()
+	say := func(format string, args ...any) {
+		if !g.json() {
+			fmt.Fprintf(g.stdout, format+"\n", args...)
+		}
+	}
 	srv, err := cognitotest.Start("", cognitotest.Options{QuotaScale: opts.QuotaScale, Seed: opts.Seed})
 	if err != nil {
 		return err
@@ -89,10 +105,8 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if !g.json() {
-		fmt.Fprintf(g.stdout, "fake Cognito on %s, quotas at Cognito's defaults ×%g so the demo finishes in seconds\n", srv.URL, opts.QuotaScale)
-		fmt.Fprintf(g.stdout, "generated pool %s: %d users, %d groups, %d memberships\n", res.PoolID, res.Users, res.Groups, res.Memberships)
-	}
+	say("1. fake Cognito on %s (quotas at Cognito's defaults ×%g so the demo finishes in seconds)", srv.URL, opts.QuotaScale)
+	say("   generated pool %s: %d users, %d groups, %d memberships", res.PoolID, res.Users, res.Groups, res.Memberships)
 
 	// The demo never touches the user's AWS setup: explicit region, endpoint
 	// and dummy credentials.
@@ -106,80 +120,61 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	c := cip.NewFromConfig(cfg)
+	api := cip.NewFromConfig(cfg)
 
-	rep := demoReport{Endpoint: srv.URL, PoolID: res.PoolID, QuotaScale: opts.QuotaScale, ByStatus: map[string]int{}}
-	type shardResult struct {
-		byStatus map[string]int
-		disabled int
-		n        int
-		err      error
-	}
-	shards := cognito.SubShards()
-	results := make(chan shardResult, len(shards))
-	for _, f := range shards {
-		go func() {
-			r := shardResult{byStatus: map[string]int{}}
-			for u, err := range cognito.Users(ctx, c, res.PoolID, f) {
-				if err != nil {
-					r.err = err
-					break
-				}
-				r.n++
-				r.byStatus[string(u.UserStatus)]++
-				if !u.Enabled {
-					r.disabled++
-				}
-			}
-			results <- r
-		}()
-	}
-	for range shards {
-		r := <-results
-		if r.err != nil {
-			return r.err
-		}
-		rep.Users += r.n
-		rep.Disabled += r.disabled
-		for k, v := range r.byStatus {
-			rep.ByStatus[k] += v
+	dir := g.Repo
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "cogvault-demo-"); err != nil {
+			return fmt.Errorf("demo repository: %w", err)
 		}
 	}
-	for grp, err := range cognito.Groups(ctx, c, res.PoolID) {
-		if err != nil {
-			return err
-		}
-		rep.Groups++
-		for _, err := range cognito.GroupMembers(ctx, c, res.PoolID, aws.ToString(grp.GroupName)) {
-			if err != nil {
-				return err
-			}
-			rep.Memberships++
-		}
+	store, err := storage.Open(ctx, dir, storage.Options{})
+	if err != nil {
+		return err
 	}
+	m, err := backup.Run(ctx, api, store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
+	if err != nil {
+		return err
+	}
+	rep := demoReport{Endpoint: srv.URL, PoolID: res.PoolID, QuotaScale: opts.QuotaScale, Repository: store.String(), Snapshot: m.ID,
+		Users: m.Counts.Users, Groups: m.Counts.Groups, Memberships: m.Counts.Memberships, Objects: len(m.Objects)}
+	for _, o := range m.Objects {
+		rep.Bytes += o.Size
+	}
+	say("2. backup: snapshot %s in %s", m.ID, store)
+	say("   %d users, %d groups, %d memberships in %d objects (%s)", rep.Users, rep.Groups, rep.Memberships, rep.Objects, humanBytes(rep.Bytes))
+
+	r := repo.New(store)
+	vr, err := r.Verify(ctx, m)
+	if err != nil {
+		return err
+	}
+	rep.Verified = vr.OK()
+	if !vr.OK() {
+		return fmt.Errorf("demo: verify found damage: %s", strings.Join(vr.Problems, "; "))
+	}
+	say("3. verify: every object re-read and checked (%d records, sha256 and counts match)", vr.Records)
+
+	d, err := diff.Compare(ctx, diff.SnapshotSource{Repo: r, Manifest: m}, diff.LiveSource{API: api, PoolID: res.PoolID}, diff.Options{})
+	if err != nil {
+		return err
+	}
+	rep.Differences = !d.Empty()
+	if rep.Differences {
+		return fmt.Errorf("demo: the snapshot differs from the pool it was taken from")
+	}
+	say("4. diff: snapshot and live pool agree on all %d users, %d groups and %d memberships", d.UsersCompared, rep.Groups, rep.Memberships)
+
 	for _, st := range srv.Stats() {
 		rep.Calls += st.Calls
 		rep.Throttles += st.Throttles
 	}
 	rep.Seconds = time.Since(start).Seconds()
-	if rep.Users != res.Users || rep.Groups != res.Groups || rep.Memberships != res.Memberships {
-		return fmt.Errorf("demo read %d users, %d groups, %d memberships but the pool has %d, %d, %d",
-			rep.Users, rep.Groups, rep.Memberships, res.Users, res.Groups, res.Memberships)
-	}
 	if g.json() {
 		return printJSON(g.stdout, rep)
 	}
-	fmt.Fprintf(g.stdout, "read back through the AWS SDK: %d users, %d groups, %d memberships — all match\n", rep.Users, rep.Groups, rep.Memberships)
-	statuses := make([]string, 0, len(rep.ByStatus))
-	for s := range rep.ByStatus {
-		statuses = append(statuses, s)
-	}
-	sort.Strings(statuses)
-	for _, s := range statuses {
-		fmt.Fprintf(g.stdout, "  %-22s %6d\n", s, rep.ByStatus[s])
-	}
-	fmt.Fprintf(g.stdout, "  %-22s %6d\n", "disabled", rep.Disabled)
-	fmt.Fprintf(g.stdout, "%d API calls, %d throttled, in %.1fs\n", rep.Calls, rep.Throttles, rep.Seconds)
+	say("done in %.1fs: %d Cognito API calls, %d throttled", rep.Seconds, rep.Calls, rep.Throttles)
+	say("look around: cogvault snapshots --repo %s", store)
 	return nil
 }
 

@@ -149,6 +149,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newBackupCommand(g),
 		newSnapshotsCommand(g),
 		newVerifyCommand(g),
+		newDiffCommand(g),
 		newFakeCognitoCommand(g),
 		newDemoCommand(g),
 	)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -144,3 +145,57 @@ func GroupMembers(ctx context.Context, api GroupMemberLister, poolID, group stri
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ShardedUsers yields every user matched by any of filters, running one token
+// chain per filter concurrently (at most workers at a time). Order is not
+// defined. Stopping early, or an error, stops every chain.
+func ShardedUsers(ctx context.Context, api UserLister, poolID string, filters []string, workers int) iter.Seq2[types.UserType, error] {
+	return func(yield func(types.UserType, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if workers <= 0 {
+			workers = len(filters)
+		}
+		type item struct {
+			u   types.UserType
+			err error
+		}
+		out := make(chan item, 2*MaxPageSize)
+		jobs := make(chan string)
+		var wg sync.WaitGroup
+		for range min(workers, len(filters)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for f := range jobs {
+					for u, err := range Users(ctx, api, poolID, f) {
+						select {
+						case out <- item{u, err}:
+						case <-ctx.Done():
+							return
+						}
+						if err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+		go func() {
+			defer close(jobs)
+			for _, f := range filters {
+				select {
+				case jobs <- f:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		go func() { wg.Wait(); close(out) }()
+		for it := range out {
+			if !yield(it.u, it.err) || it.err != nil {
+				return
+			}
+		}
+	}
+}

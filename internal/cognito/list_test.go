@@ -147,3 +147,38 @@ func TestErrorClassification(t *testing.T) {
 		t.Fatal("non-service errors must have no code")
 	}
 }
+
+func TestShardedUsersYieldsEveryUserOnceAndStopsEarly(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	res, _ := srv.Populate(cognitotest.PopulateOptions{Users: 3000})
+	c := client(srv)
+	seen := map[string]bool{}
+	for u, err := range cognito.ShardedUsers(ctx, c, res.PoolID, cognito.SubShards(), 4) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := aws.ToString(u.Username)
+		if seen[name] {
+			t.Fatalf("%s yielded twice", name)
+		}
+		seen[name] = true
+	}
+	if len(seen) != 3000 {
+		t.Fatalf("yielded %d users, want 3000", len(seen))
+	}
+	n := 0
+	for range cognito.ShardedUsers(ctx, c, res.PoolID, cognito.SubShards(), 16) {
+		n++
+		if n == 10 {
+			break
+		}
+	}
+	srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultError, Code: "NotAuthorizedException"})
+	var last error
+	for _, err := range cognito.ShardedUsers(ctx, c, res.PoolID, cognito.SubShards(), 16) {
+		last = err
+	}
+	if cognito.Code(last) != "NotAuthorizedException" {
+		t.Fatalf("error not surfaced: %v", last)
+	}
+}

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cogvault/cogvault/internal/diff"
+)
+
+type diffOptions struct {
+	Pool       string
+	ShowValues bool
+	Ignore     []string
+}
+
+func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Pool, "pool", "", "compare with this live pool (default: the snapshot's own pool)")
+	fs.BoolVar(&o.ShowValues, "show-values", false, "print old and new attribute values (they are personal data: off by default)")
+	fs.StringSliceVar(&o.Ignore, "ignore-attribute", nil, "attribute names not to compare, e.g. sub after a restore (repeatable)")
+}
+
+func newDiffCommand(g *globalOptions) *cobra.Command {
+	var opts diffOptions
+	cmd := &cobra.Command{
+		Use:   "diff --repo URL SNAPSHOT [SNAPSHOT2]",
+		Short: "Compare a snapshot with the live pool or with another snapshot",
+		Long: `Compare a snapshot with a live pool (one argument) or with a newer snapshot
+(two arguments) and list users, groups and memberships that were added,
+removed or changed. Users are matched by username. For a changed user the
+names of the changed attributes are listed, never their values unless
+--show-values is given.
+
+SNAPSHOT is an id from 'cogvault snapshots', an unambiguous prefix of one, or
+"latest".
+
+EXIT STATUS
+  0  no differences
+  1  differences found
+  2  the comparison could not run: bad flags, no such snapshot or pool`,
+		Example: `  cogvault diff --repo s3://my-backups/cognito latest                 # what changed since the last backup
+  cogvault diff --repo ./backups 20261120T0100 20261124T0100 --output json`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiff(cmd.Context(), opts, g, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []string) error {
+	r, err := g.openRepo(ctx, "")
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	oldM, err := r.Resolve(ctx, args[0], "")
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	oldSrc := diff.SnapshotSource{Repo: r, Manifest: oldM}
+	var newSrc diff.Source
+	var against string
+	if len(args) == 2 {
+		newM, err := r.Resolve(ctx, args[1], "")
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		newSrc = diff.SnapshotSource{Repo: r, Manifest: newM}
+		against = "snapshot " + newM.ID
+	} else {
+		pool := opts.Pool
+		if pool == "" {
+			pool = oldM.PoolID
+		}
+		cfg, err := g.awsConfig(ctx)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		newSrc = diff.LiveSource{API: cip.NewFromConfig(cfg), PoolID: pool}
+		against = "live pool " + pool
+	}
+	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore})
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if g.json() {
+		if err := printJSON(g.stdout, map[string]any{"from": oldM.ID, "to": against, "differences": !rep.Empty(), "report": rep}); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	} else {
+		printDiff(g.stdout, oldM.ID, against, rep)
+	}
+	if !rep.Empty() {
+		return withCode(ExitError, fmt.Errorf("snapshot %s and %s differ", oldM.ID, against))
+	}
+	return nil
+}
+
+func printDiff(w io.Writer, from, to string, r *diff.Report) {
+	fmt.Fprintf(w, "comparing snapshot %s with %s\n", from, to)
+	for _, u := range r.UsersAdded {
+		fmt.Fprintf(w, "+ user %s\n", u)
+	}
+	for _, u := range r.UsersRemoved {
+		fmt.Fprintf(w, "- user %s\n", u)
+	}
+	for _, c := range r.UsersChanged {
+		var parts []string
+		if len(c.Attributes) > 0 {
+			var names []string
+			for _, a := range c.Attributes {
+				if a.Old != "" || a.New != "" {
+					names = append(names, fmt.Sprintf("%s %q → %q", a.Name, a.Old, a.New))
+				} else {
+					names = append(names, a.Name)
+				}
+			}
+			parts = append(parts, "attributes "+strings.Join(names, ", "))
+		}
+		if c.Status != nil {
+			parts = append(parts, fmt.Sprintf("status %s → %s", c.Status[0], c.Status[1]))
+		}
+		if c.Enabled != nil {
+			parts = append(parts, fmt.Sprintf("enabled %v → %v", c.Enabled[0], c.Enabled[1]))
+		}
+		if c.MFA {
+			parts = append(parts, "MFA settings")
+		}
+		fmt.Fprintf(w, "~ user %s: %s\n", c.Username, strings.Join(parts, "; "))
+	}
+	for _, gname := range r.GroupsAdded {
+		fmt.Fprintf(w, "+ group %s\n", gname)
+	}
+	for _, gname := range r.GroupsRemoved {
+		fmt.Fprintf(w, "- group %s\n", gname)
+	}
+	for _, c := range r.GroupsChanged {
+		fmt.Fprintf(w, "~ group %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
+	}
+	for _, m := range r.MembershipsAdded {
+		fmt.Fprintf(w, "+ member %s in group %s\n", m.Username, m.Group)
+	}
+	for _, m := range r.MembershipsRemoved {
+		fmt.Fprintf(w, "- member %s in group %s\n", m.Username, m.Group)
+	}
+	if r.Empty() {
+		fmt.Fprintf(w, "no differences (%d users compared)\n", r.UsersCompared)
+		return
+	}
+	fmt.Fprintf(w, "%d users added, %d removed, %d changed; %d groups added, %d removed, %d changed; %d memberships added, %d removed\n",
+		len(r.UsersAdded), len(r.UsersRemoved), len(r.UsersChanged), len(r.GroupsAdded), len(r.GroupsRemoved), len(r.GroupsChanged),
+		len(r.MembershipsAdded), len(r.MembershipsRemoved))
+}

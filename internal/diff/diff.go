@@ -1,0 +1,295 @@
+// Package diff compares two states of a user pool (a snapshot, or the live
+// pool) and reports added, removed and changed users, groups and
+// memberships. It reports which attributes changed, never their values,
+// unless asked to: a diff is often pasted into tickets and chats.
+//
+// Users are matched by username (the sub changes when a pool is restored).
+// Memory is one 16-byte digest per user of the old side plus the records of
+// changed users; the old side is read twice when users changed.
+package diff
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// Source is one side of a comparison. Users must be re-iterable.
+type Source interface {
+	Users(ctx context.Context) iter.Seq2[snapshot.User, error]
+	Groups(ctx context.Context) ([]snapshot.Group, error)
+	Memberships(ctx context.Context) iter.Seq2[snapshot.Membership, error]
+}
+
+// Options tune a comparison.
+type Options struct {
+	// ShowValues includes old and new attribute values in the report.
+	ShowValues bool
+	// IgnoreAttributes are attribute names not compared (e.g. "sub" when
+	// comparing a restored pool with its snapshot).
+	IgnoreAttributes []string
+}
+
+// AttrChange is one changed attribute; Old and New only with ShowValues.
+type AttrChange struct {
+	Name string `json:"name"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// UserChange says what changed in one user.
+type UserChange struct {
+	Username   string       `json:"username"`
+	Attributes []AttrChange `json:"attributes,omitempty"`
+	Status     []string     `json:"status,omitempty"`  // [old, new]
+	Enabled    []bool       `json:"enabled,omitempty"` // [old, new]
+	MFA        bool         `json:"mfa,omitempty"`
+}
+
+// GroupChange names a group and the fields that changed.
+type GroupChange struct {
+	Name   string   `json:"name"`
+	Fields []string `json:"fields"`
+}
+
+// Report is the result of a comparison.
+type Report struct {
+	UsersAdded         []string              `json:"usersAdded"`
+	UsersRemoved       []string              `json:"usersRemoved"`
+	UsersChanged       []UserChange          `json:"usersChanged"`
+	GroupsAdded        []string              `json:"groupsAdded"`
+	GroupsRemoved      []string              `json:"groupsRemoved"`
+	GroupsChanged      []GroupChange         `json:"groupsChanged"`
+	MembershipsAdded   []snapshot.Membership `json:"membershipsAdded"`
+	MembershipsRemoved []snapshot.Membership `json:"membershipsRemoved"`
+	UsersCompared      int64                 `json:"usersCompared"`
+}
+
+// Empty reports whether the two sides are the same.
+func (r *Report) Empty() bool {
+	return len(r.UsersAdded)+len(r.UsersRemoved)+len(r.UsersChanged)+len(r.GroupsAdded)+len(r.GroupsRemoved)+
+		len(r.GroupsChanged)+len(r.MembershipsAdded)+len(r.MembershipsRemoved) == 0
+}
+
+// Compare reports how new differs from old.
+func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error) {
+	r := &Report{}
+	ignore := map[string]bool{}
+	for _, a := range opts.IgnoreAttributes {
+		ignore[a] = true
+	}
+	if err := compareUsers(ctx, old, new, ignore, opts.ShowValues, r); err != nil {
+		return nil, err
+	}
+	if err := compareGroups(ctx, old, new, r); err != nil {
+		return nil, err
+	}
+	if err := compareMemberships(ctx, old, new, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+type digest [16]byte
+
+// digestOf hashes what a comparison looks at: attributes (in name order),
+// status, enabled flag and MFA settings; not the timestamps.
+func digestOf(u *snapshot.User, ignore map[string]bool) digest {
+	h := sha256.New()
+	attrs := slices.Clone(u.Attributes)
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
+	var n [8]byte
+	put := func(s string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	for _, a := range attrs {
+		if ignore[a.Name] {
+			continue
+		}
+		put(a.Name)
+		put(a.Value)
+	}
+	put("\x00status")
+	put(u.Status)
+	put(fmt.Sprint(u.Enabled))
+	if u.MFA != nil {
+		put(u.MFA.PreferredMfaSetting)
+		for _, m := range u.MFA.UserMFASettingList {
+			put(m)
+		}
+	}
+	var d digest
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, show bool, r *Report) error {
+	oldDigests := map[string]digest{}
+	for u, err := range old.Users(ctx) {
+		if err != nil {
+			return err
+		}
+		oldDigests[u.Username] = digestOf(&u, ignore)
+	}
+	changed := map[string]snapshot.User{}
+	for u, err := range new.Users(ctx) {
+		if err != nil {
+			return err
+		}
+		r.UsersCompared++
+		d, ok := oldDigests[u.Username]
+		if !ok {
+			r.UsersAdded = append(r.UsersAdded, u.Username)
+			continue
+		}
+		delete(oldDigests, u.Username)
+		if d != digestOf(&u, ignore) {
+			changed[u.Username] = u
+		}
+	}
+	for name := range oldDigests {
+		r.UsersRemoved = append(r.UsersRemoved, name)
+	}
+	if len(changed) > 0 {
+		for u, err := range old.Users(ctx) {
+			if err != nil {
+				return err
+			}
+			nu, ok := changed[u.Username]
+			if !ok {
+				continue
+			}
+			r.UsersChanged = append(r.UsersChanged, userChange(&u, &nu, ignore, show))
+		}
+	}
+	sort.Strings(r.UsersAdded)
+	sort.Strings(r.UsersRemoved)
+	sort.Slice(r.UsersChanged, func(i, j int) bool { return r.UsersChanged[i].Username < r.UsersChanged[j].Username })
+	return nil
+}
+
+func userChange(o, n *snapshot.User, ignore map[string]bool, show bool) UserChange {
+	c := UserChange{Username: n.Username}
+	names := map[string]bool{}
+	for _, a := range o.Attributes {
+		names[a.Name] = true
+	}
+	for _, a := range n.Attributes {
+		names[a.Name] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for k := range names {
+		if !ignore[k] {
+			sorted = append(sorted, k)
+		}
+	}
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		ov, _ := o.Attr(name)
+		nv, _ := n.Attr(name)
+		_, oHas := o.Attr(name)
+		_, nHas := n.Attr(name)
+		if ov == nv && oHas == nHas {
+			continue
+		}
+		ac := AttrChange{Name: name}
+		if show {
+			ac.Old, ac.New = ov, nv
+		}
+		c.Attributes = append(c.Attributes, ac)
+	}
+	if o.Status != n.Status {
+		c.Status = []string{o.Status, n.Status}
+	}
+	if o.Enabled != n.Enabled {
+		c.Enabled = []bool{o.Enabled, n.Enabled}
+	}
+	if (o.MFA == nil) != (n.MFA == nil) || (o.MFA != nil && (o.MFA.PreferredMfaSetting != n.MFA.PreferredMfaSetting || !slices.Equal(o.MFA.UserMFASettingList, n.MFA.UserMFASettingList))) {
+		c.MFA = true
+	}
+	return c
+}
+
+func compareGroups(ctx context.Context, old, new Source, r *Report) error {
+	og, err := old.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	ng, err := new.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	byName := map[string]snapshot.Group{}
+	for _, g := range og {
+		byName[g.Name] = g
+	}
+	for _, g := range ng {
+		o, ok := byName[g.Name]
+		if !ok {
+			r.GroupsAdded = append(r.GroupsAdded, g.Name)
+			continue
+		}
+		delete(byName, g.Name)
+		var fields []string
+		if o.Description != g.Description {
+			fields = append(fields, "description")
+		}
+		if o.RoleArn != g.RoleArn {
+			fields = append(fields, "roleArn")
+		}
+		if (o.Precedence == nil) != (g.Precedence == nil) || (o.Precedence != nil && *o.Precedence != *g.Precedence) {
+			fields = append(fields, "precedence")
+		}
+		if fields != nil {
+			r.GroupsChanged = append(r.GroupsChanged, GroupChange{Name: g.Name, Fields: fields})
+		}
+	}
+	for name := range byName {
+		r.GroupsRemoved = append(r.GroupsRemoved, name)
+	}
+	sort.Strings(r.GroupsAdded)
+	sort.Strings(r.GroupsRemoved)
+	sort.Slice(r.GroupsChanged, func(i, j int) bool { return r.GroupsChanged[i].Name < r.GroupsChanged[j].Name })
+	return nil
+}
+
+func compareMemberships(ctx context.Context, old, new Source, r *Report) error {
+	set := map[snapshot.Membership]bool{}
+	for m, err := range old.Memberships(ctx) {
+		if err != nil {
+			return err
+		}
+		set[m] = true
+	}
+	for m, err := range new.Memberships(ctx) {
+		if err != nil {
+			return err
+		}
+		if set[m] {
+			delete(set, m)
+			continue
+		}
+		r.MembershipsAdded = append(r.MembershipsAdded, m)
+	}
+	for m := range set {
+		r.MembershipsRemoved = append(r.MembershipsRemoved, m)
+	}
+	less := func(a, b snapshot.Membership) int {
+		if a.Group != b.Group {
+			return strings.Compare(a.Group, b.Group)
+		}
+		return strings.Compare(a.Username, b.Username)
+	}
+	slices.SortFunc(r.MembershipsAdded, less)
+	slices.SortFunc(r.MembershipsRemoved, less)
+	return nil
+}
