@@ -105,7 +105,9 @@ func (s *Service) job(poolID, id string) (*importJob, *apiError) {
 	return j, nil
 }
 
-func describeUserImportJob(s *Service, body []byte) (any, *apiError) {
+// withJob decodes a {UserPoolId, JobId} request, takes the lock and calls f
+// with the job (already expired if its upload URL lapsed).
+func withJob(s *Service, body []byte, f func(j *importJob) *apiError) (any, *apiError) {
 	var in struct{ UserPoolId, JobId string }
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -117,7 +119,14 @@ func describeUserImportJob(s *Service, body []byte) (any, *apiError) {
 		return nil, err
 	}
 	s.expire(j)
+	if err := f(j); err != nil {
+		return nil, err
+	}
 	return map[string]any{"UserImportJob": j.render(s)}, nil
+}
+
+func describeUserImportJob(s *Service, body []byte) (any, *apiError) {
+	return withJob(s, body, func(*importJob) *apiError { return nil })
 }
 
 // expire marks a job whose file never arrived as Expired once its URL lapsed.
@@ -128,56 +137,39 @@ func (s *Service) expire(j *importJob) {
 }
 
 func startUserImportJob(s *Service, body []byte) (any, *apiError) {
-	var in struct{ UserPoolId, JobId string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.job(in.UserPoolId, in.JobId)
-	if err != nil {
-		return nil, err
-	}
-	s.expire(j)
-	if j.status != "Created" {
-		return nil, errInvalidParameter("Import job %s cannot be started: its status is %s", j.id, j.status)
-	}
-	for _, other := range s.jobs {
-		if other != j && (other.status == "Pending" || other.status == "InProgress") {
-			// UNCONFIRMED exact exception; the quota itself is documented:
-			// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html
-			return nil, newErr("LimitExceededException", "Only one user import job can be in progress at a time in an account. Job %s is %s.", other.id, other.status)
+	return withJob(s, body, func(j *importJob) *apiError {
+		if j.status != "Created" {
+			return errInvalidParameter("Import job %s cannot be started: its status is %s", j.id, j.status)
 		}
-	}
-	if !j.uploaded {
-		j.status = "Failed"
-		j.message = "The CSV file was not uploaded to the pre-signed URL."
-		j.ended = s.now()
-		return map[string]any{"UserImportJob": j.render(s)}, nil
-	}
-	j.status = "Pending"
-	j.started = s.now()
-	go s.runImport(j)
-	return map[string]any{"UserImportJob": j.render(s)}, nil
+		for _, other := range s.jobs {
+			if other != j && (other.status == "Pending" || other.status == "InProgress") {
+				// UNCONFIRMED exact exception; the quota itself is documented:
+				// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html
+				return newErr("LimitExceededException", "Only one user import job can be in progress at a time in an account. Job %s is %s.", other.id, other.status)
+			}
+		}
+		if !j.uploaded {
+			j.status = "Failed"
+			j.message = "The CSV file was not uploaded to the pre-signed URL."
+			j.ended = s.now()
+			return nil
+		}
+		j.status = "Pending"
+		j.started = s.now()
+		go s.runImport(j)
+		return nil
+	})
 }
 
 func stopUserImportJob(s *Service, body []byte) (any, *apiError) {
-	var in struct{ UserPoolId, JobId string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.job(in.UserPoolId, in.JobId)
-	if err != nil {
-		return nil, err
-	}
-	if j.status != "Pending" && j.status != "InProgress" {
-		return nil, errInvalidParameter("Import job %s is not running (status %s)", j.id, j.status)
-	}
-	j.stop = true
-	j.status = "Stopping"
-	return map[string]any{"UserImportJob": j.render(s)}, nil
+	return withJob(s, body, func(j *importJob) *apiError {
+		if j.status != "Pending" && j.status != "InProgress" {
+			return errInvalidParameter("Import job %s is not running (status %s)", j.id, j.status)
+		}
+		j.stop = true
+		j.status = "Stopping"
+		return nil
+	})
 }
 
 // ImportJobLog returns the per-line results of a job, as Cognito writes them

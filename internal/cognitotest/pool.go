@@ -3,7 +3,6 @@ package cognitotest
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -325,29 +324,21 @@ func listUserPools(s *Service, body []byte) (any, *apiError) {
 	for id := range s.pools {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
-	after, aerr := s.openToken(in.NextToken, "pools", "")
-	if aerr != nil {
-		return nil, aerr
+	page, next, err := s.pageByKey(ids, in.NextToken, "pools", "", *in.MaxResults)
+	if err != nil {
+		return nil, err
 	}
-	i := sort.SearchStrings(ids, after)
-	if after != "" && i < len(ids) && ids[i] == after {
-		i++
-	}
-	var items []map[string]any
-	for ; i < len(ids) && len(items) < *in.MaxResults; i++ {
-		p := s.pools[ids[i]]
+	items := []map[string]any{}
+	for _, id := range page {
+		p := s.pools[id]
 		items = append(items, map[string]any{
 			"Id": p.id, "Name": p.name,
 			"CreationDate": ts(p.created), "LastModifiedDate": ts(p.modified),
 		})
 	}
 	out := map[string]any{"UserPools": items}
-	if i < len(ids) && len(items) > 0 {
-		out["NextToken"] = s.sealToken("pools", "", ids[i-1])
-	}
-	if items == nil {
-		out["UserPools"] = []any{}
+	if next != "" {
+		out["NextToken"] = next
 	}
 	return out, nil
 }
