@@ -85,7 +85,9 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		newSrc = diff.LiveSource{API: cip.NewFromConfig(cfg), PoolID: pool}
 		against = "live pool " + pool
 	}
-	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore})
+	// MFA settings are in a snapshot only with backup --mfa, never in a
+	// listing of the live pool: compare them between two snapshots only.
+	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore, CompareMFA: len(args) == 2})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

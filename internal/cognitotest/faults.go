@@ -48,6 +48,8 @@ type Fault struct {
 	Count int
 	// Every makes the fault hit only every n-th matching call (0 or 1: all).
 	Every int
+	// After lets this many matching calls through before the fault starts.
+	After int
 	// Latency is added before the call is answered (any kind).
 	Latency time.Duration
 	// Code is the exception FaultError answers, e.g. "LimitExceededException".
@@ -99,7 +101,10 @@ func (f *faults) take(op string) *Fault {
 			continue
 		}
 		a.seen++
-		if a.Every > 1 && a.seen%a.Every != 0 {
+		if a.seen <= a.After {
+			continue
+		}
+		if a.Every > 1 && (a.seen-a.After)%a.Every != 0 {
 			continue
 		}
 		a.hit++

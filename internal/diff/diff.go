@@ -35,6 +35,10 @@ type Options struct {
 	// IgnoreAttributes are attribute names not compared (e.g. "sub" when
 	// comparing a restored pool with its snapshot).
 	IgnoreAttributes []string
+	// CompareMFA compares MFA settings too. Only meaningful when both sides
+	// have them: ListUsers does not return them, so a live pool never does,
+	// and a snapshot only with backup --mfa.
+	CompareMFA bool
 }
 
 // AttrChange is one changed attribute; Old and New only with ShowValues.
@@ -85,7 +89,7 @@ func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error
 	for _, a := range opts.IgnoreAttributes {
 		ignore[a] = true
 	}
-	if err := compareUsers(ctx, old, new, ignore, opts.ShowValues, r); err != nil {
+	if err := compareUsers(ctx, old, new, ignore, opts, r); err != nil {
 		return nil, err
 	}
 	if err := compareGroups(ctx, old, new, r); err != nil {
@@ -101,7 +105,7 @@ type digest [16]byte
 
 // digestOf hashes what a comparison looks at: attributes (in name order),
 // status, enabled flag and MFA settings; not the timestamps.
-func digestOf(u *snapshot.User, ignore map[string]bool) digest {
+func digestOf(u *snapshot.User, ignore map[string]bool, mfa bool) digest {
 	h := sha256.New()
 	attrs := slices.Clone(u.Attributes)
 	sort.Slice(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
@@ -112,16 +116,22 @@ func digestOf(u *snapshot.User, ignore map[string]bool) digest {
 		h.Write([]byte(s))
 	}
 	for _, a := range attrs {
-		if ignore[a.Name] {
+		if ignore[a.Name] || a.Name == "identities" {
 			continue
 		}
 		put(a.Name)
 		put(a.Value)
 	}
+	if !ignore["identities"] {
+		put("\x00identities")
+		for _, id := range identityKeys(u) {
+			put(id)
+		}
+	}
 	put("\x00status")
 	put(u.Status)
 	put(fmt.Sprint(u.Enabled))
-	if u.MFA != nil {
+	if mfa && u.MFA != nil {
 		put(u.MFA.PreferredMfaSetting)
 		for _, m := range u.MFA.UserMFASettingList {
 			put(m)
@@ -132,13 +142,13 @@ func digestOf(u *snapshot.User, ignore map[string]bool) digest {
 	return d
 }
 
-func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, show bool, r *Report) error {
+func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, opts Options, r *Report) error {
 	oldDigests := map[string]digest{}
 	for u, err := range old.Users(ctx) {
 		if err != nil {
 			return err
 		}
-		oldDigests[u.Username] = digestOf(&u, ignore)
+		oldDigests[u.Username] = digestOf(&u, ignore, opts.CompareMFA)
 	}
 	changed := map[string]snapshot.User{}
 	for u, err := range new.Users(ctx) {
@@ -152,7 +162,7 @@ func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, 
 			continue
 		}
 		delete(oldDigests, u.Username)
-		if d != digestOf(&u, ignore) {
+		if d != digestOf(&u, ignore, opts.CompareMFA) {
 			changed[u.Username] = u
 		}
 	}
@@ -168,7 +178,7 @@ func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, 
 			if !ok {
 				continue
 			}
-			r.UsersChanged = append(r.UsersChanged, userChange(&u, &nu, ignore, show))
+			r.UsersChanged = append(r.UsersChanged, userChange(&u, &nu, ignore, opts))
 		}
 	}
 	sort.Strings(r.UsersAdded)
@@ -177,7 +187,7 @@ func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, 
 	return nil
 }
 
-func userChange(o, n *snapshot.User, ignore map[string]bool, show bool) UserChange {
+func userChange(o, n *snapshot.User, ignore map[string]bool, opts Options) UserChange {
 	c := UserChange{Username: n.Username}
 	names := map[string]bool{}
 	for _, a := range o.Attributes {
@@ -188,7 +198,7 @@ func userChange(o, n *snapshot.User, ignore map[string]bool, show bool) UserChan
 	}
 	sorted := make([]string, 0, len(names))
 	for k := range names {
-		if !ignore[k] {
+		if !ignore[k] && k != "identities" {
 			sorted = append(sorted, k)
 		}
 	}
@@ -202,10 +212,13 @@ func userChange(o, n *snapshot.User, ignore map[string]bool, show bool) UserChan
 			continue
 		}
 		ac := AttrChange{Name: name}
-		if show {
+		if opts.ShowValues {
 			ac.Old, ac.New = ov, nv
 		}
 		c.Attributes = append(c.Attributes, ac)
+	}
+	if !ignore["identities"] && !slices.Equal(identityKeys(o), identityKeys(n)) {
+		c.Attributes = append(c.Attributes, AttrChange{Name: "identities"})
 	}
 	if o.Status != n.Status {
 		c.Status = []string{o.Status, n.Status}
@@ -213,7 +226,7 @@ func userChange(o, n *snapshot.User, ignore map[string]bool, show bool) UserChan
 	if o.Enabled != n.Enabled {
 		c.Enabled = []bool{o.Enabled, n.Enabled}
 	}
-	if (o.MFA == nil) != (n.MFA == nil) || (o.MFA != nil && (o.MFA.PreferredMfaSetting != n.MFA.PreferredMfaSetting || !slices.Equal(o.MFA.UserMFASettingList, n.MFA.UserMFASettingList))) {
+	if opts.CompareMFA && ((o.MFA == nil) != (n.MFA == nil) || (o.MFA != nil && (o.MFA.PreferredMfaSetting != n.MFA.PreferredMfaSetting || !slices.Equal(o.MFA.UserMFASettingList, n.MFA.UserMFASettingList)))) {
 		c.MFA = true
 	}
 	return c
@@ -292,4 +305,16 @@ func compareMemberships(ctx context.Context, old, new Source, r *Report) error {
 	slices.SortFunc(r.MembershipsAdded, less)
 	slices.SortFunc(r.MembershipsRemoved, less)
 	return nil
+}
+
+// identityKeys are a user's federated links as provider/user-id pairs: the
+// identities attribute itself also carries dates the service sets, which
+// differ after a restore without meaning a different link.
+func identityKeys(u *snapshot.User) []string {
+	keys := make([]string, 0, len(u.Identities))
+	for _, id := range u.Identities {
+		keys = append(keys, id.ProviderName+"\x00"+id.UserID)
+	}
+	sort.Strings(keys)
+	return keys
 }

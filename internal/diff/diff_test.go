@@ -55,7 +55,7 @@ func TestDiffFindsExactlyWhatChanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Status == "CONFIRMED" && len(names) < 3 {
+		if u.Status == "CONFIRMED" && u.Enabled && len(names) < 3 {
 			names = append(names, u.Username)
 		}
 	}
@@ -81,7 +81,7 @@ func TestDiffFindsExactlyWhatChanged(t *testing.T) {
 		t.Fatalf("added %q removed %q", rep.UsersAdded, rep.UsersRemoved)
 	}
 	if len(rep.UsersChanged) != 2 {
-		t.Fatalf("changed: %+v", rep.UsersChanged)
+		t.Fatalf("changed: %+v (names %q, removed %q)", rep.UsersChanged, names, rep.UsersRemoved)
 	}
 	for _, ch := range rep.UsersChanged {
 		switch ch.Username {

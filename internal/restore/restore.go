@@ -1,0 +1,439 @@
+package restore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// API is the admin API a restore calls, as the real client offers it.
+type API interface {
+	cognito.UserLister
+	cognito.GroupLister
+	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
+	ListIdentityProviders(ctx context.Context, in *cip.ListIdentityProvidersInput, optFns ...func(*cip.Options)) (*cip.ListIdentityProvidersOutput, error)
+	CreateGroup(ctx context.Context, in *cip.CreateGroupInput, optFns ...func(*cip.Options)) (*cip.CreateGroupOutput, error)
+	AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, optFns ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error)
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+	AdminSetUserPassword(ctx context.Context, in *cip.AdminSetUserPasswordInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error)
+	AdminUpdateUserAttributes(ctx context.Context, in *cip.AdminUpdateUserAttributesInput, optFns ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error)
+	AdminDisableUser(ctx context.Context, in *cip.AdminDisableUserInput, optFns ...func(*cip.Options)) (*cip.AdminDisableUserOutput, error)
+	AdminEnableUser(ctx context.Context, in *cip.AdminEnableUserInput, optFns ...func(*cip.Options)) (*cip.AdminEnableUserOutput, error)
+	AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminSetUserMFAPreferenceInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserMFAPreferenceOutput, error)
+	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, optFns ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
+	AdminLinkProviderForUser(ctx context.Context, in *cip.AdminLinkProviderForUserInput, optFns ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error)
+}
+
+// What a user's existing twin in the target gets.
+const (
+	OnExistingSkip   = "skip"
+	OnExistingUpdate = "update"
+	OnExistingFail   = "fail"
+)
+
+// Options says what to restore where.
+type Options struct {
+	Target     string
+	OnExisting string // skip (default), update or fail
+	// Only limits the restore to some of "groups", "users", "memberships".
+	Only map[string]bool
+	// Users limits the restore to these usernames (nil: all).
+	Users map[string]bool
+	// SubAttribute stores each user's old sub in this custom attribute.
+	SubAttribute string
+	DryRun       bool
+	// StatePath is the state file that makes the restore resumable.
+	StatePath string
+	// Workers bounds users restored concurrently (default 16); pacing is the
+	// client's job.
+	Workers int
+	Rand    io.Reader
+}
+
+// Item is something the restore could not carry over exactly, and why.
+type Item struct {
+	Username string `json:"username,omitempty"`
+	Group    string `json:"group,omitempty"`
+	What     string `json:"what"`
+	Reason   string `json:"reason"`
+}
+
+// Report is the plan (dry run) or the outcome.
+type Report struct {
+	Snapshot       string       `json:"snapshot"`
+	Target         string       `json:"target"`
+	DryRun         bool         `json:"dryRun"`
+	GroupsCreate   int          `json:"groupsCreate"`
+	GroupsExisting int          `json:"groupsExisting"`
+	UsersCreate    int          `json:"usersCreate"`
+	UsersUpdate    int          `json:"usersUpdate"`
+	UsersSkip      int          `json:"usersSkip"`
+	UsersResumed   int          `json:"usersResumed"`
+	MembershipsAdd int          `json:"membershipsAdd"`
+	LinksRestored  int          `json:"linksRestored"`
+	NotRestored    []Item       `json:"notRestored"`
+	Changed        []Item       `json:"changed"` // restored, but not exactly
+	SubMappings    int          `json:"subMappings"`
+	Stats          *Stats       `json:"-"`
+	Mappings       []SubMapping `json:"-"`
+}
+
+// SubMapping pairs a user's old sub with the one the target assigned.
+type SubMapping struct {
+	OldSub   string `json:"oldSub"`
+	NewSub   string `json:"newSub"`
+	Username string `json:"username"`
+}
+
+// Stats counts progress while a restore runs.
+type Stats struct {
+	Users       atomic.Int64
+	UsersTotal  atomic.Int64
+	Memberships atomic.Int64
+}
+
+// ErrExisting is returned with --on-existing fail when a user exists.
+var ErrExisting = errors.New("user already exists in the target")
+
+type target struct {
+	writable      map[string]bool // attributes that can be written at creation
+	mutable       map[string]bool
+	usernameAttrs []string
+	providers     map[string]bool
+	users         map[string]bool // existing usernames (as listed)
+	groups        map[string]types.GroupType
+	caseSensitive bool
+}
+
+func (t *target) has(username string) bool {
+	if t.caseSensitive {
+		return t.users[username]
+	}
+	return t.users[strings.ToLower(username)]
+}
+
+func (r *Report) notRestored(it Item) { r.NotRestored = append(r.NotRestored, it) }
+
+// Run restores snapshot m of repository rp into opts.Target.
+func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, stats *Stats) (*Report, error) {
+	if opts.Target == "" {
+		return nil, errors.New("restore: no target pool given")
+	}
+	if opts.OnExisting == "" {
+		opts.OnExisting = OnExistingSkip
+	}
+	switch opts.OnExisting {
+	case OnExistingSkip, OnExistingUpdate, OnExistingFail:
+	default:
+		return nil, fmt.Errorf("restore: --on-existing %q: want skip, update or fail", opts.OnExisting)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 16
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if stats == nil {
+		stats = &Stats{}
+	}
+	want := func(part string) bool { return len(opts.Only) == 0 || opts.Only[part] }
+	rep := &Report{Snapshot: m.ID, Target: opts.Target, DryRun: opts.DryRun, Stats: stats}
+
+	tg, err := readTarget(ctx, api, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SubAttribute != "" && !tg.writable[opts.SubAttribute] {
+		return nil, fmt.Errorf("restore: --sub-attribute %s: the target pool %s has no such writable custom attribute; add it to the pool (String, mutable, 36+ characters) or drop the flag", opts.SubAttribute, opts.Target)
+	}
+	cfg, err := rp.Pool(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+
+	var st *state
+	if !opts.DryRun {
+		if opts.StatePath == "" {
+			return nil, errors.New("restore: no state file path")
+		}
+		if st, err = openState(opts.StatePath); err != nil {
+			return nil, err
+		}
+		defer st.close()
+	}
+
+	// Groups first: memberships need them.
+	if want("groups") || want("memberships") {
+		for _, g := range cfg.Groups {
+			if _, ok := tg.groups[g.Name]; ok {
+				rep.GroupsExisting++
+				continue
+			}
+			rep.GroupsCreate++
+			if opts.DryRun || !want("groups") {
+				continue
+			}
+			_, err := api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(g.Name),
+				Description: nonEmpty(g.Description), RoleArn: nonEmpty(g.RoleArn), Precedence: g.Precedence})
+			if err != nil && !cognito.IsGroupExists(err) {
+				return rep, fmt.Errorf("restore: create group %q in %s: %w", g.Name, opts.Target, err)
+			}
+		}
+	}
+
+	if want("users") {
+		stats.UsersTotal.Store(m.Counts.Users)
+		if err := restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats); err != nil {
+			return rep, err
+		}
+	}
+
+	if want("memberships") {
+		for mm, err := range rp.Memberships(ctx, m) {
+			if err != nil {
+				return rep, err
+			}
+			if opts.Users != nil && !opts.Users[mm.Username] {
+				continue
+			}
+			rep.MembershipsAdd++
+			if opts.DryRun {
+				continue
+			}
+			_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
+			if cognito.IsUserNotFound(err) {
+				rep.MembershipsAdd--
+				rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
+				continue
+			}
+			if err != nil {
+				return rep, fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err)
+			}
+			stats.Memberships.Add(1)
+		}
+	}
+	if st != nil {
+		for _, r := range st.mappings() {
+			rep.Mappings = append(rep.Mappings, SubMapping{OldSub: r.OldSub, NewSub: r.NewSub, Username: r.Username})
+		}
+		sort.Slice(rep.Mappings, func(i, j int) bool { return rep.Mappings[i].Username < rep.Mappings[j].Username })
+		rep.SubMappings = len(rep.Mappings)
+	}
+	sort.Slice(rep.NotRestored, func(i, j int) bool { return rep.NotRestored[i].Username < rep.NotRestored[j].Username })
+	sort.Slice(rep.Changed, func(i, j int) bool { return rep.Changed[i].Username < rep.Changed[j].Username })
+	return rep, nil
+}
+
+func readTarget(ctx context.Context, api API, pool string) (*target, error) {
+	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
+	if err != nil {
+		return nil, fmt.Errorf("restore: describe target pool %s: %w", pool, err)
+	}
+	tg := &target{writable: map[string]bool{}, mutable: map[string]bool{}, providers: map[string]bool{},
+		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true}
+	for _, sa := range desc.UserPool.SchemaAttributes {
+		name := aws.ToString(sa.Name)
+		if name == "sub" || name == "identities" {
+			continue
+		}
+		tg.writable[name] = true
+		tg.mutable[name] = aws.ToBool(sa.Mutable)
+	}
+	for _, ua := range desc.UserPool.UsernameAttributes {
+		tg.usernameAttrs = append(tg.usernameAttrs, string(ua))
+	}
+	if uc := desc.UserPool.UsernameConfiguration; uc != nil && uc.CaseSensitive != nil {
+		tg.caseSensitive = *uc.CaseSensitive
+	}
+	in := &cip.ListIdentityProvidersInput{UserPoolId: &pool, MaxResults: aws.Int32(60)}
+	for {
+		out, err := api.ListIdentityProviders(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("restore: list identity providers of %s: %w", pool, err)
+		}
+		for _, p := range out.Providers {
+			tg.providers[aws.ToString(p.ProviderName)] = true
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	for g, err := range cognito.Groups(ctx, api, pool) {
+		if err != nil {
+			return nil, err
+		}
+		tg.groups[aws.ToString(g.GroupName)] = g
+	}
+	for u, err := range cognito.ShardedUsers(ctx, api, pool, cognito.SubShards(), 16) {
+		if err != nil {
+			return nil, err
+		}
+		name := aws.ToString(u.Username)
+		if !tg.caseSensitive {
+			name = strings.ToLower(name)
+		}
+		tg.users[name] = true
+	}
+	return tg, nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// randomPassword returns a password no one will ever know: it exists only to
+// move a user to CONFIRMED, from which "forgot password" works. It satisfies
+// any Cognito password policy (length ≤ 99, all character classes).
+func randomPassword(r io.Reader) (string, error) {
+	b := make([]byte, 30)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
+}
+
+var errStop = errors.New("stop")
+
+func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan snapshot.User)
+	var mu sync.Mutex // guards rep
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range jobs {
+				if err := restoreUser(ctx, api, tg, st, opts, u, rep, &mu); err != nil {
+					cancel(err)
+					return
+				}
+				stats.Users.Add(1)
+			}
+		}()
+	}
+	var iterErr error
+	for u, err := range rp.Users(ctx, m) {
+		if err != nil {
+			iterErr = err
+			break
+		}
+		if opts.Users != nil && !opts.Users[u.Username] {
+			continue
+		}
+		if !plan(u, tg, st, opts, rep, &mu) {
+			stats.Users.Add(1)
+			continue
+		}
+		if opts.DryRun {
+			stats.Users.Add(1)
+			continue
+		}
+		select {
+		case jobs <- u:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return iterErr
+}
+
+// plan classifies one user and records it in the report; it returns whether
+// the user needs work. What cannot be restored exactly is decided here from
+// the snapshot and the target alone, so every run reports it the same way,
+// including for users an earlier run finished.
+func plan(u snapshot.User, tg *target, st *state, opts Options, rep *Report, mu *sync.Mutex) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if u.Status == "EXTERNAL_PROVIDER" {
+		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "federated-only user: it is created again on its next sign-in through " + providerOf(u)})
+		return false
+	}
+	if len(tg.usernameAttrs) > 0 {
+		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target signs in with " + strings.Join(tg.usernameAttrs, "/") + " as username; restore into such pools is not supported yet"})
+		return false
+	}
+	ours := st != nil && st.ours(u.Username)
+	exists := tg.has(u.Username) && !ours
+	switch {
+	case st != nil && st.isDone(u.Username):
+		rep.UsersSkip++
+		inherentNotes(u, tg, true, rep)
+		return false
+	case ours:
+		rep.UsersResumed++
+	case !exists:
+		rep.UsersCreate++
+	case opts.OnExisting == OnExistingSkip:
+		rep.UsersSkip++
+		return false
+	case opts.OnExisting == OnExistingUpdate:
+		rep.UsersUpdate++
+	case opts.OnExisting == OnExistingFail:
+		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "exists in the target (--on-existing fail)"})
+		return true // apply stops on it
+	}
+	inherentNotes(u, tg, !exists, rep)
+	return true
+}
+
+// inherentNotes lists what restoring u into tg cannot carry exactly. created
+// says whether the restore creates the user (rather than updating one).
+func inherentNotes(u snapshot.User, tg *target, created bool, rep *Report) {
+	_, dropped := writable(u, tg, created)
+	for _, a := range dropped {
+		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a, Reason: "not writable in the target pool's schema"})
+	}
+	if created {
+		switch u.Status {
+		case "CONFIRMED":
+		case "FORCE_CHANGE_PASSWORD":
+			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: "FORCE_CHANGE_PASSWORD as before; send a new invitation (AdminCreateUser MessageAction=RESEND) when ready"})
+		default:
+			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: u.Status + " restored as CONFIRMED: the admin API cannot create that state; the user resets the password like everyone else"})
+		}
+	}
+	if u.MFA != nil && slices.Contains(u.MFA.UserMFASettingList, "SOFTWARE_TOKEN_MFA") {
+		rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "TOTP MFA", Reason: "authenticator-app secrets cannot be read from Cognito; the user sets up the app again"})
+	}
+	for _, id := range u.Identities {
+		if !tg.providers[id.ProviderName] {
+			rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "link to " + id.ProviderName, Reason: "the target pool has no identity provider " + id.ProviderName})
+		}
+	}
+}
+
+func providerOf(u snapshot.User) string {
+	if len(u.Identities) > 0 {
+		return u.Identities[0].ProviderName
+	}
+	return "its identity provider"
+}

@@ -1,0 +1,256 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/backup"
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/diff"
+	"github.com/cogvault/cogvault/internal/quota"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+var ctx = context.Background()
+
+type env struct {
+	srv    *cognitotest.Server
+	api    *cip.Client
+	source cognitotest.PopulateResult
+	target string
+	repo   *repo.Repo
+	snap   *snapshot.Manifest
+	dir    string
+}
+
+func setup(t *testing.T, users, groups int) *env {
+	t.Helper()
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: users, Groups: groups, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The target: same schema and Google provider, no users or groups.
+	tgt, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Seed: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := quota.Rates{}
+	for _, c := range quota.Categories() {
+		rates[c] = 0 // the fake has no quotas: do not pace
+	}
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Region: "us-east-1", EndpointURL: srv.URL, Rates: rates, MaxBackoff: 10 * time.Millisecond,
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := cip.NewFromConfig(cfg)
+	dir := t.TempDir()
+	store, _ := storage.NewDir(filepath.Join(dir, "repo"))
+	m, err := backup.Run(ctx, api, store, backup.Options{PoolID: src.PoolID, MFA: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, api: api, source: src, target: tgt.PoolID, repo: repo.New(store), snap: m, dir: dir}
+}
+
+func (e *env) restore(t *testing.T, opts restore.Options) (*restore.Report, error) {
+	t.Helper()
+	opts.Target = e.target
+	if opts.StatePath == "" {
+		opts.StatePath = filepath.Join(e.dir, "state.jsonl")
+	}
+	return restore.Run(ctx, e.api, e.repo, e.snap, opts, nil)
+}
+
+// explained checks that every difference between the snapshot and the
+// restored pool is one the restore report lists.
+func explained(t *testing.T, e *env, rep *restore.Report) {
+	t.Helper()
+	d, err := diff.Compare(ctx, diff.SnapshotSource{Repo: e.repo, Manifest: e.snap}, diff.LiveSource{API: e.api, PoolID: e.target},
+		diff.Options{IgnoreAttributes: []string{"sub"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, it := range append(append([]restore.Item{}, rep.NotRestored...), rep.Changed...) {
+		listed[it.Username] = true
+	}
+	if len(d.UsersAdded) != 0 || len(d.GroupsAdded)+len(d.GroupsRemoved)+len(d.GroupsChanged) != 0 || len(d.MembershipsAdded) != 0 {
+		t.Fatalf("restore made up data: %+v", d)
+	}
+	for _, u := range d.UsersRemoved {
+		if !listed[u] {
+			t.Fatalf("user %s missing from the target and not in the report", u)
+		}
+	}
+	for _, c := range d.UsersChanged {
+		if !listed[c.Username] {
+			t.Fatalf("user %s differs (%+v) and the report does not say why", c.Username, c)
+		}
+	}
+	for _, m := range d.MembershipsRemoved {
+		if !listed[m.Username] {
+			t.Fatalf("membership %+v missing and not explained", m)
+		}
+	}
+}
+
+func TestRestoreIntoEmptyPool(t *testing.T) {
+	e := setup(t, 800, 10)
+	plan, err := e.restore(t, restore.Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.UsersCreate == 0 || plan.GroupsCreate != 10 || plan.UsersSkip != 0 {
+		t.Fatalf("plan: %+v", plan)
+	}
+	if n := e.srv.OpStats("AdminCreateUser").Calls; n != 0 {
+		t.Fatalf("dry run made %d AdminCreateUser calls", n)
+	}
+	rep, err := e.restore(t, restore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UsersCreate != plan.UsersCreate || rep.SubMappings != rep.UsersCreate {
+		t.Fatalf("restored %d users with %d sub mappings, planned %d", rep.UsersCreate, rep.SubMappings, plan.UsersCreate)
+	}
+	for _, m := range rep.Mappings {
+		if m.OldSub == m.NewSub || len(m.NewSub) != 36 {
+			t.Fatalf("sub mapping %+v", m)
+		}
+	}
+	if e.srv.MessagesSent() != 0 {
+		t.Fatalf("restore sent %d messages", e.srv.MessagesSent())
+	}
+	explained(t, e, rep)
+	// Confirmed users are CONFIRMED, so "forgot password" works for them.
+	out, err := e.api.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &e.target, Filter: aws.String(`cognito:user_status = "CONFIRMED"`)})
+	if err != nil || len(out.Users) == 0 {
+		t.Fatalf("no CONFIRMED users after restore: %v", err)
+	}
+
+	// A second run changes nothing.
+	before := e.srv.OpStats("AdminCreateUser").Calls
+	rep2, err := e.restore(t, restore.Options{})
+	if err != nil || rep2.UsersCreate != 0 || e.srv.OpStats("AdminCreateUser").Calls != before {
+		t.Fatalf("second run: %v %+v", err, rep2)
+	}
+}
+
+func TestRestoreIntoPoolHoldingHalfTheUsers(t *testing.T) {
+	for _, mode := range []string{restore.OnExistingSkip, restore.OnExistingUpdate, restore.OnExistingFail} {
+		t.Run(mode, func(t *testing.T) {
+			e := setup(t, 300, 4)
+			// Put half the users into the target first, with a changed name.
+			var half []string
+			i := 0
+			for u, err := range e.repo.Users(ctx, e.snap) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Status == "EXTERNAL_PROVIDER" || i%2 == 1 {
+					i++
+					continue
+				}
+				i++
+				half = append(half, u.Username)
+				if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(u.Username),
+					MessageAction: types.MessageActionTypeSuppress, UserAttributes: []types.AttributeType{{Name: aws.String("name"), Value: aws.String("Stale Name")}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rep, err := e.restore(t, restore.Options{OnExisting: mode})
+			switch mode {
+			case restore.OnExistingFail:
+				if !errors.Is(err, restore.ErrExisting) {
+					t.Fatalf("fail mode: %v", err)
+				}
+				return
+			case restore.OnExistingSkip:
+				if err != nil || rep.UsersSkip != len(half) {
+					t.Fatalf("skip: %v skipped %d of %d", err, rep.UsersSkip, len(half))
+				}
+				g, _ := e.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &e.target, Username: aws.String(half[0])})
+				if name := attr(g.UserAttributes, "name"); name != "Stale Name" {
+					t.Fatalf("skip mode changed an existing user: name %q", name)
+				}
+			case restore.OnExistingUpdate:
+				if err != nil || rep.UsersUpdate != len(half) {
+					t.Fatalf("update: %v updated %d of %d", err, rep.UsersUpdate, len(half))
+				}
+				explained(t, e, rep)
+			}
+		})
+	}
+}
+
+func attr(as []types.AttributeType, name string) string {
+	for _, a := range as {
+		if aws.ToString(a.Name) == name {
+			return aws.ToString(a.Value)
+		}
+	}
+	return ""
+}
+
+func TestRestoreResumesAfterACrashWithoutDuplicates(t *testing.T) {
+	e := setup(t, 600, 6)
+	// The run dies after 150 users were confirmed (a crash, in effect: the
+	// run stops with work half done).
+	e.srv.InjectFault(cognitotest.Fault{Operation: "AdminSetUserPassword", Kind: cognitotest.FaultError, Code: "NotAuthorizedException", After: 150})
+	if _, err := e.restore(t, restore.Options{}); err == nil || !strings.Contains(err.Error(), "NotAuthorizedException") {
+		t.Fatalf("first run: %v", err)
+	}
+	e.srv.ClearFaults()
+	rep, err := e.restore(t, restore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UsersResumed == 0 {
+		t.Fatalf("second run resumed no user: %+v", rep)
+	}
+	explained(t, e, rep)
+	// Every user once: the target holds as many users as were restorable.
+	n := 0
+	live := diff.LiveSource{API: e.api, PoolID: e.target}
+	for _, err := range live.Users(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != rep.SubMappings {
+		t.Fatalf("target holds %d users, %d were created", n, rep.SubMappings)
+	}
+}
+
+func TestSubAttributeMustExistInTarget(t *testing.T) {
+	e := setup(t, 20, 0)
+	_, err := e.restore(t, restore.Options{SubAttribute: "custom:nope"})
+	if err == nil || !strings.Contains(err.Error(), "custom:nope") {
+		t.Fatalf("missing sub attribute: %v", err)
+	}
+	rep, err := e.restore(t, restore.Options{SubAttribute: "custom:legacy_sub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Mappings[0]
+	g, err := e.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &e.target, Username: aws.String(m.Username)})
+	if err != nil || attr(g.UserAttributes, "custom:legacy_sub") != m.OldSub {
+		t.Fatalf("legacy sub not stored: %v", err)
+	}
+}
