@@ -218,3 +218,47 @@ func firstUser(t *testing.T, srv *cognitotest.Server, pool string) string {
 	}
 	return aws.ToString(out.Users[0].Username)
 }
+
+func TestRestoreCommand(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, _ := srv.Populate(cognitotest.PopulateOptions{Users: 150, Groups: 3})
+	tgt, _ := srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Seed: 5})
+	dir := t.TempDir()
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", dir + "/repo"}
+	if code, _, errOut := run(t, context.Background(), append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	restoreArgs := append([]string{"restore", "latest", "--to", tgt.PoolID, "--state-file", dir + "/state", "--mapping-file", dir + "/subs"}, common...)
+
+	code, out, _ := run(t, context.Background(), append(restoreArgs, "--dry-run")...)
+	if code != 3 || !strings.Contains(out, "plan (dry run, nothing changed)") || !strings.Contains(out, "federated-only user") {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if n := srv.OpStats("AdminCreateUser").Calls; n != 0 {
+		t.Fatalf("dry run created %d users", n)
+	}
+	code, out, errOut := run(t, context.Background(), restoreArgs...)
+	if code != 3 || !strings.Contains(out, "sub mapping") || !strings.Contains(errOut, "could not be restored") {
+		t.Fatalf("restore: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, f := range []string{dir + "/subs.csv", dir + "/subs.json", dir + "/state"} {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v mode %v, want 0600", f, err, fi.Mode().Perm())
+		}
+	}
+	b, _ := os.ReadFile(dir + "/subs.csv")
+	if lines := strings.Count(string(b), "\n"); lines < 100 || !strings.HasPrefix(string(b), "old_sub,new_sub,username\n") {
+		t.Fatalf("mapping csv has %d lines:\n%.200s", lines, b)
+	}
+	if srv.MessagesSent() != 0 {
+		t.Fatalf("restore sent %d messages", srv.MessagesSent())
+	}
+	for _, bad := range [][]string{{"--on-existing", "merge"}, {"--only", "clients"}} {
+		code, _, errOut := run(t, context.Background(), append(restoreArgs, bad...)...)
+		if code != 2 || !strings.Contains(errOut, "accepted values") {
+			t.Fatalf("%v: exit %d %s", bad, code, errOut)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/quota"
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
@@ -48,7 +50,10 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
   2. back it up through the real AWS SDK client into a local repository (a new
      temporary directory, or --repo), paced by Cognito's quota categories;
   3. verify the snapshot: re-read every object, check sha256 and counts;
-  4. diff the snapshot against the live pool: zero differences expected.
+  4. diff the snapshot against the live pool: zero differences expected;
+  5. restore the snapshot into a new, empty pool (no message is sent);
+  6. diff again: every difference must be one the restore report lists
+     (federated-only users, TOTP secrets, states the admin API cannot create).
 
 The fake's quotas are scaled up (×100 by default) so the demo finishes in
 seconds; the run says so. The repository is kept so you can look at it.
@@ -81,9 +86,16 @@ type demoReport struct {
 	Bytes       int64   `json:"bytes"`
 	Verified    bool    `json:"verified"`
 	Differences bool    `json:"differences"`
-	Calls       int64   `json:"calls"`
-	Throttles   int64   `json:"throttles"`
-	Seconds     float64 `json:"seconds"`
+
+	RestoredTo             string  `json:"restoredTo"`
+	RestoredUsers          int     `json:"restoredUsers"`
+	NotRestored            int     `json:"notRestored"`
+	RestoredNotExactly     int     `json:"restoredNotExactly"`
+	MessagesSent           int64   `json:"messagesSent"`
+	UnexplainedDifferences int     `json:"unexplainedDifferences"`
+	Calls                  int64   `json:"calls"`
+	Throttles              int64   `json:"throttles"`
+	Seconds                float64 `json:"seconds"`
 }
 
 func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
@@ -165,6 +177,36 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	}
 	say("4. diff: snapshot and live pool agree on all %d users, %d groups and %d memberships", d.UsersCompared, rep.Groups, rep.Memberships)
 
+	// 5. Restore into a fresh pool with the same schema, then compare again.
+	tgt, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "cogvault-demo-restored", Seed: opts.Seed + 1})
+	if err != nil {
+		return err
+	}
+	sent := srv.MessagesSent()
+	rr, err := restore.Run(ctx, api, r, m, restore.Options{Target: tgt.PoolID, StatePath: filepath.Join(dir, "restore-"+tgt.PoolID+".state")}, nil)
+	if err != nil {
+		return err
+	}
+	if err := writeMappings(filepath.Join(dir, "restore-"+tgt.PoolID+".subs"), rr.Mappings); err != nil {
+		return err
+	}
+	rep.RestoredTo, rep.RestoredUsers, rep.NotRestored, rep.RestoredNotExactly = tgt.PoolID, rr.UsersCreate, len(rr.NotRestored), len(rr.Changed)
+	rep.MessagesSent = srv.MessagesSent() - sent
+	say("5. restore into new pool %s: %d users created (%d messages sent), %d groups, %d memberships, %d links",
+		tgt.PoolID, rr.UsersCreate, rep.MessagesSent, rr.GroupsCreate, rr.MembershipsAdd, rr.LinksRestored)
+	say("   not restorable: %d items (e.g. federated-only users); restored not exactly: %d (e.g. UNCONFIRMED → CONFIRMED)", len(rr.NotRestored), len(rr.Changed))
+	d2, err := diff.Compare(ctx, diff.SnapshotSource{Repo: r, Manifest: m}, diff.LiveSource{API: api, PoolID: tgt.PoolID}, diff.Options{IgnoreAttributes: []string{"sub"}})
+	if err != nil {
+		return err
+	}
+	unexplained := unexplainedDifferences(d2, rr)
+	rep.UnexplainedDifferences = len(unexplained)
+	if len(unexplained) > 0 {
+		return fmt.Errorf("demo: the restored pool differs from the snapshot beyond what the restore reported: %s", strings.Join(unexplained, "; "))
+	}
+	say("6. diff: restored pool matches the snapshot except for the %d users the restore report lists (subs are new: mapping in %s)",
+		countUsers(d2), filepath.Join(dir, "restore-"+tgt.PoolID+".subs.csv"))
+
 	for _, st := range srv.Stats() {
 		rep.Calls += st.Calls
 		rep.Throttles += st.Throttles
@@ -186,4 +228,52 @@ func scaledDefaults(overrides quota.Rates, f float64) quota.Rates {
 		r[c] = v
 	}
 	return r.Scaled(f)
+}
+
+// unexplainedDifferences lists differences between a snapshot and the pool
+// it was restored into that the restore report does not account for.
+func unexplainedDifferences(d *diff.Report, rr *restore.Report) []string {
+	listed := map[string]bool{}
+	for _, it := range rr.NotRestored {
+		listed[it.Username] = true
+	}
+	for _, it := range rr.Changed {
+		listed[it.Username] = true
+	}
+	var out []string
+	for _, u := range d.UsersAdded {
+		out = append(out, "added user "+u)
+	}
+	for _, u := range d.UsersRemoved {
+		if !listed[u] {
+			out = append(out, "missing user "+u)
+		}
+	}
+	for _, c := range d.UsersChanged {
+		if !listed[c.Username] {
+			out = append(out, "changed user "+c.Username)
+		}
+	}
+	for _, g := range append(append(d.GroupsAdded, d.GroupsRemoved...), func() []string {
+		var n []string
+		for _, c := range d.GroupsChanged {
+			n = append(n, c.Name)
+		}
+		return n
+	}()...) {
+		out = append(out, "group "+g)
+	}
+	for _, m := range d.MembershipsAdded {
+		out = append(out, "added membership "+m.Username+" in "+m.Group)
+	}
+	for _, m := range d.MembershipsRemoved {
+		if !listed[m.Username] {
+			out = append(out, "missing membership "+m.Username+" in "+m.Group)
+		}
+	}
+	return out
+}
+
+func countUsers(d *diff.Report) int {
+	return len(d.UsersAdded) + len(d.UsersRemoved) + len(d.UsersChanged)
 }

@@ -150,6 +150,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newSnapshotsCommand(g),
 		newVerifyCommand(g),
 		newDiffCommand(g),
+		newRestoreCommand(g),
 		newFakeCognitoCommand(g),
 		newDemoCommand(g),
 	)

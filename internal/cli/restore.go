@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cogvault/cogvault/internal/progress"
+	"github.com/cogvault/cogvault/internal/restore"
+)
+
+type restoreOptions struct {
+	To           string
+	DryRun       bool
+	OnExisting   string
+	Only         []string
+	UsersFile    string
+	SubAttribute string
+	StateFile    string
+	MappingFile  string
+}
+
+func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.To, "to", "", "target user pool id (it must exist; its schema must hold the custom attributes)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+	fs.StringVar(&o.OnExisting, "on-existing", restore.OnExistingSkip, "users that already exist in the target: skip, update or fail")
+	fs.StringSliceVar(&o.Only, "only", nil, "restore only some of: groups, users, memberships (comma-separated)")
+	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the usernames listed in this file, one per line")
+	fs.StringVar(&o.SubAttribute, "sub-attribute", "", "store each user's old sub in this custom attribute, e.g. custom:legacy_sub")
+	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")
+	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
+}
+
+func newRestoreCommand(g *globalOptions) *cobra.Command {
+	var opts restoreOptions
+	cmd := &cobra.Command{
+		Use:   "restore --repo URL [SNAPSHOT|latest] --to POOL_ID",
+		Short: "Restore a snapshot into a user pool",
+		Long: `Restore a snapshot into an existing user pool through the Cognito admin API:
+groups first, then users, then group memberships and federated links.
+
+Users are created with MessageAction=SUPPRESS: no email or SMS is ever sent.
+Passwords cannot be read from Cognito, so each user gets a random password
+that is never stored or shown and is made permanent: the user is CONFIRMED
+and signs in again through "forgot password" (with a verified email or phone
+number). Users who were FORCE_CHANGE_PASSWORD stay so and need a new
+invitation. Disabled users are disabled again; SMS and email MFA preferences
+are restored.
+
+Cognito gives every restored user a new sub. The old-sub → new-sub mapping is
+written next to the state file (CSV and JSON, mode 0600); with
+--sub-attribute the old sub is also stored in that custom attribute.
+
+What cannot be restored is listed with the reason: federated-only users (they
+come back on their next sign-in), authenticator-app (TOTP) secrets, links to
+identity providers the target lacks, attributes the target schema lacks.
+
+A restore is resumable: a state file (mode 0600) records each user it set out
+to create and each it finished; run the same command again after an
+interruption and it finishes the job with no user lost or duplicated.
+
+Needs, on the target pool: cognito-idp:DescribeUserPool, ListUsers,
+ListGroups, ListIdentityProviders, CreateGroup, AdminCreateUser, AdminGetUser,
+AdminSetUserPassword, AdminUpdateUserAttributes, AdminDisableUser,
+AdminEnableUser, AdminSetUserMFAPreference, AdminAddUserToGroup,
+AdminLinkProviderForUser; read access to the repository.
+
+EXIT STATUS
+  0  everything was restored
+  1  the restore failed (run it again to resume)
+  2  bad flags, no such snapshot
+  3  completed, with items that could not be restored (listed in the report)`,
+		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
+  cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRestore(cmd.Context(), opts, g, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args []string) error {
+	if opts.To == "" {
+		return usageError("--to is required: the id of the pool to restore into")
+	}
+	ro := restore.Options{Target: opts.To, OnExisting: opts.OnExisting, DryRun: opts.DryRun, SubAttribute: opts.SubAttribute}
+	switch opts.OnExisting {
+	case restore.OnExistingSkip, restore.OnExistingUpdate, restore.OnExistingFail:
+	default:
+		return usageError("--on-existing %q: accepted values are skip, update and fail", opts.OnExisting)
+	}
+	if len(opts.Only) > 0 {
+		ro.Only = map[string]bool{}
+		for _, part := range opts.Only {
+			if part != "groups" && part != "users" && part != "memberships" {
+				return usageError("--only %q: accepted values are groups, users and memberships", part)
+			}
+			ro.Only[part] = true
+		}
+	}
+	if opts.UsersFile != "" {
+		users, err := readUsersFile(opts.UsersFile)
+		if err != nil {
+			return usageError("--users-file: %v", err)
+		}
+		ro.Users = users
+	}
+	ref := "latest"
+	if len(args) == 1 {
+		ref = args[0]
+	}
+	r, err := g.openRepo(ctx, "")
+	if err != nil {
+		return err
+	}
+	m, err := r.Resolve(ctx, ref, "")
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	base := fmt.Sprintf("cogvault-restore-%s-%s", opts.To, m.ID)
+	ro.StatePath = opts.StateFile
+	if ro.StatePath == "" {
+		ro.StatePath = base + ".state"
+	}
+	mapping := opts.MappingFile
+	if mapping == "" {
+		mapping = base + ".subs"
+	}
+	cfg, err := g.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	stats := &restore.Stats{}
+	stop := g.progress(ctx,
+		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},
+		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
+	)
+	rep, err := restore.Run(ctx, cip.NewFromConfig(cfg), r, m, ro, stats)
+	stop()
+	if err != nil {
+		return fmt.Errorf("%w (state kept in %s: run the same command again to resume)", err, ro.StatePath)
+	}
+	if !opts.DryRun && len(rep.Mappings) > 0 {
+		if err := writeMappings(mapping, rep.Mappings); err != nil {
+			return err
+		}
+	}
+	if g.json() {
+		if err := printJSON(g.stdout, map[string]any{"report": rep, "stateFile": ro.StatePath, "mappingFile": mapping}); err != nil {
+			return err
+		}
+	} else {
+		printRestoreReport(g, rep, ro.StatePath, mapping)
+	}
+	if len(rep.NotRestored) > 0 {
+		return withCode(ExitIncomplete, fmt.Errorf("%d item(s) could not be restored (listed above)", len(rep.NotRestored)))
+	}
+	return nil
+}
+
+func readUsersFile(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	users := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if u := strings.TrimSpace(sc.Text()); u != "" && !strings.HasPrefix(u, "#") {
+			users[u] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("%s lists no usernames", path)
+	}
+	return users, nil
+}
+
+// writeMappings writes base.csv and base.json, 0600: they pair usernames
+// with identifiers, which is personal data.
+func writeMappings(base string, maps []restore.SubMapping) error {
+	csvPath, jsonPath := base+".csv", base+".json"
+	f, err := os.OpenFile(csvPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write sub mapping: %w", err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"old_sub", "new_sub", "username"})
+	for _, m := range maps {
+		_ = w.Write([]string{m.OldSub, m.NewSub, m.Username})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", csvPath, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", csvPath, err)
+	}
+	b, err := json.MarshalIndent(maps, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", jsonPath, err)
+	}
+	return nil
+}
+
+func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mapping string) {
+	w := g.stdout
+	verb := "restored"
+	if rep.DryRun {
+		verb = "plan (dry run, nothing changed)"
+	}
+	fmt.Fprintf(w, "%s: snapshot %s → pool %s\n", verb, rep.Snapshot, rep.Target)
+	fmt.Fprintf(w, "  groups       %d to create, %d already there\n", rep.GroupsCreate, rep.GroupsExisting)
+	fmt.Fprintf(w, "  users        %d to create, %d to update, %d skipped, %d resumed\n", rep.UsersCreate, rep.UsersUpdate, rep.UsersSkip, rep.UsersResumed)
+	fmt.Fprintf(w, "  memberships  %d\n", rep.MembershipsAdd)
+	if !rep.DryRun {
+		fmt.Fprintf(w, "  links        %d federated identities linked\n", rep.LinksRestored)
+		fmt.Fprintf(w, "  sub mapping  %d users: %s.csv, %s.json\n", rep.SubMappings, mapping, mapping)
+		fmt.Fprintf(w, "  state        %s (keep it to resume; delete it to start over)\n", statePath)
+	}
+	if len(rep.Changed) > 0 {
+		fmt.Fprintf(w, "restored, not exactly (%d):\n", len(rep.Changed))
+		for _, it := range rep.Changed {
+			fmt.Fprintf(w, "  ~ %s %s: %s\n", it.Username, it.What, it.Reason)
+		}
+	}
+	if len(rep.NotRestored) > 0 {
+		fmt.Fprintf(w, "not restored (%d):\n", len(rep.NotRestored))
+		for _, it := range rep.NotRestored {
+			who := it.Username
+			if it.Group != "" {
+				who += " in " + it.Group
+			}
+			fmt.Fprintf(w, "  - %s %s: %s\n", who, it.What, it.Reason)
+		}
+	}
+	if !rep.DryRun {
+		fmt.Fprintln(w, "next: users sign in again through \"forgot password\"; applications that stored subs use the mapping")
+	}
+}
