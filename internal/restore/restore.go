@@ -205,27 +205,8 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 	}
 
 	if want("memberships") {
-		for mm, err := range rp.Memberships(ctx, m) {
-			if err != nil {
-				return rep, err
-			}
-			if opts.Users != nil && !opts.Users[mm.Username] {
-				continue
-			}
-			rep.MembershipsAdd++
-			if opts.DryRun {
-				continue
-			}
-			_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
-			if cognito.IsUserNotFound(err) {
-				rep.MembershipsAdd--
-				rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
-				continue
-			}
-			if err != nil {
-				return rep, fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err)
-			}
-			stats.Memberships.Add(1)
+		if err := restoreMemberships(ctx, api, rp, m, opts, rep, stats); err != nil {
+			return rep, err
 		}
 	}
 	if st != nil {
@@ -312,8 +293,6 @@ func randomPassword(r io.Reader) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
 }
 
-var errStop = errors.New("stop")
-
 func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -360,7 +339,7 @@ func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manif
 	}
 	close(jobs)
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, errStop) {
+	if err := context.Cause(ctx); err != nil {
 		return err
 	}
 	return iterErr
@@ -436,4 +415,63 @@ func providerOf(u snapshot.User) string {
 		return u.Identities[0].ProviderName
 	}
 	return "its identity provider"
+}
+
+// restoreMemberships adds users to groups with opts.Workers calls in flight:
+// AdminAddUserToGroup is idempotent, so a resumed run simply adds again.
+func restoreMemberships(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, rep *Report, stats *Stats) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var mu sync.Mutex
+	jobs := make(chan snapshot.Membership)
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for mm := range jobs {
+				_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
+				mu.Lock()
+				switch {
+				case cognito.IsUserNotFound(err):
+					rep.MembershipsAdd--
+					rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
+				case err != nil:
+					cancel(fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err))
+				default:
+					stats.Memberships.Add(1)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var iterErr error
+	for mm, err := range rp.Memberships(ctx, m) {
+		if err != nil {
+			iterErr = err
+			break
+		}
+		if opts.Users != nil && !opts.Users[mm.Username] {
+			continue
+		}
+		mu.Lock()
+		rep.MembershipsAdd++
+		mu.Unlock()
+		if opts.DryRun {
+			continue
+		}
+		select {
+		case jobs <- mm:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return iterErr
 }

@@ -3,9 +3,7 @@ package restore
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"sync"
 )
@@ -124,12 +122,4 @@ func (s *state) close() error {
 		return nil
 	}
 	return s.f.Close()
-}
-
-// removeState deletes a state file of a finished restore.
-func removeState(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }

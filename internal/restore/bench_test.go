@@ -1,0 +1,84 @@
+package restore_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/backup"
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/quota"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// BenchmarkRestoreQuotaShare restores through the admin API against the fake
+// with quotas ON, scaled ×10 on both sides (a share of a ceiling does not
+// depend on the scale), and reports the rate of the binding category of each
+// phase as a share of its quota: users are bound by AdminSetUserPassword
+// (UserAccountRecovery, 30 rps by default), memberships by
+// AdminAddUserToGroup (UserUpdate, 25 rps).
+//
+//	go test -run '^$' -bench RestoreQuotaShare -benchtime 1x ./internal/restore
+func BenchmarkRestoreQuotaShare(b *testing.B) {
+	const scale = 10
+	srv := cognitotest.NewTestServer(b, cognitotest.Options{QuotaScale: scale})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 3000, Groups: 10, Seed: 11})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Region: "us-east-1", EndpointURL: srv.URL, Rates: quota.Defaults().Scaled(scale),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	api := cip.NewFromConfig(cfg)
+	dir := b.TempDir()
+	store, _ := storage.NewDir(filepath.Join(dir, "repo"))
+	m, err := backup.Run(ctx, api, store, backup.Options{PoolID: src.PoolID}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := repo.New(store)
+	for _, phase := range []struct {
+		part, op string
+		cat      quota.Category
+	}{{"users", "AdminSetUserPassword", quota.UserAccountRecovery}, {"memberships", "AdminAddUserToGroup", quota.UserUpdate}} {
+		b.Run(phase.part, func(b *testing.B) {
+			var secs float64
+			var calls, throttles int64
+			n := 0
+			for b.Loop() {
+				n++
+				tgt, _ := srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Seed: uint64(100 + n)})
+				only := map[string]bool{phase.part: true}
+				if phase.part == "memberships" {
+					// Memberships need the users and groups first (not timed).
+					if _, err := restore.Run(ctx, api, r, m, restore.Options{Target: tgt.PoolID, StatePath: filepath.Join(dir, fmt.Sprint("pre", n)),
+						Only: map[string]bool{"users": true, "groups": true}}, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				srv.ResetStats()
+				start := time.Now()
+				if _, err := restore.Run(ctx, api, r, m, restore.Options{Target: tgt.PoolID, StatePath: filepath.Join(dir, fmt.Sprint(phase.part, n)), Only: only}, nil); err != nil {
+					b.Fatal(err)
+				}
+				secs += time.Since(start).Seconds()
+				st := srv.OpStats(phase.op)
+				calls += st.Calls
+				throttles += st.Throttles
+			}
+			rate := float64(calls) / secs
+			b.ReportMetric(rate, phase.op+"/s")
+			b.ReportMetric(100*rate/(quota.DefaultRate(phase.cat)*scale), "%ceiling")
+			b.ReportMetric(float64(throttles), "throttles")
+		})
+	}
+}
