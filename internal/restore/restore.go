@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -294,43 +295,56 @@ func randomPassword(r io.Reader) (string, error) {
 }
 
 func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) error {
+	var mu sync.Mutex // guards rep
+	return fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
+		if opts.Users != nil && !opts.Users[u.Username] {
+			return false
+		}
+		if !plan(u, tg, st, opts, rep, &mu) || opts.DryRun {
+			stats.Users.Add(1)
+			return false
+		}
+		return true
+	}, func(ctx context.Context, u snapshot.User) error {
+		if err := restoreUser(ctx, api, tg, st, opts, u, rep, &mu); err != nil {
+			return err
+		}
+		stats.Users.Add(1)
+		return nil
+	})
+}
+
+// fanOut streams the records of a snapshot and hands those keep accepts to
+// workers goroutines running do; the first error stops everything. keep runs
+// on the reading goroutine, in snapshot order.
+func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error], keep func(T) bool, do func(context.Context, T) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	jobs := make(chan snapshot.User)
-	var mu sync.Mutex // guards rep
+	jobs := make(chan T)
 	var wg sync.WaitGroup
-	for range opts.Workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u := range jobs {
-				if err := restoreUser(ctx, api, tg, st, opts, u, rep, &mu); err != nil {
+			for v := range jobs {
+				if err := do(ctx, v); err != nil {
 					cancel(err)
 					return
 				}
-				stats.Users.Add(1)
 			}
 		}()
 	}
-	var iterErr error
-	for u, err := range rp.Users(ctx, m) {
+	var readErr error
+	for v, err := range records {
 		if err != nil {
-			iterErr = err
+			readErr = err
 			break
 		}
-		if opts.Users != nil && !opts.Users[u.Username] {
-			continue
-		}
-		if !plan(u, tg, st, opts, rep, &mu) {
-			stats.Users.Add(1)
-			continue
-		}
-		if opts.DryRun {
-			stats.Users.Add(1)
+		if !keep(v) {
 			continue
 		}
 		select {
-		case jobs <- u:
+		case jobs <- v:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
@@ -342,7 +356,7 @@ func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manif
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	return iterErr
+	return readErr
 }
 
 // plan classifies one user and records it in the report; it returns whether
@@ -420,58 +434,28 @@ func providerOf(u snapshot.User) string {
 // restoreMemberships adds users to groups with opts.Workers calls in flight:
 // AdminAddUserToGroup is idempotent, so a resumed run simply adds again.
 func restoreMemberships(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, rep *Report, stats *Stats) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var mu sync.Mutex
-	jobs := make(chan snapshot.Membership)
-	var wg sync.WaitGroup
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for mm := range jobs {
-				_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
-				mu.Lock()
-				switch {
-				case cognito.IsUserNotFound(err):
-					rep.MembershipsAdd--
-					rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
-				case err != nil:
-					cancel(fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err))
-				default:
-					stats.Memberships.Add(1)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	var iterErr error
-	for mm, err := range rp.Memberships(ctx, m) {
-		if err != nil {
-			iterErr = err
-			break
-		}
+	var mu sync.Mutex // guards rep
+	return fanOut(ctx, opts.Workers, rp.Memberships(ctx, m), func(mm snapshot.Membership) bool {
 		if opts.Users != nil && !opts.Users[mm.Username] {
-			continue
+			return false
 		}
 		mu.Lock()
 		rep.MembershipsAdd++
 		mu.Unlock()
-		if opts.DryRun {
-			continue
+		return !opts.DryRun
+	}, func(ctx context.Context, mm snapshot.Membership) error {
+		_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
+		switch {
+		case cognito.IsUserNotFound(err):
+			mu.Lock()
+			rep.MembershipsAdd--
+			rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
+			mu.Unlock()
+		case err != nil:
+			return fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err)
+		default:
+			stats.Memberships.Add(1)
 		}
-		select {
-		case jobs <- mm:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return err
-	}
-	return iterErr
+		return nil
+	})
 }
