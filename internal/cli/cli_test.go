@@ -255,7 +255,18 @@ func TestRestoreCommand(t *testing.T) {
 	if srv.MessagesSent() != 0 {
 		t.Fatalf("restore sent %d messages", srv.MessagesSent())
 	}
-	for _, bad := range [][]string{{"--on-existing", "merge"}, {"--only", "clients"}} {
+	// The import-job path into a second pool.
+	tgt2, _ := srv.Populate(cognitotest.PopulateOptions{PoolName: "target2", Seed: 6})
+	importArgs := append([]string{"restore", "latest", "--to", tgt2.PoolID, "--via", "import", "--state-file", dir + "/state2", "--mapping-file", dir + "/subs2"}, common...)
+	code, _, errOut = run(t, context.Background(), importArgs...)
+	if code != 2 || !strings.Contains(errOut, "--import-role-arn") {
+		t.Fatalf("import without a role: exit %d %s", code, errOut)
+	}
+	code, out, _ = run(t, context.Background(), append(importArgs, "--import-role-arn", "arn:aws:iam::123456789012:role/import")...)
+	if code != 3 || !strings.Contains(out, "import job(s)") || srv.OpStats("StartUserImportJob").Calls == 0 {
+		t.Fatalf("restore --via import: exit %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--on-existing", "merge"}, {"--only", "clients"}, {"--via", "magic"}} {
 		code, _, errOut := run(t, context.Background(), append(restoreArgs, bad...)...)
 		if code != 2 || !strings.Contains(errOut, "accepted values") {
 			t.Fatalf("%v: exit %d %s", bad, code, errOut)

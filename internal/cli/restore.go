@@ -26,6 +26,8 @@ type restoreOptions struct {
 	SubAttribute string
 	StateFile    string
 	MappingFile  string
+	Via          string
+	RoleArn      string
 }
 
 func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
@@ -36,6 +38,8 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the usernames listed in this file, one per line")
 	fs.StringVar(&o.SubAttribute, "sub-attribute", "", "store each user's old sub in this custom attribute, e.g. custom:legacy_sub")
 	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")
+	fs.StringVar(&o.Via, "via", restore.ViaAdmin, "admin: the admin API for every user; import: user import jobs for the users the import file can carry exactly, the admin API for the rest")
+	fs.StringVar(&o.RoleArn, "import-role-arn", "", "with --via import: the IAM role Cognito assumes to write the import job's CloudWatch log")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
 }
 
@@ -63,6 +67,16 @@ What cannot be restored is listed with the reason: federated-only users (they
 come back on their next sign-in), authenticator-app (TOTP) secrets, links to
 identity providers the target lacks, attributes the target schema lacks.
 
+With --via import, users go through Cognito user import jobs (CSV files of at
+most 500,000 users and 100 MB, one job at a time, uploaded to the job's
+presigned URL with SSE-KMS). The import file is not RFC 4180 CSV: values are
+unquoted, commas are written \, and surrounding whitespace is trimmed, so any
+user the file cannot carry exactly (line breaks, surrounding whitespace, a
+backslash, no verified email or phone number, a row over 16,000 characters)
+goes through the admin API instead, with the reason in the report, as do
+users whose import line failed. Imported users are RESET_REQUIRED: they choose
+a new password at their next sign-in.
+
 A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated.
@@ -71,7 +85,9 @@ Needs, on the target pool: cognito-idp:DescribeUserPool, ListUsers,
 ListGroups, ListIdentityProviders, CreateGroup, AdminCreateUser, AdminGetUser,
 AdminSetUserPassword, AdminUpdateUserAttributes, AdminDisableUser,
 AdminEnableUser, AdminSetUserMFAPreference, AdminAddUserToGroup,
-AdminLinkProviderForUser; read access to the repository.
+AdminLinkProviderForUser (with --via import also GetCSVHeader,
+CreateUserImportJob, StartUserImportJob, DescribeUserImportJob, and
+iam:PassRole on the import role); read access to the repository.
 
 EXIT STATUS
   0  everything was restored
@@ -93,7 +109,17 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if opts.To == "" {
 		return usageError("--to is required: the id of the pool to restore into")
 	}
-	ro := restore.Options{Target: opts.To, OnExisting: opts.OnExisting, DryRun: opts.DryRun, SubAttribute: opts.SubAttribute}
+	ro := restore.Options{Target: opts.To, OnExisting: opts.OnExisting, DryRun: opts.DryRun, SubAttribute: opts.SubAttribute,
+		Via: opts.Via, Import: restore.ImportOptions{RoleArn: opts.RoleArn}}
+	switch opts.Via {
+	case restore.ViaAdmin:
+	case restore.ViaImport:
+		if opts.RoleArn == "" && !opts.DryRun {
+			return usageError("--via import needs --import-role-arn: the role Cognito assumes to write the job's CloudWatch log")
+		}
+	default:
+		return usageError("--via %q: accepted values are admin and import", opts.Via)
+	}
 	switch opts.OnExisting {
 	case restore.OnExistingSkip, restore.OnExistingUpdate, restore.OnExistingFail:
 	default:
@@ -221,6 +247,10 @@ func writeMappings(base string, maps []restore.SubMapping) error {
 	return nil
 }
 
+// maxListed bounds the items a text report prints per list; a restore of a
+// large pool can have thousands.
+const maxListed = 50
+
 func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mapping string) {
 	w := g.stdout
 	verb := "restored"
@@ -236,15 +266,26 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 		fmt.Fprintf(w, "  sub mapping  %d users: %s.csv, %s.json\n", rep.SubMappings, mapping, mapping)
 		fmt.Fprintf(w, "  state        %s (keep it to resume; delete it to start over)\n", statePath)
 	}
+	if len(rep.ImportJobs) > 0 {
+		fmt.Fprintf(w, "  imported     %d users in %d import job(s)\n", rep.UsersImported, len(rep.ImportJobs))
+	}
 	if len(rep.Changed) > 0 {
 		fmt.Fprintf(w, "restored, not exactly (%d):\n", len(rep.Changed))
-		for _, it := range rep.Changed {
+		for i, it := range rep.Changed {
+			if i == maxListed {
+				fmt.Fprintf(w, "  … and %d more (--output json lists all)\n", len(rep.Changed)-maxListed)
+				break
+			}
 			fmt.Fprintf(w, "  ~ %s %s: %s\n", it.Username, it.What, it.Reason)
 		}
 	}
 	if len(rep.NotRestored) > 0 {
 		fmt.Fprintf(w, "not restored (%d):\n", len(rep.NotRestored))
-		for _, it := range rep.NotRestored {
+		for i, it := range rep.NotRestored {
+			if i == maxListed {
+				fmt.Fprintf(w, "  … and %d more (--output json lists all)\n", len(rep.NotRestored)-maxListed)
+				break
+			}
 			who := it.Username
 			if it.Group != "" {
 				who += " in " + it.Group

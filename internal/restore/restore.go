@@ -48,9 +48,19 @@ const (
 	OnExistingFail   = "fail"
 )
 
+// Restore paths.
+const (
+	ViaAdmin  = "admin"
+	ViaImport = "import"
+)
+
 // Options says what to restore where.
 type Options struct {
-	Target     string
+	Target string
+	// Via is ViaAdmin (default) or ViaImport: user import jobs for the users
+	// the import file can carry exactly, the admin API for the rest.
+	Via        string
+	Import     ImportOptions
 	OnExisting string // skip (default), update or fail
 	// Only limits the restore to some of "groups", "users", "memberships".
 	Only map[string]bool
@@ -91,8 +101,21 @@ type Report struct {
 	NotRestored    []Item       `json:"notRestored"`
 	Changed        []Item       `json:"changed"` // restored, but not exactly
 	SubMappings    int          `json:"subMappings"`
+	UsersImported  int          `json:"usersImported,omitempty"`
+	ImportJobs     []ImportJob  `json:"importJobs,omitempty"`
 	Stats          *Stats       `json:"-"`
 	Mappings       []SubMapping `json:"-"`
+
+	mu sync.Mutex // guards the report while workers fill it
+}
+
+// ImportJob is the outcome of one user import job.
+type ImportJob struct {
+	ID       string `json:"id"`
+	Users    int    `json:"users"`
+	Imported int64  `json:"imported"`
+	Skipped  int64  `json:"skipped"`
+	Failed   int64  `json:"failed"`
 }
 
 // SubMapping pairs a user's old sub with the one the target assigned.
@@ -147,6 +170,13 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 	if opts.Workers <= 0 {
 		opts.Workers = 16
 	}
+	switch opts.Via {
+	case "":
+		opts.Via = ViaAdmin
+	case ViaAdmin, ViaImport:
+	default:
+		return nil, fmt.Errorf("restore: --via %q: want admin or import", opts.Via)
+	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
@@ -200,8 +230,23 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 
 	if want("users") {
 		stats.UsersTotal.Store(m.Counts.Users)
-		if err := restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats); err != nil {
-			return rep, err
+		switch {
+		case opts.Via == ViaImport && !opts.DryRun:
+			iapi, ok := api.(ImportAPI)
+			if !ok {
+				return rep, errors.New("restore: this client cannot run user import jobs")
+			}
+			admin, err := importUsers(ctx, iapi, rp, m, tg, st, opts, rep, stats)
+			if err != nil {
+				return rep, err
+			}
+			if err := finishImported(ctx, api, rp, m, tg, st, opts, admin, rep, stats); err != nil {
+				return rep, err
+			}
+		default:
+			if err := restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats, nil); err != nil {
+				return rep, err
+			}
 		}
 	}
 
@@ -294,24 +339,69 @@ func randomPassword(r io.Reader) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
 }
 
-func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) error {
-	var mu sync.Mutex // guards rep
+// restoreUsers restores users through the admin API: every planned user, or
+// with only set, just those (already planned by the import path).
+func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats, only map[string]string) error {
 	return fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
+		if only != nil {
+			_, ok := only[u.Username]
+			return ok
+		}
 		if opts.Users != nil && !opts.Users[u.Username] {
 			return false
 		}
-		if !plan(u, tg, st, opts, rep, &mu) || opts.DryRun {
+		if !plan(u, tg, st, opts, rep, &rep.mu) || opts.DryRun {
 			stats.Users.Add(1)
 			return false
 		}
 		return true
 	}, func(ctx context.Context, u snapshot.User) error {
-		if err := restoreUser(ctx, api, tg, st, opts, u, rep, &mu); err != nil {
+		if err := restoreUser(ctx, api, tg, st, opts, u, rep, &rep.mu); err != nil {
 			return err
 		}
 		stats.Users.Add(1)
 		return nil
 	})
+}
+
+// finishImported does for imported users what an import file cannot: it
+// records their new subs, disables the disabled, sets MFA preferences and
+// links federated identities; then it restores through the admin API the
+// users the import path could not carry.
+func finishImported(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, admin map[string]string, rep *Report, stats *Stats) error {
+	err := fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
+		_, viaAdmin := admin[u.Username]
+		return !viaAdmin && st.ours(u.Username) && !st.isDone(u.Username)
+	}, func(ctx context.Context, u snapshot.User) error {
+		g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &opts.Target, Username: aws.String(u.Username)})
+		if err != nil {
+			return fmt.Errorf("restore: read imported user %q in %s: %w", u.Username, opts.Target, err)
+		}
+		newSub, _ := cognito.Attr(g.UserAttributes, "sub")
+		if err := st.record(stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub, NewSub: newSub}); err != nil {
+			return err
+		}
+		if u.Status != string(g.UserStatus) {
+			rep.mu.Lock()
+			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status",
+				Reason: u.Status + " imported as " + string(g.UserStatus) + ": imported users choose a new password at their next sign-in"})
+			rep.mu.Unlock()
+		}
+		if err := afterCreate(ctx, api, tg, opts, u, false, rep, &rep.mu); err != nil {
+			return err
+		}
+		stats.Users.Add(1)
+		return st.record(stateRecord{Event: "done", Username: u.Username})
+	})
+	if err != nil {
+		return err
+	}
+	for name, why := range admin {
+		if why != "exists in the target or resumed" {
+			rep.Changed = append(rep.Changed, Item{Username: name, What: "path", Reason: "restored through the admin API: " + why})
+		}
+	}
+	return restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats, admin)
 }
 
 // fanOut streams the records of a snapshot and hands those keep accepts to

@@ -254,3 +254,40 @@ func TestSubAttributeMustExistInTarget(t *testing.T) {
 		t.Fatalf("legacy sub not stored: %v", err)
 	}
 }
+
+func TestRestoreThroughImportJobs(t *testing.T) {
+	e := setup(t, 1200, 6)
+	rep, err := e.restore(t, restore.Options{Via: restore.ViaImport, Import: restore.ImportOptions{
+		RoleArn: "arn:aws:iam::123456789012:role/import", MaxUsers: 500, PollInterval: 5 * time.Millisecond, TempDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ImportJobs) < 2 || rep.UsersImported < 600 {
+		t.Fatalf("import jobs %+v, imported %d", rep.ImportJobs, rep.UsersImported)
+	}
+	for _, j := range rep.ImportJobs {
+		if j.Users > 500 || j.Failed != 0 {
+			t.Fatalf("job %+v: a part over 500 users, or failed lines the writer should have routed", j)
+		}
+	}
+	viaAdmin := 0
+	for _, it := range rep.Changed {
+		if it.What == "path" {
+			viaAdmin++
+		}
+	}
+	if viaAdmin == 0 {
+		t.Fatal("no user routed to the admin path, though the generated pool has values the import file cannot carry")
+	}
+	if e.srv.MessagesSent() != 0 {
+		t.Fatalf("restore sent %d messages", e.srv.MessagesSent())
+	}
+	if rep.SubMappings != rep.UsersCreate {
+		t.Fatalf("%d sub mappings for %d users", rep.SubMappings, rep.UsersCreate)
+	}
+	explained(t, e, rep)
+	if _, err := e.restore(t, restore.Options{Via: restore.ViaImport}); err == nil || !strings.Contains(err.Error(), "import-role-arn") {
+		// A rerun has nothing to import, but still needs its role.
+		t.Fatalf("import without a role: %v", err)
+	}
+}

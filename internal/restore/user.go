@@ -72,6 +72,17 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 		}
 	}
 
+	if err := afterCreate(ctx, api, tg, opts, u, existed, rep, mu); err != nil {
+		return err
+	}
+	return st.record(stateRecord{Event: "done", Username: u.Username})
+}
+
+// afterCreate applies what creating a user does not: the enabled flag, MFA
+// preferences and federated links. Each step is safe to repeat.
+func afterCreate(ctx context.Context, api API, tg *target, opts Options, u snapshot.User, existed bool, rep *Report, mu *sync.Mutex) error {
+	p := &opts.Target
+	name := aws.String(u.Username)
 	switch {
 	case !u.Enabled:
 		if _, err := api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: p, Username: name}); err != nil {
@@ -105,7 +116,7 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 			mu.Unlock()
 		}
 	}
-	return st.record(stateRecord{Event: "done", Username: u.Username})
+	return nil
 }
 
 // writable returns the attributes to write, in snapshot order, and the names
