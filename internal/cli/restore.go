@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -87,7 +88,8 @@ AdminSetUserPassword, AdminUpdateUserAttributes, AdminDisableUser,
 AdminEnableUser, AdminSetUserMFAPreference, AdminAddUserToGroup,
 AdminLinkProviderForUser (with --via import also GetCSVHeader,
 CreateUserImportJob, StartUserImportJob, DescribeUserImportJob, and
-iam:PassRole on the import role); read access to the repository.
+iam:PassRole on the import role, and logs:GetLogEvents to name the reason
+of each failed line); read access to the repository.
 
 EXIT STATUS
   0  everything was restored
@@ -166,6 +168,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if err != nil {
 		return err
 	}
+	// Import jobs log each failed line's reason to CloudWatch Logs; reading it
+	// needs logs:GetLogEvents, and without it failures are still found.
+	ro.Import.Logs = cloudwatchlogs.NewFromConfig(cfg)
 	stats := &restore.Stats{}
 	stop := g.progress(ctx,
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},

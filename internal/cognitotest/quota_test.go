@@ -110,8 +110,11 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	remove()
 
+	// A client that never retries, so that the reset itself is seen (the
+	// test client retries a connection closed under it).
+	raw := cip.New(c.Options(), func(o *cip.Options) { o.Retryer = aws.NopRetryer{} })
 	srv.InjectFault(cognitotest.Fault{Kind: cognitotest.FaultReset, Count: 1})
-	err := list()
+	_, err := raw.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(pool)})
 	var ne net.Error
 	if err == nil || apiCode(err) != "" || !(errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || isEOF(err)) {
 		t.Fatalf("reset: got %v, want a transport error", err)

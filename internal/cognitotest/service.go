@@ -120,12 +120,19 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newErr("UnknownOperationException", "method %s not allowed", r.Method))
 		return
 	}
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, targetPrefix)
+	table := handlers
+	if !ok {
+		if op, ok = strings.CutPrefix(target, logsTargetPrefix); ok {
+			table = logsHandlers
+		}
+	}
 	if !ok {
 		writeError(w, newErr("UnknownOperationException", "missing or unknown X-Amz-Target"))
 		return
 	}
-	h, ok := handlers[op]
+	h, ok := table[op]
 	if !ok {
 		writeError(w, newErr("UnknownOperationException", "operation %s is not implemented by the fake", op))
 		return

@@ -50,7 +50,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		if err := part.add(u.Username, row); err != nil {
 			rt.Fatal(err)
 		}
-		if _, err := runImportJob(ctx, api, io_, pool.PoolID, part, &Report{}); err != nil {
+		if _, _, err := runImportJob(ctx, api, io_, pool.PoolID, "cogvault-fake", part, &Report{}); err != nil {
 			rt.Fatal(err)
 		}
 		g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &pool.PoolID, Username: &u.Username})

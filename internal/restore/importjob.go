@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
@@ -50,6 +52,15 @@ type ImportOptions struct {
 	PollInterval time.Duration
 	// TempDir holds the import files while they are uploaded (0600, removed).
 	TempDir string
+	// Logs reads each job's CloudWatch log to name the reason of every
+	// failed line; without it (or when the log cannot be read) failed users
+	// are found from the target and sent to the admin path all the same.
+	Logs LogEventsGetter
+}
+
+// LogEventsGetter reads a CloudWatch Logs stream.
+type LogEventsGetter interface {
+	GetLogEvents(ctx context.Context, in *cloudwatchlogs.GetLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
 }
 
 // importUsers runs import jobs for every user the dialect can carry, one job
@@ -78,13 +89,17 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 	admin := map[string]string{} // username → why the admin path
 	var part *importPart
 	var imported []string
+	failed := map[string]string{}
 	flush := func() error {
 		if part == nil || part.users == 0 {
 			return nil
 		}
-		names, err := runImportJob(ctx, api, io_, opts.Target, part, rep)
+		names, jobFailed, err := runImportJob(ctx, api, io_, opts.Target, tg.name, part, rep)
 		part = nil
 		imported = append(imported, names...)
+		for n, why := range jobFailed {
+			failed[n] = why
+		}
 		return err
 	}
 	var mu = &rep.mu
@@ -140,7 +155,11 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 	}
 	for _, name := range imported {
 		if _, ok := present[name]; !ok {
-			admin[name] = "its import line failed"
+			why := failed[name]
+			if why == "" {
+				why = "not found in the target after the job"
+			}
+			admin[name] = "its import line failed: " + why
 			continue
 		}
 		rep.UsersImported++
@@ -177,46 +196,46 @@ func (p *importPart) add(name, row string) error {
 }
 
 // runImportJob uploads one part and runs its job to the end.
-func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, p *importPart, rep *Report) ([]string, error) {
+func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, poolName string, p *importPart, rep *Report) ([]string, map[string]string, error) {
 	defer os.Remove(p.f.Name())
 	defer p.f.Close()
 	if err := p.w.Flush(); err != nil {
-		return nil, fmt.Errorf("restore: write import file: %w", err)
+		return nil, nil, fmt.Errorf("restore: write import file: %w", err)
 	}
 	job, err := api.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool,
 		JobName: aws.String("cogvault-" + time.Now().UTC().Format("20060102T150405")), CloudWatchLogsRoleArn: &io_.RoleArn})
 	if err != nil {
-		return nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
+		return nil, nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
 	}
 	id := job.UserImportJob.JobId
 	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The presigned URL is a credential: it is never logged or printed.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.UserImportJob.PreSignedUrl), p.f)
 	if err != nil {
-		return nil, fmt.Errorf("restore: import job %s: bad upload URL", aws.ToString(id))
+		return nil, nil, fmt.Errorf("restore: import job %s: bad upload URL", aws.ToString(id))
 	}
 	req.ContentLength = p.size
 	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
 	req.Header.Set("Content-Type", "text/csv")
 	resp, err := io_.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("restore: upload the file of import job %s: %w", aws.ToString(id), scrubURL(err))
+		return nil, nil, fmt.Errorf("restore: upload the file of import job %s: %w", aws.ToString(id), scrubURL(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
+		return nil, nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
 	}
 	if _, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id}); err != nil {
-		return nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		return nil, nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
 	}
 	wait := io_.PollInterval / 20
 	for {
 		out, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
 		if err != nil {
-			return nil, fmt.Errorf("restore: import job %s: %w", aws.ToString(id), err)
+			return nil, nil, fmt.Errorf("restore: import job %s: %w", aws.ToString(id), err)
 		}
 		j := out.UserImportJob
 		switch j.Status {
@@ -224,16 +243,51 @@ func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool st
 			rep.mu.Lock()
 			rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
 			rep.mu.Unlock()
-			return p.names, nil
+			return p.names, readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.UserImportJob.JobName), p.names), nil
 		case types.UserImportJobStatusTypeFailed, types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
-			return nil, fmt.Errorf("restore: import job %s ended %s: %s", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
+			return nil, nil, fmt.Errorf("restore: import job %s ended %s: %s", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, io_.PollInterval)
+	}
+}
+
+// readFailures maps the "[FAILED] Line Number N - reason" events of a job's
+// log back to usernames: line 1 is the header, line N the (N-1)th user.
+// A log that cannot be read yields nothing; the caller checks the target.
+func readFailures(ctx context.Context, logs LogEventsGetter, pool, poolName, jobID, jobName string, names []string) map[string]string {
+	out := map[string]string{}
+	if logs == nil {
+		return out
+	}
+	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/cognito/userpools/" + pool + "/" + poolName),
+		LogStreamName: aws.String(jobID + "/" + jobName), StartFromHead: aws.Bool(true)}
+	for {
+		page, err := logs.GetLogEvents(ctx, in)
+		if err != nil {
+			return out
+		}
+		for _, ev := range page.Events {
+			msg := aws.ToString(ev.Message)
+			rest, ok := strings.CutPrefix(msg, "[FAILED] Line Number ")
+			if !ok {
+				continue
+			}
+			num, reason, _ := strings.Cut(rest, " - ")
+			n, err := strconv.Atoi(strings.TrimSpace(num))
+			if err != nil || n < 2 || n-2 >= len(names) {
+				continue
+			}
+			out[names[n-2]] = reason
+		}
+		if page.NextForwardToken == nil || (in.NextToken != nil && *in.NextToken == *page.NextForwardToken) {
+			return out
+		}
+		in.NextToken = page.NextForwardToken
 	}
 }
 

@@ -136,6 +136,7 @@ type Stats struct {
 var ErrExisting = errors.New("user already exists in the target")
 
 type target struct {
+	name          string
 	writable      map[string]bool // attributes that can be written at creation
 	mutable       map[string]bool
 	usernameAttrs []string
@@ -272,7 +273,7 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restore: describe target pool %s: %w", pool, err)
 	}
-	tg := &target{writable: map[string]bool{}, mutable: map[string]bool{}, providers: map[string]bool{},
+	tg := &target{name: aws.ToString(desc.UserPool.Name), writable: map[string]bool{}, mutable: map[string]bool{}, providers: map[string]bool{},
 		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true}
 	for _, sa := range desc.UserPool.SchemaAttributes {
 		name := aws.ToString(sa.Name)

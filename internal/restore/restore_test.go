@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
@@ -289,5 +290,59 @@ func TestRestoreThroughImportJobs(t *testing.T) {
 	if _, err := e.restore(t, restore.Options{Via: restore.ViaImport}); err == nil || !strings.Contains(err.Error(), "import-role-arn") {
 		// A rerun has nothing to import, but still needs its role.
 		t.Fatalf("import without a role: %v", err)
+	}
+}
+
+// A target stricter than the source: lines fail in the import job, the log
+// says why, the admin path is refused too, and the report names each user
+// with the service's reason; everything else is restored.
+func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
+	e := setup(t, 300, 0)
+	schema := []types.SchemaAttributeType{}
+	for _, name := range cognitotest.CustomAttributes {
+		sa := types.SchemaAttributeType{Name: aws.String(name), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}
+		switch name {
+		case "score":
+			sa.AttributeDataType = types.AttributeDataTypeNumber
+		case "plan":
+			sa.StringAttributeConstraints = &types.StringAttributeConstraintsType{MaxLength: aws.String("4")} // "enterprise" no longer fits
+		}
+		schema = append(schema, sa)
+	}
+	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema,
+		UsernameConfiguration: &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = aws.ToString(out.UserPool.Id)
+	logs := cloudwatchlogs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.srv.URL), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	rep, err := e.restore(t, restore.Options{Via: restore.ViaImport, Import: restore.ImportOptions{
+		RoleArn: "arn:aws:iam::123456789012:role/import", PollInterval: 5 * time.Millisecond, TempDir: t.TempDir(), Logs: logs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]bool{}
+	for _, it := range rep.NotRestored {
+		if strings.Contains(it.Reason, "the target refused it") {
+			refused[it.Username] = true
+			if !strings.Contains(it.Reason, "length of more than 4") {
+				t.Fatalf("refusal without the service's reason: %+v", it)
+			}
+		}
+	}
+	fromLog := 0
+	for _, it := range rep.Changed {
+		if strings.Contains(it.Reason, "its import line failed: String attributes cannot have a length of more than 4") {
+			fromLog++
+			if !refused[it.Username] {
+				t.Fatalf("%s failed to import but is not reported as refused", it.Username)
+			}
+		}
+	}
+	if fromLog == 0 {
+		t.Fatal("no failed import line was named from the job's log")
+	}
+	if len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Failed != int64(fromLog) {
+		t.Fatalf("job %+v, failed lines named from the log: %d", rep.ImportJobs, fromLog)
 	}
 }

@@ -2,12 +2,14 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -51,6 +53,13 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 				return fmt.Errorf("restore: read user %q in %s: %w", u.Username, opts.Target, gerr)
 			}
 			newSub, _ = cognito.Attr(g.UserAttributes, "sub")
+		case cognito.Code(err) == "InvalidParameterException":
+			// The target refuses this user (a stricter schema, say): report
+			// it and go on; a later run tries again.
+			mu.Lock()
+			rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target refused it: " + apiMessage(err)})
+			mu.Unlock()
+			return nil
 		default:
 			return fmt.Errorf("restore: create user %q in %s: %w", u.Username, opts.Target, err)
 		}
@@ -157,4 +166,14 @@ func restoreMFA(ctx context.Context, api API, pool *string, u snapshot.User, rep
 		return fmt.Errorf("restore: MFA preferences of user %q: %w", u.Username, err)
 	}
 	return nil
+}
+
+// apiMessage is the service's message of an API error, without the SDK's
+// operation prefix.
+func apiMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return err.Error()
 }
