@@ -2,7 +2,9 @@ package restore_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,10 +28,14 @@ import (
 // AdminAddUserToGroup (UserUpdate, 25 rps).
 //
 //	go test -run '^$' -bench RestoreQuotaShare -benchtime 1x ./internal/restore
+//
+// COGVAULT_BENCH_USERS and COGVAULT_BENCH_SCALE change the pool size
+// (default 3,000) and the quota scale (default 10), e.g. 100000 and 30.
 func BenchmarkRestoreQuotaShare(b *testing.B) {
-	const scale = 10
+	users := envInt("COGVAULT_BENCH_USERS", 3000)
+	scale := float64(envInt("COGVAULT_BENCH_SCALE", 10))
 	srv := cognitotest.NewTestServer(b, cognitotest.Options{QuotaScale: scale})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 3000, Groups: 10, Seed: 11})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: users, Groups: 10, Seed: 11})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,4 +87,11 @@ func BenchmarkRestoreQuotaShare(b *testing.B) {
 			b.ReportMetric(float64(throttles), "throttles")
 		})
 	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
