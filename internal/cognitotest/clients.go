@@ -111,45 +111,16 @@ func describeUserPoolClient(s *Service, body []byte) (any, *apiError) {
 // ListUserPoolClients: MaxResults 1–60, NextToken.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUserPoolClients.html
 func listUserPoolClients(s *Service, body []byte) (any, *apiError) {
-	var in struct {
-		UserPoolId string
-		MaxResults *int
-		NextToken  string
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	limit := 60
-	if in.MaxResults != nil {
-		if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
-			return nil, err
+	return s.listByKey(body, "clients", "UserPoolClients", func(p *pool, _ *listInput) ([]string, string, *apiError) {
+		ids := make([]string, 0, len(p.clients))
+		for id := range p.clients {
+			ids = append(ids, id)
 		}
-		limit = *in.MaxResults
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, err := s.pool(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(p.clients))
-	for id := range p.clients {
-		ids = append(ids, id)
-	}
-	page, next, aerr := s.pageByKey(ids, in.NextToken, "clients", p.id, limit)
-	if aerr != nil {
-		return nil, aerr
-	}
-	items := []map[string]any{}
-	for _, id := range page {
+		return ids, p.id, nil
+	}, func(p *pool, id string) any {
 		c := p.clients[id]
-		items = append(items, map[string]any{"ClientId": c.id, "UserPoolId": p.id, "ClientName": c.name})
-	}
-	out := map[string]any{"UserPoolClients": items}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+		return map[string]any{"ClientId": c.id, "UserPoolId": p.id, "ClientName": c.name}
+	})
 }
 
 // pageByKey pages a set of string keys in sorted order: the token carries the
@@ -240,44 +211,15 @@ func describeIdentityProvider(s *Service, body []byte) (any, *apiError) {
 // ListIdentityProviders: MaxResults 1–60.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListIdentityProviders.html
 func listIdentityProviders(s *Service, body []byte) (any, *apiError) {
-	var in struct {
-		UserPoolId string
-		MaxResults *int
-		NextToken  string
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	limit := 60
-	if in.MaxResults != nil {
-		if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
-			return nil, err
+	return s.listByKey(body, "idps", "Providers", func(p *pool, _ *listInput) ([]string, string, *apiError) {
+		names := make([]string, 0, len(p.idps))
+		for n := range p.idps {
+			names = append(names, n)
 		}
-		limit = *in.MaxResults
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, err := s.pool(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(p.idps))
-	for n := range p.idps {
-		names = append(names, n)
-	}
-	page, next, aerr := s.pageByKey(names, in.NextToken, "idps", p.id, limit)
-	if aerr != nil {
-		return nil, aerr
-	}
-	items := []map[string]any{}
-	for _, n := range page {
-		idp := p.idps[n]
-		items = append(items, map[string]any{"ProviderName": idp.name, "ProviderType": idp.typ,
-			"CreationDate": ts(idp.created), "LastModifiedDate": ts(idp.modified)})
-	}
-	out := map[string]any{"Providers": items}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+		return names, p.id, nil
+	}, func(p *pool, name string) any {
+		idp := p.idps[name]
+		return map[string]any{"ProviderName": idp.name, "ProviderType": idp.typ,
+			"CreationDate": ts(idp.created), "LastModifiedDate": ts(idp.modified)}
+	})
 }

@@ -147,96 +147,97 @@ type listInput struct {
 	GroupName  string
 	Username   string
 	Limit      *int
+	MaxResults *int
 	NextToken  string
 }
 
+// limit reads Limit (0–60, 0 meaning 60) or MaxResults (1–60), whichever
+// the operation has; 60 when absent.
 func (in *listInput) limit() (int, *apiError) {
-	if in.Limit == nil {
-		return 60, nil
+	switch {
+	case in.Limit != nil:
+		if err := checkLimit(*in.Limit, "limit", 0); err != nil {
+			return 0, err
+		}
+		if *in.Limit > 0 {
+			return *in.Limit, nil
+		}
+	case in.MaxResults != nil:
+		if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
+			return 0, err
+		}
+		return *in.MaxResults, nil
 	}
-	if err := checkLimit(*in.Limit, "limit", 0); err != nil {
-		return 0, err
+	return 60, nil
+}
+
+// listByKey serves a List* call over one pool's collection of named things:
+// keys returns the names and the token binding, render one item. Pages are
+// in name order; tokens carry the last name, so they survive changes.
+func (s *Service) listByKey(body []byte, kind, itemsField string, keys func(p *pool, in *listInput) ([]string, string, *apiError), render func(p *pool, key string) any) (any, *apiError) {
+	var in listInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
 	}
-	if *in.Limit == 0 {
-		return 60, nil
+	limit, aerr := in.limit()
+	if aerr != nil {
+		return nil, aerr
 	}
-	return *in.Limit, nil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	names, binding, err := keys(p, &in)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := s.pageByKey(names, in.NextToken, kind, binding, limit)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]any, 0, len(page))
+	for _, k := range page {
+		items = append(items, render(p, k))
+	}
+	out := map[string]any{itemsField: items}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+func groupNames(groups map[string]struct{}) []string {
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	return names
 }
 
 // ListGroups: groups in name order, Limit ≤ 60.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListGroups.html
 func listGroups(s *Service, body []byte) (any, *apiError) {
-	var in listInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	limit, aerr := in.limit()
-	if aerr != nil {
-		return nil, aerr
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, err := s.pool(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(p.groups))
-	for n := range p.groups {
-		names = append(names, n)
-	}
-	page, next, err := s.pageByKey(names, in.NextToken, "groups", p.id, limit)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]groupType, 0, len(page))
-	for _, n := range page {
-		items = append(items, p.groups[n].render(p.id))
-	}
-	out := map[string]any{"Groups": items}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return s.listByKey(body, "groups", "Groups", func(p *pool, _ *listInput) ([]string, string, *apiError) {
+		names := make([]string, 0, len(p.groups))
+		for n := range p.groups {
+			names = append(names, n)
+		}
+		return names, p.id, nil
+	}, func(p *pool, name string) any { return p.groups[name].render(p.id) })
 }
 
 // AdminListGroupsForUser: the user's groups in name order.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminListGroupsForUser.html
 func adminListGroupsForUser(s *Service, body []byte) (any, *apiError) {
-	var in listInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	limit, aerr := in.limit()
-	if aerr != nil {
-		return nil, aerr
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, err := s.pool(in.UserPoolId)
-	if err != nil {
-		return nil, err
-	}
-	u, err := p.findUser(in.Username)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(u.groups))
-	for n := range u.groups {
-		names = append(names, n)
-	}
-	page, next, err := s.pageByKey(names, in.NextToken, "usergroups", p.id+"\x00"+u.sub, limit)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]groupType, 0, len(page))
-	for _, n := range page {
-		items = append(items, p.groups[n].render(p.id))
-	}
-	out := map[string]any{"Groups": items}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return s.listByKey(body, "usergroups", "Groups", func(p *pool, in *listInput) ([]string, string, *apiError) {
+		u, err := p.findUser(in.Username)
+		if err != nil {
+			return nil, "", err
+		}
+		return groupNames(u.groups), p.id + "\x00" + u.sub, nil
+	}, func(p *pool, name string) any { return p.groups[name].render(p.id) })
 }
 
 // ListUsersInGroup: members in a stable order, Limit ≤ 60, NextToken.
