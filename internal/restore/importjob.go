@@ -67,10 +67,10 @@ type LogEventsGetter interface {
 // at a time (one job per account may be active), and returns the users the
 // admin path must handle: those the dialect cannot carry and those whose line
 // failed.
-func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) (map[string]string, error) {
+func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) (admin map[string]string, present map[string]listed, err error) {
 	io_ := opts.Import
 	if io_.RoleArn == "" {
-		return nil, errors.New("restore: the import path needs --import-role-arn (a role Cognito assumes to write the job's CloudWatch log)")
+		return nil, nil, errors.New("restore: the import path needs --import-role-arn (a role Cognito assumes to write the job's CloudWatch log)")
 	}
 	if io_.MaxUsers <= 0 || io_.MaxUsers > maxImportUsers {
 		io_.MaxUsers = maxImportUsers
@@ -83,10 +83,10 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 	}
 	hdr, err := api.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &opts.Target})
 	if err != nil {
-		return nil, fmt.Errorf("restore: CSV header of %s: %w", opts.Target, err)
+		return nil, nil, fmt.Errorf("restore: CSV header of %s: %w", opts.Target, err)
 	}
 	header := hdr.CSVHeader
-	admin := map[string]string{} // username → why the admin path
+	admin = map[string]string{} // username → why the admin path
 	var part *importPart
 	var imported []string
 	failed := map[string]string{}
@@ -105,7 +105,7 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 	var mu = &rep.mu
 	for u, err := range rp.Users(ctx, m) {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if opts.Users != nil && !opts.Users[u.Username] {
 			continue
@@ -125,33 +125,33 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 		}
 		if part != nil && (part.users >= io_.MaxUsers || part.size+int64(len(row))+1 > maxImportBytes) {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if part == nil {
 			if part, err = newImportPart(io_.TempDir, header); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if err := st.record(stateRecord{Event: "intent", Username: u.Username}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := part.add(u.Username, row); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Which lines failed? Cognito says so only in CloudWatch Logs; the target
 	// itself is the authority: an imported user exists, a failed one does not.
-	present := map[string]string{}
+	present = map[string]listed{}
 	for u, err := range cognito.ShardedUsers(ctx, api, opts.Target, cognito.SubShards(), 16) {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sub, _ := cognito.Attr(u.Attributes, "sub")
-		present[aws.ToString(u.Username)] = sub
+		present[aws.ToString(u.Username)] = listed{sub: sub, status: string(u.UserStatus)}
 	}
 	for _, name := range imported {
 		if _, ok := present[name]; !ok {
@@ -164,8 +164,11 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 		}
 		rep.UsersImported++
 	}
-	return admin, nil
+	return admin, present, nil
 }
+
+// listed is what the target listing says of an imported user.
+type listed struct{ sub, status string }
 
 type importPart struct {
 	f     *os.File

@@ -237,11 +237,11 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 			if !ok {
 				return rep, errors.New("restore: this client cannot run user import jobs")
 			}
-			admin, err := importUsers(ctx, iapi, rp, m, tg, st, opts, rep, stats)
+			admin, present, err := importUsers(ctx, iapi, rp, m, tg, st, opts, rep, stats)
 			if err != nil {
 				return rep, err
 			}
-			if err := finishImported(ctx, api, rp, m, tg, st, opts, admin, rep, stats); err != nil {
+			if err := finishImported(ctx, api, rp, m, tg, st, opts, admin, present, rep, stats); err != nil {
 				return rep, err
 			}
 		default:
@@ -369,23 +369,29 @@ func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manif
 // records their new subs, disables the disabled, sets MFA preferences and
 // links federated identities; then it restores through the admin API the
 // users the import path could not carry.
-func finishImported(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, admin map[string]string, rep *Report, stats *Stats) error {
+func finishImported(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, admin map[string]string, present map[string]listed, rep *Report, stats *Stats) error {
 	err := fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
 		_, viaAdmin := admin[u.Username]
 		return !viaAdmin && st.ours(u.Username) && !st.isDone(u.Username)
 	}, func(ctx context.Context, u snapshot.User) error {
-		g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &opts.Target, Username: aws.String(u.Username)})
-		if err != nil {
-			return fmt.Errorf("restore: read imported user %q in %s: %w", u.Username, opts.Target, err)
+		// The listing taken after the jobs has each imported user's new sub
+		// and status: no per-user read.
+		got, ok := present[u.Username]
+		if !ok {
+			g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &opts.Target, Username: aws.String(u.Username)})
+			if err != nil {
+				return fmt.Errorf("restore: read imported user %q in %s: %w", u.Username, opts.Target, err)
+			}
+			got.sub, _ = cognito.Attr(g.UserAttributes, "sub")
+			got.status = string(g.UserStatus)
 		}
-		newSub, _ := cognito.Attr(g.UserAttributes, "sub")
-		if err := st.record(stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub, NewSub: newSub}); err != nil {
+		if err := st.record(stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub, NewSub: got.sub}); err != nil {
 			return err
 		}
-		if u.Status != string(g.UserStatus) {
+		if u.Status != got.status {
 			rep.mu.Lock()
 			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status",
-				Reason: u.Status + " imported as " + string(g.UserStatus) + ": imported users choose a new password at their next sign-in"})
+				Reason: u.Status + " imported as " + got.status + ": imported users choose a new password at their next sign-in"})
 			rep.mu.Unlock()
 		}
 		if err := afterCreate(ctx, api, tg, opts, u, false, rep, &rep.mu); err != nil {
