@@ -220,3 +220,26 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Fatalf("env region + endpoint: %v %q %v", err, cfg.Region, cfg.BaseEndpoint)
 	}
 }
+
+// Without bufferBodies, a fast endpoint made the transport close a
+// keep-alive connection under a response being read every few hundred calls
+// ("use of closed network connection", aws/aws-sdk-go-v2#2737). With no
+// retries allowed, 1,000 calls must all succeed.
+func TestNoConnectionClosedUnderAResponse(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	res, _ := srv.Populate(cognitotest.PopulateOptions{Users: 3000})
+	rates := quota.Rates{}
+	for _, c := range quota.Categories() {
+		rates[c] = 0
+	}
+	c := client(t, srv, awsx.Options{MaxAttempts: 1, Rates: rates})
+	for i := 0; i < 1000; {
+		p := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: &res.PoolID, Limit: aws.Int32(60)})
+		for p.HasMorePages() && i < 1000 {
+			if _, err := p.NextPage(ctx); err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			i++
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/middleware"
 
@@ -84,6 +85,12 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	if opts.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
 	}
+	// Wrapped after loading, so that the SDK could still apply a custom CA
+	// bundle (AWS_CA_BUNDLE) to its own client.
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = bufferBodies{next: cfg.HTTPClient}
 	if cfg.Region == "" {
 		return aws.Config{}, ErrNoRegion
 	}

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/cli"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
@@ -205,7 +207,7 @@ func TestDiffExitCodes(t *testing.T) {
 
 func newFakeClient(t *testing.T, srv *cognitotest.Server) *cip.Client {
 	t.Helper()
-	return cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+	return cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awsx.BufferBodies(awshttp.NewBuildableClient()),
 		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
 }
 

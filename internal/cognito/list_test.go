@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"pgregory.net/rapid"
 
+	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
@@ -26,7 +28,7 @@ func client(srv *cognitotest.Server) *cip.Client {
 	return cip.NewFromConfig(aws.Config{
 		Region:       srv.Region(),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(srv.URL), HTTPClient: awsx.BufferBodies(awshttp.NewBuildableClient()),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
 		},

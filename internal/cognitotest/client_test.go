@@ -9,9 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
 
@@ -25,7 +27,7 @@ func newClient(srv *cognitotest.Server) *cip.Client {
 	cfg := aws.Config{
 		Region:       srv.Region(),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(srv.URL), HTTPClient: awsx.BufferBodies(awshttp.NewBuildableClient()),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3

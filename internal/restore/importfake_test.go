@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"pgregory.net/rapid"
 
+	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -24,7 +26,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 	ctx := context.Background()
 	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
 	pool, _ := srv.Populate(cognitotest.PopulateOptions{})
-	api := cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	api := cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awsx.BufferBodies(awshttp.NewBuildableClient()), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
 	hdr, err := api.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &pool.PoolID})
 	if err != nil {
 		t.Fatal(err)
