@@ -153,8 +153,12 @@ func TestRestoreIntoEmptyPool(t *testing.T) {
 }
 
 func TestRestoreIntoPoolHoldingHalfTheUsers(t *testing.T) {
-	for _, mode := range []string{restore.OnExistingSkip, restore.OnExistingUpdate, restore.OnExistingFail} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct{ via, mode string }{
+		{restore.ViaAdmin, restore.OnExistingSkip}, {restore.ViaAdmin, restore.OnExistingUpdate}, {restore.ViaAdmin, restore.OnExistingFail},
+		{restore.ViaImport, restore.OnExistingSkip}, {restore.ViaImport, restore.OnExistingUpdate},
+	} {
+		via, mode := tc.via, tc.mode
+		t.Run(via+"/"+mode, func(t *testing.T) {
 			e := setup(t, 300, 4)
 			// Put half the users into the target first, with a changed name.
 			var half []string
@@ -174,7 +178,8 @@ func TestRestoreIntoPoolHoldingHalfTheUsers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rep, err := e.restore(t, restore.Options{OnExisting: mode})
+			rep, err := e.restore(t, restore.Options{OnExisting: mode, Via: via, Import: restore.ImportOptions{
+				RoleArn: "arn:aws:iam::123456789012:role/import", PollInterval: 5 * time.Millisecond, TempDir: t.TempDir()}})
 			switch mode {
 			case restore.OnExistingFail:
 				if !errors.Is(err, restore.ErrExisting) {
