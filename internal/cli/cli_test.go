@@ -18,6 +18,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/cli"
+	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
 
@@ -272,6 +273,50 @@ func TestRestoreCommand(t *testing.T) {
 		code, _, errOut := run(t, context.Background(), append(restoreArgs, bad...)...)
 		if code != 2 || !strings.Contains(errOut, "accepted values") {
 			t.Fatalf("%v: exit %d %s", bad, code, errOut)
+		}
+	}
+}
+
+// Nothing cogvault prints carries attribute values: a full demo run (backup,
+// verify, diff, restore) is searched for every email address and phone
+// number of the generated pool.
+func TestDemoOutputCarriesNoAttributeValues(t *testing.T) {
+	isolateAWS(t)
+	// The same seeds generate the same pool as the demo's.
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Seed: 1})
+	res, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "cogvault-demo", Users: 400, Groups: 5, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets []string
+	for u, err := range cognito.Users(context.Background(), newFakeClient(t, srv), res.PoolID, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"email", "phone_number", "address"} {
+			if v, ok := cognito.Attr(u.Attributes, name); ok {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	if len(secrets) < 300 {
+		t.Fatalf("only %d values to look for", len(secrets))
+	}
+	for _, args := range [][]string{
+		{"demo", "--users", "400", "--groups", "5", "--repo", t.TempDir() + "/a"},
+		{"demo", "--users", "400", "--groups", "5", "--repo", t.TempDir() + "/b", "--output", "json"},
+	} {
+		code, out, errOut := run(t, context.Background(), args...)
+		if code != 0 {
+			t.Fatalf("demo: exit %d: %s", code, errOut)
+		}
+		if !strings.Contains(out, res.PoolID) {
+			t.Fatalf("the demo generated another pool than %s; the values searched are not its own", res.PoolID)
+		}
+		for _, v := range secrets {
+			if strings.Contains(out, v) || strings.Contains(errOut, v) {
+				t.Fatalf("demo output contains the attribute value %q", v)
+			}
 		}
 	}
 }
