@@ -235,6 +235,11 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		return nil, err
 	}
 
+	return b.commit(ctx, start, poolName, int64(len(poolCfg.Groups)), poolObj, userObjs, memberObjs)
+}
+
+// commit writes the manifest, last: a snapshot exists only once it does.
+func (b *run) commit(ctx context.Context, start time.Time, poolName string, groups int64, objs ...[]snapshot.ObjectInfo) (*snapshot.Manifest, error) {
 	m := &snapshot.Manifest{
 		FormatVersion: snapshot.FormatVersion,
 		ID:            b.id,
@@ -247,14 +252,15 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		ToolVersion:   b.opts.ToolVersion,
 	}
 	m.Counts.Users = b.stats.Users.Load()
-	m.Counts.Groups = int64(len(poolCfg.Groups))
+	m.Counts.Groups = groups
 	m.Counts.Memberships = b.stats.Memberships.Load()
-	m.Objects = append(append(append(m.Objects, poolObj...), userObjs...), memberObjs...)
+	for _, o := range objs {
+		m.Objects = append(m.Objects, o...)
+	}
 	body, err := m.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	// The manifest is written last: a snapshot exists only once it does.
 	if err := b.store.Put(ctx, snapshot.ManifestKey(b.id), strings.NewReader(string(body))); err != nil {
 		return nil, fmt.Errorf("write manifest %s: %w", snapshot.ManifestKey(b.id), err)
 	}

@@ -151,6 +151,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newVerifyCommand(g),
 		newDiffCommand(g),
 		newRestoreCommand(g),
+		newImportLegacyCommand(g),
 		newFakeCognitoCommand(g),
 		newDemoCommand(g),
 	)
