@@ -15,6 +15,7 @@ import (
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/uuid"
 
 	"github.com/cogvault/cogvault/internal/cognito"
@@ -267,40 +268,60 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 	return m, nil
 }
 
-// poolConfig reads the pool's settings, app clients, identity providers and
-// groups. Client secrets are never stored: only whether one exists.
+// poolConfig reads the pool's configuration and notes the estimate of its
+// users and the account it lives in.
 func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, error) {
-	pool := &b.opts.PoolID
-	desc, err := b.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
+	cfg, up, err := ReadPoolConfig(ctx, b.api, b.opts.PoolID)
 	if err != nil {
-		return nil, "", fmt.Errorf("describe user pool %s: %w", b.opts.PoolID, err)
+		return nil, "", err
 	}
-	cfg := &snapshot.PoolConfig{FormatVersion: snapshot.FormatVersion}
-	if cfg.UserPool, err = json.Marshal(desc.UserPool); err != nil {
-		return nil, "", fmt.Errorf("encode user pool %s: %w", b.opts.PoolID, err)
-	}
-	b.stats.UsersEstimate.Store(int64(desc.UserPool.EstimatedNumberOfUsers))
+	b.stats.UsersEstimate.Store(int64(up.EstimatedNumberOfUsers))
+	b.stats.Groups.Store(int64(len(cfg.Groups)))
 	if b.opts.Account == "" {
 		// arn:aws:cognito-idp:<region>:<account>:userpool/<id>
-		if parts := strings.Split(deref(desc.UserPool.Arn), ":"); len(parts) >= 6 {
+		if parts := strings.Split(deref(up.Arn), ":"); len(parts) >= 6 {
 			b.opts.Account = parts[4]
 		}
 	}
+	return cfg, deref(up.Name), nil
+}
 
+// PoolConfigAPI is what reading a pool's configuration calls.
+type PoolConfigAPI interface {
+	PoolDescriber
+	ClientLister
+	ClientDescriber
+	ProviderLister
+	ProviderDescriber
+	cognito.GroupLister
+}
+
+// ReadPoolConfig reads a pool's settings, app clients, identity providers and
+// groups. Client and provider secrets are never kept: only whether one exists.
+func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*snapshot.PoolConfig, *types.UserPoolType, error) {
+	pool := &poolID
+	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describe user pool %s: %w", poolID, err)
+	}
+	cfg := &snapshot.PoolConfig{FormatVersion: snapshot.FormatVersion}
+	if cfg.UserPool, err = json.Marshal(desc.UserPool); err != nil {
+		return nil, nil, fmt.Errorf("encode user pool %s: %w", poolID, err)
+	}
 	clients := &cip.ListUserPoolClientsInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
 	for {
-		out, err := b.api.ListUserPoolClients(ctx, clients)
+		out, err := api.ListUserPoolClients(ctx, clients)
 		if err != nil {
-			return nil, "", fmt.Errorf("list app clients of %s: %w", b.opts.PoolID, err)
+			return nil, nil, fmt.Errorf("list app clients of %s: %w", poolID, err)
 		}
 		for _, c := range out.UserPoolClients {
-			d, err := b.api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: pool, ClientId: c.ClientId})
+			d, err := api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: pool, ClientId: c.ClientId})
 			if err != nil {
-				return nil, "", fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), b.opts.PoolID, err)
+				return nil, nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), poolID, err)
 			}
 			raw, err := redactClient(d.UserPoolClient)
 			if err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
 			cfg.Clients = append(cfg.Clients, raw)
 		}
@@ -312,18 +333,18 @@ func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, err
 
 	idps := &cip.ListIdentityProvidersInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
 	for {
-		out, err := b.api.ListIdentityProviders(ctx, idps)
+		out, err := api.ListIdentityProviders(ctx, idps)
 		if err != nil {
-			return nil, "", fmt.Errorf("list identity providers of %s: %w", b.opts.PoolID, err)
+			return nil, nil, fmt.Errorf("list identity providers of %s: %w", poolID, err)
 		}
 		for _, p := range out.Providers {
-			d, err := b.api.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: pool, ProviderName: p.ProviderName})
+			d, err := api.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: pool, ProviderName: p.ProviderName})
 			if err != nil {
-				return nil, "", fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), b.opts.PoolID, err)
+				return nil, nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), poolID, err)
 			}
 			raw, err := redactProvider(d.IdentityProvider)
 			if err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
 			cfg.IdentityProviders = append(cfg.IdentityProviders, raw)
 		}
@@ -333,14 +354,13 @@ func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, err
 		idps.NextToken = out.NextToken
 	}
 
-	for g, err := range cognito.Groups(ctx, b.api, b.opts.PoolID) {
+	for g, err := range cognito.Groups(ctx, api, poolID) {
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		cfg.Groups = append(cfg.Groups, GroupRecord(g))
-		b.stats.Groups.Add(1)
 	}
-	return cfg, deref(desc.UserPool.Name), nil
+	return cfg, desc.UserPool, nil
 }
 
 // listUsers follows one token chain and writes each user once, even when

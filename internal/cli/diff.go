@@ -32,7 +32,8 @@ func newDiffCommand(g *globalOptions) *cobra.Command {
 		Short: "Compare a snapshot with the live pool or with another snapshot",
 		Long: `Compare a snapshot with a live pool (one argument) or with a newer snapshot
 (two arguments) and list users, groups and memberships that were added,
-removed or changed. Users are matched by username. For a changed user the
+removed or changed, and, for two states of the same pool, configuration drift:
+pool settings, app clients and identity providers added, removed or changed. Users are matched by username. For a changed user the
 names of the changed attributes are listed, never their values unless
 --show-values is given.
 
@@ -66,6 +67,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 	oldSrc := diff.SnapshotSource{Repo: r, Manifest: oldM}
 	var newSrc diff.Source
 	var against string
+	samePool := false
 	if len(args) == 2 {
 		newM, err := r.Resolve(ctx, args[1], "")
 		if err != nil {
@@ -73,6 +75,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		}
 		newSrc = diff.SnapshotSource{Repo: r, Manifest: newM}
 		against = "snapshot " + newM.ID
+		samePool = newM.PoolID == oldM.PoolID
 	} else {
 		pool := opts.Pool
 		if pool == "" {
@@ -84,10 +87,13 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		}
 		newSrc = diff.LiveSource{API: cip.NewFromConfig(cfg), PoolID: pool}
 		against = "live pool " + pool
+		samePool = pool == oldM.PoolID
 	}
 	// MFA settings are in a snapshot only with backup --mfa, never in a
 	// listing of the live pool: compare them between two snapshots only.
-	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore, CompareMFA: len(args) == 2})
+	// Configuration drift means something only between states of one pool.
+	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore,
+		CompareMFA: len(args) == 2, ComparePool: samePool})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -150,6 +156,29 @@ func printDiff(w io.Writer, from, to string, r *diff.Report) {
 	}
 	for _, m := range r.MembershipsRemoved {
 		fmt.Fprintf(w, "- member %s in group %s\n", m.Username, m.Group)
+	}
+	if p := r.Pool; p != nil {
+		if len(p.Settings) > 0 {
+			fmt.Fprintf(w, "~ pool settings: %s\n", strings.Join(p.Settings, ", "))
+		}
+		for _, c := range p.ClientsAdded {
+			fmt.Fprintf(w, "+ app client %s\n", c)
+		}
+		for _, c := range p.ClientsRemoved {
+			fmt.Fprintf(w, "- app client %s\n", c)
+		}
+		for _, c := range p.ClientsChanged {
+			fmt.Fprintf(w, "~ app client %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
+		}
+		for _, c := range p.ProvidersAdded {
+			fmt.Fprintf(w, "+ identity provider %s\n", c)
+		}
+		for _, c := range p.ProvidersRemoved {
+			fmt.Fprintf(w, "- identity provider %s\n", c)
+		}
+		for _, c := range p.ProvidersChanged {
+			fmt.Fprintf(w, "~ identity provider %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
+		}
 	}
 	if r.Empty() {
 		fmt.Fprintf(w, "no differences (%d users compared)\n", r.UsersCompared)

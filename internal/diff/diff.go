@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -35,6 +36,10 @@ type Options struct {
 	// IgnoreAttributes are attribute names not compared (e.g. "sub" when
 	// comparing a restored pool with its snapshot).
 	IgnoreAttributes []string
+	// ComparePool also compares the pool's configuration (both sides must
+	// be PoolSources). Meaningful for two states of the same pool: config
+	// drift since a snapshot.
+	ComparePool bool
 	// CompareMFA compares MFA settings too. Only meaningful when both sides
 	// have them: ListUsers does not return them, so a live pool never does,
 	// and a snapshot only with backup --mfa.
@@ -73,13 +78,14 @@ type Report struct {
 	GroupsChanged      []GroupChange         `json:"groupsChanged"`
 	MembershipsAdded   []snapshot.Membership `json:"membershipsAdded"`
 	MembershipsRemoved []snapshot.Membership `json:"membershipsRemoved"`
+	Pool               *PoolReport           `json:"pool,omitempty"`
 	UsersCompared      int64                 `json:"usersCompared"`
 }
 
 // Empty reports whether the two sides are the same.
 func (r *Report) Empty() bool {
 	return len(r.UsersAdded)+len(r.UsersRemoved)+len(r.UsersChanged)+len(r.GroupsAdded)+len(r.GroupsRemoved)+
-		len(r.GroupsChanged)+len(r.MembershipsAdded)+len(r.MembershipsRemoved) == 0
+		len(r.GroupsChanged)+len(r.MembershipsAdded)+len(r.MembershipsRemoved) == 0 && r.Pool.empty()
 }
 
 // Compare reports how new differs from old.
@@ -97,6 +103,18 @@ func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error
 	}
 	if err := compareMemberships(ctx, old, new, r); err != nil {
 		return nil, err
+	}
+	if opts.ComparePool {
+		op, ok1 := old.(PoolSource)
+		np, ok2 := new.(PoolSource)
+		if !ok1 || !ok2 {
+			return nil, errors.New("diff: pool configuration asked for, but a side cannot describe its pool")
+		}
+		pr, err := comparePools(ctx, op, np)
+		if err != nil {
+			return nil, err
+		}
+		r.Pool = pr
 	}
 	return r, nil
 }

@@ -45,9 +45,9 @@ func TestDiffFindsExactlyWhatChanged(t *testing.T) {
 	snap := diff.SnapshotSource{Repo: r, Manifest: m}
 	live := diff.LiveSource{API: c, PoolID: res.PoolID}
 
-	rep, err := diff.Compare(ctx, snap, live, diff.Options{})
+	rep, err := diff.Compare(ctx, snap, live, diff.Options{ComparePool: true})
 	if err != nil || !rep.Empty() || rep.UsersCompared != 1500 {
-		t.Fatalf("right after backup: %v %+v", err, rep)
+		t.Fatalf("right after backup: %v %+v (pool %+v)", err, rep, rep.Pool)
 	}
 
 	p := &res.PoolID
@@ -118,5 +118,36 @@ func TestDiffFindsExactlyWhatChanged(t *testing.T) {
 	rep, _ = diff.Compare(ctx, snap, snap, diff.Options{})
 	if !rep.Empty() {
 		t.Fatalf("snapshot vs itself: %+v", rep)
+	}
+}
+
+func TestDiffShowsPoolConfigurationDrift(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	res, _ := srv.Populate(cognitotest.PopulateOptions{Users: 20, Groups: 2})
+	c := cip.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awsx.BufferBodies(awshttp.NewBuildableClient()),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	store, _ := storage.NewDir(filepath.Join(t.TempDir(), "repo"))
+	m, err := backup.Run(ctx, c, store, backup.Options{PoolID: res.PoolID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &res.PoolID, ClientName: aws.String("mobile")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateIdentityProvider(ctx, &cip.CreateIdentityProviderInput{UserPoolId: &res.PoolID, ProviderName: aws.String("Okta"),
+		ProviderType: types.IdentityProviderTypeTypeOidc, ProviderDetails: map[string]string{"client_id": "x", "client_secret": "s3cret"}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := diff.Compare(ctx, diff.SnapshotSource{Repo: repo.New(store), Manifest: m}, diff.LiveSource{API: c, PoolID: res.PoolID}, diff.Options{ComparePool: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Empty() || rep.Pool == nil || len(rep.Pool.ClientsAdded) != 1 || strings.Join(rep.Pool.ProvidersAdded, ",") != "Okta" || len(rep.Pool.Settings) != 0 {
+		t.Fatalf("pool drift: %+v", rep.Pool)
+	}
+	// Without ComparePool the same states agree on users and groups.
+	rep, _ = diff.Compare(ctx, diff.SnapshotSource{Repo: repo.New(store), Manifest: m}, diff.LiveSource{API: c, PoolID: res.PoolID}, diff.Options{})
+	if !rep.Empty() {
+		t.Fatalf("users/groups differ: %+v", rep)
 	}
 }

@@ -30,6 +30,11 @@ func (s SnapshotSource) Groups(ctx context.Context) ([]snapshot.Group, error) {
 	return cfg.Groups, nil
 }
 
+// PoolConfig is the configuration the snapshot recorded.
+func (s SnapshotSource) PoolConfig(ctx context.Context) (*snapshot.PoolConfig, error) {
+	return s.Repo.Pool(ctx, s.Manifest)
+}
+
 func (s SnapshotSource) Memberships(ctx context.Context) iter.Seq2[snapshot.Membership, error] {
 	return s.Repo.Memberships(ctx, s.Manifest)
 }
@@ -37,8 +42,14 @@ func (s SnapshotSource) Memberships(ctx context.Context) iter.Seq2[snapshot.Memb
 // LiveAPI is what reading a live pool needs.
 type LiveAPI interface {
 	cognito.UserLister
-	cognito.GroupLister
 	cognito.GroupMemberLister
+	backup.PoolConfigAPI
+}
+
+// PoolConfig reads the live pool's configuration as a backup would.
+func (s LiveSource) PoolConfig(ctx context.Context) (*snapshot.PoolConfig, error) {
+	cfg, _, err := backup.ReadPoolConfig(ctx, s.API, s.PoolID)
+	return cfg, err
 }
 
 // LiveSource reads one side from a live pool, users through 16 concurrent
