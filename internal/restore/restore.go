@@ -144,6 +144,11 @@ type target struct {
 	users         map[string]bool // existing usernames (as listed)
 	groups        map[string]types.GroupType
 	caseSensitive bool
+	// planned maps the target's form of each username the plan took (its
+	// lower case in a case-insensitive target) to the snapshot's spelling,
+	// so that two snapshot users that are one user in the target are
+	// caught instead of merged.
+	planned map[string]string
 }
 
 func (t *target) has(username string) bool {
@@ -274,7 +279,7 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 		return nil, fmt.Errorf("restore: describe target pool %s: %w", pool, err)
 	}
 	tg := &target{name: aws.ToString(desc.UserPool.Name), writable: map[string]bool{}, mutable: map[string]bool{}, providers: map[string]bool{},
-		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true}
+		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true, planned: map[string]string{}}
 	for _, sa := range desc.UserPool.SchemaAttributes {
 		name := aws.ToString(sa.Name)
 		if name == "sub" || name == "identities" {
@@ -471,6 +476,15 @@ func plan(u snapshot.User, tg *target, st *state, opts Options, rep *Report, mu 
 		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target signs in with " + strings.Join(tg.usernameAttrs, "/") + " as username; restore into such pools is not supported yet"})
 		return false
 	}
+	key := u.Username
+	if !tg.caseSensitive {
+		key = strings.ToLower(key)
+	}
+	if first, dup := tg.planned[key]; dup {
+		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target's usernames are case-insensitive and " + first + " already takes this name"})
+		return false
+	}
+	tg.planned[key] = u.Username
 	ours := st != nil && st.ours(u.Username)
 	exists := tg.has(u.Username) && !ours
 	switch {

@@ -351,3 +351,42 @@ func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
 		t.Fatalf("job %+v, failed lines named from the log: %d", rep.ImportJobs, fromLog)
 	}
 }
+
+// Two users of a case-sensitive pool that are one user in a
+// case-insensitive target: the second is reported, never merged into the
+// first, and the sub mapping stays right.
+func TestCaseCollisionsAreReportedNotMerged(t *testing.T) {
+	e := setup(t, 0, 0)
+	src, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("case-sensitive")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := src.UserPool.Id
+	subs := map[string]string{}
+	for _, name := range []string{"Casey", "casey"} {
+		out, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(name), MessageAction: types.MessageActionTypeSuppress})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range out.User.Attributes {
+			if aws.ToString(a.Name) == "sub" {
+				subs[name] = aws.ToString(a.Value)
+			}
+		}
+	}
+	store, _ := storage.NewDir(filepath.Join(e.dir, "repo2"))
+	m, err := backup.Run(ctx, e.api, store, backup.Options{PoolID: aws.ToString(pool)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := restore.Run(ctx, e.api, repo.New(store), m, restore.Options{Target: e.target, StatePath: filepath.Join(e.dir, "case.state")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UsersCreate != 1 || len(rep.NotRestored) != 1 || !strings.Contains(rep.NotRestored[0].Reason, "case-insensitive") {
+		t.Fatalf("report: created %d, not restored %+v", rep.UsersCreate, rep.NotRestored)
+	}
+	if len(rep.Mappings) != 1 || rep.Mappings[0].OldSub != subs[rep.Mappings[0].Username] {
+		t.Fatalf("sub mapping %+v for subs %v", rep.Mappings, subs)
+	}
+}

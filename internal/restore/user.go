@@ -37,6 +37,7 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 			}
 		}
 	} else if _, ok := st.createdRecord(u.Username); !ok {
+		earlier := st.ours(u.Username) // an earlier run set out to create it
 		if err := st.record(stateRecord{Event: "intent", Username: u.Username}); err != nil {
 			return err
 		}
@@ -46,6 +47,12 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 		switch {
 		case err == nil:
 			newSub, _ = cognito.Attr(out.User.Attributes, "sub")
+		case cognito.IsUsernameExists(err) && !earlier:
+			// Not ours: someone created it while we ran. Never adopt it.
+			mu.Lock()
+			rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it appeared in the target while the restore ran; rerun with --on-existing update to overwrite it"})
+			mu.Unlock()
+			return nil
 		case cognito.IsUsernameExists(err):
 			// An earlier run created it and died before saying so.
 			g, gerr := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: p, Username: name})
