@@ -50,8 +50,9 @@ func errGroupNotFound() *apiError {
 	return errResourceNotFound("Group not found.")
 }
 
+// errTooManyRequests is Cognito's throttle: HTTP 400, "Rate exceeded".
 func errTooManyRequests() *apiError {
-	return newErr("TooManyRequestsException", "Too many requests")
+	return newErr("TooManyRequestsException", "Rate exceeded")
 }
 
 func errInternal() *apiError {

@@ -10,7 +10,16 @@
 // operation categories and request rate quotas",
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
 // Quotas apply per account and Region, summed over every user pool, and are
-// shared with the pool's production traffic.
+// shared with the pool's production traffic. Besides the category rates there
+// is a fixed per-user quota of 10 read and 10 write requests per second.
+//
+// Category names and default rates match the doc and the Service Quotas
+// console. The doc lists each category's operations in table cells that the
+// archived awsdocs mirror does not carry; the mapping below follows the live
+// table as far as it could be cross-checked (category descriptions, the
+// UserCreation/UserAuthentication operations the page names in prose, and
+// third-party emulators that copied the table). Re-check the table before
+// relying on an operation cogvault does not call.
 package quota
 
 import "sort"
@@ -19,7 +28,9 @@ import "sort"
 // Service Quotas console spell it.
 type Category string
 
-// The user-pool categories cogvault calls or the fake serves.
+// The user-pool request-rate categories of the Cognito quota table. The doc has
+// exactly these; there is no separate deletion, pool-create/delete or
+// client-create/delete category (deletes are charged with the updates).
 const (
 	UserAuthentication     Category = "UserAuthentication"
 	UserCreation           Category = "UserCreation"
@@ -27,23 +38,26 @@ const (
 	UserAccountRecovery    Category = "UserAccountRecovery"
 	UserRead               Category = "UserRead"
 	UserUpdate             Category = "UserUpdate"
-	UserDeletion           Category = "UserDeletion"
-	UserList               Category = "UserList"
+	UserToken              Category = "UserToken"
 	UserResourceRead       Category = "UserResourceRead"
 	UserResourceUpdate     Category = "UserResourceUpdate"
+	UserList               Category = "UserList"
 	UserPoolRead           Category = "UserPoolRead"
-	UserPoolCreate         Category = "UserPoolCreate"
 	UserPoolUpdate         Category = "UserPoolUpdate"
-	UserPoolDelete         Category = "UserPoolDelete"
 	UserPoolResourceRead   Category = "UserPoolResourceRead"
 	UserPoolResourceUpdate Category = "UserPoolResourceUpdate"
 	UserPoolClientRead     Category = "UserPoolClientRead"
-	UserPoolClientCreate   Category = "UserPoolClientCreate"
 	UserPoolClientUpdate   Category = "UserPoolClientUpdate"
-	UserPoolClientDelete   Category = "UserPoolClientDelete"
+	ClientAuthentication   Category = "ClientAuthentication"
 )
 
-// DefaultRPS is each category's default quota in requests per second.
+// defaultRPS is each category's default (account-and-Region) quota in requests
+// per second, as the quota table gives it for pools under two million MAUs.
+//
+// UserPoolResourceRead, UserPoolResourceUpdate, UserPoolClientRead and
+// UserPoolClientUpdate carry a footnote: any single operation of those
+// categories is also held to 5 RPS per user pool. This table only models the
+// account-level rate.
 var defaultRPS = map[Category]float64{
 	UserAuthentication:     120,
 	UserCreation:           50,
@@ -51,112 +65,161 @@ var defaultRPS = map[Category]float64{
 	UserAccountRecovery:    30,
 	UserRead:               120,
 	UserUpdate:             25,
-	UserDeletion:           50,
-	UserList:               30,
+	UserToken:              120,
 	UserResourceRead:       50,
 	UserResourceUpdate:     25,
+	UserList:               30,
 	UserPoolRead:           15,
-	UserPoolCreate:         5,
-	UserPoolUpdate:         5,
-	UserPoolDelete:         5,
+	UserPoolUpdate:         15,
 	UserPoolResourceRead:   20,
 	UserPoolResourceUpdate: 15,
 	UserPoolClientRead:     15,
-	UserPoolClientCreate:   5,
-	UserPoolClientUpdate:   5,
-	UserPoolClientDelete:   5,
+	UserPoolClientUpdate:   15,
+	ClientAuthentication:   150,
 }
 
 // operations maps an API operation name (as in X-Amz-Target) to its category.
+//
+// UserFederation and ClientAuthentication hold no API operations: they meter
+// the managed-login federation endpoints and client_credentials requests to
+// the /oauth2/token endpoint, which this table does not cover.
 var operations = map[string]Category{
-	// UserCreation
-	"AdminCreateUser":    UserCreation,
-	"SignUp":             UserCreation,
+	// UserAuthentication. RespondToAuthChallenge and AdminRespondToAuthChallenge
+	// have a separate allowance of three times the category rate before they
+	// count against it.
+	"AdminInitiateAuth":           UserAuthentication,
+	"AdminRespondToAuthChallenge": UserAuthentication,
+	"InitiateAuth":                UserAuthentication,
+	"RespondToAuthChallenge":      UserAuthentication,
+	"GetTokensFromRefreshToken":   UserAuthentication,
+
+	// UserCreation: the four operations the quota page names.
 	"AdminConfirmSignUp": UserCreation,
+	"AdminCreateUser":    UserCreation,
 	"ConfirmSignUp":      UserCreation,
+	"SignUp":             UserCreation,
 
 	// UserAccountRecovery
 	"AdminResetUserPassword": UserAccountRecovery,
 	"AdminSetUserPassword":   UserAccountRecovery,
-	"ForgotPassword":         UserAccountRecovery,
-	"ConfirmForgotPassword":  UserAccountRecovery,
 	"ChangePassword":         UserAccountRecovery,
+	"ConfirmForgotPassword":  UserAccountRecovery,
+	"ForgotPassword":         UserAccountRecovery,
 
 	// UserRead
 	"AdminGetUser": UserRead,
 	"GetUser":      UserRead,
 
-	// UserUpdate
-	"AdminUpdateUserAttributes": UserUpdate,
-	"AdminDisableUser":          UserUpdate,
-	"AdminEnableUser":           UserUpdate,
-	"AdminSetUserMFAPreference": UserUpdate,
-	"AdminSetUserSettings":      UserUpdate,
-	"AdminAddUserToGroup":       UserUpdate,
-	"AdminRemoveUserFromGroup":  UserUpdate,
-	"AdminUserGlobalSignOut":    UserUpdate,
-	"UpdateUserAttributes":      UserUpdate,
-	"SetUserMFAPreference":      UserUpdate,
+	// UserUpdate: managing users and their attributes, including deleting a
+	// user and linking or unlinking a federated identity.
+	"AdminDeleteUser":             UserUpdate,
+	"AdminDeleteUserAttributes":   UserUpdate,
+	"AdminDisableProviderForUser": UserUpdate,
+	"AdminDisableUser":            UserUpdate,
+	"AdminEnableUser":             UserUpdate,
+	"AdminLinkProviderForUser":    UserUpdate,
+	"AdminSetUserMFAPreference":   UserUpdate,
+	"AdminSetUserSettings":        UserUpdate,
+	"AdminUpdateUserAttributes":   UserUpdate,
+	"AdminUserGlobalSignOut":      UserUpdate,
+	"DeleteUser":                  UserUpdate,
+	"DeleteUserAttributes":        UserUpdate,
+	"GlobalSignOut":               UserUpdate,
+	"SetUserMFAPreference":        UserUpdate,
+	"SetUserSettings":             UserUpdate,
+	"UpdateUserAttributes":        UserUpdate,
+	"VerifyUserAttribute":         UserUpdate,
 
-	// UserFederation
-	"AdminLinkProviderForUser":    UserFederation,
-	"AdminDisableProviderForUser": UserFederation,
+	// UserToken
+	"RevokeToken": UserToken,
 
-	// UserDeletion
-	"AdminDeleteUser": UserDeletion,
-	"DeleteUser":      UserDeletion,
+	// UserResourceRead: a user's remembered devices and group memberships.
+	"AdminGetDevice":                   UserResourceRead,
+	"AdminListDevices":                 UserResourceRead,
+	"AdminListGroupsForUser":           UserResourceRead,
+	"AdminListUserAuthEvents":          UserResourceRead,
+	"GetDevice":                        UserResourceRead,
+	"GetUserAttributeVerificationCode": UserResourceRead,
+	"ListDevices":                      UserResourceRead,
+	"ResendConfirmationCode":           UserResourceRead,
+
+	// UserResourceUpdate: a user's remembered devices and group memberships.
+	"AdminAddUserToGroup":          UserResourceUpdate,
+	"AdminRemoveUserFromGroup":     UserResourceUpdate,
+	"AdminForgetDevice":            UserResourceUpdate,
+	"AdminUpdateAuthEventFeedback": UserResourceUpdate,
+	"AdminUpdateDeviceStatus":      UserResourceUpdate,
+	"AssociateSoftwareToken":       UserResourceUpdate,
+	"ConfirmDevice":                UserResourceUpdate,
+	"ForgetDevice":                 UserResourceUpdate,
+	"UpdateAuthEventFeedback":      UserResourceUpdate,
+	"UpdateDeviceStatus":           UserResourceUpdate,
+	"VerifySoftwareToken":          UserResourceUpdate,
 
 	// UserList
 	"ListUsers":        UserList,
 	"ListUsersInGroup": UserList,
 
-	// UserResourceRead
-	"AdminListGroupsForUser":  UserResourceRead,
-	"AdminListDevices":        UserResourceRead,
-	"AdminGetDevice":          UserResourceRead,
-	"AdminListUserAuthEvents": UserResourceRead,
-
 	// UserPoolRead
-	"DescribeUserPool": UserPoolRead,
-	"ListUserPools":    UserPoolRead,
+	"DescribeUserPool":     UserPoolRead,
+	"GetUserPoolMfaConfig": UserPoolRead,
+	"ListUserPools":        UserPoolRead,
 
-	// UserPoolCreate / Update / Delete
-	"CreateUserPool": UserPoolCreate,
-	"UpdateUserPool": UserPoolUpdate,
-	"DeleteUserPool": UserPoolDelete,
+	// UserPoolUpdate: create, update and delete user pools (and their schema
+	// and MFA configuration).
+	"AddCustomAttributes":  UserPoolUpdate,
+	"CreateUserPool":       UserPoolUpdate,
+	"DeleteUserPool":       UserPoolUpdate,
+	"SetUserPoolMfaConfig": UserPoolUpdate,
+	"UpdateUserPool":       UserPoolUpdate,
 
-	// UserPoolResourceRead
-	"GetGroup":                 UserPoolResourceRead,
-	"ListGroups":               UserPoolResourceRead,
-	"GetCSVHeader":             UserPoolResourceRead,
-	"DescribeUserImportJob":    UserPoolResourceRead,
-	"ListUserImportJobs":       UserPoolResourceRead,
-	"DescribeIdentityProvider": UserPoolResourceRead,
-	"ListIdentityProviders":    UserPoolResourceRead,
-	"DescribeResourceServer":   UserPoolResourceRead,
-	"ListResourceServers":      UserPoolResourceRead,
-	"DescribeUserPoolDomain":   UserPoolResourceRead,
-	"GetUserPoolMfaConfig":     UserPoolResourceRead,
-	"ListTagsForResource":      UserPoolResourceRead,
+	// UserPoolResourceRead: groups, identity providers, resource servers,
+	// domains, import jobs and other resources of a pool (5 RPS per pool).
+	"DescribeIdentityProvider":        UserPoolResourceRead,
+	"DescribeResourceServer":          UserPoolResourceRead,
+	"DescribeRiskConfiguration":       UserPoolResourceRead,
+	"DescribeUserImportJob":           UserPoolResourceRead,
+	"DescribeUserPoolDomain":          UserPoolResourceRead,
+	"GetCSVHeader":                    UserPoolResourceRead,
+	"GetGroup":                        UserPoolResourceRead,
+	"GetIdentityProviderByIdentifier": UserPoolResourceRead,
+	"GetLogDeliveryConfiguration":     UserPoolResourceRead,
+	"GetSigningCertificate":           UserPoolResourceRead,
+	"GetUICustomization":              UserPoolResourceRead,
+	"ListGroups":                      UserPoolResourceRead,
+	"ListIdentityProviders":           UserPoolResourceRead,
+	"ListResourceServers":             UserPoolResourceRead,
+	"ListTagsForResource":             UserPoolResourceRead,
+	"ListUserImportJobs":              UserPoolResourceRead,
 
-	// UserPoolResourceUpdate
-	"CreateGroup":            UserPoolResourceUpdate,
-	"UpdateGroup":            UserPoolResourceUpdate,
-	"DeleteGroup":            UserPoolResourceUpdate,
-	"CreateUserImportJob":    UserPoolResourceUpdate,
-	"StartUserImportJob":     UserPoolResourceUpdate,
-	"StopUserImportJob":      UserPoolResourceUpdate,
-	"CreateIdentityProvider": UserPoolResourceUpdate,
-	"CreateResourceServer":   UserPoolResourceUpdate,
-	"CreateUserPoolDomain":   UserPoolResourceUpdate,
-	"SetUserPoolMfaConfig":   UserPoolResourceUpdate,
+	// UserPoolResourceUpdate (5 RPS per pool).
+	"CreateGroup":                 UserPoolResourceUpdate,
+	"CreateIdentityProvider":      UserPoolResourceUpdate,
+	"CreateResourceServer":        UserPoolResourceUpdate,
+	"CreateUserImportJob":         UserPoolResourceUpdate,
+	"CreateUserPoolDomain":        UserPoolResourceUpdate,
+	"DeleteGroup":                 UserPoolResourceUpdate,
+	"DeleteIdentityProvider":      UserPoolResourceUpdate,
+	"DeleteResourceServer":        UserPoolResourceUpdate,
+	"DeleteUserPoolDomain":        UserPoolResourceUpdate,
+	"SetLogDeliveryConfiguration": UserPoolResourceUpdate,
+	"SetRiskConfiguration":        UserPoolResourceUpdate,
+	"SetUICustomization":          UserPoolResourceUpdate,
+	"StartUserImportJob":          UserPoolResourceUpdate,
+	"StopUserImportJob":           UserPoolResourceUpdate,
+	"TagResource":                 UserPoolResourceUpdate,
+	"UntagResource":               UserPoolResourceUpdate,
+	"UpdateGroup":                 UserPoolResourceUpdate,
+	"UpdateIdentityProvider":      UserPoolResourceUpdate,
+	"UpdateResourceServer":        UserPoolResourceUpdate,
+	"UpdateUserPoolDomain":        UserPoolResourceUpdate,
 
-	// UserPoolClient*
+	// UserPoolClientRead / UserPoolClientUpdate (5 RPS per pool).
 	"DescribeUserPoolClient": UserPoolClientRead,
 	"ListUserPoolClients":    UserPoolClientRead,
-	"CreateUserPoolClient":   UserPoolClientCreate,
+	"CreateUserPoolClient":   UserPoolClientUpdate,
+	"DeleteUserPoolClient":   UserPoolClientUpdate,
 	"UpdateUserPoolClient":   UserPoolClientUpdate,
-	"DeleteUserPoolClient":   UserPoolClientDelete,
 }
 
 // Of returns the category an operation is charged to. ok is false for an
