@@ -439,11 +439,9 @@ func listUserImportJobs(s *Service, body []byte) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.MaxResults == nil {
-		return nil, validationErr("null", "maxResults", "Member must not be null")
-	}
-	if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
-		return nil, err
+	limit, aerr := requiredMaxResults(in.MaxResults)
+	if aerr != nil {
+		return nil, aerr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -456,7 +454,7 @@ func listUserImportJobs(s *Service, body []byte) (any, *apiError) {
 			ids = append(ids, id)
 		}
 	}
-	page, next, err := s.pageByKey(ids, in.PaginationToken, "jobs", in.UserPoolId, *in.MaxResults)
+	page, next, err := s.pageByKey(ids, in.PaginationToken, "jobs", in.UserPoolId, limit)
 	if err != nil {
 		return nil, err
 	}

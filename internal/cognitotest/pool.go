@@ -312,11 +312,9 @@ func listUserPools(s *Service, body []byte) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.MaxResults == nil {
-		return nil, validationErr("null", "maxResults", "Member must not be null")
-	}
-	if err := checkLimit(*in.MaxResults, "maxResults", 1); err != nil {
-		return nil, err
+	limit, aerr := requiredMaxResults(in.MaxResults)
+	if aerr != nil {
+		return nil, aerr
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -324,7 +322,7 @@ func listUserPools(s *Service, body []byte) (any, *apiError) {
 	for id := range s.pools {
 		ids = append(ids, id)
 	}
-	page, next, err := s.pageByKey(ids, in.NextToken, "pools", "", *in.MaxResults)
+	page, next, err := s.pageByKey(ids, in.NextToken, "pools", "", limit)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +339,18 @@ func listUserPools(s *Service, body []byte) (any, *apiError) {
 		out["NextToken"] = next
 	}
 	return out, nil
+}
+
+// requiredMaxResults checks a MaxResults member that must be present, as in
+// ListUserPools and ListUserImportJobs: 1–60.
+func requiredMaxResults(v *int) (int, *apiError) {
+	if v == nil {
+		return 0, validationErr("null", "maxResults", "Member must not be null")
+	}
+	if err := checkLimit(*v, "maxResults", 1); err != nil {
+		return 0, err
+	}
+	return *v, nil
 }
 
 // checkLimit enforces the 0..60 (or 1..60) range of Limit/MaxResults members.
