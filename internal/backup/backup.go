@@ -157,6 +157,8 @@ type run struct {
 	written []string // data keys stored, for cleanup on failure
 
 	seen *subSet // subs written so far, across every chain
+
+	derived *snapshot.Derivation // WriteSnapshot of a derived state
 }
 
 func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
@@ -251,6 +253,7 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 		Start:         start,
 		End:           b.opts.Now().UTC(),
 		ToolVersion:   b.opts.ToolVersion,
+		Derived:       b.derived,
 	}
 	m.Counts.Users = b.stats.Users.Load()
 	m.Counts.Groups = groups

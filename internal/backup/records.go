@@ -18,6 +18,8 @@ type Records struct {
 	PoolName    string
 	Users       iter.Seq2[snapshot.User, error]
 	Memberships iter.Seq2[snapshot.Membership, error] // may be nil
+	// Derived marks a snapshot computed from another one plus journal events.
+	Derived *snapshot.Derivation
 }
 
 // WriteSnapshot stores recs as a snapshot of opts.PoolID, with the same
@@ -41,7 +43,7 @@ func WriteSnapshot(ctx context.Context, store Store, recs Records, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("write snapshot: %w", err)
 	}
-	b := &run{store: store, opts: opts, stats: &Stats{}, id: id, seen: newSubSet()}
+	b := &run{store: store, opts: opts, stats: &Stats{}, id: id, seen: newSubSet(), derived: recs.Derived}
 	m, err := b.writeRecords(ctx, start, recs)
 	if err != nil {
 		b.cleanup()

@@ -29,6 +29,16 @@ type Manifest struct {
 	ToolVersion   string       `json:"toolVersion"`
 	Counts        Counts       `json:"counts"`
 	Objects       []ObjectInfo `json:"objects"`
+	// Derived is set on snapshots computed from another snapshot and journal
+	// events (journal compact) rather than read from the pool.
+	Derived *Derivation `json:"derived,omitempty"`
+}
+
+// Derivation says what a derived snapshot was computed from: the state of
+// the pool at Start, from snapshot Base plus JournalEvents events.
+type Derivation struct {
+	Base          string `json:"base"`
+	JournalEvents int64  `json:"journalEvents"`
 }
 
 // Marshal encodes the manifest as indented JSON.
