@@ -14,8 +14,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cogvault/cogvault/internal/pitr"
 	"github.com/cogvault/cogvault/internal/progress"
+	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 type restoreOptions struct {
@@ -29,6 +33,8 @@ type restoreOptions struct {
 	MappingFile  string
 	Via          string
 	RoleArn      string
+	At           string
+	Pool         string
 }
 
 func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
@@ -41,6 +47,8 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")
 	fs.StringVar(&o.Via, "via", restore.ViaAdmin, "admin: the admin API for every user; import: user import jobs for the users the import file can carry exactly, the admin API for the rest")
 	fs.StringVar(&o.RoleArn, "import-role-arn", "", "with --via import: the IAM role Cognito assumes to write the import job's CloudWatch log")
+	fs.StringVar(&o.At, "at", "", "restore the state at this time (RFC 3339, e.g. 2026-11-24T10:00:00Z): the newest snapshot finished by then plus the journal events up to then")
+	fs.StringVar(&o.Pool, "pool", "", "with --at: the pool whose state to restore (default: the repository's only pool)")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
 }
 
@@ -78,6 +86,12 @@ goes through the admin API instead, with the reason in the report, as do
 users whose import line failed. Imported users are RESET_REQUIRED: they choose
 a new password at their next sign-in.
 
+With --at TIME, the state restored is the pool's at that moment: the newest
+snapshot that finished by TIME, rolled forward with the change journal the
+capture Lambda writes (see 'cogvault journal'). It is computed into a private
+temporary directory first (mode 0700, removed afterwards), then restored like
+any snapshot.
+
 A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated.
@@ -97,7 +111,8 @@ EXIT STATUS
   2  bad flags, no such snapshot
   3  completed, with items that could not be restored (listed in the report)`,
 		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
-  cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update`,
+  cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update
+  cogvault restore --repo s3://my-backups/cognito --at 2026-11-24T10:00:00Z --to us-east-1_AbC123def`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRestore(cmd.Context(), opts, g, args)
@@ -147,12 +162,25 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if len(args) == 1 {
 		ref = args[0]
 	}
+	if opts.At != "" && len(args) == 1 {
+		return usageError("give a snapshot or --at, not both: --at picks the snapshot itself")
+	}
+	if opts.Pool != "" && opts.At == "" {
+		return usageError("--pool goes with --at; a snapshot argument already names its pool")
+	}
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
 		return err
 	}
-	m, err := r.Resolve(ctx, ref, "")
-	if err != nil {
+	var m *snapshot.Manifest
+	if opts.At != "" {
+		var cleanup func()
+		r, m, cleanup, err = pointInTime(ctx, g, r, opts)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+	} else if m, err = r.Resolve(ctx, ref, ""); err != nil {
 		return withCode(ExitUsage, err)
 	}
 	base := fmt.Sprintf("cogvault-restore-%s-%s", opts.To, m.ID)
@@ -197,6 +225,42 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return withCode(ExitIncomplete, fmt.Errorf("%d item(s) could not be restored (listed above)", len(rep.NotRestored)))
 	}
 	return nil
+}
+
+// pointInTime computes the state at opts.At into a private scratch
+// repository and returns it with its snapshot.
+func pointInTime(ctx context.Context, g *globalOptions, r *repo.Repo, opts restoreOptions) (*repo.Repo, *snapshot.Manifest, func(), error) {
+	t, err := parseTime("--at", opts.At)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := poolOf(ctx, r, opts.Pool)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pt, err := pitr.At(ctx, r, pool, t)
+	if err != nil {
+		return nil, nil, nil, withCode(ExitUsage, err)
+	}
+	dir, err := os.MkdirTemp("", "cogvault-at-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	scratch, err := storage.NewDir(dir)
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	m, err := pt.Write(ctx, r, scratch, pitr.Options{ToolVersion: Version()})
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	if !g.json() {
+		printPoint(g, pt)
+	}
+	return repo.New(scratch), m, cleanup, nil
 }
 
 func readUsersFile(path string) (map[string]bool, error) {

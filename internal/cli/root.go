@@ -152,6 +152,9 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newDiffCommand(g),
 		newRestoreCommand(g),
 		newImportLegacyCommand(g),
+		newForgetCommand(g),
+		newPruneCommand(g),
+		newJournalCommand(g),
 		newFakeCognitoCommand(g),
 		newDemoCommand(g),
 	)

@@ -21,10 +21,13 @@
 package pitr
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"slices"
@@ -259,6 +262,10 @@ func (m *merge) memberships(ctx context.Context, r *repo.Repo) iter.Seq2[snapsho
 // Options for Write.
 type Options struct {
 	ToolVersion string
+	// Rand makes the snapshot id's random part; default: derived from the
+	// base snapshot, the time and the events, so that the same state gets
+	// the same id (restore --at resumes by snapshot id).
+	Rand io.Reader
 }
 
 // Write stores the state at p.At as a snapshot in store, with time p.At: a
@@ -269,11 +276,20 @@ func (p *Point) Write(ctx context.Context, r *repo.Repo, store backup.Store, opt
 		return nil, err
 	}
 	at := p.At
+	if opts.Rand == nil {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n%s\n", p.Base.ID, at.Format(time.RFC3339Nano))
+		for _, k := range p.Keys {
+			fmt.Fprintln(h, k)
+		}
+		opts.Rand = bytes.NewReader(h.Sum(nil))
+	}
 	return backup.WriteSnapshot(ctx, store, recs, backup.Options{
 		PoolID:      p.PoolID,
 		Region:      p.Base.Region,
 		Account:     p.Base.Account,
 		ToolVersion: opts.ToolVersion,
 		Now:         func() time.Time { return at },
+		Rand:        opts.Rand,
 	})
 }

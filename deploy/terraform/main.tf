@@ -1,0 +1,150 @@
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+
+  # A pool id starts with its region: "eu-west-1_AbCdEf123".
+  pool_region = split("_", var.user_pool_id)[0]
+  pool_arn    = "arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${var.user_pool_id}"
+  # "eu-west-1_AbCdEf123" -> "eu-west-1-abcdef123", for names that allow no "_" or capitals.
+  pool_slug = replace(lower(var.user_pool_id), "_", "-")
+
+  # Built by `make lambda` in the repository root.
+  lambda_zip = coalesce(var.lambda_zip, "${path.module}/../../dist/cogvault-lambda-${var.architecture == "arm64" ? "arm64" : "amd64"}.zip")
+
+  repository_url = "s3://${local.bucket_name}/${var.repository_prefix}"
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+# One function serves three callers: the Cognito PostConfirmation trigger
+# (returns within the trigger's 5 s budget on its own), EventBridge events for
+# Cognito API calls recorded by CloudTrail, and the scheduled full snapshot,
+# which is what the 900 s timeout is for.
+resource "aws_lambda_function" "this" {
+  function_name    = var.function_name
+  description      = "cogvault: journal and snapshots of Cognito user pool ${var.user_pool_id}"
+  role             = aws_iam_role.lambda.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.architecture]
+  filename         = local.lambda_zip
+  source_code_hash = filebase64sha256(local.lambda_zip)
+  memory_size      = var.memory_size
+  timeout          = 900
+
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+
+  environment {
+    variables = {
+      COGVAULT_REPO            = local.repository_url
+      COGVAULT_POOL_ID         = var.user_pool_id
+      COGVAULT_KMS_KEY_ID      = local.use_kms ? local.kms_key_arn : ""
+      COGVAULT_KEEP_LAST       = tostring(var.retention.last)
+      COGVAULT_KEEP_DAILY      = tostring(var.retention.daily)
+      COGVAULT_KEEP_WEEKLY     = tostring(var.retention.weekly)
+      COGVAULT_KEEP_MONTHLY    = tostring(var.retention.monthly)
+      COGVAULT_IMPORT_ROLE_ARN = var.import_role_arn
+    }
+  }
+
+  tags = var.tags
+
+  # The log group must exist before the first invocation: the role may write
+  # to it but not create it.
+  depends_on = [
+    aws_cloudwatch_log_group.this,
+    aws_iam_role_policy.lambda,
+  ]
+
+  lifecycle {
+    precondition {
+      condition     = local.pool_region == local.region
+      error_message = "The user pool ${var.user_pool_id} is in ${local.pool_region}, but the AWS provider is configured for ${local.region}. Cognito events are delivered in the pool's region only: configure the provider for ${local.pool_region}."
+    }
+    precondition {
+      condition     = var.existing_bucket == null || var.bucket_name == null
+      error_message = "Set at most one of existing_bucket (use a bucket) and bucket_name (create a bucket)."
+    }
+    precondition {
+      condition     = var.existing_bucket == null || !var.object_lock
+      error_message = "object_lock applies to a bucket the module creates; enable Object Lock on an existing bucket yourself."
+    }
+  }
+}
+
+# PostConfirmation trigger. Terraform cannot add one trigger to a pool it does
+# not manage as a whole, so the module only allows Cognito to invoke the
+# function; the pool's own aws_cognito_user_pool resource sets
+# lambda_config { post_confirmation = module.<name>.function_arn } (README.md).
+resource "aws_lambda_permission" "cognito" {
+  statement_id   = "AllowCognitoPostConfirmation"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "cognito-idp.amazonaws.com"
+  source_arn     = local.pool_arn
+  source_account = local.account
+}
+
+# Cognito API calls on the pool, as recorded by CloudTrail (management events,
+# which need a trail in the account; see README.md). A rule in the ENABLED
+# state receives the calls that change something, not read-only ones.
+resource "aws_cloudwatch_event_rule" "cognito_api" {
+  name        = "${var.function_name}-cognito-api-calls"
+  description = "cogvault: Cognito API calls on user pool ${var.user_pool_id}"
+
+  event_pattern = jsonencode({
+    source      = ["aws.cognito-idp"]
+    detail-type = ["AWS API Call via CloudTrail"]
+    detail = {
+      requestParameters = {
+        userPoolId = [var.user_pool_id]
+      }
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "cognito_api" {
+  rule      = aws_cloudwatch_event_rule.cognito_api.name
+  target_id = "cogvault"
+  arn       = aws_lambda_function.this.arn
+}
+
+resource "aws_lambda_permission" "events" {
+  statement_id  = "AllowEventBridgeCognitoApiCalls"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.cognito_api.arn
+}
+
+# The full snapshot, with retention applied after it.
+resource "aws_scheduler_schedule" "snapshot" {
+  name        = "${var.function_name}-snapshot"
+  description = "cogvault: full snapshot of user pool ${var.user_pool_id}"
+
+  schedule_expression          = var.schedule_expression
+  schedule_expression_timezone = "UTC"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.this.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ action = "snapshot" })
+  }
+}

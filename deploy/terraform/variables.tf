@@ -1,0 +1,196 @@
+variable "user_pool_id" {
+  description = "Id of the Cognito user pool to protect, such as \"eu-west-1_AbCdEf123\". The module's AWS provider must be configured for the pool's region."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[\\w-]+_[0-9a-zA-Z]+$", var.user_pool_id))
+    error_message = "The user_pool_id must look like <region>_<id>, for example \"eu-west-1_AbCdEf123\"."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the Lambda function. Also the base name of its log group, IAM roles, EventBridge rule and schedule; change it to deploy cogvault for several pools in one account and region."
+  type        = string
+  default     = "cogvault"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
+    error_message = "The function_name must be 1 to 48 letters, digits, hyphens or underscores (it is a prefix of IAM role names, which are limited to 64 characters)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the Lambda function: \"arm64\" (Graviton, cheaper per GB-second) or \"x86_64\". Selects the default lambda_zip."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "The architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "lambda_zip" {
+  description = "Path to the Lambda deployment package (a zip holding the `bootstrap` executable). null means the file `make lambda` builds in the repository root: dist/cogvault-lambda-arm64.zip or dist/cogvault-lambda-amd64.zip, according to architecture."
+  type        = string
+  default     = null
+}
+
+variable "memory_size" {
+  description = "Memory of the Lambda function in MB. CPU share scales with it; 512 MB is enough for the trigger and for snapshots of pools with a few hundred thousand users."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "The memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the Lambda function. null leaves the function on the account's unreserved pool. Do not set 0: it disables the function, and with the PostConfirmation trigger attached, sign-ups fail."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 1
+    error_message = "The reserved_concurrency must be null or at least 1."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda function's CloudWatch log group /aws/lambda/<function_name>, in days (0 keeps logs forever)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be a value CloudWatch Logs accepts: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "repository_prefix" {
+  description = "Key prefix of the cogvault repository inside the bucket, without leading or trailing slash. The Lambda function gets COGVAULT_REPO = s3://<bucket>/<repository_prefix>."
+  type        = string
+  default     = "cogvault"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.repository_prefix))
+    error_message = "The repository_prefix must be non-empty, without leading, trailing or double slashes, and use only S3 safe characters."
+  }
+}
+
+variable "retention" {
+  description = "How many snapshots the scheduled run keeps: the last N, plus the newest of each of the last N days, weeks and months (passed as COGVAULT_KEEP_LAST, _DAILY, _WEEKLY, _MONTHLY)."
+  type = object({
+    last    = optional(number, 3)
+    daily   = optional(number, 7)
+    weekly  = optional(number, 5)
+    monthly = optional(number, 12)
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for n in [var.retention.last, var.retention.daily, var.retention.weekly, var.retention.monthly] :
+      n != null && n >= 0 && floor(n) == n
+    ])
+    error_message = "Every retention count must be a whole number of at least 0."
+  }
+}
+
+variable "enable_restore" {
+  description = "Grant the function the Cognito write actions a restore needs (AdminCreateUser, CreateGroup, import jobs, ...). false (the default) gives a capture-only deployment that can read the pool but cannot write users."
+  type        = bool
+  default     = false
+}
+
+variable "import_role_arn" {
+  description = "ARN of the IAM role Cognito user import jobs assume to write their CloudWatch logs, passed as COGVAULT_IMPORT_ROLE_ARN. \"\" (the default) means restores use the admin API only. iam:PassRole on it is granted only when enable_restore is true."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.import_role_arn == "" || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.import_role_arn))
+    error_message = "The import_role_arn must be \"\" or an IAM role ARN."
+  }
+}
+
+variable "schedule_expression" {
+  description = "EventBridge Scheduler expression of the full snapshot, such as \"rate(1 day)\" or \"cron(15 3 * * ? *)\" (UTC)."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.schedule_expression))
+    error_message = "The schedule_expression must be a rate(...), cron(...) or at(...) expression."
+  }
+}
+
+variable "existing_bucket" {
+  description = "Name of an existing S3 bucket to hold the repository. When set, the module creates no bucket, bucket configuration or KMS key; the bucket's own versioning, encryption, policy and lifecycle apply. Mutually exclusive with bucket_name."
+  type        = string
+  default     = null
+}
+
+variable "bucket_name" {
+  description = "Name of the S3 bucket the module creates. null lets Terraform pick a unique name starting with bucket_name_prefix. Ignored when existing_bucket is set (and then must be null)."
+  type        = string
+  default     = null
+}
+
+variable "bucket_name_prefix" {
+  description = "Prefix of the generated bucket name, used when bucket_name and existing_bucket are null."
+  type        = string
+  default     = "cogvault-"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{0,36}$", var.bucket_name_prefix))
+    error_message = "The bucket_name_prefix must be 1 to 37 lowercase letters, digits, dots or hyphens, starting with a letter or digit."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of an existing KMS key for SSE-KMS (bucket default encryption and COGVAULT_KMS_KEY_ID). null makes the module create a key with rotation when it creates the bucket; with existing_bucket and null, objects get the bucket's default encryption and no KMS permission is granted."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "The kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN cannot be used in IAM policies."
+  }
+}
+
+variable "noncurrent_version_days" {
+  description = "Days after which S3 permanently deletes noncurrent object versions (what a delete, `forget` or `prune`, leaves behind in the versioned bucket)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_days >= 1
+    error_message = "The noncurrent_version_days must be at least 1."
+  }
+}
+
+variable "object_lock" {
+  description = "Create the bucket with S3 Object Lock and a default retention in GOVERNANCE mode of object_lock_retention_days. Can only be chosen when the bucket is created; not available with existing_bucket."
+  type        = bool
+  default     = false
+}
+
+variable "object_lock_retention_days" {
+  description = "Default Object Lock retention (GOVERNANCE mode) of every new object, in days, when object_lock is true."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.object_lock_retention_days >= 1
+    error_message = "The object_lock_retention_days must be at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource the module creates that supports them."
+  type        = map(string)
+  default     = {}
+}
