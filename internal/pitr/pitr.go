@@ -13,7 +13,8 @@
 //     snapshot's record only when its user was modified at least as recently
 //     (the snapshot may have read the user after the event);
 //   - usernames are unique in a pool, so a base user whose username now
-//     belongs to another sub was deleted even if that event was missed;
+//     belongs to another sub was deleted even if that event was missed, and
+//     a deletion known only by username removes whoever held the name then;
 //   - memberships follow the user's latest known groups and only ever name
 //     groups that exist at T.
 //
@@ -52,6 +53,9 @@ type Point struct {
 	Keys   []string // the applied events' keys, oldest first
 
 	users  map[string]*snapshot.Event // by sub: the winning user event
+	// deletedNames are usernames deleted when the capture could not learn
+	// the sub: whoever held the name then is gone.
+	deletedNames map[string]time.Time
 	byName map[string]string          // username → sub of overlay users that exist at T
 	groups map[string]*snapshot.Event // by name
 }
@@ -88,7 +92,7 @@ func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, 
 	case base == nil:
 		return nil, fmt.Errorf("%w: no snapshot of pool %s finished by %s; the oldest (%s) finished at %s", ErrNoBase, poolID, t.UTC().Format(time.RFC3339), oldest.ID, oldest.End.UTC().Format(time.RFC3339))
 	}
-	p := &Point{PoolID: poolID, At: t.UTC(), Base: base, users: map[string]*snapshot.Event{}, byName: map[string]string{}, groups: map[string]*snapshot.Event{}}
+	p := &Point{PoolID: poolID, At: t.UTC(), Base: base, users: map[string]*snapshot.Event{}, deletedNames: map[string]time.Time{}, byName: map[string]string{}, groups: map[string]*snapshot.Event{}}
 	for ent, err := range r.Journal(ctx, poolID, base.Start, t) {
 		if err != nil {
 			return nil, err
@@ -103,6 +107,10 @@ func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, 
 			}
 			p.users[e.User.Sub] = e
 		case snapshot.EventUserDeleted:
+			if e.Sub == "" {
+				p.deletedNames[e.Username] = e.Time
+				continue
+			}
 			p.users[e.Sub] = e
 		case snapshot.EventGroup, snapshot.EventGroupDeleted:
 			p.groups[e.Group.Name] = e
@@ -115,6 +123,10 @@ func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, 
 			continue
 		}
 		name := e.User.Username
+		if del, ok := p.deletedNames[name]; ok && !e.Time.After(del) {
+			p.users[sub] = impliedDeletion(e)
+			continue
+		}
 		if other, ok := p.byName[name]; ok {
 			o := p.users[other]
 			if o.Time.After(e.Time) {
@@ -186,6 +198,10 @@ func (m *merge) users(ctx context.Context, r *repo.Repo) iter.Seq2[snapshot.User
 			case e == nil:
 				if sub, ok := m.p.byName[u.Username]; ok && sub != u.Sub {
 					m.dropMembers[u.Username] = true // its username now belongs to another user
+					continue
+				}
+				if _, ok := m.p.deletedNames[u.Username]; ok {
+					m.dropMembers[u.Username] = true
 					continue
 				}
 			case e.Kind == snapshot.EventUserDeleted:

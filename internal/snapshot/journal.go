@@ -73,8 +73,8 @@ func (e *Event) Check() error {
 			return fmt.Errorf("%w: user event for sub %s holds user with sub %s", ErrFormat, e.Sub, e.User.Sub)
 		}
 	case EventUserDeleted:
-		if e.Sub == "" {
-			return fmt.Errorf("%w: user-deleted event without sub", ErrFormat)
+		if e.Sub == "" && e.Username == "" {
+			return fmt.Errorf("%w: user-deleted event without sub or username", ErrFormat)
 		}
 	case EventGroup, EventGroupDeleted:
 		if e.Group == nil || e.Group.Name == "" {
@@ -87,16 +87,24 @@ func (e *Event) Check() error {
 }
 
 // Subject is what the event is about: the user's sub, or "g" plus a hash of
-// the group's name (group names may hold characters keys must not).
+// the group's name (group names may hold characters keys must not), or "u"
+// plus a hash of the username of a deleted user whose sub is unknown.
 func (e *Event) Subject() string {
 	switch e.Kind {
 	case EventGroup, EventGroupDeleted:
-		h := sha256.Sum256([]byte(e.Group.Name))
-		return "g" + hex.EncodeToString(h[:8])
+		return "g" + shortHash(e.Group.Name)
 	case EventUser:
 		return e.User.Sub
 	}
+	if e.Sub == "" {
+		return "u" + shortHash(e.Username)
+	}
 	return e.Sub
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
 }
 
 // JournalPoolPrefix is the prefix of every event of one pool.

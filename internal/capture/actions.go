@@ -1,0 +1,158 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/backup"
+	"github.com/cogvault/cogvault/internal/pitr"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// SnapshotResult is what the scheduled action returns.
+type SnapshotResult struct {
+	Snapshot  string              `json:"snapshot"`
+	Counts    snapshot.Counts     `json:"counts"`
+	Forgotten []string            `json:"forgotten"`
+	Prune     *repo.PruneReport   `json:"prune,omitempty"`
+	Policy    string              `json:"policy,omitempty"`
+	Took      string              `json:"took"`
+	Manifest  *snapshot.Manifest  `json:"-"`
+	Decisions []snapshot.Decision `json:"-"`
+}
+
+// snapshot takes a full snapshot, then applies the retention policy to
+// this pool's snapshots and prunes.
+func (h *Handler) snapshot(ctx context.Context) (json.RawMessage, error) {
+	start := h.cfg.Now()
+	m, err := backup.Run(ctx, h.cfg.Cognito, h.cfg.Repo.Store, backup.Options{
+		PoolID: h.cfg.PoolID, Region: h.cfg.Region, ToolVersion: h.cfg.ToolVersion, Now: h.cfg.Now, Rand: h.cfg.Rand,
+	}, nil)
+	if err != nil {
+		h.metric("SnapshotFailures", 1)
+		return nil, err
+	}
+	res := SnapshotResult{Snapshot: m.ID, Counts: m.Counts, Forgotten: []string{}, Manifest: m}
+	h.cfg.Log.Info("snapshot written", "snapshot", m.ID, "users", m.Counts.Users, "groups", m.Counts.Groups)
+	if !h.cfg.Retention.Empty() {
+		res.Policy = h.cfg.Retention.String()
+		all, _, err := h.cfg.Repo.Snapshots(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var mine []*snapshot.Manifest
+		for _, s := range all {
+			if s.PoolID == h.cfg.PoolID {
+				mine = append(mine, s)
+			}
+		}
+		if res.Decisions, err = snapshot.Apply(mine, h.cfg.Retention); err != nil {
+			return nil, err
+		}
+		if res.Forgotten, err = h.cfg.Repo.Forget(ctx, res.Decisions, false); err != nil {
+			return nil, err
+		}
+		if res.Prune, err = h.cfg.Repo.Prune(ctx, repo.PruneOptions{Grace: h.cfg.PruneGrace, Now: h.cfg.Now}); err != nil {
+			return nil, err
+		}
+		h.cfg.Log.Info("retention applied", "policy", res.Policy, "forgotten", len(res.Forgotten), "prunedObjects", res.Prune.DataObjects, "prunedEvents", res.Prune.JournalEvents)
+	}
+	res.Took = h.cfg.Now().Sub(start).Round(time.Millisecond).String()
+	h.metric("Snapshots", 1)
+	return json.Marshal(res)
+}
+
+// RestoreRequest is the manual invoke {"action": "restore", …}.
+type RestoreRequest struct {
+	Action string `json:"action"`
+	// Snapshot is an id, a prefix or "latest" (default); At a time (RFC
+	// 3339) instead: the newest snapshot finished by then plus the journal.
+	Snapshot string `json:"snapshot"`
+	At       string `json:"at"`
+	// Target defaults to the function's own pool: re-create lost users,
+	// leave existing ones alone (the seed design's restore Lambda).
+	Target     string `json:"targetPoolId"`
+	Via        string `json:"via"`
+	OnExisting string `json:"onExisting"`
+	DryRun     bool   `json:"dryRun"`
+}
+
+func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var req RestoreRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun)", err)
+	}
+	if req.Target == "" {
+		req.Target = h.cfg.PoolID
+	}
+	if req.OnExisting == "" {
+		req.OnExisting = restore.OnExistingSkip
+	}
+	if req.Via == "" {
+		req.Via = restore.ViaAdmin
+		if h.cfg.ImportRoleArn != "" {
+			req.Via = restore.ViaImport
+		}
+	}
+	if req.Via == restore.ViaImport && h.cfg.ImportRoleArn == "" && !req.DryRun {
+		return nil, fmt.Errorf("restore request: via import needs COGVAULT_IMPORT_ROLE_ARN")
+	}
+	if req.At != "" && req.Snapshot != "" {
+		return nil, fmt.Errorf("restore request: give snapshot or at, not both")
+	}
+	tmp := os.TempDir()
+	src, m := h.cfg.Repo, (*snapshot.Manifest)(nil)
+	if req.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.At)
+		if err != nil {
+			return nil, fmt.Errorf("restore request: at %q: want RFC 3339, e.g. 2026-11-24T10:00:00Z", req.At)
+		}
+		pt, err := pitr.At(ctx, h.cfg.Repo, h.cfg.PoolID, t)
+		if err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp(tmp, "cogvault-at-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		scratch, err := storage.NewDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = pt.Write(ctx, h.cfg.Repo, scratch, pitr.Options{ToolVersion: h.cfg.ToolVersion}); err != nil {
+			return nil, err
+		}
+		src = repo.New(scratch)
+	} else {
+		ref := req.Snapshot
+		if ref == "" {
+			ref = "latest"
+		}
+		var err error
+		if m, err = h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := restore.Run(ctx, h.cfg.Cognito, src, m, restore.Options{
+		Target: req.Target, Via: req.Via, OnExisting: req.OnExisting, DryRun: req.DryRun,
+		StatePath: filepath.Join(tmp, fmt.Sprintf("cogvault-restore-%s-%s.state", req.Target, m.ID)),
+		Import:    restore.ImportOptions{RoleArn: h.cfg.ImportRoleArn, Logs: h.cfg.ImportLogs, TempDir: tmp},
+		Rand:      h.cfg.Rand,
+	}, nil)
+	if err != nil {
+		h.metric("RestoreFailures", 1)
+		return nil, err
+	}
+	return json.Marshal(rep)
+}
