@@ -52,12 +52,12 @@ type Point struct {
 	Events int64
 	Keys   []string // the applied events' keys, oldest first
 
-	users  map[string]*snapshot.Event // by sub: the winning user event
+	users map[string]*snapshot.Event // by sub: the winning user event
 	// deletedNames are usernames deleted when the capture could not learn
 	// the sub: whoever held the name then is gone.
 	deletedNames map[string]time.Time
-	byName map[string]string          // username → sub of overlay users that exist at T
-	groups map[string]*snapshot.Event // by name
+	byName       map[string]string          // username → sub of overlay users that exist at T
+	groups       map[string]*snapshot.Event // by name
 }
 
 // Users is the number of distinct users the applied events touched.
