@@ -1,4 +1,4 @@
-.PHONY: test lint ci demo
+.PHONY: test lint ci demo lambda
 
 # The README's test command, plus vet.
 test:
@@ -15,3 +15,15 @@ ci:
 
 demo:
 	go run ./cmd/cogvault demo
+
+# The Lambda function for the provided.al2023 runtime, both architectures:
+# dist/cogvault-lambda-arm64.zip and dist/cogvault-lambda-amd64.zip, each
+# holding one executable named bootstrap (what deploy/terraform expects).
+lambda:
+	@for arch in arm64 amd64; do \
+		rm -rf dist/$$arch && mkdir -p dist/$$arch && \
+		GOOS=linux GOARCH=$$arch CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+			-o dist/$$arch/bootstrap ./cmd/cogvault-lambda && \
+		(cd dist/$$arch && rm -f ../cogvault-lambda-$$arch.zip && zip -q -X ../cogvault-lambda-$$arch.zip bootstrap) && \
+		echo "dist/cogvault-lambda-$$arch.zip"; \
+	done

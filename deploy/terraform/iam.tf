@@ -1,6 +1,7 @@
 # Every Cognito action the function calls, one list per purpose. Kept sorted
-# and written out literally: a test in the Go code compares them with the
-# calls the code makes.
+# and written out literally: deploy/terraform/terraform_test.go checks they
+# equal capture.Actions, and internal/capture's tests check the code calls
+# nothing else.
 locals {
   cognito_actions_capture = [
     "cognito-idp:AdminGetUser",
@@ -9,11 +10,9 @@ locals {
     "cognito-idp:ListUsers",
   ]
   cognito_actions_snapshot = [
-    "cognito-idp:AdminGetUser",
     "cognito-idp:DescribeIdentityProvider",
     "cognito-idp:DescribeUserPool",
     "cognito-idp:DescribeUserPoolClient",
-    "cognito-idp:GetUserPoolMfaConfig",
     "cognito-idp:ListGroups",
     "cognito-idp:ListIdentityProviders",
     "cognito-idp:ListUserPoolClients",
@@ -24,13 +23,16 @@ locals {
     "cognito-idp:AdminAddUserToGroup",
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminLinkProviderForUser",
     "cognito-idp:AdminSetUserMFAPreference",
     "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminUpdateUserAttributes",
     "cognito-idp:CreateGroup",
     "cognito-idp:CreateUserImportJob",
     "cognito-idp:DescribeUserImportJob",
+    "cognito-idp:DescribeUserPool",
     "cognito-idp:GetCSVHeader",
     "cognito-idp:ListGroups",
     "cognito-idp:ListIdentityProviders",
@@ -116,17 +118,8 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
-  statement {
-    sid       = "Metrics"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = ["cogvault"]
-    }
-  }
+  # Metrics (CaptureFailures, …) are CloudWatch embedded-metric-format log
+  # lines: no cloudwatch:PutMetricData needed.
 
   dynamic "statement" {
     for_each = local.use_import_role ? [var.import_role_arn] : []

@@ -1,0 +1,77 @@
+// Command cogvault-lambda is cogvault's AWS Lambda function: the
+// PostConfirmation trigger, the CloudTrail change capture, the scheduled
+// snapshot and the manual restore, in one handler (internal/capture).
+// Build it for the provided.al2023 runtime with `make lambda`:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap ./cmd/cogvault-lambda
+//
+// It is configured by its environment (see capture.FromEnv); the SDK's own
+// AWS_ENDPOINT_URL* variables point it at local fakes.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/capture"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := newHandler(context.Background(), log)
+	if err != nil {
+		log.Error("cogvault is misconfigured", "error", err.Error())
+		lambda.Start(broken(err, log))
+		return
+	}
+	lambda.Start(h.Handle)
+}
+
+func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error) {
+	env, err := capture.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Region: os.Getenv("AWS_REGION")})
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(ctx, env.Repo, storage.Options{AWS: cfg, KMSKeyID: env.KMSKeyID})
+	if err != nil {
+		return nil, err
+	}
+	version := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		version = info.Main.Version
+	}
+	return capture.New(capture.Config{
+		PoolID: env.PoolID, Region: cfg.Region, Repo: repo.New(store), Cognito: cip.NewFromConfig(cfg),
+		Retention: env.Retention, ImportRoleArn: env.ImportRoleArn, ImportLogs: cloudwatchlogs.NewFromConfig(cfg),
+		ToolVersion: version, Log: log, Metrics: os.Stdout,
+	})
+}
+
+// broken answers while the configuration is wrong: a trigger still gets its
+// event back, so users can sign up; everything else fails loudly.
+func broken(cause error, log *slog.Logger) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return func(_ context.Context, ev json.RawMessage) (json.RawMessage, error) {
+		var s struct {
+			TriggerSource string `json:"triggerSource"`
+		}
+		if json.Unmarshal(ev, &s) == nil && s.TriggerSource != "" {
+			log.Error("trigger not captured: cogvault is misconfigured", "triggerSource", s.TriggerSource)
+			return ev, nil
+		}
+		return nil, cause
+	}
+}

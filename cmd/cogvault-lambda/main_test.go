@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// TestWiredFromTheEnvironment builds the handler exactly as the Lambda does,
+// from environment variables, against the fake Cognito and a directory
+// repository, and runs a scheduled snapshot through it.
+func TestWiredFromTheEnvironment(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	pool, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 25, Groups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"COGNITO_BACKUP_BUCKET": "", "COGVAULT_REPO": dir, "COGNITO_USER_POOL_ID": pool.PoolID, "COGVAULT_KEEP_LAST": "1",
+		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": srv.URL, "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	var logs bytes.Buffer
+	h, err := newHandler(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 2 {
+		if _, err := h.Handle(ctx, json.RawMessage(`{"action":"snapshot"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, _ := storage.NewDir(dir)
+	all, _, err := repo.New(store).Snapshots(ctx)
+	if err != nil || len(all) != 1 || all[0].Counts.Users != 25 || all[0].PoolID != pool.PoolID {
+		t.Fatalf("after two scheduled runs with COGVAULT_KEEP_LAST=1: %d snapshots (%v)", len(all), err)
+	}
+}
+
+func TestMisconfiguredNeverBlocksSignUps(t *testing.T) {
+	cause := errors.New("COGVAULT_REPO is not set")
+	h := broken(cause, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	trigger := json.RawMessage(`{"triggerSource":"PostConfirmation_ConfirmSignUp","userPoolId":"p","userName":"u","request":{"userAttributes":{}},"response":{}}`)
+	if out, err := h(context.Background(), trigger); err != nil || !bytes.Equal(out, trigger) {
+		t.Errorf("trigger while misconfigured: %s, %v; want the event back", out, err)
+	}
+	if _, err := h(context.Background(), json.RawMessage(`{"action":"snapshot"}`)); !errors.Is(err, cause) {
+		t.Errorf("snapshot while misconfigured: %v", err)
+	}
+	t.Setenv("COGVAULT_REPO", "")
+	t.Setenv("COGNITO_BACKUP_BUCKET", "")
+	t.Setenv("COGVAULT_POOL_ID", "")
+	t.Setenv("COGNITO_USER_POOL_ID", "")
+	if _, err := newHandler(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "COGVAULT_REPO") {
+		t.Errorf("newHandler without configuration: %v", err)
+	}
+}
