@@ -89,7 +89,7 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if opts.ChunkRecords <= 0 {
 		return usageError("--chunk-records must be positive")
 	}
-	r, err := g.openRepo(ctx, opts.KMSKeyID)
+	r, err := g.createRepo(ctx, opts.KMSKeyID)
 	if err != nil {
 		return err
 	}

@@ -121,49 +121,12 @@ type corpusStep struct {
 
 const anyFailure = -1
 
-// The bugs this corpus found, each with where it is and what should happen.
-const (
-	bugWritesBeforeReading = "restore writes before it has read the snapshot: internal/restore/restore.go Run creates every group of the " +
-		"pool configuration before it reads a single user record, and restoreUsers/restoreMemberships stream records into " +
-		"AdminCreateUser/AdminAddUserToGroup while the object is still being read (repo.records checks size, sha256 and record " +
-		"count only at the end of each object). A damaged or lying data object therefore fails the restore only after groups, and " +
-		"users of the objects (and of the part of the object) read before the damage, were written to the target. It should " +
-		"verify every object the restore will read (snapshot checksums, decodable records with required fields, counts) before " +
-		"its first write, and reject the snapshot with the damaged object's key and nothing written"
-	bugNoAdvice = "errors about damaged input other than size/sha256 mismatches and newer format versions say what is wrong but not " +
-		"what to do: a missing object and a record count that differs from the manifest (internal/repo/repo.go verifyObject and records), " +
-		"records without a required field or a chunk of another kind (internal/snapshot/chunk.go Read, ReadChunkTee, CheckRecord), an " +
-		"invalid manifest: not JSON, counts that do not add up, bad object names (internal/snapshot/manifest.go ParseManifest, Validate), " +
-		"and a snapshot id without manifest (internal/repo/repo.go Manifest and Resolve). Each should say what to do, as the checksum " +
-		"errors do (\"restore from an older snapshot or re-run backup\", \"see 'cogvault snapshots'\"). Worse, internal/cli/restore.go " +
-		"runRestore appends \"run the same command again to resume\" to every restore error, which cannot help when the snapshot is damaged"
-	bugSymptomNotDamage = "restore and diff of a bit-flipped object report the decoder's symptom, not the damage: internal/repo/repo.go records " +
-		"returns the first error of snapshot.Read (\"<key>: line 1: invalid snapshot data: CRC check failed\") without draining the " +
-		"VerifyingReader, so the sha256 verdict and its advice (\"object is damaged: sha256 mismatch …: restore from an older snapshot or " +
-		"re-run backup\") are lost; verify (verifyObject) already puts the checksum verdict first. (For a truncated object the verdict " +
-		"survives, wrapped in a second copy of the key: \"<key>: line 1: invalid snapshot data: <key>: object is damaged: size mismatch …\")"
-	bugImportStatusNotes = "the import path reports two contradictory outcomes for every imported user: internal/restore/importjob.go " +
-		"importUsers calls plan (internal/restore/restore.go), whose inherentNotes records the admin path's status note (\"FORCE_CHANGE_PASSWORD " +
-		"as before; send a new invitation …\", or \"UNCONFIRMED restored as CONFIRMED …\") before the user is put in an import file, and " +
-		"finishImported then adds the true one (\"FORCE_CHANGE_PASSWORD imported as RESET_REQUIRED …\"). The status note should follow the " +
-		"path the user actually takes"
-	bugNoUTF8Check = "non-UTF-8 bytes in a record pass verify and are restored mangled: internal/snapshot/chunk.go ReadChunkTee/CheckRecord " +
-		"accept invalid UTF-8 inside JSON strings (encoding/json silently turns each bad byte into U+FFFD), although docs/format.md says a " +
-		"data object is UTF-8. verify should report the object and record as damaged (exit 1) and restore should reject it instead of " +
-		"writing U+FFFD into the target"
-	bugLegacyUTF8 = "import-legacy silently rewrites non-UTF-8 bytes: internal/legacy/legacy.go read() json.Unmarshals the event, which " +
-		"replaces each invalid byte with U+FFFD, and the user is imported with the changed value and exit 0. It should skip and report " +
-		"the object (\"… is not valid UTF-8\") like any other unusable event (exit 3)"
-	bugMissingDirCreated = "a read-only command on a repository path that does not exist creates it and reports success: " +
-		"internal/storage/dir.go NewDir (called by storage.Open from internal/cli/repository.go openRepo) does os.MkdirAll for every " +
-		"command, so a mistyped --repo for verify/snapshots/restore/diff silently creates an empty repository (verify: exit 0 \"no " +
-		"snapshots to verify\"; snapshots: exit 0, empty list) instead of failing with \"repository <path> does not exist: check --repo\". " +
-		"Only backup and import-legacy should create the directory"
-	bugLatestHidesDamage = "\"latest\" ignores damaged manifests: internal/repo/repo.go Resolve drops the problems Snapshots returns, so " +
-		"'restore latest'/'verify latest'/'diff latest' on a repository whose newest manifest is damaged say \"the repository has no complete " +
-		"snapshot yet\" (or silently pick an older snapshot) instead of naming snapshots/<id>.json as damaged. Resolve should fail with the " +
-		"damaged manifest's key when it is newer than every readable one"
-)
+// The corpus found nine bugs when it was written (restore writing before it
+// had read the snapshot, errors without advice, decoder symptoms instead of
+// checksum verdicts, "latest" hiding damaged manifests, non-UTF-8 accepted,
+// over-long values sent and refused without the attribute's name,
+// contradictory import notes, read-only commands creating a mistyped
+// repository); all are fixed. A new one is marked on its checks with bugs.
 
 func corpusCases() []corpusCase {
 	verify := func(extra ...string) []string { return append([]string{"verify"}, extra...) }
@@ -172,11 +135,6 @@ func corpusCases() []corpusCase {
 	}
 	const fix = "restore from an older snapshot or re-run backup"
 	const role = "arn:aws:iam::123456789012:role/import"
-	// Marks for checks that fail because of the bugs described above.
-	writes := map[string]string{"target": bugWritesBeforeReading}
-	noAdvice := map[string]string{"message": bugNoAdvice}
-	noAdviceWrites := map[string]string{"message": bugNoAdvice, "target": bugWritesBeforeReading}
-	symptomWrites := map[string]string{"message": bugSymptomNotDamage, "target": bugWritesBeforeReading}
 	return []corpusCase{
 		// ---- damaged data objects ----
 		{
@@ -185,7 +143,7 @@ func corpusCases() []corpusCase {
 			steps: []corpusStep{
 				{args: verify(), exit: 1, want: []string{"{users2}: object is damaged: size mismatch", fix}},
 				{args: verify("{id}"), exit: 1, want: []string{"{users2}: object is damaged: size mismatch", fix}},
-				{args: restore("{id}"), exit: 1, want: []string{"{users2}", "size mismatch", fix}, bugs: writes},
+				{args: restore("{id}"), exit: 1, want: []string{"{users2}", "size mismatch", fix}},
 				{args: []string{"diff", "{id}"}, exit: 2, want: []string{"{users2}", "size mismatch", fix}},
 			},
 		},
@@ -194,8 +152,8 @@ func corpusCases() []corpusCase {
 			fixture: damage(func(t *testing.T, f *corpusFixture) { flipByte(t, f, "users-000001.jsonl.zst", 0.5) }),
 			steps: []corpusStep{
 				{args: verify(), exit: 1, want: []string{"{users1}: object is damaged: sha256 mismatch", fix}},
-				{args: restore("latest"), exit: 1, want: []string{"{users1}", "sha256 mismatch", fix}, bugs: symptomWrites},
-				{args: []string{"diff", "latest"}, exit: 2, want: []string{"{users1}", "sha256 mismatch", fix}, bugs: map[string]string{"message": bugSymptomNotDamage}},
+				{args: restore("latest"), exit: 1, want: []string{"{users1}", "sha256 mismatch", fix}},
+				{args: []string{"diff", "latest"}, exit: 2, want: []string{"{users1}", "sha256 mismatch", fix}},
 			},
 		},
 		{
@@ -203,7 +161,7 @@ func corpusCases() []corpusCase {
 			fixture: damage(func(t *testing.T, f *corpusFixture) { flipByte(t, f, "members-000001.jsonl.zst", 0.3) }),
 			steps: []corpusStep{
 				{args: verify("{id}"), exit: 1, want: []string{"{members}: object is damaged: sha256 mismatch", fix}},
-				{args: restore("{id}"), exit: 1, want: []string{"{members}", "sha256 mismatch", fix}, bugs: symptomWrites},
+				{args: restore("{id}"), exit: 1, want: []string{"{members}", "sha256 mismatch", fix}},
 			},
 		},
 		{
@@ -219,8 +177,8 @@ func corpusCases() []corpusCase {
 			name:    "users chunk missing from the repository",
 			fixture: damage(func(t *testing.T, f *corpusFixture) { removeFile(t, f.object("users-000002.jsonl.zst")) }),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users2}: missing"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users2}", "does not exist"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users2}: missing"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users2}", "does not exist"}, advise: true},
 			},
 		},
 		{
@@ -229,8 +187,8 @@ func corpusCases() []corpusCase {
 				copyObjectAs(t, f, "members-000001.jsonl.zst", "users-000002.jsonl.zst", "users")
 			}),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users2}", `holds "members" records, want "users"`}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users2}", `holds "members" records`}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users2}", `holds "members" records, want "users"`}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users2}", `holds "members" records`}, advise: true},
 			},
 		},
 		{
@@ -240,7 +198,7 @@ func corpusCases() []corpusCase {
 			}),
 			steps: []corpusStep{
 				{args: verify(), exit: 1, want: []string{"{users1}: format version 99 is newer", "upgrade cogvault"}},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "upgrade cogvault"}, bugs: writes},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "upgrade cogvault"}},
 			},
 		},
 
@@ -252,7 +210,7 @@ func corpusCases() []corpusCase {
 			}),
 			steps: []corpusStep{
 				{args: verify(), exit: 1, want: []string{"{users1}: object is damaged: sha256 mismatch", fix}},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "sha256 mismatch", fix}, bugs: writes},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "sha256 mismatch", fix}},
 			},
 		},
 		{
@@ -264,8 +222,8 @@ func corpusCases() []corpusCase {
 				})
 			}),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users1}: object is damaged: holds 20 records, the manifest says 21"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "the manifest says 21"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users1}: object is damaged: holds 20 records, the manifest says 21"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}", "the manifest says 21"}, advise: true},
 			},
 		},
 		{
@@ -274,10 +232,10 @@ func corpusCases() []corpusCase {
 				editManifest(t, f, func(m *snapshot.Manifest) { m.Counts.Users += 5 })
 			}),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{manifest}", "manifest counts 35 users but its objects hold 30"}, advise: true, bugs: noAdvice},
+				{args: verify(), exit: 1, want: []string{"{manifest}", "manifest counts 35 users but its objects hold 30"}, advise: true},
 				{args: []string{"snapshots"}, exit: 1, want: []string{"damaged manifest {manifest}", "run 'cogvault verify'"}},
-				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "manifest counts 35 users"}, advise: true, bugs: noAdvice},
-				{args: restore("latest"), exit: 2, want: []string{"{manifest}"}, advise: true, bugs: map[string]string{"message": bugLatestHidesDamage}},
+				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "manifest counts 35 users"}, advise: true},
+				{args: restore("latest"), exit: 2, want: []string{"{manifest}"}, advise: true},
 			},
 		},
 		{
@@ -287,24 +245,24 @@ func corpusCases() []corpusCase {
 				{args: verify(), exit: 1, want: []string{"{manifest}: format version 99 is newer", "upgrade cogvault"}},
 				{args: []string{"snapshots"}, exit: 1, want: []string{"{manifest}", "upgrade cogvault"}},
 				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "upgrade cogvault"}},
-				{args: verify("latest"), exit: 2, want: []string{"{manifest}", "upgrade cogvault"}, bugs: map[string]string{"message": bugLatestHidesDamage}},
+				{args: verify("latest"), exit: 2, want: []string{"{manifest}", "upgrade cogvault"}},
 			},
 		},
 		{
 			name:    "manifest that is not JSON",
 			fixture: staticManifest("not-json.json"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{manifest}: invalid snapshot data: not a manifest"}, advise: true, bugs: noAdvice},
+				{args: verify(), exit: 1, want: []string{"{manifest}: invalid snapshot data: not a manifest"}, advise: true},
 				{args: []string{"snapshots"}, exit: 1, want: []string{"{manifest}", "run 'cogvault verify'"}},
-				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "not a manifest"}, advise: true, bugs: noAdvice},
+				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "not a manifest"}, advise: true},
 			},
 		},
 		{
 			name:    "manifest with object names outside the snapshot",
 			fixture: staticManifest("path-traversal.json"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{manifest}", `manifest object name "../../../../etc/passwd"`}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "../../../../etc/passwd"}, advise: true, bugs: noAdvice},
+				{args: verify(), exit: 1, want: []string{"{manifest}", `manifest object name "../../../../etc/passwd"`}, advise: true},
+				{args: restore("{id}"), exit: 2, want: []string{"{manifest}", "../../../../etc/passwd"}, advise: true},
 			},
 		},
 		{
@@ -316,9 +274,9 @@ func corpusCases() []corpusCase {
 				// A backup that never finished is no snapshot (docs/format.md):
 				// listing shows nothing, naming it is an error.
 				{args: []string{"snapshots"}, exit: 0, want: []string{"SNAPSHOT"}},
-				{args: restore("latest"), exit: 2, want: []string{"no such snapshot in {repo}", "no complete snapshot"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 2, want: []string{"snapshot {id}: no such snapshot in {repo}"}, advise: true, bugs: noAdvice},
-				{args: verify("{id}"), exit: 2, want: []string{"snapshot {id}: no such snapshot"}, advise: true, bugs: noAdvice},
+				{args: restore("latest"), exit: 2, want: []string{"no such snapshot in {repo}", "no complete snapshot"}, advise: true},
+				{args: restore("{id}"), exit: 2, want: []string{"snapshot {id}: no such snapshot in {repo}"}, advise: true},
+				{args: verify("{id}"), exit: 2, want: []string{"snapshot {id}: no such snapshot"}, advise: true},
 			},
 		},
 
@@ -327,42 +285,40 @@ func corpusCases() []corpusCase {
 			name:    "user record without sub",
 			fixture: staticChunk("users-000001.jsonl.zst", "users", "users-missing-sub.jsonl"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user \"corpus-no-sub\" without sub"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without sub"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user \"corpus-no-sub\" without sub"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without sub"}, advise: true},
 			},
 		},
 		{
 			name:    "user record without username",
 			fixture: staticChunk("users-000001.jsonl.zst", "users", "users-missing-username.jsonl"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user without username"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without username"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user without username"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without username"}, advise: true},
 			},
 		},
 		{
 			name:    "user record without status",
 			fixture: staticChunk("users-000001.jsonl.zst", "users", "users-missing-status.jsonl"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user \"corpus-no-status\" without status"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without status"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{users1}: record 3: invalid snapshot data: user \"corpus-no-status\" without status"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 3", "without status"}, advise: true},
 			},
 		},
 		{
 			name:    "membership record without group",
 			fixture: staticChunk("members-000001.jsonl.zst", "members", "members-missing-group.jsonl"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{members}: record 2: invalid snapshot data: membership without group"}, advise: true, bugs: noAdvice},
-				{args: restore("{id}"), exit: 1, want: []string{"{members}: record 2"}, advise: true, bugs: noAdviceWrites},
+				{args: verify(), exit: 1, want: []string{"{members}: record 2: invalid snapshot data: membership without group"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{members}: record 2"}, advise: true},
 			},
 		},
 		{
 			name:    "non-UTF-8 bytes in a user record",
 			fixture: staticChunk("users-000001.jsonl.zst", "users", "users-not-utf8.jsonl"),
 			steps: []corpusStep{
-				{args: verify(), exit: 1, want: []string{"{users1}: record 2", "UTF-8"}, advise: true,
-					bugs: map[string]string{"exit": bugNoUTF8Check, "message": bugNoUTF8Check}},
-				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 2", "UTF-8"}, advise: true, after: latin1NotRestored,
-					bugs: map[string]string{"exit": bugNoUTF8Check, "message": bugNoUTF8Check, "target": bugWritesBeforeReading, "after": bugNoUTF8Check}},
+				{args: verify(), exit: 1, want: []string{"{users1}: record 2", "UTF-8"}, advise: true},
+				{args: restore("{id}"), exit: 1, want: []string{"{users1}: record 2", "UTF-8"}, advise: true, after: latin1NotRestored},
 			},
 		},
 
@@ -374,8 +330,7 @@ func corpusCases() []corpusCase {
 				{args: verify("{id}"), exit: 0, want: []string{"{id}: ok"}},
 				{args: restore("{id}", "--via", "admin"), exit: 0, want: []string{"restored: snapshot {id}"}, after: sameValues(false)},
 				{args: restore("{id}", "--via", "import", "--import-role-arn", role), exit: 0, want: []string{"import job(s)"}, after: sameValues(true),
-					more: map[string]func(*testing.T, *corpusEnv, *corpusFixture, *corpusResult) string{"report": importedStatusNotes},
-					bugs: map[string]string{"report": bugImportStatusNotes}},
+					more: map[string]func(*testing.T, *corpusEnv, *corpusFixture, *corpusResult) string{"report": importedStatusNotes}},
 			},
 		},
 		{
@@ -393,8 +348,8 @@ func corpusCases() []corpusCase {
 				// takes only UTF-8) nor imported as it is: it is skipped and
 				// named, never changed.
 				{args: []string{"import-legacy", "--from", "{from}", "--repo", "{repo}-again"}, exit: 3,
-					want: []string{"skipped cognito_user_legacy.latin1", "UTF-8"}, bugs: map[string]string{"message": bugLegacyUTF8}},
-				{args: restore("latest", "--via", "admin"), exit: 0, after: latin1NotRestored, bugs: map[string]string{"after": bugLegacyUTF8}},
+					want: []string{"skipped cognito_user_legacy.latin1", "UTF-8"}},
+				{args: restore("latest", "--via", "admin"), exit: 0, after: latin1NotRestored},
 			},
 		},
 		{
@@ -402,18 +357,16 @@ func corpusCases() []corpusCase {
 			fixture: overlongName,
 			steps: []corpusStep{
 				// The base pool holds federated-only users: exit 3 in any case.
-				{args: restore("{id}"), exit: 3, want: []string{"- corpus.overlong attribute name:"}, after: overlongNotCreated,
-					bugs: map[string]string{"message": bugLimitUnnamed}},
+				{args: restore("{id}"), exit: 3, want: []string{"- corpus.overlong attribute name:"}, after: overlongNotCreated},
 			},
 		},
 		{
 			name:    "custom attribute longer than the target allows",
 			fixture: widePool,
 			steps: []corpusStep{
-				{args: restore("{id}", "--via", "admin"), exit: 3, want: []string{"- too.long attribute custom:tenant_id:"}, after: onlyFitsRestored,
-					bugs: map[string]string{"message": bugLimitUnnamed}},
+				{args: restore("{id}", "--via", "admin"), exit: 3, want: []string{"- too.long attribute custom:tenant_id:"}, after: onlyFitsRestored},
 				{args: restore("{id}", "--via", "import", "--import-role-arn", role), exit: 3, want: []string{"- too.long attribute custom:tenant_id:"},
-					after: onlyFitsRestored, bugs: map[string]string{"message": bugLimitUnnamed}},
+					after: onlyFitsRestored},
 			},
 		},
 		{
@@ -430,14 +383,10 @@ func corpusCases() []corpusCase {
 			name:    "repository path that does not exist",
 			fixture: missingDir,
 			steps: []corpusStep{
-				{args: verify(), exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated,
-					bugs: map[string]string{"exit": bugMissingDirCreated, "message": bugMissingDirCreated, "after": bugMissingDirCreated}},
-				{args: []string{"snapshots"}, exit: 1, want: []string{"{repo}", "does not exist"}, after: repoNotCreated,
-					bugs: map[string]string{"exit": bugMissingDirCreated, "message": bugMissingDirCreated, "after": bugMissingDirCreated}},
-				{args: restore("latest"), exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated,
-					bugs: map[string]string{"message": bugMissingDirCreated, "after": bugMissingDirCreated}},
-				{args: []string{"diff", "latest"}, exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated,
-					bugs: map[string]string{"message": bugMissingDirCreated, "after": bugMissingDirCreated}},
+				{args: verify(), exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated},
+				{args: []string{"snapshots"}, exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated},
+				{args: restore("latest"), exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated},
+				{args: []string{"diff", "latest"}, exit: 2, want: []string{"{repo}", "does not exist"}, after: repoNotCreated},
 			},
 		},
 		{
@@ -471,13 +420,6 @@ func corpusCases() []corpusCase {
 		},
 	}
 }
-
-const bugLimitUnnamed = "a value longer than the target attribute allows is reported without the attribute's name: internal/restore/user.go " +
-	"restoreUser reports AdminCreateUser's InvalidParameterException as \"the target refused it: <service message>\", and the service's " +
-	"message (\"String attributes cannot have a length of more than N\") does not say which attribute; internal/restore/restore.go " +
-	"plan/inherentNotes never compare values with the target schema's StringAttributeConstraints.MaxLength. The plan should check each " +
-	"value against the target's limits and report \"attribute <name>: N characters, the target allows M\" (never the value), so the " +
-	"operator knows what to change"
 
 // ---- running a step ----------------------------------------------------------
 

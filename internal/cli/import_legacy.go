@@ -57,7 +57,7 @@ func runImportLegacy(ctx context.Context, opts importLegacyOptions, g *globalOpt
 	if opts.From == "" {
 		return usageError("--from is required: the bucket (s3://BUCKET[/PREFIX]) or directory the legacy trigger wrote to")
 	}
-	so := storage.Options{}
+	so := storage.Options{MustExist: true}
 	if strings.HasPrefix(opts.From, "s3://") {
 		cfg, err := g.awsConfig(ctx)
 		if err != nil {
@@ -69,7 +69,7 @@ func runImportLegacy(ctx context.Context, opts importLegacyOptions, g *globalOpt
 	if err != nil {
 		return usageError("--from: %v", err)
 	}
-	r, err := g.openRepo(ctx, "")
+	r, err := g.createRepo(ctx, "")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,14 +12,22 @@ import (
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
-// openRepo opens the repository --repo (or COGVAULT_REPO) names. AWS
-// configuration is loaded only for s3:// repositories, so local ones work
-// with no AWS setup at all.
+// openRepo opens the existing repository --repo (or COGVAULT_REPO) names.
+// AWS configuration is loaded only for s3:// repositories, so local ones
+// work with no AWS setup at all.
 func (g *globalOptions) openRepo(ctx context.Context, kmsKeyID string) (*repo.Repo, error) {
+	return g.open(ctx, storage.Options{KMSKeyID: kmsKeyID, MustExist: true})
+}
+
+// createRepo opens the repository, creating a local one if need be.
+func (g *globalOptions) createRepo(ctx context.Context, kmsKeyID string) (*repo.Repo, error) {
+	return g.open(ctx, storage.Options{KMSKeyID: kmsKeyID})
+}
+
+func (g *globalOptions) open(ctx context.Context, opts storage.Options) (*repo.Repo, error) {
 	if g.Repo == "" {
 		return nil, usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
 	}
-	opts := storage.Options{KMSKeyID: kmsKeyID}
 	if strings.HasPrefix(g.Repo, "s3://") {
 		cfg, err := g.awsConfig(ctx)
 		if err != nil {
@@ -27,6 +36,9 @@ func (g *globalOptions) openRepo(ctx context.Context, kmsKeyID string) (*repo.Re
 		opts.AWS = cfg
 	}
 	store, err := storage.Open(ctx, g.Repo, opts)
+	if errors.Is(err, storage.ErrNoRepository) {
+		return nil, withCode(ExitUsage, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -206,6 +207,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	)
 	rep, err := restore.Run(ctx, cip.NewFromConfig(cfg), r, m, ro, stats)
 	stop()
+	if errors.Is(err, snapshot.ErrDamaged) || errors.Is(err, snapshot.ErrFormat) {
+		return err // the input is bad: running again would not help
+	}
 	if err != nil {
 		return fmt.Errorf("%w (state kept in %s: run the same command again to resume)", err, ro.StatePath)
 	}

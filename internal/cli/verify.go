@@ -91,7 +91,7 @@ func runVerify(ctx context.Context, _ verifyOptions, g *globalOptions, args []st
 		}
 	}
 	if damaged > 0 {
-		return withCode(ExitError, fmt.Errorf("%d of %d snapshot(s) damaged", damaged, len(results)))
+		return withCode(ExitError, fmt.Errorf("%d of %d snapshot(s) damaged: restore from another snapshot (see 'cogvault snapshots') and run 'cogvault backup' again; 'cogvault forget' and 'prune' remove damaged ones", damaged, len(results)))
 	}
 	return nil
 }

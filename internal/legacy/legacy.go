@@ -11,12 +11,14 @@ package legacy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
@@ -83,9 +85,20 @@ func read(ctx context.Context, src storage.Store, key string) (*event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD: refuse instead of
+	// restoring altered values.
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("%s: not valid UTF-8 (the trigger writes UTF-8 JSON; this object was altered or is not one of its events)", key)
+	}
 	var ev event
 	if err := json.Unmarshal(b, &ev); err != nil {
-		return nil, fmt.Errorf("%s: not a PostConfirmation event (%v)", key, err)
+		// The decoder's message quotes the offending character; say where
+		// instead, since the content may be personal data.
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%s: not a PostConfirmation event (not JSON at byte %d)", key, se.Offset)
+		}
+		return nil, fmt.Errorf("%s: not a PostConfirmation event (its JSON does not have the event's shape)", key)
 	}
 	if ev.UserName == "" || ev.Request.UserAttributes["sub"] == "" || ev.UserPoolID == "" {
 		return nil, fmt.Errorf("%s: the event has no userName, userPoolId or sub", key)

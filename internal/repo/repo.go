@@ -65,7 +65,7 @@ func (r *Repo) Manifest(ctx context.Context, id string) (*snapshot.Manifest, err
 	key := snapshot.ManifestKey(id)
 	rc, err := r.Store.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotExist) {
-		return nil, fmt.Errorf("snapshot %s: %w in %s", id, ErrNoSnapshot, r.Store)
+		return nil, fmt.Errorf("snapshot %s: %w in %s (see 'cogvault snapshots')", id, ErrNoSnapshot, r.Store)
 	}
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (r *Repo) Manifest(ctx context.Context, id string) (*snapshot.Manifest, err
 	}
 	m, err := snapshot.ParseManifest(b, key)
 	if err != nil {
-		return nil, err
+		return nil, Damaged(err)
 	}
 	if m.ID != id {
 		return nil, fmt.Errorf("%s: %w: manifest says it is snapshot %s", key, snapshot.ErrFormat, m.ID)
@@ -93,7 +93,7 @@ func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manif
 			return r.Manifest(ctx, ref)
 		}
 	}
-	all, _, err := r.Snapshots(ctx)
+	all, problems, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +109,22 @@ func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manif
 	switch {
 	case len(match) == 0 && ref == "latest" && poolID != "":
 		return nil, fmt.Errorf("%w of pool %s in %s: run 'cogvault backup --pool %s' first", ErrNoSnapshot, poolID, r.Store, poolID)
+	case len(match) == 0 && ref == "latest" && len(problems) > 0:
+		return nil, fmt.Errorf("%w in %s: its only manifest(s) are damaged, e.g. %s: %w; run 'cogvault verify'", ErrNoSnapshot, r.Store, problems[0].Key, problems[0].Err)
 	case len(match) == 0 && ref == "latest":
-		return nil, fmt.Errorf("%w in %s: the repository has no complete snapshot yet", ErrNoSnapshot, r.Store)
+		return nil, fmt.Errorf("%w in %s: the repository has no complete snapshot yet (run 'cogvault backup')", ErrNoSnapshot, r.Store)
 	case len(match) == 0:
 		return nil, fmt.Errorf("snapshot %q: %w in %s (see 'cogvault snapshots')", ref, ErrNoSnapshot, r.Store)
 	case ref == "latest":
-		return match[len(match)-1], nil
+		// A damaged manifest newer than the match may be the real latest:
+		// never pick an older snapshot silently.
+		newest := match[len(match)-1]
+		for _, p := range problems {
+			if id, ok := snapshot.IDFromManifestKey(p.Key); ok && id > newest.ID {
+				return nil, fmt.Errorf("%s is damaged and newer than %s, so \"latest\" is ambiguous: %w; name the snapshot to use, or run 'cogvault verify'", p.Key, newest.ID, p.Err)
+			}
+		}
+		return newest, nil
 	case len(match) > 1:
 		return nil, fmt.Errorf("snapshot %q is ambiguous: %d snapshots start with it", ref, len(match))
 	}
@@ -158,8 +168,13 @@ func records[T any](ctx context.Context, r *Repo, m *snapshot.Manifest, kind str
 			var n int64
 			for v, err := range snapshot.Read[T](vr, key, kind) {
 				if err != nil {
+					// A decoder error on damaged bytes is a symptom; the
+					// checksum over the whole object says what happened.
+					if derr := vr.Drain(); derr != nil {
+						err = derr
+					}
 					rc.Close()
-					yield(zero, err)
+					yield(zero, Damaged(err))
 					return
 				}
 				n++
@@ -174,11 +189,20 @@ func records[T any](ctx context.Context, r *Repo, m *snapshot.Manifest, kind str
 				err = fmt.Errorf("%s: %w: holds %d records, the manifest says %d", key, snapshot.ErrDamaged, n, o.Records)
 			}
 			if err != nil {
-				yield(zero, err)
+				yield(zero, Damaged(err))
 				return
 			}
 		}
 	}
+}
+
+// Damaged adds what to do to an error about damaged or unreadable snapshot
+// data; other errors pass unchanged.
+func Damaged(err error) error {
+	if errors.Is(err, snapshot.ErrDamaged) || errors.Is(err, snapshot.ErrFormat) || errors.Is(err, storage.ErrNotExist) {
+		return fmt.Errorf("%w; this snapshot cannot be used: restore another one (see 'cogvault snapshots') or run 'cogvault backup' again", err)
+	}
+	return err
 }
 
 // VerifyResult is what Verify found in one snapshot.
@@ -222,7 +246,7 @@ func (r *Repo) verifyObject(ctx context.Context, m *snapshot.Manifest, o snapsho
 	key := snapshot.DataKey(m.ID, o.Name)
 	rc, err := r.Store.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotExist) {
-		return 0, fmt.Errorf("%s: missing: the manifest lists it but the repository does not hold it", key)
+		return 0, fmt.Errorf("%s: missing: it does not exist in the repository, though the manifest lists it", key)
 	}
 	if err != nil {
 		return 0, err

@@ -39,6 +39,19 @@ func importValue(v string) (string, string) {
 	return strings.ReplaceAll(v, ",", `\,`), ""
 }
 
+// importDefaults are the verification attributes u lacks, which the import
+// file must carry anyway: importRow writes them as false, so the imported
+// user has an attribute the original did not.
+func importDefaults(u snapshot.User) []string {
+	var out []string
+	for _, v := range []string{"email_verified", "phone_number_verified"} {
+		if _, ok := u.Attr(v); !ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // importRow renders u as a row in the header's column order, or returns why
 // the import path cannot carry the user (it then goes through the admin API).
 func importRow(u snapshot.User, header []string, subAttribute string) (string, string) {

@@ -110,7 +110,7 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 		if opts.Users != nil && !opts.Users[u.Username] {
 			continue
 		}
-		if !plan(u, tg, st, opts, rep, mu) {
+		if !plan(u, tg, st, opts, ViaImport, rep, mu) {
 			stats.Users.Add(1)
 			continue
 		}
@@ -121,7 +121,18 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 		row, why := importRow(u, header, opts.SubAttribute)
 		if why != "" {
 			admin[u.Username] = why
+			mu.Lock()
+			adminStatusNote(u, rep)
+			mu.Unlock()
 			continue
+		}
+		if added := importDefaults(u); len(added) > 0 {
+			mu.Lock()
+			for _, a := range added {
+				rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a,
+					Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
+			}
+			mu.Unlock()
 		}
 		if part != nil && (part.users >= io_.MaxUsers || part.size+int64(len(row))+1 > maxImportBytes) {
 			if err := flush(); err != nil {

@@ -10,9 +10,11 @@ import (
 	"iter"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -139,6 +141,7 @@ type target struct {
 	name          string
 	writable      map[string]bool // attributes that can be written at creation
 	mutable       map[string]bool
+	maxLen        map[string]int // characters a String attribute may hold
 	usernameAttrs []string
 	providers     map[string]bool
 	users         map[string]bool // existing usernames (as listed)
@@ -202,6 +205,16 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 	cfg, err := rp.Pool(ctx, m)
 	if err != nil {
 		return nil, err
+	}
+	// Read the whole snapshot once before the first write: a damaged object
+	// found half-way would leave the target half-restored.
+	v, err := rp.Verify(ctx, m)
+	if err != nil {
+		return nil, fmt.Errorf("restore: check snapshot %s: %w", m.ID, err)
+	}
+	if !v.OK() {
+		return nil, fmt.Errorf("restore: %w: snapshot %s is damaged, nothing was written to %s: %s; restore another snapshot (see 'cogvault snapshots') or run 'cogvault backup' again",
+			snapshot.ErrDamaged, m.ID, opts.Target, strings.Join(v.Problems, "; "))
 	}
 
 	var st *state
@@ -278,7 +291,7 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restore: describe target pool %s: %w", pool, err)
 	}
-	tg := &target{name: aws.ToString(desc.UserPool.Name), writable: map[string]bool{}, mutable: map[string]bool{}, providers: map[string]bool{},
+	tg := &target{name: aws.ToString(desc.UserPool.Name), writable: map[string]bool{}, mutable: map[string]bool{}, maxLen: map[string]int{}, providers: map[string]bool{},
 		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true, planned: map[string]string{}}
 	for _, sa := range desc.UserPool.SchemaAttributes {
 		name := aws.ToString(sa.Name)
@@ -287,6 +300,16 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 		}
 		tg.writable[name] = true
 		tg.mutable[name] = aws.ToBool(sa.Mutable)
+		if sa.AttributeDataType == types.AttributeDataTypeString {
+			// Standard string attributes hold up to 2,048 characters unless
+			// the schema says less.
+			tg.maxLen[name] = 2048
+			if c := sa.StringAttributeConstraints; c != nil && c.MaxLength != nil {
+				if n, err := strconv.Atoi(*c.MaxLength); err == nil {
+					tg.maxLen[name] = n
+				}
+			}
+		}
 	}
 	for _, ua := range desc.UserPool.UsernameAttributes {
 		tg.usernameAttrs = append(tg.usernameAttrs, string(ua))
@@ -356,7 +379,7 @@ func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manif
 		if opts.Users != nil && !opts.Users[u.Username] {
 			return false
 		}
-		if !plan(u, tg, st, opts, rep, &rep.mu) || opts.DryRun {
+		if !plan(u, tg, st, opts, ViaAdmin, rep, &rep.mu) || opts.DryRun {
 			stats.Users.Add(1)
 			return false
 		}
@@ -465,7 +488,7 @@ func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error]
 // the user needs work. What cannot be restored exactly is decided here from
 // the snapshot and the target alone, so every run reports it the same way,
 // including for users an earlier run finished.
-func plan(u snapshot.User, tg *target, st *state, opts Options, rep *Report, mu *sync.Mutex) bool {
+func plan(u snapshot.User, tg *target, st *state, opts Options, via string, rep *Report, mu *sync.Mutex) bool {
 	mu.Lock()
 	defer mu.Unlock()
 	if u.Status == "EXTERNAL_PROVIDER" {
@@ -484,13 +507,21 @@ func plan(u snapshot.User, tg *target, st *state, opts Options, rep *Report, mu 
 		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target's usernames are case-insensitive and " + first + " already takes this name"})
 		return false
 	}
+	for _, a := range u.Attributes {
+		if max, ok := tg.maxLen[a.Name]; ok {
+			if n := utf8.RuneCountInString(a.Value); n > max {
+				rep.notRestored(Item{Username: u.Username, What: "attribute " + a.Name, Reason: fmt.Sprintf("holds %d characters; the target pool allows %d, so the user was not restored (change the target's schema or the value in the source)", n, max)})
+				return false
+			}
+		}
+	}
 	tg.planned[key] = u.Username
 	ours := st != nil && st.ours(u.Username)
 	exists := tg.has(u.Username) && !ours
 	switch {
 	case st != nil && st.isDone(u.Username):
 		rep.UsersSkip++
-		inherentNotes(u, tg, true, rep)
+		inherentNotes(u, tg, true, via, rep)
 		return false
 	case ours:
 		rep.UsersResumed++
@@ -505,25 +536,21 @@ func plan(u snapshot.User, tg *target, st *state, opts Options, rep *Report, mu 
 		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "exists in the target (--on-existing fail)"})
 		return true // apply stops on it
 	}
-	inherentNotes(u, tg, !exists, rep)
+	inherentNotes(u, tg, !exists, via, rep)
 	return true
 }
 
 // inherentNotes lists what restoring u into tg cannot carry exactly. created
 // says whether the restore creates the user (rather than updating one).
-func inherentNotes(u snapshot.User, tg *target, created bool, rep *Report) {
+func inherentNotes(u snapshot.User, tg *target, created bool, via string, rep *Report) {
 	_, dropped := writable(u, tg, created)
 	for _, a := range dropped {
 		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a, Reason: "not writable in the target pool's schema"})
 	}
-	if created {
-		switch u.Status {
-		case "CONFIRMED":
-		case "FORCE_CHANGE_PASSWORD":
-			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: "FORCE_CHANGE_PASSWORD as before; send a new invitation (AdminCreateUser MessageAction=RESEND) when ready"})
-		default:
-			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: u.Status + " restored as CONFIRMED: the admin API cannot create that state; the user resets the password like everyone else"})
-		}
+	// The import path reports the status each imported user ended up with;
+	// users it hands to the admin path get this note there.
+	if created && via == ViaAdmin {
+		adminStatusNote(u, rep)
 	}
 	if u.MFA != nil && slices.Contains(u.MFA.UserMFASettingList, "SOFTWARE_TOKEN_MFA") {
 		rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "TOTP MFA", Reason: "authenticator-app secrets cannot be read from Cognito; the user sets up the app again"})
@@ -532,6 +559,18 @@ func inherentNotes(u snapshot.User, tg *target, created bool, rep *Report) {
 		if !tg.providers[id.ProviderName] {
 			rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "link to " + id.ProviderName, Reason: "the target pool has no identity provider " + id.ProviderName})
 		}
+	}
+}
+
+// adminStatusNote says what status a user created through the admin API
+// ends up with, when it is not the one it had.
+func adminStatusNote(u snapshot.User, rep *Report) {
+	switch u.Status {
+	case "CONFIRMED":
+	case "FORCE_CHANGE_PASSWORD":
+		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: "FORCE_CHANGE_PASSWORD as before; send a new invitation (AdminCreateUser MessageAction=RESEND) when ready"})
+	default:
+		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: u.Status + " restored as CONFIRMED: the admin API cannot create that state; the user resets the password like everyone else"})
 	}
 }
 

@@ -310,7 +310,7 @@ func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
 		case "score":
 			sa.AttributeDataType = types.AttributeDataTypeNumber
 		case "plan":
-			sa.StringAttributeConstraints = &types.StringAttributeConstraintsType{MaxLength: aws.String("4")} // "enterprise" no longer fits
+			sa.AttributeDataType = types.AttributeDataTypeNumber // "pro", "enterprise" are no numbers
 		}
 		schema = append(schema, sa)
 	}
@@ -330,14 +330,14 @@ func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
 	for _, it := range rep.NotRestored {
 		if strings.Contains(it.Reason, "the target refused it") {
 			refused[it.Username] = true
-			if !strings.Contains(it.Reason, "length of more than 4") {
+			if !strings.Contains(it.Reason, "Invalid number for attribute") {
 				t.Fatalf("refusal without the service's reason: %+v", it)
 			}
 		}
 	}
 	fromLog := 0
 	for _, it := range rep.Changed {
-		if strings.Contains(it.Reason, "its import line failed: String attributes cannot have a length of more than 4") {
+		if strings.Contains(it.Reason, "its import line failed: Invalid number for attribute") {
 			fromLog++
 			if !refused[it.Username] {
 				t.Fatalf("%s failed to import but is not reported as refused", it.Username)
@@ -349,6 +349,57 @@ func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
 	}
 	if len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Failed != int64(fromLog) {
 		t.Fatalf("job %+v, failed lines named from the log: %d", rep.ImportJobs, fromLog)
+	}
+}
+
+// A value longer than the target's schema allows is reported by the plan,
+// naming the attribute, and never sent: no call fails half-way.
+func TestOverlongValuesAreReportedBeforeAnyWrite(t *testing.T) {
+	for _, via := range []string{restore.ViaAdmin, restore.ViaImport} {
+		t.Run(via, func(t *testing.T) {
+			e := setup(t, 200, 0)
+			var schema []types.SchemaAttributeType
+			for _, name := range cognitotest.CustomAttributes {
+				sa := types.SchemaAttributeType{Name: aws.String(name), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}
+				switch name {
+				case "score":
+					sa.AttributeDataType = types.AttributeDataTypeNumber
+				case "plan":
+					sa.StringAttributeConstraints = &types.StringAttributeConstraintsType{MaxLength: aws.String("4")} // "enterprise" no longer fits
+				}
+				schema = append(schema, sa)
+			}
+			out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.target = aws.ToString(out.UserPool.Id)
+			e.srv.ResetStats()
+			rep, err := e.restore(t, restore.Options{Via: via, Import: restore.ImportOptions{
+				RoleArn: "arn:aws:iam::123456789012:role/import", PollInterval: 5 * time.Millisecond, TempDir: t.TempDir()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			long := 0
+			for _, it := range rep.NotRestored {
+				if it.What == "attribute custom:plan" && strings.Contains(it.Reason, "holds 10 characters; the target pool allows 4") {
+					long++
+				}
+			}
+			if long == 0 {
+				t.Fatalf("no user reported for a custom:plan longer than the target allows: %+v", rep.NotRestored)
+			}
+			for _, op := range []string{"AdminCreateUser", "AdminUpdateUserAttributes"} {
+				if st := e.srv.OpStats(op); st.Errors != 0 {
+					t.Errorf("%s failed %d times: over-long values were sent", op, st.Errors)
+				}
+			}
+			for _, j := range rep.ImportJobs {
+				if j.Failed != 0 {
+					t.Errorf("import job %+v has failed lines: over-long values were sent", j)
+				}
+			}
+		})
 	}
 }
 

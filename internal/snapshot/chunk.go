@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"iter"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -316,6 +317,12 @@ func ReadChunkTee(r io.Reader, name, kind string, plain io.Writer) iter.Seq2[jso
 			}
 			if !json.Valid(line) {
 				yield(nil, fmt.Errorf("%s: line %d: %w: not JSON", name, lineNo, ErrFormat))
+				return
+			}
+			// encoding/json would turn invalid UTF-8 into U+FFFD silently;
+			// Cognito values are UTF-8, so such bytes are damage.
+			if !utf8.Valid(line) {
+				yield(nil, fmt.Errorf("%s: record %d: %w: not valid UTF-8", name, lineNo-1, ErrFormat))
 				return
 			}
 			if !yield(json.RawMessage(line), nil) {

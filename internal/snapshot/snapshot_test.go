@@ -173,16 +173,17 @@ func zstdOf(t *testing.T, s string) []byte {
 
 func TestChunkReaderRejectsBadHeadersAndLines(t *testing.T) {
 	cases := map[string]struct{ data, want string }{
-		"newer version":   {`{"format":"cogvault-chunk","version":2,"kind":"users"}` + "\n", "format version 2 is newer than this cogvault understands (1); upgrade cogvault"},
-		"other kind":      {`{"format":"cogvault-chunk","version":1,"kind":"members"}` + "\n", `holds "members" records, want "users"`},
-		"not a chunk":     {`{"hello":1}` + "\n", "not a cogvault chunk"},
-		"empty":           {"", "empty chunk"},
-		"bad json line":   {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n{nope\n", "line 2"},
-		"no end of line":  {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":"a"}`, "truncated"},
-		"missing sub":     {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":"a","status":"CONFIRMED"}` + "\n", `user "a" without sub`},
-		"missing name":    {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"sub":"s","status":"CONFIRMED"}` + "\n", "without username"},
-		"wrong type":      {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":7}` + "\n", "record 1"},
-		"non-utf8 accept": {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + "{\"username\":\"\xff\",\"sub\":\"s\",\"status\":\"X\"}\n", ""},
+		"newer version":  {`{"format":"cogvault-chunk","version":2,"kind":"users"}` + "\n", "format version 2 is newer than this cogvault understands (1); upgrade cogvault"},
+		"other kind":     {`{"format":"cogvault-chunk","version":1,"kind":"members"}` + "\n", `holds "members" records, want "users"`},
+		"not a chunk":    {`{"hello":1}` + "\n", "not a cogvault chunk"},
+		"empty":          {"", "empty chunk"},
+		"bad json line":  {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n{nope\n", "line 2"},
+		"no end of line": {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":"a"}`, "truncated"},
+		"missing sub":    {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":"a","status":"CONFIRMED"}` + "\n", `user "a" without sub`},
+		"missing name":   {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"sub":"s","status":"CONFIRMED"}` + "\n", "without username"},
+		"wrong type":     {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + `{"username":7}` + "\n", "record 1"},
+		// encoding/json would read \xff as U+FFFD: a changed value, so damage.
+		"non-utf8": {`{"format":"cogvault-chunk","version":1,"kind":"users"}` + "\n" + "{\"username\":\"\xff\",\"sub\":\"s\",\"status\":\"X\"}\n", "record 1: invalid snapshot data: not valid UTF-8"},
 	}
 	for name, tc := range cases {
 		var err error

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +29,8 @@ var (
 	ErrExist      = errors.New("object already exists")
 	ErrNotExist   = errors.New("object does not exist")
 	ErrPermission = errors.New("permission denied")
+	// ErrNoRepository means a repository opened with MustExist is not there.
+	ErrNoRepository = errors.New("repository does not exist")
 )
 
 // ObjectInfo describes a stored object.
@@ -61,6 +65,10 @@ type Options struct {
 	KMSKeyID string
 	// S3ClientOptions adjust the S3 client (tests: path-style addressing).
 	S3ClientOptions []func(*s3.Options)
+	// MustExist makes a local repository that does not exist an error
+	// (ErrNotExist) instead of creating it: readers must not leave empty
+	// directories behind a typo.
+	MustExist bool
 	// PartSize is the multipart part size for S3 (default 16 MiB); objects
 	// smaller than one part are written with a single PutObject.
 	PartSize int64
@@ -73,7 +81,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 		return nil, errors.New("no repository given: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
 	}
 	if !strings.Contains(rawURL, "://") {
-		return NewDir(rawURL)
+		return openDir(rawURL, rawURL, opts)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -84,7 +92,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("repository %q: file URLs name a local path (file:///abs/path or file://./rel)", rawURL)
 		}
-		return NewDir(u.Path)
+		return openDir(rawURL, u.Path, opts)
 	case "s3":
 		if u.Host == "" {
 			return nil, fmt.Errorf("repository %q: no bucket; want s3://BUCKET/PREFIX", rawURL)
@@ -92,6 +100,19 @@ func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 		return NewS3(s3.NewFromConfig(opts.AWS, opts.S3ClientOptions...), u.Host, strings.Trim(u.Path, "/"), opts), nil
 	}
 	return nil, fmt.Errorf("repository %q: unknown scheme %q; use a path, file://PATH or s3://BUCKET/PREFIX", rawURL, u.Scheme)
+}
+
+func openDir(rawURL, path string, opts Options) (Store, error) {
+	if opts.MustExist && path != "" {
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s: check --repo (backup creates a repository; other commands only read one)", ErrNoRepository, rawURL)
+		}
+		if err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("repository %s is not a directory", rawURL)
+		}
+	}
+	return NewDir(path)
 }
 
 // CheckKey rejects keys that could escape the repository or mean different
