@@ -50,12 +50,18 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	if err != nil {
 		return nil, err
 	}
+	// An encrypted repository needs only its public recipients to be
+	// written; the function holds no identity.
+	r, _, err := repo.Open(ctx, store, repo.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
 	version := "(devel)"
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		version = info.Main.Version
 	}
 	return capture.New(capture.Config{
-		PoolID: env.PoolID, Region: cfg.Region, Repo: repo.New(store), Cognito: cip.NewFromConfig(cfg),
+		PoolID: env.PoolID, Region: cfg.Region, Repo: r, Cognito: cip.NewFromConfig(cfg),
 		Retention: env.Retention, ImportRoleArn: env.ImportRoleArn, ImportLogs: cloudwatchlogs.NewFromConfig(cfg),
 		ToolVersion: version, Log: log, Metrics: os.Stdout,
 	})

@@ -414,8 +414,9 @@ func corpusCases() []corpusCase {
 			steps: []corpusStep{
 				{args: verify(), exit: 2, want: []string{"{repo}", "permission denied"}},
 				{args: []string{"snapshots"}, exit: 1, want: []string{"{repo}", "permission denied"}},
-				{args: restore("latest"), exit: 2, want: []string{"{repo}", "permission denied"}},
-				{args: verify("20250101T000000.000Z-c0ffee00"), exit: 2, want: []string{"{repo}/snapshots/20250101T000000.000Z-c0ffee00.json", "permission denied"}},
+				{args: restore("latest"), exit: 1, want: []string{"{repo}", "permission denied"}},
+				// Opening a repository reads its config.json first.
+				{args: verify("20250101T000000.000Z-c0ffee00"), exit: 2, want: []string{"{repo}/config.json", "permission denied"}},
 			},
 		},
 	}

@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/crypt"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -42,7 +45,29 @@ func (g *globalOptions) open(ctx context.Context, opts storage.Options) (*repo.R
 	if err != nil {
 		return nil, err
 	}
-	return repo.New(store), nil
+	ids, err := g.identities()
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := repo.Open(ctx, store, repo.OpenOptions{Identities: ids})
+	return r, err
+}
+
+// identities reads --age-identity, if given.
+func (g *globalOptions) identities() ([]age.Identity, error) {
+	if g.AgeIdentity == "" {
+		return nil, nil
+	}
+	f, err := os.Open(g.AgeIdentity)
+	if err != nil {
+		return nil, usageError("--age-identity: %v", err)
+	}
+	defer f.Close()
+	ids, err := crypt.ParseIdentities(f, g.AgeIdentity)
+	if err != nil {
+		return nil, usageError("--age-identity: %v", err)
+	}
+	return ids, nil
 }
 
 // awsConfig loads the SDK configuration once per command.

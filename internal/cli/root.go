@@ -28,6 +28,7 @@ type globalOptions struct {
 	Repo        string
 	MaxShare    float64
 	QuotaRates  []string
+	AgeIdentity string
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -41,6 +42,7 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "send AWS calls to this `URL` instead, e.g. the endpoint cogvault fake-cognito prints")
 	fs.StringVar(&g.Output, "output", "text", "output `format`: text or json (json prints one document on stdout)")
 	fs.StringVar(&g.Repo, "repo", "", "repository `URL`: a path, file://PATH or s3://BUCKET/PREFIX (default: $COGVAULT_REPO)")
+	fs.StringVar(&g.AgeIdentity, "age-identity", "", "age identity `file` that decrypts an encrypted repository (default: $COGVAULT_AGE_IDENTITY)")
 	fs.Float64Var(&g.MaxShare, "max-share", 1, "`fraction` (0,1] of each Cognito quota this run may use; quotas are shared with production traffic")
 	fs.StringArrayVar(&g.QuotaRates, "quota-rate", nil, "`CATEGORY=RPS`: override a quota category's rate (repeatable), e.g. UserList=50 after a quota increase")
 }
@@ -58,6 +60,9 @@ func (g *globalOptions) validate() error {
 	}
 	if g.Repo == "" {
 		g.Repo = g.getenv("COGVAULT_REPO")
+	}
+	if g.AgeIdentity == "" {
+		g.AgeIdentity = g.getenv("COGVAULT_AGE_IDENTITY")
 	}
 	return nil
 }
@@ -146,6 +151,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(g),
 		newPoolsCommand(g),
+		newInitCommand(g),
 		newBackupCommand(g),
 		newSnapshotsCommand(g),
 		newVerifyCommand(g),
