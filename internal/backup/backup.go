@@ -33,6 +33,9 @@ type API interface {
 	ClientDescriber
 	ProviderLister
 	ProviderDescriber
+	ResourceServerLister
+	DomainDescriber
+	MFAConfigGetter
 	UserGetter
 }
 
@@ -296,7 +299,26 @@ type PoolConfigAPI interface {
 	ClientDescriber
 	ProviderLister
 	ProviderDescriber
+	ResourceServerLister
+	DomainDescriber
+	MFAConfigGetter
 	cognito.GroupLister
+}
+
+// ResourceServerLister lists resource servers and their scopes.
+type ResourceServerLister interface {
+	ListResourceServers(ctx context.Context, in *cip.ListResourceServersInput, optFns ...func(*cip.Options)) (*cip.ListResourceServersOutput, error)
+}
+
+// DomainDescriber reads the pool's hosted-UI domain.
+type DomainDescriber interface {
+	DescribeUserPoolDomain(ctx context.Context, in *cip.DescribeUserPoolDomainInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolDomainOutput, error)
+}
+
+// MFAConfigGetter reads the pool's MFA factors (DescribeUserPool has only
+// the mode).
+type MFAConfigGetter interface {
+	GetUserPoolMfaConfig(ctx context.Context, in *cip.GetUserPoolMfaConfigInput, optFns ...func(*cip.Options)) (*cip.GetUserPoolMfaConfigOutput, error)
 }
 
 // ReadPoolConfig reads a pool's settings, app clients, identity providers and
@@ -357,6 +379,46 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*sna
 		idps.NextToken = out.NextToken
 	}
 
+	rsIn := &cip.ListResourceServersInput{UserPoolId: pool, MaxResults: ptr(int32(50))}
+	for {
+		out, err := api.ListResourceServers(ctx, rsIn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list resource servers of %s: %w", poolID, err)
+		}
+		for _, rs := range out.ResourceServers {
+			raw, err := json.Marshal(rs)
+			if err != nil {
+				return nil, nil, err
+			}
+			cfg.ResourceServers = append(cfg.ResourceServers, raw)
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		rsIn.NextToken = out.NextToken
+	}
+
+	mfa, err := api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: pool})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read MFA configuration of %s: %w", poolID, err)
+	}
+	if cfg.MFA, err = json.Marshal(mfaConfig{mfa.MfaConfiguration, mfa.SmsMfaConfiguration, mfa.SoftwareTokenMfaConfiguration, mfa.EmailMfaConfiguration, mfa.WebAuthnConfiguration}); err != nil {
+		return nil, nil, err
+	}
+
+	for _, domain := range []*string{desc.UserPool.Domain, desc.UserPool.CustomDomain} {
+		if deref(domain) == "" {
+			continue
+		}
+		d, err := api.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: domain})
+		if err != nil {
+			return nil, nil, fmt.Errorf("describe domain %s of %s: %w", *domain, poolID, err)
+		}
+		if cfg.Domain, err = json.Marshal(d.DomainDescription); err != nil {
+			return nil, nil, err
+		}
+	}
+
 	for g, err := range cognito.Groups(ctx, api, poolID) {
 		if err != nil {
 			return nil, nil, err
@@ -364,6 +426,16 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*sna
 		cfg.Groups = append(cfg.Groups, GroupRecord(g))
 	}
 	return cfg, desc.UserPool, nil
+}
+
+// mfaConfig is GetUserPoolMfaConfig's answer, as SetUserPoolMfaConfig
+// takes it back.
+type mfaConfig struct {
+	MfaConfiguration              types.UserPoolMfaType
+	SmsMfaConfiguration           *types.SmsMfaConfigType           `json:",omitempty"`
+	SoftwareTokenMfaConfiguration *types.SoftwareTokenMfaConfigType `json:",omitempty"`
+	EmailMfaConfiguration         *types.EmailMfaConfigType         `json:",omitempty"`
+	WebAuthnConfiguration         *types.WebAuthnConfigurationType  `json:",omitempty"`
 }
 
 // listUsers follows one token chain and writes each user once, even when

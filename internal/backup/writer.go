@@ -141,9 +141,12 @@ func redactClient(c *types.UserPoolClientType) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode app client: %w", err)
 	}
-	if _, ok := m["ClientSecret"]; ok {
+	// A client without a secret marshals as "ClientSecret": null.
+	if v, ok := m["ClientSecret"]; ok {
 		delete(m, "ClientSecret")
-		m["ClientSecretPresent"] = true
+		if v != nil {
+			m["ClientSecretPresent"] = true
+		}
 	}
 	return json.Marshal(m)
 }

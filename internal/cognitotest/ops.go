@@ -2,6 +2,13 @@ package cognitotest
 
 // handlers maps each implemented operation to its handler.
 var handlers = map[string]handlerFunc{
+	"CreateResourceServer":      createResourceServer,
+	"DescribeResourceServer":    describeResourceServer,
+	"ListResourceServers":       listResourceServers,
+	"CreateUserPoolDomain":      createUserPoolDomain,
+	"DescribeUserPoolDomain":    describeUserPoolDomain,
+	"GetUserPoolMfaConfig":      getUserPoolMfaConfig,
+	"SetUserPoolMfaConfig":      setUserPoolMfaConfig,
 	"CreateUserPool":            createUserPool,
 	"DescribeUserPool":          describeUserPool,
 	"ListUserPools":             listUserPools,

@@ -32,6 +32,11 @@ type pool struct {
 	groups  map[string]*group
 	clients map[string]*client
 	idps    map[string]*identityProvider
+
+	resourceServers map[string]*resourceServer
+	domain          string                     // prefix or custom domain, "" when none
+	customDomain    json.RawMessage            // CustomDomainConfig of a custom domain
+	mfa             map[string]json.RawMessage // SetUserPoolMfaConfig's factor settings
 }
 
 func (p *pool) canon(username string) string {
@@ -168,6 +173,9 @@ func createUserPool(s *Service, body []byte) (any, *apiError) {
 func (s *Service) newPool(in createUserPoolInput, raw map[string]json.RawMessage) (*pool, *apiError) {
 	now := s.now()
 	id := s.newPoolID()
+	if raw == nil {
+		raw = map[string]json.RawMessage{}
+	}
 	p := &pool{
 		id: id, name: in.PoolName, created: now, modified: now,
 		arn:     fmt.Sprintf("arn:aws:cognito-idp:%s:%s:userpool/%s", s.opts.Region, s.opts.AccountID, id),
@@ -259,6 +267,11 @@ func (s *Service) describePool(p *pool) map[string]any {
 	out["LastModifiedDate"] = ts(p.modified)
 	out["SchemaAttributes"] = p.schema
 	out["EstimatedNumberOfUsers"] = p.liveUsers()
+	if p.domain != "" && len(p.customDomain) == 0 {
+		out["Domain"] = p.domain
+	} else if p.domain != "" {
+		out["CustomDomain"] = p.domain
+	}
 	if p.deletionProt {
 		out["DeletionProtection"] = "ACTIVE"
 	} else {

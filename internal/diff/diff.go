@@ -40,6 +40,10 @@ type Options struct {
 	// be PoolSources). Meaningful for two states of the same pool: config
 	// drift since a snapshot.
 	ComparePool bool
+	// CrossPool compares the configuration of two different pools (one
+	// recreated from the other): ids, ARNs, names and dates are ignored,
+	// app clients are matched by name. It implies ComparePool.
+	CrossPool bool
 	// CompareMFA compares MFA settings too. Only meaningful when both sides
 	// have them: ListUsers does not return them, so a live pool never does,
 	// and a snapshot only with backup --mfa.
@@ -104,13 +108,13 @@ func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error
 	if err := compareMemberships(ctx, old, new, r); err != nil {
 		return nil, err
 	}
-	if opts.ComparePool {
+	if opts.ComparePool || opts.CrossPool {
 		op, ok1 := old.(PoolSource)
 		np, ok2 := new.(PoolSource)
 		if !ok1 || !ok2 {
 			return nil, errors.New("diff: pool configuration asked for, but a side cannot describe its pool")
 		}
-		pr, err := comparePools(ctx, op, np)
+		pr, err := comparePools(ctx, op, np, opts.CrossPool)
 		if err != nil {
 			return nil, err
 		}

@@ -18,24 +18,33 @@ type PoolSource interface {
 // settings, and app clients and identity providers added, removed or
 // changed (with the names of changed settings).
 type PoolReport struct {
-	Settings         []string      `json:"settings,omitempty"`
-	ClientsAdded     []string      `json:"clientsAdded,omitempty"`
-	ClientsRemoved   []string      `json:"clientsRemoved,omitempty"`
-	ClientsChanged   []GroupChange `json:"clientsChanged,omitempty"`
-	ProvidersAdded   []string      `json:"providersAdded,omitempty"`
-	ProvidersRemoved []string      `json:"providersRemoved,omitempty"`
-	ProvidersChanged []GroupChange `json:"providersChanged,omitempty"`
+	Settings               []string      `json:"settings,omitempty"`
+	ClientsAdded           []string      `json:"clientsAdded,omitempty"`
+	ClientsRemoved         []string      `json:"clientsRemoved,omitempty"`
+	ClientsChanged         []GroupChange `json:"clientsChanged,omitempty"`
+	ProvidersAdded         []string      `json:"providersAdded,omitempty"`
+	ProvidersRemoved       []string      `json:"providersRemoved,omitempty"`
+	ProvidersChanged       []GroupChange `json:"providersChanged,omitempty"`
+	ResourceServersAdded   []string      `json:"resourceServersAdded,omitempty"`
+	ResourceServersRemoved []string      `json:"resourceServersRemoved,omitempty"`
+	ResourceServersChanged []GroupChange `json:"resourceServersChanged,omitempty"`
 }
 
 func (p *PoolReport) empty() bool {
 	return p == nil || len(p.Settings)+len(p.ClientsAdded)+len(p.ClientsRemoved)+len(p.ClientsChanged)+
-		len(p.ProvidersAdded)+len(p.ProvidersRemoved)+len(p.ProvidersChanged) == 0
+		len(p.ProvidersAdded)+len(p.ProvidersRemoved)+len(p.ProvidersChanged)+
+		len(p.ResourceServersAdded)+len(p.ResourceServersRemoved)+len(p.ResourceServersChanged) == 0
 }
 
 // volatile are settings the service changes by itself.
 var volatile = map[string]bool{"LastModifiedDate": true, "CreationDate": true, "EstimatedNumberOfUsers": true}
 
-func comparePools(ctx context.Context, old, new PoolSource) (*PoolReport, error) {
+// perPool are what differs between a pool and one recreated from it, by
+// construction: documented in README "Migrate a pool".
+var perPool = map[string]bool{"Id": true, "Arn": true, "Name": true, "UserPoolId": true, "ClientId": true,
+	"Domain": true, "CustomDomain": true, "AWSAccountId": true, "CloudFrontDistribution": true, "S3Bucket": true, "Version": true}
+
+func comparePools(ctx context.Context, old, new PoolSource, across bool) (*PoolReport, error) {
 	oc, err := old.PoolConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -44,11 +53,47 @@ func comparePools(ctx context.Context, old, new PoolSource) (*PoolReport, error)
 	if err != nil {
 		return nil, err
 	}
+	ignore := volatile
+	clientKey := "ClientId"
+	if across {
+		ignore = map[string]bool{}
+		for k := range volatile {
+			ignore[k] = true
+		}
+		for k := range perPool {
+			ignore[k] = true
+		}
+		clientKey = "ClientName"
+	}
 	r := &PoolReport{}
-	r.Settings = changedKeys(asMap(oc.UserPool), asMap(nc.UserPool))
-	r.ClientsAdded, r.ClientsRemoved, r.ClientsChanged = compareNamed(oc.Clients, nc.Clients, "ClientId")
-	r.ProvidersAdded, r.ProvidersRemoved, r.ProvidersChanged = compareNamed(oc.IdentityProviders, nc.IdentityProviders, "ProviderName")
+	r.Settings = changedKeys(asMap(oc.UserPool), asMap(nc.UserPool), ignore)
+	if !jsonEqual(oc.MFA, nc.MFA) {
+		r.Settings = append(r.Settings, "MfaConfig")
+	}
+	// The domain's description: in a recreated pool only its prefix should
+	// match; the pool's own Domain setting is its prefix again.
+	domainIgnore := map[string]bool{}
+	for k := range ignore {
+		domainIgnore[k] = k != "Domain"
+	}
+	if len(changedKeys(asMap(oc.Domain), asMap(nc.Domain), domainIgnore)) > 0 {
+		r.Settings = append(r.Settings, "DomainDescription")
+	}
+	sort.Strings(r.Settings)
+	r.ClientsAdded, r.ClientsRemoved, r.ClientsChanged = compareNamed(oc.Clients, nc.Clients, clientKey, ignore)
+	r.ProvidersAdded, r.ProvidersRemoved, r.ProvidersChanged = compareNamed(oc.IdentityProviders, nc.IdentityProviders, "ProviderName", ignore)
+	r.ResourceServersAdded, r.ResourceServersRemoved, r.ResourceServersChanged = compareNamed(oc.ResourceServers, nc.ResourceServers, "Identifier", ignore)
 	return r, nil
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	_ = json.Unmarshal(a, &x)
+	_ = json.Unmarshal(b, &y)
+	return reflect.DeepEqual(x, y)
 }
 
 func asMap(raw json.RawMessage) map[string]any {
@@ -57,7 +102,7 @@ func asMap(raw json.RawMessage) map[string]any {
 	return m
 }
 
-func changedKeys(o, n map[string]any) []string {
+func changedKeys(o, n map[string]any, ignore map[string]bool) []string {
 	keys := map[string]bool{}
 	for k := range o {
 		keys[k] = true
@@ -67,7 +112,7 @@ func changedKeys(o, n map[string]any) []string {
 	}
 	var out []string
 	for k := range keys {
-		if !volatile[k] && !reflect.DeepEqual(o[k], n[k]) {
+		if !ignore[k] && !reflect.DeepEqual(o[k], n[k]) {
 			out = append(out, k)
 		}
 	}
@@ -75,7 +120,7 @@ func changedKeys(o, n map[string]any) []string {
 	return out
 }
 
-func compareNamed(old, new []json.RawMessage, key string) (added, removed []string, changed []GroupChange) {
+func compareNamed(old, new []json.RawMessage, key string, ignore map[string]bool) (added, removed []string, changed []GroupChange) {
 	index := func(list []json.RawMessage) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, raw := range list {
@@ -93,7 +138,7 @@ func compareNamed(old, new []json.RawMessage, key string) (added, removed []stri
 			added = append(added, name)
 			continue
 		}
-		if fields := changedKeys(om, nm); fields != nil {
+		if fields := changedKeys(om, nm, ignore); fields != nil {
 			changed = append(changed, GroupChange{Name: name, Fields: fields})
 		}
 	}

@@ -81,7 +81,9 @@ type PoolConfig struct {
 	IdentityProviders []json.RawMessage `json:"identityProviders,omitempty"`
 	ResourceServers   []json.RawMessage `json:"resourceServers,omitempty"`
 	Domain            json.RawMessage   `json:"domain,omitempty"`
-	Groups            []Group           `json:"groups"`
+	// MFA is GetUserPoolMfaConfig's answer (the factors' settings).
+	MFA    json.RawMessage `json:"mfa,omitempty"`
+	Groups []Group         `json:"groups"`
 }
 
 // Record kinds: the kind of a chunk's records, in its header line.
