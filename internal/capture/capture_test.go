@@ -226,8 +226,10 @@ func TestPostConfirmationNeverFailsTheSignUp(t *testing.T) {
 	}{
 		{name: "repository refuses the write", mutate: func(c *capture.Config) { c.Repo = repo.New(failingStore{c.Repo.Store}) }},
 		{name: "AdminGetUser fails", fault: &cognitotest.Fault{Operation: "AdminGetUser", Kind: cognitotest.FaultServerError, Count: 100}, journal: true},
-		{name: "AdminGetUser outlives the budget", mutate: func(c *capture.Config) { c.TriggerBudget = 200 * time.Millisecond },
-			fault: &cognitotest.Fault{Operation: "AdminGetUser", Kind: cognitotest.FaultLatency, Latency: 5 * time.Second, Count: 100}, journal: true},
+		// The read gets half the budget; the write keeps the rest, which
+		// must be enough for a PUT even on a loaded CI machine under -race.
+		{name: "AdminGetUser outlives the budget", mutate: func(c *capture.Config) { c.TriggerBudget = 2 * time.Second },
+			fault: &cognitotest.Fault{Operation: "AdminGetUser", Kind: cognitotest.FaultLatency, Latency: 10 * time.Second, Count: 100}, journal: true},
 		{name: "event of another pool", pool: "us-east-1_Other"},
 	}
 	for _, c := range cases {
