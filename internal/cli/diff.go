@@ -17,11 +17,13 @@ type diffOptions struct {
 	Pool       string
 	ShowValues bool
 	Ignore     []string
+	Config     bool
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Pool, "pool", "", "compare with this live pool (default: the snapshot's own pool)")
 	fs.BoolVar(&o.ShowValues, "show-values", false, "print old and new attribute values (they are personal data: off by default)")
+	fs.BoolVar(&o.Config, "config", false, "also compare the configuration of two different pools (one recreated from the other: ids, names and dates ignored, app clients matched by name)")
 	fs.StringSliceVar(&o.Ignore, "ignore-attribute", nil, "attribute names not to compare, e.g. sub after a restore (repeatable)")
 }
 
@@ -93,7 +95,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 	// listing of the live pool: compare them between two snapshots only.
 	// Configuration drift means something only between states of one pool.
 	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore,
-		CompareMFA: len(args) == 2, ComparePool: samePool})
+		CompareMFA: len(args) == 2, ComparePool: samePool, CrossPool: opts.Config && !samePool})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -161,24 +163,20 @@ func printDiff(w io.Writer, from, to string, r *diff.Report) {
 		if len(p.Settings) > 0 {
 			fmt.Fprintf(w, "~ pool settings: %s\n", strings.Join(p.Settings, ", "))
 		}
-		for _, c := range p.ClientsAdded {
-			fmt.Fprintf(w, "+ app client %s\n", c)
+		named := func(kind string, added, removed []string, changed []diff.GroupChange) {
+			for _, c := range added {
+				fmt.Fprintf(w, "+ %s %s\n", kind, c)
+			}
+			for _, c := range removed {
+				fmt.Fprintf(w, "- %s %s\n", kind, c)
+			}
+			for _, c := range changed {
+				fmt.Fprintf(w, "~ %s %s: %s\n", kind, c.Name, strings.Join(c.Fields, ", "))
+			}
 		}
-		for _, c := range p.ClientsRemoved {
-			fmt.Fprintf(w, "- app client %s\n", c)
-		}
-		for _, c := range p.ClientsChanged {
-			fmt.Fprintf(w, "~ app client %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
-		}
-		for _, c := range p.ProvidersAdded {
-			fmt.Fprintf(w, "+ identity provider %s\n", c)
-		}
-		for _, c := range p.ProvidersRemoved {
-			fmt.Fprintf(w, "- identity provider %s\n", c)
-		}
-		for _, c := range p.ProvidersChanged {
-			fmt.Fprintf(w, "~ identity provider %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
-		}
+		named("app client", p.ClientsAdded, p.ClientsRemoved, p.ClientsChanged)
+		named("identity provider", p.ProvidersAdded, p.ProvidersRemoved, p.ProvidersChanged)
+		named("resource server", p.ResourceServersAdded, p.ResourceServersRemoved, p.ResourceServersChanged)
 	}
 	if r.Empty() {
 		fmt.Fprintf(w, "no differences (%d users compared)\n", r.UsersCompared)

@@ -157,6 +157,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newVerifyCommand(g),
 		newDiffCommand(g),
 		newRestoreCommand(g),
+		newCloneCommand(g),
 		newImportLegacyCommand(g),
 		newForgetCommand(g),
 		newPruneCommand(g),

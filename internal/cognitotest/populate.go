@@ -1,6 +1,7 @@
 package cognitotest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -82,7 +83,12 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 	c := &client{id: s.newClientID(), name: "web", created: baseTime, modified: baseTime}
 	p.clients[c.id] = c
 	res.ClientID = c.id
-	p.idps["Google"] = &identityProvider{name: "Google", typ: "Google", created: baseTime, modified: baseTime}
+	// As the console creates it: the app's Google credentials, a secret a
+	// backup must never store.
+	p.idps["Google"] = &identityProvider{name: "Google", typ: "Google", created: baseTime, modified: baseTime, config: map[string]json.RawMessage{
+		"ProviderDetails":  json.RawMessage(`{"client_id":"123-fake.apps.googleusercontent.com","client_secret":"GOCSPX-fake-secret","authorize_scopes":"openid email profile"}`),
+		"AttributeMapping": json.RawMessage(`{"email":"email","username":"sub"}`),
+	}}
 
 	for i := 0; i < o.Groups; i++ {
 		g := genGroup(rng, i)

@@ -188,7 +188,7 @@ func (c *creator) notForeign(src map[string]any) {
 				return
 			}
 			r, a := arnPart(x, 3), arnPart(x, 4)
-			if (r != "" && r != region) || (a != "" && a != account) {
+			if (r != "" && r != region) || (a != "" && account != "" && a != account) {
 				c.note(path, "%s is in Region %q, account %q, not the new pool's (%s, %s): map it with {\"replace\": {\"<old>\": \"<new>\"}} in --map", x, r, a, region, account)
 			}
 		case map[string]any:

@@ -2,6 +2,7 @@ package poolcfg_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,6 +125,11 @@ func TestRecreateAPoolInAnotherRegion(t *testing.T) {
 	r := repo.New(store)
 	m := must(backup.Run(ctx, src, store, backup.Options{PoolID: pool}, nil))
 	cfg := must(r.Pool(ctx, m))
+	for _, raw := range append(append([]json.RawMessage{}, cfg.IdentityProviders...), cfg.Clients...) {
+		if strings.Contains(string(raw), "corp-secret") || strings.Contains(string(raw), `"ClientSecret"`) {
+			t.Fatalf("the snapshot holds a secret: %s", raw)
+		}
+	}
 
 	// Without a map: the OIDC provider's secret is missing, the trigger is
 	// in the old Region and account. Both are reported, nothing fails.
