@@ -1,0 +1,486 @@
+package faulttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/cognitotest"
+)
+
+// faultClientScale paces the in-process CLI at half the fake's quotas, so
+// the faults below, not quota throttles, are what the runs meet.
+const faultClientScale = serverScale / 2
+
+// faultPool sizes the source pool of the fault scenarios.
+func faultPool() (users, groups int) {
+	if longTier {
+		return 600, 20
+	}
+	return 250, 10
+}
+
+// tier picks the short or the long tier's value.
+func tier(short, long int) int {
+	if longTier {
+		return long
+	}
+	return short
+}
+
+type faultCase struct {
+	name  string
+	fault cognitotest.Fault
+}
+
+func backupFaults() []faultCase {
+	return []faultCase{
+		{"throttle storm: every 2nd ListUsers, 200 calls", cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultThrottle, Every: 2, Count: 200}},
+		{"5xx burst: 30 ListUsers calls in a row", cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultServerError, Count: 30}},
+		{"5xx burst: 30 ListUsersInGroup calls in a row", cognitotest.Fault{Operation: "ListUsersInGroup", Kind: cognitotest.FaultServerError, Count: 30}},
+		{"latency spikes: 200ms on every 10th call", cognitotest.Fault{Kind: cognitotest.FaultLatency, Latency: 200 * time.Millisecond, Every: 10}},
+		{"connection resets: every 7th call", cognitotest.Fault{Kind: cognitotest.FaultReset, Every: 7}},
+	}
+}
+
+// restoreFaults: a restore starts with a sequential phase (describe the
+// target, list it, create the groups one by one) where every fault costs a
+// whole backoff; the short tier aims its storms at the concurrent phase
+// (After), the long tier covers the whole run.
+func restoreFaults() []faultCase {
+	storm, resets, after := tier(60, 200), tier(60, 0), tier(100, 0)
+	resetName := "connection resets: every 7th call"
+	if resets > 0 {
+		resetName = fmt.Sprintf("connection resets: every 7th call, %d calls", resets)
+	}
+	return []faultCase{
+		{fmt.Sprintf("throttle storm: every 2nd call, %d calls", storm), cognitotest.Fault{Kind: cognitotest.FaultThrottle, Every: 2, Count: storm, After: after}},
+		{"5xx burst: 30 AdminCreateUser calls in a row", cognitotest.Fault{Operation: "AdminCreateUser", Kind: cognitotest.FaultServerError, Count: 30, After: 50}},
+		{"5xx burst: 30 AdminAddUserToGroup calls in a row", cognitotest.Fault{Operation: "AdminAddUserToGroup", Kind: cognitotest.FaultServerError, Count: 30, After: 50}},
+		{"latency spikes: 200ms on every 10th call", cognitotest.Fault{Kind: cognitotest.FaultLatency, Latency: 200 * time.Millisecond, Every: 10}},
+		{resetName, cognitotest.Fault{Kind: cognitotest.FaultReset, Every: 7, Count: resets, After: after}},
+	}
+}
+
+// calls is how many calls of op ("" for every operation) the fake saw.
+func calls(srv *cognitotest.Server, op string) int {
+	if op != "" {
+		return int(srv.OpStats(op).Calls)
+	}
+	n := 0
+	for _, s := range srv.Stats() {
+		n += int(s.Calls)
+	}
+	return n
+}
+
+// hits is how many calls a fault hit, given the matching calls the fake saw
+// while it was in place (cognitotest's faults.take: After calls pass, then
+// every Every-th call is hit, until Count hits).
+func hits(f cognitotest.Fault, matching int) int {
+	n := matching - f.After
+	if n <= 0 {
+		return 0
+	}
+	h := n / max(f.Every, 1)
+	if f.Count > 0 {
+		h = min(h, f.Count)
+	}
+	return h
+}
+
+// retriesExhausted says whether a command failed because one call met the
+// fault on every one of its attempts (the SDK gives up after 10).
+func retriesExhausted(r result) bool {
+	return r.Code == 1 && strings.Contains(r.Stderr, "exceeded maximum number of attempts")
+}
+
+// ---- backup under Cognito faults ----
+
+// TestFaultInjection runs every injected-fault scenario side by side (see
+// runSideBySide): Cognito faults during backup and restore, S3 faults
+// during backup.
+func TestFaultInjection(t *testing.T) {
+	t.Parallel()
+	var cases []bgCase
+	cases = append(cases, backupCases()...)
+	cases = append(cases, restoreCases()...)
+	cases = append(cases, s3Cases()...)
+	runSideBySide(t, cases)
+}
+
+func backupCases() []bgCase {
+	users, groups := faultPool()
+	var cases []bgCase
+	for _, fc := range backupFaults() {
+		cases = append(cases, bgCase{"backup: " + fc.name, func(t tb, sc *scenario) {
+			srv, res := newFake(t, users, groups)
+			repoDir := filepath.Join(t.TempDir(), "repo")
+			g := global(srv.URL, faultClientScale)
+			args := append([]string{"backup", "--pool", res.PoolID, "--repo", repoDir, "--output", "json"}, g...)
+			before := calls(srv, fc.fault.Operation)
+			remove := srv.InjectFault(fc.fault)
+			var r result
+			runs := 0
+			for runs < 3 {
+				r = runCLI(args...)
+				runs++
+				if !retriesExhausted(r) {
+					break
+				}
+				// A backup that gave up must leave no snapshot.
+				if out := runCLI("snapshots", "--repo", repoDir, "--output", "json"); out.Code != 0 || strings.TrimSpace(out.Stdout) != "[]" {
+					t.Fatalf("a backup that gave up left a snapshot:\n%s", out)
+				}
+				t.Logf("run %d gave up after 10 attempts of one call and left no snapshot; running it again", runs)
+			}
+			remove()
+			sc.Injected = hits(fc.fault, calls(srv, fc.fault.Operation)-before)
+			if sc.Injected == 0 {
+				t.Fatalf("the fault hit no call")
+			}
+			if r.Code != 0 {
+				t.Fatalf("backup under %s (%d faults injected):\n%s", fc.name, sc.Injected, r)
+			}
+			checkBackup(t, r, repoDir, g, res)
+			sc.Survived = sc.Injected
+			sc.Detail = fmt.Sprintf("%d run(s), %v; snapshot verified, no difference with the live pool", runs, r.Took.Round(10*time.Millisecond))
+		}})
+	}
+	// Responses lost after the fake applied the call: the client sees a
+	// dropped connection and sends the same request again.
+	cases = append(cases, bgCase{"backup: responses lost after the call: every 5th list", func(t tb, sc *scenario) {
+		srv, res := newFake(t, users, groups)
+		lossy := newLossy(t, srv, 5, "ListUsers", "ListUsersInGroup", "ListGroups")
+		repoDir := filepath.Join(t.TempDir(), "repo")
+		r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", repoDir, "--output", "json"}, global(lossy.URL, faultClientScale)...)...)
+		sc.Injected = lossy.Lost()
+		if r.Code != 0 {
+			t.Fatalf("backup (%d responses lost):\n%s", sc.Injected, r)
+		}
+		checkBackup(t, r, repoDir, global(srv.URL, faultClientScale), res)
+		sc.Survived = sc.Injected
+		sc.Detail = fmt.Sprintf("%v; snapshot verified, no difference with the live pool", r.Took.Round(10*time.Millisecond))
+	}})
+	return cases
+}
+
+// checkBackup checks that the backup r wrote the whole pool: its summary,
+// verify, and a diff against the live pool.
+func checkBackup(t tb, r result, repoDir string, g []string, res cognitotest.PopulateResult) {
+	t.Helper()
+	var sum struct {
+		Snapshot    string `json:"snapshot"`
+		Users       int    `json:"users"`
+		Memberships int    `json:"memberships"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil {
+		t.Fatalf("backup summary: %v\n%s", err, r)
+	}
+	if sum.Users != res.Users || sum.Memberships != res.Memberships {
+		t.Fatalf("backup holds %d users and %d memberships, the pool %d and %d", sum.Users, sum.Memberships, res.Users, res.Memberships)
+	}
+	if v := runCLI(append([]string{"verify", "--repo", repoDir, sum.Snapshot}, g...)...); v.Code != 0 {
+		t.Fatalf("verify:\n%s", v)
+	}
+	if d := runCLI(append([]string{"diff", "--repo", repoDir, sum.Snapshot}, g...)...); d.Code != 0 || !strings.Contains(d.Stdout, "no differences") {
+		t.Fatalf("diff with the live pool:\n%s", d)
+	}
+}
+
+// ---- restore under Cognito faults ----
+
+// restoreRef is an uninterrupted, fault-free restore of the shared
+// snapshot: what every restore under faults must reach.
+type restoreRef struct {
+	repoDir string
+	code    int
+	rep     *restoreReport
+	source  *poolState // the pool backed up
+	state   *poolState // the pool restored into
+}
+
+// referenceRestore backs up the source pool once (every restore scenario
+// restores this snapshot, into a server of its own) and restores it with
+// no fault.
+func referenceRestore(t tb) *restoreRef {
+	t.Helper()
+	users, groups := faultPool()
+	srv, res := newFake(t, users, groups)
+	dir := t.TempDir()
+	ref := &restoreRef{repoDir: filepath.Join(dir, "repo")}
+	g := global(srv.URL, faultClientScale)
+	if r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", ref.repoDir, "--mfa"}, g...)...); r.Code != 0 {
+		t.Fatalf("backup:\n%s", r)
+	}
+	target := newTarget(t, srv, "reference")
+	r := runCLI(append([]string{"restore", "latest", "--repo", ref.repoDir, "--to", target, "--output", "json",
+		"--state-file", filepath.Join(dir, "state"), "--mapping-file", filepath.Join(dir, "subs")}, g...)...)
+	if r.Code != 0 && r.Code != 3 {
+		t.Fatalf("reference restore:\n%s", r)
+	}
+	api := sdkClient(t, srv.URL)
+	ref.code, ref.rep = r.Code, parseRestore(t, r)
+	ref.source, ref.state = readPool(t, api, res.PoolID), readPool(t, api, target)
+	if len(ref.state.Users) < users*8/10 {
+		t.Fatalf("the reference restore holds %d of %d users", len(ref.state.Users), users)
+	}
+	checkMapping(t, filepath.Join(dir, "subs.csv"), ref.source, ref.state, len(ref.state.Users))
+	t.Logf("reference restore: exit %d, %d users restored, %d items not restored, %d not exactly, %v",
+		r.Code, len(ref.state.Users), len(ref.rep.Report.NotRestored), len(ref.rep.Report.Changed), r.Took.Round(10*time.Millisecond))
+	return ref
+}
+
+// restoreTarget is a fresh server with an empty target pool, and the
+// restore command of the shared snapshot into it.
+type restoreTarget struct {
+	srv    *cognitotest.Server
+	pool   string
+	dir    string
+	ref    *restoreRef
+	runs   int
+	result result
+}
+
+func newRestoreTarget(t tb, ref *restoreRef) *restoreTarget {
+	t.Helper()
+	srv := newServer(t)
+	return &restoreTarget{srv: srv, pool: newTarget(t, srv, "target"), dir: t.TempDir(), ref: ref}
+}
+
+func (rt *restoreTarget) args(endpoint string) []string {
+	return append([]string{"restore", "latest", "--repo", rt.ref.repoDir, "--to", rt.pool, "--output", "json",
+		"--state-file", filepath.Join(rt.dir, "state"), "--mapping-file", filepath.Join(rt.dir, "subs")}, global(endpoint, faultClientScale)...)
+}
+
+// run runs the restore, and again (same command, the fault still in place)
+// while a run gives up because one call met the fault on all its attempts:
+// a failed restore is resumed, never started over.
+func (rt *restoreTarget) run(t tb, endpoint string) result {
+	t.Helper()
+	for rt.runs < 4 {
+		rt.result = runCLI(rt.args(endpoint)...)
+		rt.runs++
+		if !retriesExhausted(rt.result) || !strings.Contains(rt.result.Stderr, "run the same command again to resume") {
+			break
+		}
+		t.Logf("run %d gave up after 10 attempts of one call; resuming", rt.runs)
+	}
+	return rt.result
+}
+
+// check compares the target with the reference restore: every user,
+// attribute, status, enabled flag, MFA setting and membership, the exit
+// status, the report, and the sub mapping. It returns what differs.
+func (rt *restoreTarget) check(t tb, r result) string {
+	t.Helper()
+	ref := rt.ref
+	if r.Code != ref.code {
+		return fmt.Sprintf("exit %d, want %d:\n%s", r.Code, ref.code, r)
+	}
+	got := readPool(t, sdkClient(t, rt.srv.URL), rt.pool)
+	if d := compareStates(ref.state, got); len(d) > 0 {
+		return fmt.Sprintf("the target differs from the uninterrupted restore in %d ways:\n%s", len(d), first(d, 25))
+	}
+	rep := parseRestore(t, r)
+	if d := diffLines(items(ref.rep.Report.NotRestored), items(rep.Report.NotRestored)); len(d) > 0 {
+		return fmt.Sprintf("the not-restored list differs from the uninterrupted restore's:\n%s", first(d, 20))
+	}
+	if d := diffLines(items(ref.rep.Report.Changed), items(rep.Report.Changed)); len(d) > 0 {
+		return fmt.Sprintf("the restored-not-exactly list differs from the uninterrupted restore's:\n%s", first(d, 20))
+	}
+	checkMapping(t, filepath.Join(rt.dir, "subs.csv"), ref.source, got, len(ref.state.Users))
+	return ""
+}
+
+// idempotentWrites are the restore's write calls whose repetition must be
+// harmless.
+var idempotentWrites = []string{"CreateGroup", "AdminSetUserPassword", "AdminAddUserToGroup", "AdminDisableUser", "AdminSetUserMFAPreference", "AdminLinkProviderForUser"}
+
+func restoreCases() []bgCase {
+	var ref *restoreRef
+	ready := make(chan struct{})
+	// reference waits for the reference restore.
+	reference := func(t tb) *restoreRef {
+		<-ready
+		if ref == nil {
+			t.Fatalf("no reference restore to compare with")
+		}
+		return ref
+	}
+	cases := []bgCase{{"restore: reference, no fault", func(t tb, sc *scenario) {
+		defer close(ready)
+		ref = referenceRestore(t)
+		sc.Detail = fmt.Sprintf("exit %d, %d users restored, %d items not restored, %d restored not exactly",
+			ref.code, len(ref.state.Users), len(ref.rep.Report.NotRestored), len(ref.rep.Report.Changed))
+	}}}
+	for _, fc := range restoreFaults() {
+		cases = append(cases, bgCase{"restore: " + fc.name, func(t tb, sc *scenario) {
+			ref := reference(t)
+			rt := newRestoreTarget(t, ref)
+			before := calls(rt.srv, fc.fault.Operation)
+			remove := rt.srv.InjectFault(fc.fault)
+			r := rt.run(t, rt.srv.URL)
+			remove()
+			sc.Injected = hits(fc.fault, calls(rt.srv, fc.fault.Operation)-before)
+			if sc.Injected == 0 {
+				t.Fatalf("the fault hit no call")
+			}
+			if msg := rt.check(t, r); msg != "" {
+				t.Fatalf("restore under %s (%d faults, %d run(s)): %s", fc.name, sc.Injected, rt.runs, msg)
+			}
+			sc.Survived = sc.Injected
+			sc.Detail = fmt.Sprintf("%d run(s), %v; target equals the uninterrupted restore (%d users, same report and mapping)", rt.runs, r.Took.Round(10*time.Millisecond), len(ref.state.Users))
+		}})
+	}
+
+	// Responses lost after the fake applied the call: the client sees a
+	// dropped connection and sends the same call again. The long tier
+	// loses them operation by operation.
+	lost := [][]string{idempotentWrites}
+	if longTier {
+		lost = nil
+		for _, op := range idempotentWrites {
+			lost = append(lost, []string{op})
+		}
+	}
+	for _, ops := range lost {
+		every := 4
+		name := "responses lost after the call: every 4th " + ops[0]
+		if len(ops) > 1 {
+			every = 8
+			name = "responses lost after the call: every 8th write but AdminCreateUser"
+		}
+		cases = append(cases, bgCase{"restore: " + name, func(t tb, sc *scenario) {
+			ref := reference(t)
+			rt := newRestoreTarget(t, ref)
+			lossy := newLossy(t, rt.srv, every, ops...)
+			r := rt.run(t, lossy.URL)
+			sc.Injected = lossy.Lost()
+			if sc.Injected == 0 {
+				t.Fatalf("no response was lost")
+			}
+			if msg := rt.check(t, r); msg != "" {
+				t.Fatalf("restore with %d lost responses (%d run(s)): %s", sc.Injected, rt.runs, msg)
+			}
+			sc.Survived = sc.Injected
+			sc.Detail = fmt.Sprintf("%d run(s); target equals the uninterrupted restore", rt.runs)
+		}})
+	}
+
+	cases = append(cases, bgCase{"restore: responses lost after the call: every 10th AdminCreateUser", func(t tb, sc *scenario) {
+		ref := reference(t)
+		rt := newRestoreTarget(t, ref)
+		lossy := newLossy(t, rt.srv, 10, "AdminCreateUser")
+		r := rt.run(t, lossy.URL)
+		sc.Injected = lossy.Lost()
+		if sc.Injected == 0 {
+			t.Fatalf("no response was lost")
+		}
+		msg := rt.check(t, r)
+		if msg == "" {
+			sc.Survived = sc.Injected
+			sc.Detail = fmt.Sprintf("%d run(s); target equals the uninterrupted restore", rt.runs)
+			return
+		}
+		// What the operator can do about it: run the same command again.
+		again := runCLI(rt.args(rt.srv.URL)...)
+		repaired := rt.check(t, again) == ""
+		skipBug(t, fmt.Sprintf("BUG: a restore that loses an AdminCreateUser response does not restore that user, yet ends "+
+			"like a normal restore (exit %d). The SDK retries the call (a dropped connection is retryable), Cognito answers "+
+			"UsernameExistsException, and restoreUser (internal/restore/user.go, case IsUsernameExists && !earlier) takes "+
+			"the user this very run created for one that \"appeared in the target while the restore ran\": it is left "+
+			"FORCE_CHANGE_PASSWORD with no password set, disabled flag, MFA preference or link restored, and no sub "+
+			"mapping; the report lists it as not restored and advises --on-existing update. Its intent record is in the "+
+			"state file, so re-running the same command repairs it (here: %v), but nothing tells the operator to. "+
+			"%d lost responses gave: %s", r.Code, repaired, sc.Injected, firstLines(msg, 4)))
+		t.Fatalf("restore with %d lost AdminCreateUser responses: %s", sc.Injected, msg)
+	}})
+	return cases
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(len(lines), n)], "; ")
+}
+
+// ---- lost responses ----
+
+// lossy is a proxy in front of the fake that lets it apply every call but,
+// for every n-th successful call of the named operations, drops the
+// connection instead of answering: the client cannot tell whether the call
+// took effect.
+type lossy struct {
+	URL   string
+	next  http.Handler
+	ops   map[string]bool
+	every int
+
+	mu         sync.Mutex
+	seen, lost int
+}
+
+func newLossy(t tb, srv *cognitotest.Server, every int, ops ...string) *lossy {
+	t.Helper()
+	l := &lossy{next: srv.Service, ops: map[string]bool{}, every: every}
+	for _, op := range ops {
+		l.ops[op] = true
+	}
+	hs := httptest.NewServer(l)
+	t.Cleanup(hs.Close)
+	l.URL = hs.URL
+	return l
+}
+
+func (l *lossy) Lost() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost
+}
+
+func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService.")
+	if !l.ops[op] {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	l.next.ServeHTTP(rec, r)
+	lose := false
+	l.mu.Lock()
+	if rec.Code == http.StatusOK {
+		l.seen++
+		if lose = l.seen%l.every == 0; lose {
+			l.lost++
+		}
+	}
+	l.mu.Unlock()
+	if lose {
+		dropConnection(w)
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
