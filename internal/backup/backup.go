@@ -162,6 +162,8 @@ type run struct {
 	seen *subSet // subs written so far, across every chain
 
 	derived *snapshot.Derivation // WriteSnapshot of a derived state
+
+	manifestTried bool // commit sent the manifest (guarded by mu)
 }
 
 func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
@@ -268,6 +270,9 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
+	b.mu.Lock()
+	b.manifestTried = true
+	b.mu.Unlock()
 	if err := b.store.Put(ctx, snapshot.ManifestKey(b.id), strings.NewReader(string(body))); err != nil {
 		return nil, fmt.Errorf("write manifest %s: %w", snapshot.ManifestKey(b.id), err)
 	}

@@ -127,6 +127,11 @@ func (b *run) cleanup() {
 	defer cancel()
 	b.mu.Lock()
 	keys := append([]string(nil), b.written...)
+	if b.manifestTried {
+		// The manifest write failed, yet it may have been stored (its answer
+		// lost): remove it first, so no snapshot points at deleted data.
+		keys = append([]string{snapshot.ManifestKey(b.id)}, keys...)
+	}
 	b.mu.Unlock()
 	for _, k := range keys {
 		_ = d.Delete(ctx, k)

@@ -212,8 +212,8 @@ func printPrune(g *globalOptions, rep *repo.PruneReport, dryRun bool) {
 	if dryRun {
 		verb = "would remove"
 	}
-	fmt.Fprintf(g.stdout, "prune %s: %d data object(s) (%d bytes) of %d snapshot(s), %d journal event(s)\n",
-		verb, rep.DataObjects, rep.DataBytes, len(rep.Snapshots), rep.JournalEvents)
+	fmt.Fprintf(g.stdout, "prune %s: %d data object(s) (%d bytes) of %d snapshot(s), %d journal event(s), %d temporary file(s) of killed writes\n",
+		verb, rep.DataObjects, rep.DataBytes, len(rep.Snapshots), rep.JournalEvents, rep.TempFiles)
 	for _, id := range rep.Young {
 		fmt.Fprintf(g.stdout, "  %s has no manifest yet but is younger than the grace period: left alone\n", id)
 	}

@@ -21,6 +21,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -135,6 +136,14 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.Objec
 func (s *Store) Delete(ctx context.Context, key string) error { return s.inner.Delete(ctx, key) }
 
 func (s *Store) String() string { return s.inner.String() }
+
+// Sweep passes through to the inner store when it can sweep.
+func (s *Store) Sweep(ctx context.Context, prefix string, before time.Time, dryRun bool) (int, error) {
+	if sw, ok := s.inner.(storage.Sweeper); ok {
+		return sw.Sweep(ctx, prefix, before, dryRun)
+	}
+	return 0, nil
+}
 
 // ParseRecipients reads age recipients ("age1…"), one per line or
 // argument; '#' starts a comment.

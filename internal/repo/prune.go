@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // Forget deletes the manifests of the snapshots the decisions do not keep:
@@ -47,6 +48,8 @@ type PruneReport struct {
 	DataObjects   int      `json:"dataObjects"`
 	DataBytes     int64    `json:"dataBytes"`
 	JournalEvents int      `json:"journalEvents"`
+	// TempFiles are files of writes killed mid-way (directory stores only).
+	TempFiles int `json:"tempFiles,omitempty"`
 	// Young are ids without a manifest left alone because they are within
 	// the grace period (a backup may still be writing them).
 	Young []string `json:"young,omitempty"`
@@ -114,6 +117,16 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 	// Delete after listing: a store need not list stably under deletes.
 	if err := r.deleteAll(ctx, doomed, opts.DryRun); err != nil {
 		return rep, err
+	}
+	// Writes killed mid-way leave files no listing shows.
+	if sw, ok := r.Store.(storage.Sweeper); ok {
+		for _, prefix := range []string{snapshot.DataPrefix, snapshot.JournalPrefix} {
+			n, err := sw.Sweep(ctx, prefix, cutoff, opts.DryRun)
+			rep.TempFiles += n
+			if err != nil {
+				return rep, err
+			}
+		}
 	}
 	for id := range garbage {
 		if young[id] {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 )
@@ -34,32 +35,34 @@ func openState(path string) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open restore state %s: %w", path, err)
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		var r stateRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			// A torn last line from a killed run is expected; anything
-			// else means the file is not ours.
-			if !isLastLine(sc) {
-				f.Close()
-				return nil, fmt.Errorf("restore state %s: line %d is not a state record; move the file away to start over", path, line)
+	fail := func(err error) (*state, error) { f.Close(); return nil, err }
+	br := bufio.NewReaderSize(f, 64<<10)
+	var good int64 // end of the last whole record
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			if len(b) > 0 {
+				// A killed run tore its last write: cut it off, or the next
+				// record would be appended to the fragment.
+				if err := f.Truncate(good); err != nil {
+					return fail(fmt.Errorf("restore state %s: cut off a torn last line: %w", path, err))
+				}
 			}
 			break
 		}
+		if err != nil {
+			return fail(fmt.Errorf("read restore state %s: %w", path, err))
+		}
+		var r stateRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fail(fmt.Errorf("restore state %s: line %d is not a state record; it is not a file this restore wrote (give another --state-file)", path, line))
+		}
 		st.apply(r)
-	}
-	if err := sc.Err(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read restore state %s: %w", path, err)
+		good += int64(len(b))
 	}
 	st.f = f
 	return st, nil
 }
-
-func isLastLine(sc *bufio.Scanner) bool { return !sc.Scan() }
 
 func (s *state) apply(r stateRecord) {
 	switch r.Event {

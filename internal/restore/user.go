@@ -41,8 +41,12 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 		if err := st.record(stateRecord{Event: "intent", Username: u.Username}); err != nil {
 			return err
 		}
+		var tries attempts
 		out, err := api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: p, Username: name, UserAttributes: attrs,
-			MessageAction: types.MessageActionTypeSuppress})
+			MessageAction: types.MessageActionTypeSuppress}, tries.option)
+		// A retried create that finds the user may have lost the answer to
+		// its own first attempt: that user is ours, as after a crash.
+		earlier = earlier || tries.retried()
 		var newSub string
 		switch {
 		case err == nil:
@@ -54,7 +58,7 @@ func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Optio
 			mu.Unlock()
 			return nil
 		case cognito.IsUsernameExists(err):
-			// An earlier run created it and died before saying so.
+			// An earlier run (or attempt) created it and died before saying so.
 			g, gerr := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: p, Username: name})
 			if gerr != nil {
 				return fmt.Errorf("restore: read user %q in %s: %w", u.Username, opts.Target, gerr)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // tmpPrefix marks files being written; they are never listed.
@@ -208,4 +209,62 @@ func mapFSErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrPermission, err)
 	}
 	return err
+}
+
+// Sweeper is a store that can remove what writes killed mid-way left
+// behind and listing never shows (a directory store's temporary files).
+type Sweeper interface {
+	Sweep(ctx context.Context, prefix string, before time.Time, dryRun bool) (int, error)
+}
+
+// Sweep removes temporary files under prefix last written before before,
+// and directories left empty, and returns how many files it removed (or,
+// with dryRun, would remove). A write in progress touches its file, so a
+// grace period keeps it safe.
+func (d *Dir) Sweep(ctx context.Context, prefix string, before time.Time, dryRun bool) (int, error) {
+	root := filepath.Join(d.root, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
+	n := 0
+	var dirs []string
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			dirs = append(dirs, path)
+			return nil
+		}
+		if !strings.HasPrefix(e.Name(), tmpPrefix) {
+			return nil
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			return nil
+		}
+		n++
+		if dryRun {
+			return nil
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, mapFSErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("sweep %s: %w", d.root, err)
+	}
+	if !dryRun {
+		// Deepest first; a directory that is not empty stays (Remove fails).
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if dirs[i] != root {
+				_ = os.Remove(dirs[i])
+			}
+		}
+	}
+	return n, nil
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/cogvault/cogvault/internal/awsx"
 )
 
 const defaultPartSize = 16 << 20
@@ -75,8 +77,15 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		in := &s3.PutObjectInput{Bucket: &s.bucket, Key: k, Body: bytes.NewReader(buf[:n]), IfNoneMatch: aws.String("*"), ContentLength: aws.Int64(int64(n))}
 		s.sse(&in.ServerSideEncryption, &in.SSEKMSKeyId)
-		if _, err := s.api.PutObject(ctx, in); err != nil {
-			return fmt.Errorf("put %s: %w", s.describe(key), mapS3Err(err))
+		var tries awsx.Attempts
+		_, err := s.api.PutObject(ctx, in, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, tries.Middleware) })
+		err = mapS3Err(err)
+		if errors.Is(err, ErrExist) && tries.Retried() && s.holds(ctx, k, buf[:n]) {
+			// The first attempt stored it and its answer was lost.
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("put %s: %w", s.describe(key), err)
 		}
 		return nil
 	}
@@ -84,6 +93,17 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return s.putMultipart(ctx, key, k, buf, r)
+}
+
+// holds reports whether the object at k has exactly content b.
+func (s *S3) holds(ctx context.Context, k *string, b []byte) bool {
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: k})
+	if err != nil {
+		return false
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(b))+1))
+	return err == nil && bytes.Equal(got, b)
 }
 
 func (s *S3) sse(mode *types.ServerSideEncryption, keyID **string) {
