@@ -94,6 +94,10 @@ type Options struct {
 	// MFA also reads each user's MFA settings with AdminGetUser (UserRead
 	// quota: one call per user).
 	MFA bool
+	// IncludeSecrets keeps app client secrets and identity provider secrets
+	// in the snapshot (the CLI allows it only into an encrypted repository),
+	// so a recreated pool can keep them.
+	IncludeSecrets bool
 	// ChunkRecords per data object (default: the snapshot package's).
 	ChunkRecords int
 	ToolVersion  string
@@ -282,7 +286,7 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 // poolConfig reads the pool's configuration and notes the estimate of its
 // users and the account it lives in.
 func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, error) {
-	cfg, up, err := ReadPoolConfig(ctx, b.api, b.opts.PoolID)
+	cfg, up, err := ReadPoolConfig(ctx, b.api, b.opts.PoolID, b.opts.IncludeSecrets)
 	if err != nil {
 		return nil, "", err
 	}
@@ -327,8 +331,9 @@ type MFAConfigGetter interface {
 }
 
 // ReadPoolConfig reads a pool's settings, app clients, identity providers and
-// groups. Client and provider secrets are never kept: only whether one exists.
-func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*snapshot.PoolConfig, *types.UserPoolType, error) {
+// groups. Client and provider secrets are kept only with keepSecrets;
+// otherwise only whether one exists.
+func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepSecrets bool) (*snapshot.PoolConfig, *types.UserPoolType, error) {
 	pool := &poolID
 	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
 	if err != nil {
@@ -349,7 +354,7 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*sna
 			if err != nil {
 				return nil, nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), poolID, err)
 			}
-			raw, err := redactClient(d.UserPoolClient)
+			raw, err := redactClient(d.UserPoolClient, keepSecrets)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -372,7 +377,7 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string) (*sna
 			if err != nil {
 				return nil, nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), poolID, err)
 			}
-			raw, err := redactProvider(d.IdentityProvider)
+			raw, err := redactProvider(d.IdentityProvider, keepSecrets)
 			if err != nil {
 				return nil, nil, err
 			}

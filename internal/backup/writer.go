@@ -141,10 +141,13 @@ func (b *run) cleanup() {
 // redactClient encodes an app client without its secret: the snapshot
 // records only that one exists, because a stolen repository must not yield
 // credentials.
-func redactClient(c *types.UserPoolClientType) (json.RawMessage, error) {
+func redactClient(c *types.UserPoolClientType, keep bool) (json.RawMessage, error) {
 	m, err := toMap(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode app client: %w", err)
+	}
+	if keep {
+		return json.Marshal(m)
 	}
 	// A client without a secret marshals as "ClientSecret": null.
 	if v, ok := m["ClientSecret"]; ok {
@@ -160,10 +163,13 @@ func redactClient(c *types.UserPoolClientType) (json.RawMessage, error) {
 var secretDetails = []string{"client_secret", "private_key"}
 
 // redactProvider encodes an identity provider without its secrets.
-func redactProvider(p *types.IdentityProviderType) (json.RawMessage, error) {
+func redactProvider(p *types.IdentityProviderType, keep bool) (json.RawMessage, error) {
 	m, err := toMap(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode identity provider: %w", err)
+	}
+	if keep {
+		return json.Marshal(m)
 	}
 	if d, ok := m["ProviderDetails"].(map[string]any); ok {
 		for _, k := range secretDetails {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/progress"
+	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
@@ -22,10 +23,12 @@ type backupOptions struct {
 	KMSKeyID     string
 	ChunkRecords int
 	SingleChain  bool
+	Secrets      bool
 }
 
 func (o *backupOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Pool, "pool", "", "user pool id to back up, e.g. us-east-1_AbC123 (see 'cogvault pools')")
+	fs.BoolVar(&o.Secrets, "include-secrets", false, "also keep app client and identity provider secrets, so restore --create-pool can keep them (only into a repository encrypted with 'cogvault init --age-recipient')")
 	fs.BoolVar(&o.MFA, "mfa", false, "also read each user's MFA settings (one AdminGetUser per user, UserRead quota)")
 	fs.StringVar(&o.KMSKeyID, "kms-key-id", "", "encrypt S3 objects with SSE-KMS using this key id, ARN or alias")
 	fs.IntVar(&o.ChunkRecords, "chunk-records", snapshot.DefaultChunkRecords, "records per data object")
@@ -93,11 +96,20 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if err != nil {
 		return err
 	}
+	if opts.Secrets {
+		rc, err := repo.ReadConfig(ctx, r.Store)
+		if err != nil {
+			return err
+		}
+		if rc.Encryption != repo.EncryptionAge {
+			return usageError("--include-secrets needs an encrypted repository: secrets must never be stored in the clear; run 'cogvault init --repo %s --age-recipient age1…' on a new repository", g.Repo)
+		}
+	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
 		return err
 	}
-	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, ChunkRecords: opts.ChunkRecords, ToolVersion: Version()}
+	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version()}
 	if opts.SingleChain {
 		bo.Filters = []string{""}
 	}

@@ -40,7 +40,10 @@ func TestEncryptedRepository(t *testing.T) {
 	if code, _, errOut := run(t, ctx, append([]string{"init"}, common...)...); code != 1 || !strings.Contains(errOut, "already initialised") {
 		t.Fatalf("second init: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
+	if code, _, errOut := run(t, ctx, "backup", "--pool", src.PoolID, "--include-secrets", "--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", dir+"/plain"); code != 2 || !strings.Contains(errOut, "needs an encrypted repository") {
+		t.Fatalf("--include-secrets into an unencrypted repository: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID, "--include-secrets"}, common...)...); code != 0 {
 		t.Fatalf("backup without a key: %s", errOut)
 	}
 
@@ -49,7 +52,7 @@ func TestEncryptedRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var values [][]byte
+	values := [][]byte{[]byte("GOCSPX-fake-secret")} // the Google provider's, kept by --include-secrets
 	for _, u := range users.Users {
 		values = append(values, []byte(aws.ToString(u.Username)))
 		for _, a := range u.Attributes {

@@ -334,7 +334,10 @@ func createPool(ctx context.Context, g *globalOptions, api *cip.Client, r *repo.
 	fmt.Fprintf(w, "%s: pool %q (%s) from snapshot %s of %s\n", verb, opts.CreatePool, res.NewPool, m.ID, res.OldPool)
 	for _, c := range res.Clients {
 		fmt.Fprintf(w, "  app client   %-20s %s → %s", c.Name, c.Old, c.New)
-		if c.SecretGenerated {
+		switch {
+		case c.SecretKept:
+			fmt.Fprint(w, " (same secret, from the snapshot)")
+		case c.SecretGenerated:
 			fmt.Fprint(w, " (new secret: read it with DescribeUserPoolClient)")
 		}
 		fmt.Fprintln(w)

@@ -2,6 +2,7 @@ package cognitotest
 
 import (
 	"encoding/json"
+	"regexp"
 	"sort"
 	"time"
 )
@@ -40,13 +41,18 @@ func (s *Service) poolOfClient(id string) *pool {
 	return nil
 }
 
-// CreateUserPoolClient; GenerateSecret makes the service create the secret.
+var clientSecretPattern = regexp.MustCompile(`^[\w+=/-]{24,64}$`)
+
+// CreateUserPoolClient; GenerateSecret makes the service create the secret,
+// unless ClientSecret gives one (24–64 characters of [\w+=/-], and only with
+// GenerateSecret).
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
 func createUserPoolClient(s *Service, body []byte) (any, *apiError) {
 	var in struct {
 		UserPoolId     string
 		ClientName     string
 		GenerateSecret bool
+		ClientSecret   *string
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -56,8 +62,16 @@ func createUserPoolClient(s *Service, body []byte) (any, *apiError) {
 	}
 	var raw map[string]json.RawMessage
 	_ = json.Unmarshal(body, &raw)
-	for _, k := range []string{"UserPoolId", "ClientName", "GenerateSecret"} {
+	for _, k := range []string{"UserPoolId", "ClientName", "GenerateSecret", "ClientSecret"} {
 		delete(raw, k)
+	}
+	if in.ClientSecret != nil {
+		if !in.GenerateSecret {
+			return nil, errInvalidParameter("ClientSecret can only be provided when GenerateSecret is true.")
+		}
+		if !clientSecretPattern.MatchString(*in.ClientSecret) {
+			return nil, validationErr("***", "clientSecret", "Member must satisfy regular expression pattern: [\\w+=/-]{24,64}")
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -67,7 +81,10 @@ func createUserPoolClient(s *Service, body []byte) (any, *apiError) {
 	}
 	now := s.now()
 	c := &client{id: s.newClientID(), name: in.ClientName, created: now, modified: now, config: raw}
-	if in.GenerateSecret {
+	switch {
+	case in.ClientSecret != nil:
+		c.secret = *in.ClientSecret
+	case in.GenerateSecret:
 		c.secret = s.newClientID() + s.newClientID()
 	}
 	p.clients[c.id] = c

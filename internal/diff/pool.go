@@ -124,7 +124,7 @@ func compareNamed(old, new []json.RawMessage, key string, ignore map[string]bool
 	index := func(list []json.RawMessage) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, raw := range list {
-			m := asMap(raw)
+			m := withoutSecrets(asMap(raw))
 			if name, ok := m[key].(string); ok {
 				out[name] = m
 			}
@@ -151,4 +151,25 @@ func compareNamed(old, new []json.RawMessage, key string, ignore map[string]bool
 	sort.Strings(removed)
 	sort.Slice(changed, func(i, j int) bool { return changed[i].Name < changed[j].Name })
 	return added, removed, changed
+}
+
+// withoutSecrets replaces secret values (kept by backup --include-secrets)
+// with the "present" markers a plain backup writes, so that both compare and
+// no diff ever shows a secret changing.
+func withoutSecrets(m map[string]any) map[string]any {
+	if v, ok := m["ClientSecret"]; ok {
+		delete(m, "ClientSecret")
+		if v != nil {
+			m["ClientSecretPresent"] = true
+		}
+	}
+	if d, ok := m["ProviderDetails"].(map[string]any); ok {
+		for _, k := range []string{"client_secret", "private_key"} {
+			if _, ok := d[k]; ok {
+				delete(d, k)
+				d[k+"_present"] = "true"
+			}
+		}
+	}
+	return m
 }

@@ -48,7 +48,7 @@ type LiveAPI interface {
 
 // PoolConfig reads the live pool's configuration as a backup would.
 func (s LiveSource) PoolConfig(ctx context.Context) (*snapshot.PoolConfig, error) {
-	cfg, _, err := backup.ReadPoolConfig(ctx, s.API, s.PoolID)
+	cfg, _, err := backup.ReadPoolConfig(ctx, s.API, s.PoolID, false)
 	return cfg, err
 }
 

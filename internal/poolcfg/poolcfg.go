@@ -63,6 +63,7 @@ type Client struct {
 	Old             string `json:"old"`
 	New             string `json:"new"`
 	SecretGenerated bool   `json:"secretGenerated,omitempty"`
+	SecretKept      bool   `json:"secretKept,omitempty"`
 }
 
 // Result is the id mapping applications need, and what was not carried.
@@ -295,6 +296,8 @@ func (c *creator) clients(ctx context.Context, list []json.RawMessage) error {
 		}
 		old, name := str(m["ClientId"]), str(m["ClientName"])
 		secret, _ := m["ClientSecretPresent"].(bool)
+		kept := str(m["ClientSecret"]) // backup --include-secrets
+		secret = secret || kept != ""
 		for _, k := range clientDrop {
 			delete(m, k)
 		}
@@ -315,11 +318,14 @@ func (c *creator) clients(ctx context.Context, list []json.RawMessage) error {
 			return fmt.Errorf("app client %s: %w", name, err)
 		}
 		in.UserPoolId, in.GenerateSecret = &c.res.NewPool, secret
+		if kept != "" {
+			in.ClientSecret = &kept // applications keep their secret
+		}
 		out, err := c.api.CreateUserPoolClient(ctx, &in)
 		if err != nil {
 			return fmt.Errorf("create app client %s: %w", name, err)
 		}
-		c.res.Clients = append(c.res.Clients, Client{Name: name, Old: old, New: aws.ToString(out.UserPoolClient.ClientId), SecretGenerated: secret})
+		c.res.Clients = append(c.res.Clients, Client{Name: name, Old: old, New: aws.ToString(out.UserPoolClient.ClientId), SecretGenerated: secret && kept == "", SecretKept: kept != ""})
 	}
 	return nil
 }

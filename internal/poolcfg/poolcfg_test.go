@@ -195,3 +195,35 @@ func TestRecreateAPoolInAnotherRegion(t *testing.T) {
 		t.Errorf("taken domain: %+v", res3.NotCarried)
 	}
 }
+
+// With backup --include-secrets (into an encrypted repository), a recreated
+// pool keeps the provider's and the app clients' secrets: applications need
+// only the new client ids.
+func TestRecreateKeepsSecretsWhenTheSnapshotHasThem(t *testing.T) {
+	srcSrv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Region: "us-east-1"})
+	dstSrv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Region: "eu-west-1"})
+	src, dst := client(t, srcSrv, "us-east-1"), client(t, dstSrv, "eu-west-1")
+	pool := richPool(t, src)
+	store, _ := storage.NewDir(t.TempDir())
+	m := must(backup.Run(ctx, src, store, backup.Options{PoolID: pool, IncludeSecrets: true}, nil))
+	cfg := must(repo.New(store).Pool(ctx, m))
+	res := must(poolcfg.Create(ctx, dst, cfg, "acme-prod", poolcfg.Map{Domain: "-",
+		Replace: map[string]string{preSignUp: "arn:aws:lambda:eu-west-1:123456789012:function:pre-sign-up"}}))
+	if len(res.NotCarried) != 0 {
+		t.Fatalf("not carried: %+v", res.NotCarried)
+	}
+	for _, c := range res.Clients {
+		if c.Name != "backend" {
+			continue
+		}
+		old := must(src.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &pool, ClientId: &c.Old}))
+		now := must(dst.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &res.NewPool, ClientId: &c.New}))
+		if !c.SecretKept || aws.ToString(old.UserPoolClient.ClientSecret) == "" || aws.ToString(old.UserPoolClient.ClientSecret) != aws.ToString(now.UserPoolClient.ClientSecret) {
+			t.Errorf("backend's secret was not kept: %+v", c)
+		}
+	}
+	p := must(dst.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &res.NewPool, ProviderName: aws.String("Corp")}))
+	if p.IdentityProvider.ProviderDetails["client_secret"] != "corp-secret" {
+		t.Error("the provider's secret was not kept")
+	}
+}
