@@ -344,68 +344,72 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 		return nil, nil, fmt.Errorf("encode user pool %s: %w", poolID, err)
 	}
 	clients := &cip.ListUserPoolClientsInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
-	for {
+	err = eachPage(func(token *string) (*string, error) {
+		clients.NextToken = token
 		out, err := api.ListUserPoolClients(ctx, clients)
 		if err != nil {
-			return nil, nil, fmt.Errorf("list app clients of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list app clients of %s: %w", poolID, err)
 		}
 		for _, c := range out.UserPoolClients {
 			d, err := api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: pool, ClientId: c.ClientId})
 			if err != nil {
-				return nil, nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), poolID, err)
+				return nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), poolID, err)
 			}
 			raw, err := redactClient(d.UserPoolClient, keepSecrets)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			cfg.Clients = append(cfg.Clients, raw)
 		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		clients.NextToken = out.NextToken
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 
 	idps := &cip.ListIdentityProvidersInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
-	for {
+	err = eachPage(func(token *string) (*string, error) {
+		idps.NextToken = token
 		out, err := api.ListIdentityProviders(ctx, idps)
 		if err != nil {
-			return nil, nil, fmt.Errorf("list identity providers of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list identity providers of %s: %w", poolID, err)
 		}
 		for _, p := range out.Providers {
 			d, err := api.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: pool, ProviderName: p.ProviderName})
 			if err != nil {
-				return nil, nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), poolID, err)
+				return nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), poolID, err)
 			}
 			raw, err := redactProvider(d.IdentityProvider, keepSecrets)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			cfg.IdentityProviders = append(cfg.IdentityProviders, raw)
 		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		idps.NextToken = out.NextToken
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 
-	rsIn := &cip.ListResourceServersInput{UserPoolId: pool, MaxResults: ptr(int32(50))}
-	for {
-		out, err := api.ListResourceServers(ctx, rsIn)
+	// ListResourceServers takes at most 50 per page.
+	servers := &cip.ListResourceServersInput{UserPoolId: pool, MaxResults: ptr(int32(50))}
+	err = eachPage(func(token *string) (*string, error) {
+		servers.NextToken = token
+		out, err := api.ListResourceServers(ctx, servers)
 		if err != nil {
-			return nil, nil, fmt.Errorf("list resource servers of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list resource servers of %s: %w", poolID, err)
 		}
 		for _, rs := range out.ResourceServers {
 			raw, err := json.Marshal(rs)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			cfg.ResourceServers = append(cfg.ResourceServers, raw)
 		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		rsIn.NextToken = out.NextToken
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 
 	mfa, err := api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: pool})
@@ -436,6 +440,22 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 		cfg.Groups = append(cfg.Groups, GroupRecord(g))
 	}
 	return cfg, desc.UserPool, nil
+}
+
+// eachPage calls page with each NextToken, starting with none, until the
+// service returns none.
+func eachPage(page func(token *string) (next *string, err error)) error {
+	var token *string
+	for {
+		next, err := page(token)
+		if err != nil {
+			return err
+		}
+		if next == nil || *next == "" {
+			return nil
+		}
+		token = next
+	}
 }
 
 // mfaConfig is GetUserPoolMfaConfig's answer, as SetUserPoolMfaConfig
