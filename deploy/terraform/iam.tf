@@ -14,6 +14,7 @@ locals {
     "cognito-idp:DescribeUserPool",
     "cognito-idp:DescribeUserPoolClient",
     "cognito-idp:DescribeUserPoolDomain",
+    "cognito-idp:GetUICustomization",
     "cognito-idp:GetUserPoolMfaConfig",
     "cognito-idp:ListGroups",
     "cognito-idp:ListIdentityProviders",

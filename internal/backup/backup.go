@@ -36,6 +36,7 @@ type API interface {
 	ResourceServerLister
 	DomainDescriber
 	MFAConfigGetter
+	UICustomizationGetter
 	UserGetter
 }
 
@@ -311,7 +312,13 @@ type PoolConfigAPI interface {
 	ResourceServerLister
 	DomainDescriber
 	MFAConfigGetter
+	UICustomizationGetter
 	cognito.GroupLister
+}
+
+// UICustomizationGetter reads the hosted UI's CSS and logo settings.
+type UICustomizationGetter interface {
+	GetUICustomization(ctx context.Context, in *cip.GetUICustomizationInput, optFns ...func(*cip.Options)) (*cip.GetUICustomizationOutput, error)
 }
 
 // ResourceServerLister lists resource servers and their scopes.
@@ -410,6 +417,32 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+
+	// The pool's UI customization, then each client's own (a client
+	// without one is answered with the pool's, ClientId "ALL").
+	clientIDs := []*string{nil}
+	for _, raw := range cfg.Clients {
+		var c struct{ ClientId *string }
+		if json.Unmarshal(raw, &c) == nil && c.ClientId != nil {
+			clientIDs = append(clientIDs, c.ClientId)
+		}
+	}
+	for _, id := range clientIDs {
+		ui, err := api.GetUICustomization(ctx, &cip.GetUICustomizationInput{UserPoolId: pool, ClientId: id})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read UI customization of %s: %w", poolID, err)
+		}
+		u := ui.UICustomization
+		own := id == nil || deref(u.ClientId) == deref(id)
+		if u == nil || !own || (deref(u.CSS) == "" && deref(u.ImageUrl) == "") {
+			continue
+		}
+		raw, err := json.Marshal(u)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.UI = append(cfg.UI, raw)
 	}
 
 	mfa, err := api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: pool})

@@ -18,6 +18,7 @@ var Actions = map[string][]string{
 		"cognito-idp:DescribeUserPool",
 		"cognito-idp:DescribeUserPoolClient",
 		"cognito-idp:DescribeUserPoolDomain",
+		"cognito-idp:GetUICustomization",
 		"cognito-idp:GetUserPoolMfaConfig",
 		"cognito-idp:ListGroups",
 		"cognito-idp:ListIdentityProviders",

@@ -9,6 +9,8 @@ var handlers = map[string]handlerFunc{
 	"DescribeUserPoolDomain":    describeUserPoolDomain,
 	"GetUserPoolMfaConfig":      getUserPoolMfaConfig,
 	"SetUserPoolMfaConfig":      setUserPoolMfaConfig,
+	"GetUICustomization":        getUICustomization,
+	"SetUICustomization":        setUICustomization,
 	"CreateUserPool":            createUserPool,
 	"DescribeUserPool":          describeUserPool,
 	"ListUserPools":             listUserPools,

@@ -34,9 +34,10 @@ type pool struct {
 	idps    map[string]*identityProvider
 
 	resourceServers map[string]*resourceServer
-	domain          string                     // prefix or custom domain, "" when none
-	customDomain    json.RawMessage            // CustomDomainConfig of a custom domain
-	mfa             map[string]json.RawMessage // SetUserPoolMfaConfig's factor settings
+	domain          string                      // prefix or custom domain, "" when none
+	customDomain    json.RawMessage             // CustomDomainConfig of a custom domain
+	mfa             map[string]json.RawMessage  // SetUserPoolMfaConfig's factor settings
+	ui              map[string]*uiCustomization // by client id, "ALL" for the pool
 }
 
 func (p *pool) canon(username string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -78,6 +79,9 @@ func comparePools(ctx context.Context, old, new PoolSource, across bool) (*PoolR
 	}
 	if len(changedKeys(asMap(oc.Domain), asMap(nc.Domain), domainIgnore)) > 0 {
 		r.Settings = append(r.Settings, "DomainDescription")
+	}
+	if !slices.Equal(uiCSS(oc.UI), uiCSS(nc.UI)) {
+		r.Settings = append(r.Settings, "UICustomization")
 	}
 	sort.Strings(r.Settings)
 	r.ClientsAdded, r.ClientsRemoved, r.ClientsChanged = compareNamed(oc.Clients, nc.Clients, clientKey, ignore)
@@ -172,4 +176,23 @@ func withoutSecrets(m map[string]any) map[string]any {
 		}
 	}
 	return m
+}
+
+// uiCSS is what the hosted UI customization sets, comparable across pools:
+// the pool's CSS first, then the clients' own, sorted (client ids differ
+// between a pool and its copy).
+func uiCSS(list []json.RawMessage) []string {
+	var pool string
+	var clients []string
+	for _, raw := range list {
+		m := asMap(raw)
+		css, _ := m["CSS"].(string)
+		if m["ClientId"] == "ALL" || m["ClientId"] == nil {
+			pool = css
+		} else {
+			clients = append(clients, css)
+		}
+	}
+	sort.Strings(clients)
+	return append([]string{pool}, clients...)
 }

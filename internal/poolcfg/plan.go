@@ -47,3 +47,7 @@ func (dryAPI) CreateUserPoolClient(_ context.Context, in *cip.CreateUserPoolClie
 func (dryAPI) CreateUserPoolDomain(context.Context, *cip.CreateUserPoolDomainInput, ...func(*cip.Options)) (*cip.CreateUserPoolDomainOutput, error) {
 	return &cip.CreateUserPoolDomainOutput{}, nil
 }
+
+func (dryAPI) SetUICustomization(context.Context, *cip.SetUICustomizationInput, ...func(*cip.Options)) (*cip.SetUICustomizationOutput, error) {
+	return &cip.SetUICustomizationOutput{}, nil
+}

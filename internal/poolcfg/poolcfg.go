@@ -36,6 +36,7 @@ type API interface {
 	CreateIdentityProvider(ctx context.Context, in *cip.CreateIdentityProviderInput, optFns ...func(*cip.Options)) (*cip.CreateIdentityProviderOutput, error)
 	CreateUserPoolClient(ctx context.Context, in *cip.CreateUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolClientOutput, error)
 	CreateUserPoolDomain(ctx context.Context, in *cip.CreateUserPoolDomainInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolDomainOutput, error)
+	SetUICustomization(ctx context.Context, in *cip.SetUICustomizationInput, optFns ...func(*cip.Options)) (*cip.SetUICustomizationOutput, error)
 }
 
 // Map rewrites what cannot be carried as it is (the --map file).
@@ -136,7 +137,45 @@ func Create(ctx context.Context, api API, cfg *snapshot.PoolConfig, name string,
 	if err := c.domain(ctx, src); err != nil {
 		return res, err
 	}
+	c.ui(ctx, cfg.UI)
 	return res, nil
+}
+
+// ui sets the hosted UI's CSS for the pool and for each client that had its
+// own. A logo is served from a URL of the old pool: it is reported, not
+// fetched.
+func (c *creator) ui(ctx context.Context, list []json.RawMessage) {
+	newID := map[string]string{}
+	for _, cl := range c.res.Clients {
+		newID[cl.Old] = cl.New
+	}
+	for _, raw := range list {
+		var u types.UICustomizationType
+		if err := json.Unmarshal(raw, &u); err != nil {
+			c.note("UI customization", "unreadable: %v", err)
+			continue
+		}
+		in := &cip.SetUICustomizationInput{UserPoolId: &c.res.NewPool, CSS: u.CSS}
+		what := "UI customization of the pool"
+		if id := aws.ToString(u.ClientId); id != "" && id != "ALL" {
+			what = "UI customization of app client " + id
+			nid, ok := newID[id]
+			if !ok {
+				c.note(what, "not set: the app client was not created")
+				continue
+			}
+			in.ClientId = &nid
+		}
+		if aws.ToString(u.ImageUrl) != "" {
+			c.note(what, "the logo is not carried: download it from %s and set it with SetUICustomization", aws.ToString(u.ImageUrl))
+		}
+		if aws.ToString(u.CSS) == "" {
+			continue
+		}
+		if _, err := c.api.SetUICustomization(ctx, in); err != nil {
+			c.note(what, "not set: %v", err)
+		}
+	}
 }
 
 type creator struct {

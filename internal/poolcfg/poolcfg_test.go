@@ -101,6 +101,7 @@ func richPool(t *testing.T, api *cip.Client) string {
 		must(api.CreateUserPoolClient(ctx, &c))
 	}
 	must(api.CreateUserPoolDomain(ctx, &cip.CreateUserPoolDomainInput{UserPoolId: &pool, Domain: aws.String("acme-auth")}))
+	must(api.SetUICustomization(ctx, &cip.SetUICustomizationInput{UserPoolId: &pool, CSS: aws.String(".banner-customizable { background: #123456 }")}))
 	for i, g := range []string{"admins", "staff"} {
 		must(api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &pool, GroupName: aws.String(g), Precedence: aws.Int32(int32(i))}))
 	}

@@ -82,8 +82,11 @@ type PoolConfig struct {
 	ResourceServers   []json.RawMessage `json:"resourceServers,omitempty"`
 	Domain            json.RawMessage   `json:"domain,omitempty"`
 	// MFA is GetUserPoolMfaConfig's answer (the factors' settings).
-	MFA    json.RawMessage `json:"mfa,omitempty"`
-	Groups []Group         `json:"groups"`
+	MFA json.RawMessage `json:"mfa,omitempty"`
+	// UI is the classic hosted UI's customization: the pool's ("ALL") and
+	// each app client's own, as GetUICustomization describes them.
+	UI     []json.RawMessage `json:"ui,omitempty"`
+	Groups []Group           `json:"groups"`
 }
 
 // Record kinds: the kind of a chunk's records, in its header line.
