@@ -344,6 +344,7 @@ func TestCloudTrailEventsAreReReadAndJournaled(t *testing.T) {
 				}
 			}}},
 	}
+	e.srv.ResetStats()
 	seen := 0
 	for i, s := range steps {
 		e.clock.Advance(time.Minute)
@@ -373,6 +374,11 @@ func TestCloudTrailEventsAreReReadAndJournaled(t *testing.T) {
 	}
 	if !strings.Contains(e.metrics.String(), `"UnresolvedEvents":1`) {
 		t.Errorf("the event naming no user was not counted:\n%s", e.metrics)
+	}
+	// A local user is read by its sub: only the deleted one needs a
+	// ListUsers (the UserList quota is the backups').
+	if n := e.srv.OpStats("ListUsers").Calls; n != 1 {
+		t.Errorf("%d ListUsers calls, want 1 (for the deleted user)", n)
 	}
 	if strings.Contains(e.logs.String(), "carol@example.com") || strings.Contains(e.logs.String(), "Carol Two") {
 		t.Errorf("logs hold attribute values:\n%s", e.logs)

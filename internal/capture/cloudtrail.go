@@ -131,21 +131,31 @@ func (h *Handler) journalGroup(ctx context.Context, e snapshot.Event, name strin
 func (h *Handler) journalUser(ctx context.Context, e snapshot.Event, req, resp, extra map[string]any) error {
 	sub := firstOf(str(extra, "sub"), str(extra, "userSub"), str(resp, "userSub"), str(req, "sub"))
 	username := firstOf(str(req, "username"), str(req, "userName"))
-	if username == "" && sub != "" {
-		var err error
-		if username, err = h.usernameOf(ctx, sub); err != nil {
-			return err
+	var u *snapshot.User
+	var err error
+	switch {
+	case username != "":
+		u, err = h.readUser(ctx, username)
+	case sub != "":
+		// Cognito takes a local user's sub wherever a username goes: one
+		// AdminGetUser (UserRead, 120 RPS) instead of a ListUsers by sub
+		// (UserList, 30 RPS, shared with backups). Federated users are not
+		// addressable by sub: for them, and for the deleted, list.
+		u, err = h.readUser(ctx, sub)
+		if cognito.IsUserNotFound(err) {
+			if username, err = h.usernameOf(ctx, sub); err != nil {
+				return err
+			}
+			if username == "" {
+				return h.tombstone(ctx, e, sub, "")
+			}
+			u, err = h.readUser(ctx, username)
 		}
-		if username == "" {
-			return h.tombstone(ctx, e, sub, "")
-		}
-	}
-	if username == "" {
+	default:
 		h.metric("UnresolvedEvents", 1)
 		h.cfg.Log.Warn("CloudTrail event names no user (sub and username hidden); the next snapshot reconciles", "eventName", e.Source)
 		return nil
 	}
-	u, err := h.readUser(ctx, username)
 	if cognito.IsUserNotFound(err) {
 		return h.tombstone(ctx, e, sub, username)
 	}
