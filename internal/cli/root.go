@@ -163,6 +163,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newPruneCommand(g),
 		newJournalCommand(g),
 		newFakeCognitoCommand(g),
+		newBenchCommand(g),
 		newDemoCommand(g),
 	)
 	return root
