@@ -8,12 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/quota"
@@ -98,15 +95,10 @@ func runBench(ctx context.Context, opts benchOptions, g *globalOptions) error {
 		return err
 	}
 	defer srv.Close()
-	ao := g.awsOptions()
-	ao.Profile, ao.Region, ao.EndpointURL = "", srv.Region(), srv.URL
-	ao.Credentials = credentials.NewStaticCredentialsProvider("bench", "bench", "")
-	ao.Limiter = awsx.NewLimiter(scaledDefaults(ao.Rates, opts.QuotaScale), ao.MaxShare)
-	cfg, err := awsx.LoadConfig(ctx, ao)
+	api, err := fakeClient(ctx, g, srv, opts.QuotaScale)
 	if err != nil {
 		return err
 	}
-	api := cip.NewFromConfig(cfg)
 	dir, err := os.MkdirTemp("", "cogvault-bench-")
 	if err != nil {
 		return err

@@ -120,19 +120,10 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	say("1. fake Cognito on %s (quotas at Cognito's defaults ×%g so the demo finishes in seconds)", srv.URL, opts.QuotaScale)
 	say("   generated pool %s: %d users, %d groups, %d memberships", res.PoolID, res.Users, res.Groups, res.Memberships)
 
-	// The demo never touches the user's AWS setup: explicit region, endpoint
-	// and dummy credentials.
-	ao := g.awsOptions()
-	ao.Profile = ""
-	ao.Region = srv.Region()
-	ao.EndpointURL = srv.URL
-	ao.Credentials = credentials.NewStaticCredentialsProvider("demo", "demo", "")
-	ao.Limiter = awsx.NewLimiter(scaledDefaults(ao.Rates, opts.QuotaScale), ao.MaxShare)
-	cfg, err := awsx.LoadConfig(ctx, ao)
+	api, err := fakeClient(ctx, g, srv, opts.QuotaScale)
 	if err != nil {
 		return err
 	}
-	api := cip.NewFromConfig(cfg)
 
 	dir := g.Repo
 	if dir == "" {
@@ -222,6 +213,21 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 
 // scaledDefaults is Cognito's default rates with overrides, times f: the
 // demo paces itself to the fake's scaled quotas.
+// fakeClient is a Cognito client for an in-process fake whose quotas are
+// Cognito's defaults × scale, paced to match. It never touches the user's
+// AWS setup: explicit region, endpoint and dummy credentials.
+func fakeClient(ctx context.Context, g *globalOptions, srv *cognitotest.Server, scale float64) (*cip.Client, error) {
+	ao := g.awsOptions()
+	ao.Profile, ao.Region, ao.EndpointURL = "", srv.Region(), srv.URL
+	ao.Credentials = credentials.NewStaticCredentialsProvider("fake", "fake", "")
+	ao.Limiter = awsx.NewLimiter(scaledDefaults(ao.Rates, scale), ao.MaxShare)
+	cfg, err := awsx.LoadConfig(ctx, ao)
+	if err != nil {
+		return nil, err
+	}
+	return cip.NewFromConfig(cfg), nil
+}
+
 func scaledDefaults(overrides quota.Rates, f float64) quota.Rates {
 	r := quota.Defaults()
 	for c, v := range overrides {

@@ -366,20 +366,16 @@ func readPoolMap(path string) (poolcfg.Map, error) {
 	return pm, nil
 }
 
+// writeFile0600 writes v as indented JSON, readable by its owner only.
 func writeFile0600(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // pointInTime computes the state at opts.At into a private scratch
@@ -461,14 +457,7 @@ func writeMappings(base string, maps []restore.SubMapping) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", csvPath, err)
 	}
-	b, err := json.MarshalIndent(maps, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", jsonPath, err)
-	}
-	return nil
+	return writeFile0600(jsonPath, maps)
 }
 
 // maxListed bounds the items a text report prints per list; a restore of a
