@@ -104,7 +104,7 @@ func runClone(ctx context.Context, opts cloneOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := r.Resolve(ctx, "latest", opts.From)
+	m, err := resolveSnapshot(ctx, r, "latest", opts.From)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -11,17 +13,20 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cogvault/cogvault/internal/diff"
+	"github.com/cogvault/cogvault/internal/repo"
 )
 
 type diffOptions struct {
-	Pool       string
+	Pool       string // the pool whose snapshots SNAPSHOT names
+	To         string // the live pool compared with (one SNAPSHOT)
 	ShowValues bool
 	Ignore     []string
 	Config     bool
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Pool, "pool", "", "compare with this live pool (default: the snapshot's own pool)")
+	fs.StringVar(&o.Pool, "pool", "", poolFlagHelp)
+	fs.StringVar(&o.To, "to", "", "with one SNAPSHOT: compare with this live pool, e.g. a restore target (default: the snapshot's own pool)")
 	fs.BoolVar(&o.ShowValues, "show-values", false, "print old and new attribute values (they are personal data: off by default)")
 	fs.BoolVar(&o.Config, "config", false, "also compare the configuration of two different pools (one recreated from the other: ids, names and dates ignored, app clients matched by name)")
 	fs.StringSliceVar(&o.Ignore, "ignore-attribute", nil, "attribute names not to compare, e.g. sub after a restore (repeatable)")
@@ -30,7 +35,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 func newDiffCommand(g *globalOptions) *cobra.Command {
 	var opts diffOptions
 	cmd := &cobra.Command{
-		Use:   "diff --repo URL SNAPSHOT [SNAPSHOT2]",
+		Use:   "diff --repo URL [--pool POOL_ID] SNAPSHOT [SNAPSHOT2] [--to POOL_ID]",
 		Short: "Compare a snapshot with the live pool or with another snapshot",
 		Long: `Compare a snapshot with a live pool (one argument) or with a newer snapshot
 (two arguments) and list users, groups and memberships that were added,
@@ -40,13 +45,21 @@ names of the changed attributes are listed, never their values unless
 --show-values is given.
 
 SNAPSHOT is an id from 'cogvault snapshots', an unambiguous prefix of one, or
-"latest".
+"latest": the newest snapshot of --pool. A repository can hold snapshots of
+several pools; there "latest" (or a prefix matching snapshots of several
+pools) needs --pool, and a full id needs nothing. With one SNAPSHOT the live
+pool compared with is --to, by default the snapshot's own pool. (A --pool the
+repository holds no snapshot of is taken as the live pool, as before --to
+existed.)
 
 EXIT STATUS
   0  no differences
   1  differences found
-  2  the comparison could not run: bad flags, no such snapshot or pool`,
-		Example: `  cogvault diff --repo s3://my-backups/cognito latest                 # what changed since the last backup
+  2  the comparison could not run: bad flags, no such snapshot or pool, or
+     "latest" without --pool in a repository of several pools (the error
+     lists them)`,
+		Example: `  cogvault diff --repo s3://my-backups/cognito --pool us-east-1_AbC123 latest   # what changed since the last backup
+  cogvault diff --repo ./backups latest --to us-east-1_NewPool1 --ignore-attribute sub   # check a restore
   cogvault diff --repo ./backups 20261120T0100 20261124T0100 --output json`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,7 +75,25 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	oldM, err := r.Resolve(ctx, args[0], "")
+	src, live := opts.Pool, opts.To
+	if live != "" && len(args) == 2 {
+		return usageError("--to goes with one SNAPSHOT: it names the live pool to compare with")
+	}
+	if len(args) == 1 && live == "" && src != "" {
+		// Before --to, --pool named the live pool: keep that meaning when
+		// the repository holds no snapshot of it (a restore target).
+		all, _, err := r.Snapshots(ctx)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		if !slices.Contains(repo.PoolIDs(all), src) {
+			src, live = "", src
+		}
+	}
+	oldM, err := resolveSnapshot(ctx, r, args[0], src)
+	if errors.Is(err, repo.ErrAmbiguousPool) && live != "" && opts.To == "" {
+		err = fmt.Errorf("%w; the repository holds no snapshot of --pool %s: to compare with it, name the source pool with --pool and %s with --to", err, live, live)
+	}
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -71,7 +102,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 	var against string
 	samePool := false
 	if len(args) == 2 {
-		newM, err := r.Resolve(ctx, args[1], "")
+		newM, err := resolveSnapshot(ctx, r, args[1], src)
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
@@ -79,7 +110,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		against = "snapshot " + newM.ID
 		samePool = newM.PoolID == oldM.PoolID
 	} else {
-		pool := opts.Pool
+		pool := live
 		if pool == "" {
 			pool = oldM.PoolID
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cogvault/cogvault/internal/pitr"
-	"github.com/cogvault/cogvault/internal/repo"
 )
 
 func newJournalCommand(g *globalOptions) *cobra.Command {
@@ -35,25 +33,6 @@ func parseTime(flag, s string) (time.Time, error) {
 	return time.Time{}, usageError("%s %q: want a time such as 2026-11-24T10:00:00Z (RFC 3339) or a UTC date 2026-11-24", flag, s)
 }
 
-// poolOf returns the pool to work on: the flag, or the repository's only pool.
-func poolOf(ctx context.Context, r *repo.Repo, flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	all, _, err := r.Snapshots(ctx)
-	if err != nil {
-		return "", err
-	}
-	pools := map[string]bool{}
-	for _, m := range all {
-		pools[m.PoolID] = true
-	}
-	if len(pools) == 1 {
-		return all[0].PoolID, nil
-	}
-	return "", usageError("--pool is required: the repository holds snapshots of %d pools (see 'cogvault snapshots')", len(pools))
-}
-
 func newJournalListCommand(g *globalOptions) *cobra.Command {
 	var pool, since, until string
 	cmd := &cobra.Command{
@@ -62,10 +41,13 @@ func newJournalListCommand(g *globalOptions) *cobra.Command {
 		Long: `List a pool's journal events, oldest first. Only identifiers are printed (the
 user's sub, a group's name), never attribute values.
 
+--pool is needed when the repository holds snapshots of more than one pool.
+
 EXIT STATUS
   0  listed (possibly none)
   1  the journal could not be read, or an event is damaged
-  2  bad flags`,
+  2  bad flags, or no --pool in a repository of several pools (the error
+     lists them)`,
 		Example: `  cogvault journal list --repo s3://my-backups/cognito --pool us-east-1_AbC123 --since 2026-11-24`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -125,7 +107,7 @@ EXIT STATUS
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&pool, "pool", "", "the pool whose journal to list (default: the repository's only pool)")
+	cmd.Flags().StringVar(&pool, "pool", "", "the pool whose journal to list (default: the repository's only pool; needed when it holds several)")
 	cmd.Flags().StringVar(&since, "since", "", "only events at or after this time (RFC 3339 or a UTC date)")
 	cmd.Flags().StringVar(&until, "until", "", "only events at or before this time")
 	return cmd
@@ -141,12 +123,14 @@ finished by then plus the journal events up to then, and store it as a new
 snapshot, marked as derived (its manifest names the base snapshot and the
 number of events). Restores from later points start from it, and older
 snapshots can be forgotten; 'cogvault prune' then removes the events no
-restore can use any more. Nothing is read from Cognito.
+restore can use any more. Nothing is read from Cognito. --pool is needed when
+the repository holds snapshots of more than one pool.
 
 EXIT STATUS
   0  the snapshot was written
   1  the repository could not be read or written, or an event is damaged
-  2  bad flags, or no snapshot to start from`,
+  2  bad flags, no snapshot to start from, or no --pool in a repository of
+     several pools (the error lists them)`,
 		Example: `  cogvault journal compact --repo s3://my-backups/cognito --pool us-east-1_AbC123`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -182,7 +166,7 @@ EXIT STATUS
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&pool, "pool", "", "the pool to compact (default: the repository's only pool)")
+	cmd.Flags().StringVar(&pool, "pool", "", "the pool to compact (default: the repository's only pool; needed when it holds several)")
 	cmd.Flags().StringVar(&at, "at", "", "the time whose state to store (RFC 3339 or a UTC date; default now)")
 	return cmd
 }

@@ -17,17 +17,23 @@ type snapshotsOptions struct {
 }
 
 func (o *snapshotsOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Pool, "pool", "", "only snapshots of this user pool")
+	fs.StringVar(&o.Pool, "pool", "", "only snapshots of this user pool (the pool \"latest\" is taken from by other commands)")
 }
 
 func newSnapshotsCommand(g *globalOptions) *cobra.Command {
 	var opts snapshotsOptions
 	cmd := &cobra.Command{
-		Use:   "snapshots --repo URL",
+		Use:   "snapshots --repo URL [--pool POOL_ID]",
 		Short: "List the snapshots in a repository",
 		Long: `List the complete snapshots in a repository, oldest first: id, pool, when it
 was taken and what it holds. A backup that never finished has no manifest and
 is not listed. Manifests that cannot be read are reported on stderr.
+
+A repository can hold snapshots of several pools. Without --pool every pool's
+snapshots are listed; with it only that pool's. The commands that read
+snapshots ("latest" in diff, verify, restore; journal) take --pool too, and
+need it when the repository holds more than one pool: they exit 2, listing
+the pools.
 
 EXIT STATUS
   0  listed (possibly none)

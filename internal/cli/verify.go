@@ -5,37 +5,54 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
-type verifyOptions struct{}
+type verifyOptions struct {
+	Pool string
+}
+
+func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Pool, "pool", "", poolFlagHelp+"; without SNAPSHOT, verify only this pool's snapshots")
+}
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
 	var opts verifyOptions
-	return &cobra.Command{
-		Use:   "verify --repo URL [SNAPSHOT|latest]",
+	cmd := &cobra.Command{
+		Use:   "verify --repo URL [--pool POOL_ID] [SNAPSHOT|latest]",
 		Short: "Re-read snapshots and check every object",
 		Long: `Re-read every object of a snapshot (or of every snapshot, without an argument)
 and check it against the manifest: present, same size and sha256 as stored,
 same sha256 once decompressed, every record decodable, and the record counts
 the manifest promises. Every damaged object is named.
 
+SNAPSHOT is an id, an unambiguous prefix of one, or "latest": the newest
+snapshot of --pool. In a repository holding snapshots of several pools,
+"latest" needs --pool; a full id needs nothing. Without SNAPSHOT, --pool
+limits the check to that pool's snapshots (manifests too damaged to say their
+pool are always reported).
+
 EXIT STATUS
   0  no damage found
   1  damage found (the report names each damaged object)
-  2  the check could not run: bad flags, unreadable repository, no such snapshot`,
+  2  the check could not run: bad flags, unreadable repository, no such
+     snapshot, or "latest" without --pool in a repository of several pools
+     (the error lists them)`,
 		Example: `  cogvault verify --repo s3://my-backups/cognito
-  cogvault verify --repo ./backups latest --output json`,
+  cogvault verify --repo ./backups --pool us-east-1_AbC123 latest --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), opts, g, args)
 		},
 	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
 }
 
-func runVerify(ctx context.Context, _ verifyOptions, g *globalOptions, args []string) error {
+func runVerify(ctx context.Context, opts verifyOptions, g *globalOptions, args []string) error {
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
 		return withCode(ExitUsage, err)
@@ -43,7 +60,7 @@ func runVerify(ctx context.Context, _ verifyOptions, g *globalOptions, args []st
 	var targets []*snapshot.Manifest
 	var results []*repo.VerifyResult
 	if len(args) == 1 {
-		m, err := r.Resolve(ctx, args[0], "")
+		m, err := resolveSnapshot(ctx, r, args[0], opts.Pool)
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
@@ -53,7 +70,11 @@ func runVerify(ctx context.Context, _ verifyOptions, g *globalOptions, args []st
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
-		targets = all
+		for _, m := range all {
+			if opts.Pool == "" || m.PoolID == opts.Pool {
+				targets = append(targets, m)
+			}
+		}
 		for _, p := range problems {
 			results = append(results, &repo.VerifyResult{ID: p.Key, Problems: []string{p.Err.Error()}})
 		}

@@ -85,25 +85,93 @@ func (r *Repo) Manifest(ctx context.Context, id string) (*snapshot.Manifest, err
 	return m, nil
 }
 
-// Resolve finds the snapshot ref names: "latest" (the newest, of poolID when
-// given), a full id, or an unambiguous id prefix.
+// Errors Resolve wraps, so that callers can tell a bad reference (a usage
+// error) from a repository that cannot be read.
+var (
+	// ErrAmbiguousPool means a reference ("latest", or an id prefix) matches
+	// snapshots of more than one pool and no pool was named; the error is an
+	// *AmbiguousPoolError.
+	ErrAmbiguousPool = errors.New("the repository holds snapshots of more than one pool")
+	// ErrAmbiguous means a reference matches more than one snapshot, or a
+	// damaged manifest may be the real newest one.
+	ErrAmbiguous = errors.New("ambiguous")
+	// ErrWrongPool means the snapshot named is of another pool than the one
+	// asked for; the error is a *WrongPoolError.
+	ErrWrongPool = errors.New("snapshot of another pool")
+)
+
+// AmbiguousPoolError is Resolve's answer when Ref, without a pool, matches
+// snapshots of several pools.
+type AmbiguousPoolError struct {
+	Ref   string
+	Pools []string // sorted
+	Count int      // snapshots matched
+}
+
+func (e *AmbiguousPoolError) Error() string {
+	what := `"latest" is per pool`
+	if e.Ref != "latest" {
+		what = fmt.Sprintf("snapshot %q is ambiguous: %d snapshots start with it", e.Ref, e.Count)
+	}
+	return fmt.Sprintf("%s (%s): %s; pass --pool to name one (see 'cogvault snapshots')", ErrAmbiguousPool, strings.Join(e.Pools, ", "), what)
+}
+
+// Is makes errors.Is(err, ErrAmbiguousPool) and errors.Is(err, ErrAmbiguous) hold.
+func (e *AmbiguousPoolError) Is(target error) bool {
+	return target == ErrAmbiguousPool || target == ErrAmbiguous
+}
+
+// WrongPoolError is Resolve's answer when the snapshot named is of another
+// pool than the one asked for.
+type WrongPoolError struct {
+	ID, PoolID, Want string
+}
+
+func (e *WrongPoolError) Error() string {
+	return fmt.Sprintf("snapshot %s is of pool %s, not %s", e.ID, e.PoolID, e.Want)
+}
+
+// Is makes errors.Is(err, ErrWrongPool) hold.
+func (e *WrongPoolError) Is(target error) bool { return target == ErrWrongPool }
+
+// Resolve finds the snapshot ref names: "latest" (the newest snapshot of
+// poolID), a full id, or an unambiguous id prefix. "latest" is per pool:
+// with poolID "" it names the newest snapshot of the repository's only pool,
+// and a repository holding snapshots of several pools gives ErrAmbiguousPool
+// (the error lists them). A full id, or a prefix matching one snapshot,
+// resolves without poolID; with poolID, a snapshot of another pool gives
+// ErrWrongPool.
 func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manifest, error) {
 	if ref != "latest" {
 		if _, err := snapshot.ParseID(ref); err == nil {
-			return r.Manifest(ctx, ref)
+			m, err := r.Manifest(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			if poolID != "" && m.PoolID != poolID {
+				return nil, wrongPool(m, poolID)
+			}
+			return m, nil
 		}
 	}
 	all, problems, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var match []*snapshot.Manifest
+	var match, otherPools []*snapshot.Manifest
 	for _, m := range all {
-		if poolID != "" && m.PoolID != poolID {
+		if ref != "latest" && !strings.HasPrefix(m.ID, ref) {
 			continue
 		}
-		if ref == "latest" || strings.HasPrefix(m.ID, ref) {
-			match = append(match, m)
+		if poolID != "" && m.PoolID != poolID {
+			otherPools = append(otherPools, m)
+			continue
+		}
+		match = append(match, m)
+	}
+	if poolID == "" {
+		if pools := PoolIDs(match); len(pools) > 1 {
+			return nil, &AmbiguousPoolError{Ref: ref, Pools: pools, Count: len(match)}
 		}
 	}
 	switch {
@@ -113,6 +181,8 @@ func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manif
 		return nil, fmt.Errorf("%w in %s: its only manifest(s) are damaged, e.g. %s: %w; run 'cogvault verify'", ErrNoSnapshot, r.Store, problems[0].Key, problems[0].Err)
 	case len(match) == 0 && ref == "latest":
 		return nil, fmt.Errorf("%w in %s: the repository has no complete snapshot yet (run 'cogvault backup')", ErrNoSnapshot, r.Store)
+	case len(match) == 0 && len(otherPools) == 1:
+		return nil, wrongPool(otherPools[0], poolID)
 	case len(match) == 0:
 		return nil, fmt.Errorf("snapshot %q: %w in %s (see 'cogvault snapshots')", ref, ErrNoSnapshot, r.Store)
 	case ref == "latest":
@@ -121,14 +191,32 @@ func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manif
 		newest := match[len(match)-1]
 		for _, p := range problems {
 			if id, ok := snapshot.IDFromManifestKey(p.Key); ok && id > newest.ID {
-				return nil, fmt.Errorf("%s is damaged and newer than %s, so \"latest\" is ambiguous: %w; name the snapshot to use, or run 'cogvault verify'", p.Key, newest.ID, p.Err)
+				return nil, fmt.Errorf("%s is damaged and newer than %s, so \"latest\" is %w: %w; name the snapshot to use, or run 'cogvault verify'", p.Key, newest.ID, ErrAmbiguous, p.Err)
 			}
 		}
 		return newest, nil
 	case len(match) > 1:
-		return nil, fmt.Errorf("snapshot %q is ambiguous: %d snapshots start with it", ref, len(match))
+		return nil, fmt.Errorf("snapshot %q is %w: %d snapshots start with it; give more of the id", ref, ErrAmbiguous, len(match))
 	}
 	return match[0], nil
+}
+
+func wrongPool(m *snapshot.Manifest, poolID string) error {
+	return &WrongPoolError{ID: m.ID, PoolID: m.PoolID, Want: poolID}
+}
+
+// PoolIDs returns the distinct pool ids of manifests, sorted.
+func PoolIDs(ms []*snapshot.Manifest) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range ms {
+		if !seen[m.PoolID] {
+			seen[m.PoolID] = true
+			out = append(out, m.PoolID)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Pool reads a snapshot's pool configuration.
