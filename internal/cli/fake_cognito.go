@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,9 @@ type fakeCognitoOptions struct {
 	Seed       uint64
 	QuotaScale float64
 	NoQuotas   bool
+	// UsernameAttributes, when set, makes the pool sign in with email and/or
+	// phone_number as username (usernames are subs) instead of aliases.
+	UsernameAttributes []string
 }
 
 func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
@@ -27,6 +31,8 @@ func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generated content (same seed, same pool)")
 	fs.Float64Var(&o.QuotaScale, "quota-scale", 1, "multiply every request-rate quota by this factor")
 	fs.BoolVar(&o.NoQuotas, "no-quotas", false, "turn request-rate quotas off")
+	fs.StringSliceVar(&o.UsernameAttributes, "username-attributes", nil,
+		"sign in with these as username: `email[,phone_number]` (default: usernames, with email, phone_number and preferred_username as aliases)")
 }
 
 func newFakeCognitoCommand(g *globalOptions) *cobra.Command {
@@ -47,6 +53,15 @@ rates (TooManyRequestsException when exceeded), exactly like a fresh account.
 The generated users are a realistic mix: unicode names, values with commas,
 quotes and newlines, custom attributes, unconfirmed, disabled, phone-only,
 MFA-enabled and federated users. The same --seed gives the same pool.
+
+By default users have usernames and may also sign in with a verified email,
+phone number or preferred_username (alias attributes). With
+--username-attributes email (or phone_number, or email,phone_number) the pool
+is created with those as username attributes instead, as pools that sign in
+by email are: every local user's username is its sub (a UUID), every local
+user has a sign-in email or phone number, unique in the pool (emails compared
+case-insensitively), and API calls accept the email or phone number wherever
+they take a Username. Federated users keep their Google_<id> usernames.
 
 Any access key works; the fake does not check signatures.
 
@@ -74,6 +89,13 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 	if opts.QuotaScale <= 0 {
 		return usageError("--quota-scale %v: must be positive", opts.QuotaScale)
 	}
+	seen := map[string]bool{}
+	for _, a := range opts.UsernameAttributes {
+		if a != "email" && a != "phone_number" || seen[a] {
+			return usageError("--username-attributes %q: give email, phone_number or email,phone_number", strings.Join(opts.UsernameAttributes, ","))
+		}
+		seen[a] = true
+	}
 	region := g.Region
 	if region == "" {
 		region = "us-east-1"
@@ -85,7 +107,8 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 		return err
 	}
 	defer srv.Close()
-	res, err := srv.Populate(cognitotest.PopulateOptions{Users: opts.Users, Groups: opts.Groups, Seed: opts.Seed})
+	res, err := srv.Populate(cognitotest.PopulateOptions{Users: opts.Users, Groups: opts.Groups, Seed: opts.Seed,
+		UsernameAttributes: opts.UsernameAttributes})
 	if err != nil {
 		return err
 	}
@@ -93,10 +116,15 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 	if opts.NoQuotas {
 		quotas = "off"
 	}
+	signIn := "username; email, phone_number, preferred_username as aliases"
+	if len(opts.UsernameAttributes) > 0 {
+		signIn = strings.Join(opts.UsernameAttributes, ", ") + " as username (usernames are subs)"
+	}
 	if g.json() {
 		if err := printJSON(g.stdout, map[string]any{
 			"endpoint": srv.URL, "region": region, "poolId": res.PoolID, "clientId": res.ClientID,
 			"users": res.Users, "groups": res.Groups, "memberships": res.Memberships, "quotas": quotas,
+			"usernameAttributes": nonNil(opts.UsernameAttributes), "signIn": signIn,
 		}); err != nil {
 			return err
 		}
@@ -106,6 +134,7 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
   pool id      %s
   app client   %s
   content      %d users, %d groups, %d memberships (seed %d)
+  sign-in      %s
   quotas       %s
 
 Try it (any credentials work):
@@ -114,7 +143,7 @@ Try it (any credentials work):
   cogvault pools --endpoint-url %s --region %s
 
 Press Ctrl-C to stop.
-`, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, quotas,
+`, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, signIn, quotas,
 			srv.URL, region, res.PoolID, srv.URL, region)
 	}
 	<-ctx.Done()

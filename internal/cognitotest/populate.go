@@ -17,6 +17,16 @@ type PopulateOptions struct {
 	Users, Groups int
 	// Seed makes the content reproducible (default 1).
 	Seed uint64
+	// UsernameAttributes, when set ("email" and/or "phone_number"), creates
+	// the pool with these UsernameAttributes instead of the default alias
+	// attributes (Cognito allows one or the other, never both) and generates
+	// what such a pool holds: every local user's Username is its sub, and
+	// every local user has a sign-in attribute, unique across the pool
+	// (emails compared case-insensitively). With only "phone_number" every
+	// local user has a phone number; with both, ~6% are phone-only.
+	// External-provider users keep their "Google_<id>" usernames.
+	// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-usernames
+	UsernameAttributes []string
 }
 
 // PopulateResult says what Populate created.
@@ -51,11 +61,18 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 	if o.Users < 0 || o.Groups < 0 {
 		return PopulateResult{}, fmt.Errorf("populate: users and groups must be ≥ 0 (got %d, %d)", o.Users, o.Groups)
 	}
+	if err := checkUsernameAttributes(o.UsernameAttributes); err != nil {
+		return PopulateResult{}, fmt.Errorf("populate: %w", err)
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x706f70756c617465))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
 	in := createUserPoolInput{PoolName: o.PoolName, AliasAttributes: []string{"email", "phone_number", "preferred_username"}}
+	if len(o.UsernameAttributes) > 0 {
+		in.AliasAttributes = nil
+		in.UsernameAttributes = append([]string(nil), o.UsernameAttributes...)
+	}
 	f := false
 	in.UsernameConfiguration = &struct {
 		CaseSensitive *bool `json:"CaseSensitive"`
@@ -77,6 +94,13 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 	p, aerr := s.newPool(in, nil)
 	if aerr != nil {
 		return PopulateResult{}, fmt.Errorf("populate: create pool: %w", aerr)
+	}
+	if len(o.UsernameAttributes) > 0 {
+		// DescribeUserPool reports it, as for a pool CreateUserPool made, so
+		// that readers can tell how the pool signs in. (The default pool's
+		// AliasAttributes stay unreported, as they always were.)
+		b, _ := json.Marshal(p.usernameAttrs)
+		p.config["UsernameAttributes"] = b
 	}
 	res := PopulateResult{PoolID: p.id}
 
@@ -101,6 +125,9 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 
 	for i := 0; i < o.Users; i++ {
 		u := s.genUser(rng, p, i)
+		if len(p.usernameAttrs) > 0 {
+			usernameAttrsUser(p, u, i)
+		}
 		p.seq++
 		u.seq = p.seq
 		p.users[p.canon(u.username)] = u
@@ -125,6 +152,57 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 	}
 	res.Groups = len(p.groups)
 	return res, nil
+}
+
+// checkUsernameAttributes accepts what CreateUserPool accepts as
+// UsernameAttributes: "email" and "phone_number", each at most once.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPool.html#CognitoUserPools-CreateUserPool-request-UsernameAttributes
+func checkUsernameAttributes(attrs []string) error {
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		if a != "email" && a != "phone_number" {
+			return fmt.Errorf("username attribute %q: only email and phone_number are allowed", a)
+		}
+		if seen[a] {
+			return fmt.Errorf("username attribute %q given twice", a)
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// usernameAttrsUser turns generated user i into what a pool with
+// UsernameAttributes holds: a local user's username is its sub, and it has a
+// sign-in attribute the pool allows. It draws nothing from the generator, so
+// the rest of the content is the same as in the default pool. Generated
+// emails and phone numbers embed i, so they are unique; some emails are
+// mixed-case, to exercise case-insensitive matching.
+func usernameAttrsUser(p *pool, u *user, i int) {
+	if u.status == StatusExternalProvider {
+		return
+	}
+	u.username = u.sub
+	allowEmail, allowPhone := false, false
+	for _, a := range p.usernameAttrs {
+		allowEmail = allowEmail || a == "email"
+		allowPhone = allowPhone || a == "phone_number"
+	}
+	email, hasEmail := u.get("email")
+	if !allowPhone && !hasEmail {
+		// Email is the only way in: the ~6% phone-only users get one too.
+		u.set("email", fmt.Sprintf("user%07d@example.com", i))
+		u.set("email_verified", strconv.FormatBool(u.status != StatusUnconfirmed))
+		email, hasEmail = u.get("email")
+	}
+	if hasEmail && i%5 == 1 && strings.EqualFold(email, fmt.Sprintf("user%07d@example.com", i)) {
+		u.set("email", fmt.Sprintf("User%07d@Example.COM", i))
+	}
+	if allowPhone && (!allowEmail || !hasEmail) {
+		if _, ok := u.get("phone_number"); !ok {
+			u.set("phone_number", fmt.Sprintf("+1555%07d", i%10000000))
+			u.set("phone_number_verified", strconv.FormatBool(u.status != StatusUnconfirmed))
+		}
+	}
 }
 
 func groupName(i int) string {

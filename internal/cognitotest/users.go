@@ -148,6 +148,15 @@ func aliasKey(v string) string {
 	return "phone_number:" + v
 }
 
+// aliasKeyFor is the byAlias key of attribute name with value v. Emails are
+// compared case-insensitively.
+func aliasKeyFor(name, v string) string {
+	if name == "email" {
+		return "email:" + strings.ToLower(v)
+	}
+	return name + ":" + v
+}
+
 // signInAttrs lists attributes that identify a user besides the username.
 func (p *pool) signInAttrs() []string {
 	if len(p.usernameAttrs) > 0 {
@@ -156,8 +165,52 @@ func (p *pool) signInAttrs() []string {
 	return p.aliasAttrs
 }
 
-// reindexAliases keeps byAlias in step with u's email / phone_number. With
-// alias attributes only verified values are usable for sign-in.
+// signsInWith reports whether name ("email", "phone_number") is one of the
+// pool's username attributes.
+func (p *pool) signsInWith(name string) bool {
+	for _, a := range p.usernameAttrs {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// aliasAttr reports whether name is one of the pool's alias attributes.
+func (p *pool) aliasAttr(name string) bool {
+	for _, a := range p.aliasAttrs {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// aliasHolder is the user other than u that signs in with name=v, if any.
+func (p *pool) aliasHolder(u *user, name, v string) *user {
+	if o := p.byAlias[aliasKeyFor(name, v)]; o != nil && o != u {
+		return o
+	}
+	return nil
+}
+
+func errAccountExists(code, name string) *apiError {
+	return newErr(code, "An account with the given %s already exists.", name)
+}
+
+// reindexAliases keeps byAlias in step with u's email / phone_number.
+//
+// With username attributes every value of a local user signs in (verified or
+// not); federated users keep their provider_id usernames and the fake does
+// not index them (a federated user may share a local user's email: that is
+// how accounts get linked). With alias attributes only verified values are usable for
+// sign-in, and one user at a time holds a value: verifying a value another
+// user holds moves the alias and marks the former holder's value unverified
+// ("only one user can hold the email address value as the email_verified
+// attribute ... The former user's email address is then unverified":
+// https://repost.aws/knowledge-center/cognito-email-verified-attribute ;
+// observed for AdminUpdateUserAttributes in
+// https://github.com/boto/boto3/issues/3213).
 func (p *pool) reindexAliases(u *user, old []attr) {
 	for _, name := range p.signInAttrs() {
 		if name != "email" && name != "phone_number" {
@@ -165,17 +218,29 @@ func (p *pool) reindexAliases(u *user, old []attr) {
 		}
 		for _, a := range old {
 			if a.Name == name {
-				if p.byAlias[aliasKey(a.Value)] == u {
-					delete(p.byAlias, aliasKey(a.Value))
+				if p.byAlias[aliasKeyFor(name, a.Value)] == u {
+					delete(p.byAlias, aliasKeyFor(name, a.Value))
 				}
 			}
 		}
-		if v, ok := u.get(name); ok && !u.deleted {
-			verified, _ := u.get(name + "_verified")
-			if len(p.usernameAttrs) > 0 || verified == "true" {
-				p.byAlias[aliasKey(v)] = u
-			}
+		v, ok := u.get(name)
+		if !ok || u.deleted {
+			continue
 		}
+		key := aliasKeyFor(name, v)
+		if len(p.usernameAttrs) > 0 {
+			if u.status != StatusExternalProvider {
+				p.byAlias[key] = u
+			}
+			continue
+		}
+		if verified, _ := u.get(name + "_verified"); verified != "true" {
+			continue
+		}
+		if prev := p.aliasHolder(u, name, v); prev != nil {
+			prev.set(name+"_verified", "false")
+		}
+		p.byAlias[key] = u
 	}
 }
 
@@ -200,21 +265,21 @@ func (s *Service) insertUser(p *pool, username string, attrs []attrInput, status
 	if len(p.usernameAttrs) > 0 && status != StatusExternalProvider {
 		// With username attributes the given "username" is an email or phone
 		// number; Cognito stores it as that attribute and makes the sub the
-		// username.
+		// username. A value that is neither is refused, and so is an email or
+		// phone number another user already signs in with.
 		// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-usernames
-		kind := "phone_number"
-		if strings.Contains(username, "@") {
+		// (messages as Cognito words them:
+		// https://github.com/aws-amplify/amplify-js/issues/533 ;
+		// https://github.com/aws/aws-sdk-js/issues/4308)
+		kind := ""
+		switch {
+		case emailRE.MatchString(username):
 			kind = "email"
+		case phoneRE.MatchString(username):
+			kind = "phone_number"
 		}
-		allowed := false
-		for _, a := range p.usernameAttrs {
-			allowed = allowed || a == kind
-		}
-		if !allowed {
+		if kind == "" || !p.signsInWith(kind) {
 			return nil, errInvalidParameter("Username should be either an email or a phone number.")
-		}
-		if p.byAlias[aliasKey(username)] != nil {
-			return nil, errUsernameExists()
 		}
 		dup := false
 		for _, a := range attrs {
@@ -222,6 +287,15 @@ func (s *Service) insertUser(p *pool, username string, attrs []attrInput, status
 		}
 		if !dup {
 			attrs = append(attrs, attrInput{kind, username})
+		}
+		final := map[string]string{}
+		for _, a := range attrs {
+			final[a.Name] = a.Value
+		}
+		for _, name := range p.usernameAttrs {
+			if v := final[name]; v != "" && p.aliasHolder(nil, name, v) != nil {
+				return nil, errAccountExists("UsernameExistsException", name)
+			}
 		}
 		username = sub
 	}
@@ -265,11 +339,12 @@ func (s *Service) removeUser(p *pool, u *user) {
 }
 
 type adminCreateUserInput struct {
-	UserPoolId        string
-	Username          string
-	UserAttributes    []attrInput
-	TemporaryPassword string
-	MessageAction     string
+	UserPoolId         string
+	Username           string
+	UserAttributes     []attrInput
+	TemporaryPassword  string
+	MessageAction      string
+	ForceAliasCreation bool
 }
 
 // AdminCreateUser creates a FORCE_CHANGE_PASSWORD user. With
@@ -310,6 +385,9 @@ func adminCreateUser(s *Service, body []byte) (any, *apiError) {
 			return nil, err
 		}
 	}
+	if err := p.checkNewAliases(in.Username, in.UserAttributes, in.ForceAliasCreation); err != nil {
+		return nil, err
+	}
 	u, err := s.insertUser(p, in.Username, in.UserAttributes, StatusForceChangePassword)
 	if err != nil {
 		return nil, err
@@ -319,6 +397,32 @@ func adminCreateUser(s *Service, body []byte) (any, *apiError) {
 		s.messages.Add(1)
 	}
 	return map[string]any{"User": u.render(nil)}, nil
+}
+
+// checkNewAliases refuses, in a pool with alias attributes, a new user whose
+// verified email or phone number another user already holds as an alias,
+// unless ForceAliasCreation moves the alias to the new user: "If this
+// parameter is set to False, the API throws an AliasExistsException error if
+// the alias already exists."
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html#CognitoUserPools-AdminCreateUser-request-ForceAliasCreation
+// The message text is UNCONFIRMED; it is the one Cognito gives for the
+// same conflict on sign-up. A taken username is reported first
+// (UsernameExistsException from insertUser), as the username is the
+// user's key.
+func (p *pool) checkNewAliases(username string, attrs []attrInput, force bool) *apiError {
+	if len(p.usernameAttrs) > 0 || force || p.users[p.canon(username)] != nil {
+		return nil
+	}
+	final := map[string]string{}
+	for _, a := range attrs {
+		final[a.Name] = a.Value
+	}
+	for _, name := range []string{"email", "phone_number"} {
+		if v := final[name]; v != "" && final[name+"_verified"] == "true" && p.aliasAttr(name) && p.aliasHolder(nil, name, v) != nil {
+			return errAccountExists("AliasExistsException", name)
+		}
+	}
+	return nil
 }
 
 // SignUp registers an UNCONFIRMED user through an app client.
@@ -495,8 +599,21 @@ type updateAttrsInput struct {
 }
 
 // AdminUpdateUserAttributes. Changing email or phone_number without also
-// setting its *_verified attribute marks it unverified.
-// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html
+// setting its *_verified attribute to "true" marks it unverified and sends the
+// user a verification code (one message per changed attribute); with
+// *_verified "true" nothing is sent: "If you set the email_verified or
+// phone_number_verified value for an email or phone_number attribute that
+// requires verification to true, Amazon Cognito doesn't send a verification
+// message to your user."
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html#CognitoUserPools-AdminUpdateUserAttributes-request-UserAttributes
+// Setting only *_verified, or a value equal to the current one, sends
+// nothing. (The fake does not model AutoVerifiedAttributes: every pool counts
+// as verifying email and phone.)
+//
+// In a pool with username attributes an email or phone number another user
+// signs in with is refused with AliasExistsException
+// (https://github.com/aws/aws-sdk-net/issues/4387); in a pool with alias
+// attributes a verified value moves from its former holder (reindexAliases).
 func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 	in := &updateAttrsInput{}
 	return withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
@@ -507,11 +624,21 @@ func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 			if err := p.checkWrite(in.UserAttributes, false); err != nil {
 				return nil, err
 			}
-			old := append([]attr(nil), u.attrs...)
-			given := map[string]bool{}
+			given := map[string]string{}
 			for _, a := range in.UserAttributes {
-				given[a.Name] = true
+				given[a.Name] = a.Value
 			}
+			if len(p.usernameAttrs) > 0 && u.status != StatusExternalProvider {
+				for _, name := range p.usernameAttrs {
+					if v := given[name]; v != "" && p.aliasHolder(u, name, v) != nil {
+						return nil, errAccountExists("AliasExistsException", name)
+					}
+				}
+			}
+			old := append([]attr(nil), u.attrs...)
+			_, emailVerified := given["email_verified"]
+			_, phoneVerified := given["phone_number_verified"]
+			verifiedGiven := map[string]bool{"email": emailVerified, "phone_number": phoneVerified}
 			for _, a := range in.UserAttributes {
 				prev, had := u.get(a.Name)
 				if a.Value == "" {
@@ -519,9 +646,14 @@ func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 				} else {
 					u.set(a.Name, a.Value)
 				}
-				if (a.Name == "email" || a.Name == "phone_number") && (!had || prev != a.Value) && !given[a.Name+"_verified"] {
-					if _, ok := u.get(a.Name + "_verified"); ok || a.Value != "" {
-						u.set(a.Name+"_verified", "false")
+				if (a.Name == "email" || a.Name == "phone_number") && (!had || prev != a.Value) {
+					if !verifiedGiven[a.Name] {
+						if _, ok := u.get(a.Name + "_verified"); ok || a.Value != "" {
+							u.set(a.Name+"_verified", "false")
+						}
+					}
+					if a.Value != "" && given[a.Name+"_verified"] != "true" {
+						s.messages.Add(1) // the verification code
 					}
 				}
 			}

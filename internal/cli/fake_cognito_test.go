@@ -1,0 +1,63 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/cli"
+)
+
+func TestFakeCognitoUsernameAttributesFlag(t *testing.T) {
+	isolateAWS(t)
+	for _, bad := range []string{"username", "email,email", "email,preferred_username"} {
+		code, _, errOut := run(t, context.Background(), "fake-cognito", "--listen", "127.0.0.1:0", "--users", "1", "--username-attributes", bad)
+		if code != 2 || !strings.Contains(errOut, "--username-attributes") {
+			t.Errorf("--username-attributes %s: exit %d, stderr %q; want a usage error naming the flag", bad, code, errOut)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"fake-cognito", "--listen", "127.0.0.1:0", "--users", "30", "--groups", "1",
+			"--no-quotas", "--username-attributes", "email,phone_number", "--output", "json"}, strings.NewReader(""), &out, &errb)
+	}()
+	var info struct {
+		Endpoint, Region, PoolID string
+		UsernameAttributes       []string
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for json.Unmarshal([]byte(out.String()), &info) != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if info.Endpoint == "" || strings.Join(info.UsernameAttributes, ",") != "email,phone_number" {
+		t.Fatalf("fake-cognito printed %q (stderr %q)", out.String(), errb.String())
+	}
+	c := cip.NewFromConfig(aws.Config{Region: info.Region, BaseEndpoint: aws.String(info.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("fake", "fake", ""),
+		HTTPClient:  awsx.BufferBodies(awshttp.NewBuildableClient())})
+	d, err := c.DescribeUserPool(context.Background(), &cip.DescribeUserPoolInput{UserPoolId: aws.String(info.PoolID)})
+	if err != nil || len(d.UserPool.UsernameAttributes) != 2 {
+		t.Fatalf("served pool: %v, UsernameAttributes %v", err, d.UserPool.UsernameAttributes)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("fake-cognito exit %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("fake-cognito did not stop on interrupt")
+	}
+}
