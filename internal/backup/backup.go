@@ -265,6 +265,9 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 		ToolVersion:   b.opts.ToolVersion,
 		Derived:       b.derived,
 	}
+	if !b.opts.MFA {
+		m.Omitted = append(m.Omitted, snapshot.OmitMFAPreferences)
+	}
 	m.Counts.Users = b.stats.Users.Load()
 	m.Counts.Groups = groups
 	m.Counts.Memberships = b.stats.Memberships.Load()

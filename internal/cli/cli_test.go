@@ -252,7 +252,7 @@ func TestRestoreCommand(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(dir + "/subs.csv")
-	if lines := strings.Count(string(b), "\n"); lines < 100 || !strings.HasPrefix(string(b), "old_sub,new_sub,username\n") {
+	if lines := strings.Count(string(b), "\n"); lines < 100 || !strings.HasPrefix(string(b), "old_sub,new_sub,username,new_username\n") {
 		t.Fatalf("mapping csv has %d lines:\n%.200s", lines, b)
 	}
 	if srv.MessagesSent() != 0 {

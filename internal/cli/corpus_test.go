@@ -357,15 +357,15 @@ func corpusCases() []corpusCase {
 			fixture: overlongName,
 			steps: []corpusStep{
 				// The base pool holds federated-only users: exit 3 in any case.
-				{args: restore("{id}"), exit: 3, want: []string{"- corpus.overlong attribute name:"}, after: overlongNotCreated},
+				{args: restore("{id}"), exit: 3, want: []string{"- attribute name: holds 2049 characters", "[1: corpus.overlong]"}, after: overlongNotCreated},
 			},
 		},
 		{
 			name:    "custom attribute longer than the target allows",
 			fixture: widePool,
 			steps: []corpusStep{
-				{args: restore("{id}", "--via", "admin"), exit: 3, want: []string{"- too.long attribute custom:tenant_id:"}, after: onlyFitsRestored},
-				{args: restore("{id}", "--via", "import", "--import-role-arn", role), exit: 3, want: []string{"- too.long attribute custom:tenant_id:"},
+				{args: restore("{id}", "--via", "admin"), exit: 3, want: []string{"- attribute custom:tenant_id: holds", "too.long"}, after: onlyFitsRestored},
+				{args: restore("{id}", "--via", "import", "--import-role-arn", role), exit: 3, want: []string{"- attribute custom:tenant_id: holds", "too.long"},
 					after: onlyFitsRestored},
 			},
 		},
@@ -1197,14 +1197,14 @@ func sameValues(viaImport bool) func(t *testing.T, e *corpusEnv, f *corpusFixtur
 			status := poolStatus(t, e, r.target)
 			for name := range f.data {
 				why, viaAdmin := hostileViaAdmin[name]
-				line := "~ " + name + " path: restored through the admin API: "
+				line := itemLine(r.stdout, "~", "path", name)
 				switch {
-				case viaAdmin && (!strings.Contains(r.stdout, line) || !strings.Contains(lineOf(r.stdout, line), why)):
+				case viaAdmin && (line == "" || !strings.Contains(line, why)):
 					problems = append(problems, fmt.Sprintf("%s: the report does not say it went through the admin API because of a %s", name, why))
 				case viaAdmin && status[name] != "FORCE_CHANGE_PASSWORD":
 					problems = append(problems, fmt.Sprintf("%s went through the admin API but is %s", name, status[name]))
-				case !viaAdmin && strings.Contains(r.stdout, line):
-					problems = append(problems, fmt.Sprintf("%s could be imported but was sent through the admin API: %s", name, lineOf(r.stdout, line)))
+				case !viaAdmin && line != "":
+					problems = append(problems, fmt.Sprintf("%s could be imported but was sent through the admin API: %s", name, line))
 				case !viaAdmin && status[name] != "RESET_REQUIRED":
 					problems = append(problems, fmt.Sprintf("%s should have been imported (RESET_REQUIRED) but is %s", name, status[name]))
 				}
@@ -1226,12 +1226,29 @@ func importedStatusNotes(t *testing.T, e *corpusEnv, f *corpusFixture, r *corpus
 		if _, viaAdmin := hostileViaAdmin[name]; viaAdmin {
 			continue
 		}
-		if l := lineOf(r.stdout, "~ "+name+" status: FORCE_CHANGE_PASSWORD as before"); l != "" {
-			wrong = append(wrong, fmt.Sprintf("%s was imported (%q) but the report also says %q",
-				name, strings.TrimSpace(lineOf(r.stdout, "~ "+name+" status: FORCE_CHANGE_PASSWORD imported as")), strings.TrimSpace(l)))
+		if l := itemLine(r.stdout, "~", "status", name); strings.Contains(l, "FORCE_CHANGE_PASSWORD as before") {
+			wrong = append(wrong, fmt.Sprintf("%s was imported but the report says %q", name, l))
 		}
 	}
 	return strings.Join(wrong, "; ")
+}
+
+// itemLine finds the aggregated report line of kind what, after mark ("~"
+// or "-"), whose examples name user; "" when there is none. A user may
+// appear on several lines of one kind: the first that names it is returned.
+func itemLine(out, mark, what, user string) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		i := strings.LastIndex(l, " [")
+		if !strings.HasPrefix(l, mark+" "+what+": ") || i < 0 {
+			continue
+		}
+		_, names, _ := strings.Cut(strings.TrimSuffix(l[i+2:], "]"), ": ")
+		if slices.Contains(strings.Split(names, ", "), user) {
+			return l
+		}
+	}
+	return ""
 }
 
 func lineOf(out, prefix string) string {
@@ -1387,7 +1404,7 @@ func oneAliceRestored(t *testing.T, e *corpusEnv, f *corpusFixture, r *corpusRes
 				return fmt.Sprintf("%s was restored with the attributes of another user", name)
 			}
 		}
-		if strings.Contains(r.stdout, "- "+name+" user: the target's usernames are case-insensitive") {
+		if l := itemLine(r.stdout, "-", "user", name); strings.Contains(l, "the target's usernames are case-insensitive") {
 			reported = append(reported, name)
 		}
 	}

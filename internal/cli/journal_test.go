@@ -81,7 +81,7 @@ func TestPointInTimeCommands(t *testing.T) {
 			t.Errorf("restored name %q, want the name at %s", aws.ToString(a.Value), at)
 		}
 	}
-	for _, bad := range [][]string{{"latest", "--at", at}, {"--at", "yesterday"}, {"--pool", src.PoolID}} {
+	for _, bad := range [][]string{{"latest", "--at", at}, {"--at", "yesterday"}} {
 		code, _, errOut := run(t, ctx, append(append([]string{"restore", "--to", tgt.PoolID}, bad...), common...)...)
 		if code != 2 {
 			t.Errorf("restore %v: exit %d, want 2 (%s)", bad, code, errOut)

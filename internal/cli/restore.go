@@ -41,6 +41,7 @@ type restoreOptions struct {
 	CreatePool   string
 	MapFile      string
 	IDMapFile    string
+	DropAttrs    []string
 }
 
 func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
@@ -48,7 +49,7 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
 	fs.StringVar(&o.OnExisting, "on-existing", restore.OnExistingSkip, "users that already exist in the target: skip, update or fail")
 	fs.StringSliceVar(&o.Only, "only", nil, "restore only some of: groups, users, memberships (comma-separated)")
-	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the usernames listed in this file, one per line")
+	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the users listed in this file, one per line: snapshot usernames, or the email or phone number they sign in with")
 	fs.StringVar(&o.SubAttribute, "sub-attribute", "", "store each user's old sub in this custom attribute, e.g. custom:legacy_sub")
 	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")
 	fs.StringVar(&o.Via, "via", restore.ViaAdmin, "admin: the admin API for every user; import: user import jobs for the users the import file can carry exactly, the admin API for the rest")
@@ -57,7 +58,8 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MapFile, "map", "", "with --create-pool: JSON `file` rewriting what cannot be carried: {\"replace\": {old ARN: new}, \"domain\": prefix|\"-\", \"providerSecrets\": {provider: {\"client_secret\": …}}}")
 	fs.StringVar(&o.IDMapFile, "id-map-file", "", "with --create-pool: where to write old → new pool and app client ids (default: cogvault-create-<new pool>.ids.json)")
 	fs.StringVar(&o.At, "at", "", "restore the state at this time (RFC 3339, e.g. 2026-11-24T10:00:00Z): the newest snapshot finished by then plus the journal events up to then")
-	fs.StringVar(&o.Pool, "pool", "", "with --at: the pool whose state to restore (default: the repository's only pool)")
+	fs.StringVar(&o.Pool, "pool", "", poolFlagHelp+"; with --at, the pool whose state to restore")
+	fs.StringArrayVar(&o.DropAttrs, "drop-attribute", nil, "restore without this `attribute` that the target's schema lacks (repeatable); without it such a restore is refused before any write")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
 }
 
@@ -74,12 +76,30 @@ Passwords cannot be read from Cognito, so each user gets a random password
 that is never stored or shown and is made permanent: the user is CONFIRMED
 and signs in again through "forgot password" (with a verified email or phone
 number). Users who were FORCE_CHANGE_PASSWORD stay so and need a new
-invitation. Disabled users are disabled again; SMS and email MFA preferences
-are restored.
+invitation. Disabled users are disabled again, before they get a password,
+so there is no moment in which they can sign in. SMS and email MFA
+preferences are restored when the backup read them (backup --mfa).
 
-Cognito gives every restored user a new sub. The old-sub → new-sub mapping is
-written next to the state file (CSV and JSON, mode 0600); with
---sub-attribute the old sub is also stored in that custom attribute.
+Into a pool whose users sign in with email or phone number (the console's
+default), each user is created with that value as its username, so they
+sign in as before; Cognito gives them an opaque username, and users are
+matched by that value, not by the old username. A snapshot of such a pool
+restores into a pool with usernames only when it takes the email or phone
+number as an alias. Users without the value are listed, not created.
+
+Group memberships are added only to users this restore created or updated:
+a user it skipped (--on-existing skip) or could not restore keeps exactly
+the groups it had.
+
+Nothing is written when the plan finds data that would be lost: attributes
+the target's schema lacks (an immutable custom attribute can never be added
+to a user later; --drop-attribute NAME restores without it, and the report
+lists it), or with --on-existing fail, any user that already exists.
+
+Cognito gives every restored user a new sub. The old → new sub and username
+mapping is written next to the state file (CSV and JSON, mode 0600); with
+--sub-attribute the old sub is also stored in that custom attribute (the
+oldest one, when the snapshot already carried one there).
 
 What cannot be restored is listed with the reason: federated-only users (they
 come back on their next sign-in), authenticator-app (TOTP) secrets, links to
@@ -92,8 +112,10 @@ unquoted, commas are written \, and surrounding whitespace is trimmed, so any
 user the file cannot carry exactly (line breaks, surrounding whitespace, a
 backslash, no verified email or phone number, a row over 16,000 characters)
 goes through the admin API instead, with the reason in the report, as do
-users whose import line failed. Imported users are RESET_REQUIRED: they choose
-a new password at their next sign-in.
+disabled users (a job leaves its users enabled while it runs) and users
+whose import line failed or whose job ended Failed, Stopped or Expired.
+Imported users are RESET_REQUIRED: they choose a new password at their next
+sign-in.
 
 With --at TIME, the state restored is the pool's at that moment: the newest
 snapshot that finished by TIME, rolled forward with the change journal the
@@ -118,7 +140,11 @@ CreateUserPoolDomain.
 
 A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
-interruption and it finishes the job with no user lost or duplicated.
+interruption and it finishes the job with no user lost or duplicated. The
+file belongs to one snapshot and one target: it is refused for another.
+
+The report prints one line per kind of item with a count and a few
+usernames; --output json lists every item.
 
 Needs, on the target pool: cognito-idp:DescribeUserPool, ListUsers,
 ListGroups, ListIdentityProviders, CreateGroup, AdminCreateUser, AdminGetUser,
@@ -132,7 +158,10 @@ of each failed line); read access to the repository.
 EXIT STATUS
   0  everything was restored
   1  the restore failed (run it again to resume)
-  2  bad flags, no such snapshot
+  2  bad flags, no such snapshot, "latest" in a repository of several pools
+     without --pool, or the restore was refused before any write (attributes
+     the target lacks, --on-existing fail with existing users, a state file
+     of another restore, a target its users could not sign in to)
   3  completed, with items that could not be restored (listed in the report)`,
 		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
   cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update
@@ -188,6 +217,12 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 			ro.Only[part] = true
 		}
 	}
+	for _, a := range opts.DropAttrs {
+		if ro.DropAttributes == nil {
+			ro.DropAttributes = map[string]bool{}
+		}
+		ro.DropAttributes[a] = true
+	}
 	if opts.UsersFile != "" {
 		users, err := readUsersFile(opts.UsersFile)
 		if err != nil {
@@ -202,9 +237,6 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if opts.At != "" && len(args) == 1 {
 		return usageError("give a snapshot or --at, not both: --at picks the snapshot itself")
 	}
-	if opts.Pool != "" && opts.At == "" {
-		return usageError("--pool goes with --at; a snapshot argument already names its pool")
-	}
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
 		return err
@@ -217,8 +249,8 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 			return err
 		}
 		defer cleanup()
-	} else if m, err = r.Resolve(ctx, ref, ""); err != nil {
-		return withCode(ExitUsage, err)
+	} else if m, err = resolveSnapshot(ctx, r, ref, opts.Pool); err != nil {
+		return withCode(ExitUsage, err) // no such snapshot, or no readable one
 	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
@@ -258,7 +290,10 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	)
 	rep, err := restore.Run(ctx, api, r, m, ro, stats)
 	stop()
-	if errors.Is(err, snapshot.ErrDamaged) || errors.Is(err, snapshot.ErrFormat) {
+	switch {
+	case errors.Is(err, restore.ErrRefused), errors.Is(err, restore.ErrExisting), errors.Is(err, restore.ErrStateMismatch):
+		return withCode(ExitUsage, err) // refused before any write: change the flags or the target
+	case errors.Is(err, snapshot.ErrDamaged), errors.Is(err, snapshot.ErrFormat):
 		return err // the input is bad: running again would not help
 	}
 	if err != nil {
@@ -445,9 +480,9 @@ func writeMappings(base string, maps []restore.SubMapping) error {
 		return fmt.Errorf("write sub mapping: %w", err)
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write([]string{"old_sub", "new_sub", "username"})
+	_ = w.Write([]string{"old_sub", "new_sub", "username", "new_username"})
 	for _, m := range maps {
-		_ = w.Write([]string{m.OldSub, m.NewSub, m.Username})
+		_ = w.Write([]string{m.OldSub, m.NewSub, m.Username, m.NewUsername})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -460,9 +495,56 @@ func writeMappings(base string, maps []restore.SubMapping) error {
 	return writeFile0600(jsonPath, maps)
 }
 
-// maxListed bounds the items a text report prints per list; a restore of a
-// large pool can have thousands.
-const maxListed = 50
+// maxExamples bounds the usernames a text report names per line; a
+// restore of a large pool can have thousands of items of one kind.
+const maxExamples = 3
+
+// itemLine is one line of a text report: the items of one kind, attribute
+// and reason, counted, with a few examples.
+type itemLine struct {
+	what, reason string
+	n            int
+	examples     []string
+}
+
+// aggregate folds items into one line per (what, reason), in order of first
+// appearance. --output json keeps every item.
+func aggregate(items []restore.Item) []*itemLine {
+	var lines []*itemLine
+	byKey := map[string]*itemLine{}
+	for _, it := range items {
+		k := it.What + "\x00" + it.Reason
+		l := byKey[k]
+		if l == nil {
+			l = &itemLine{what: it.What, reason: it.Reason}
+			byKey[k] = l
+			lines = append(lines, l)
+		}
+		l.n++
+		who := it.Username
+		if it.Group != "" {
+			who += " in " + it.Group
+		}
+		if who != "" && len(l.examples) < maxExamples {
+			l.examples = append(l.examples, who)
+		}
+	}
+	return lines
+}
+
+func printItems(g *globalOptions, mark string, items []restore.Item) {
+	for _, l := range aggregate(items) {
+		fmt.Fprintf(g.stdout, "  %s %s: %s", mark, l.what, l.reason)
+		if len(l.examples) > 0 {
+			more := ""
+			if l.n > len(l.examples) {
+				more = ", …"
+			}
+			fmt.Fprintf(g.stdout, " [%d: %s%s]", l.n, strings.Join(l.examples, ", "), more)
+		}
+		fmt.Fprintln(g.stdout)
+	}
+}
 
 func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mapping string) {
 	w := g.stdout
@@ -473,7 +555,11 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 	fmt.Fprintf(w, "%s: snapshot %s → pool %s\n", verb, rep.Snapshot, rep.Target)
 	fmt.Fprintf(w, "  groups       %d to create, %d already there\n", rep.GroupsCreate, rep.GroupsExisting)
 	fmt.Fprintf(w, "  users        %d to create, %d to update, %d skipped, %d resumed\n", rep.UsersCreate, rep.UsersUpdate, rep.UsersSkip, rep.UsersResumed)
-	fmt.Fprintf(w, "  memberships  %d\n", rep.MembershipsAdd)
+	fmt.Fprintf(w, "  memberships  %d", rep.MembershipsAdd)
+	if rep.MembershipsSkipped > 0 {
+		fmt.Fprintf(w, " (%d of users this restore did not create or update: not added)", rep.MembershipsSkipped)
+	}
+	fmt.Fprintln(w)
 	if !rep.DryRun {
 		fmt.Fprintf(w, "  links        %d federated identities linked\n", rep.LinksRestored)
 		fmt.Fprintf(w, "  sub mapping  %d users: %s.csv, %s.json\n", rep.SubMappings, mapping, mapping)
@@ -481,30 +567,19 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 	}
 	if len(rep.ImportJobs) > 0 {
 		fmt.Fprintf(w, "  imported     %d users in %d import job(s)\n", rep.UsersImported, len(rep.ImportJobs))
+		for _, j := range rep.ImportJobs {
+			if j.Status != "Succeeded" {
+				fmt.Fprintf(w, "  ! import job %s ended %s (%s): its users that are not in the target went through the admin API\n", j.ID, j.Status, j.Message)
+			}
+		}
 	}
 	if len(rep.Changed) > 0 {
 		fmt.Fprintf(w, "restored, not exactly (%d):\n", len(rep.Changed))
-		for i, it := range rep.Changed {
-			if i == maxListed {
-				fmt.Fprintf(w, "  … and %d more (--output json lists all)\n", len(rep.Changed)-maxListed)
-				break
-			}
-			fmt.Fprintf(w, "  ~ %s %s: %s\n", it.Username, it.What, it.Reason)
-		}
+		printItems(g, "~", rep.Changed)
 	}
 	if len(rep.NotRestored) > 0 {
 		fmt.Fprintf(w, "not restored (%d):\n", len(rep.NotRestored))
-		for i, it := range rep.NotRestored {
-			if i == maxListed {
-				fmt.Fprintf(w, "  … and %d more (--output json lists all)\n", len(rep.NotRestored)-maxListed)
-				break
-			}
-			who := it.Username
-			if it.Group != "" {
-				who += " in " + it.Group
-			}
-			fmt.Fprintf(w, "  - %s %s: %s\n", who, it.What, it.Reason)
-		}
+		printItems(g, "-", rep.NotRestored)
 	}
 	if !rep.DryRun {
 		fmt.Fprintln(w, "next: users sign in again through \"forgot password\"; applications that stored subs use the mapping")

@@ -305,7 +305,10 @@ func (p *Point) Write(ctx context.Context, r *repo.Repo, store backup.Store, opt
 		Region:      p.Base.Region,
 		Account:     p.Base.Account,
 		ToolVersion: opts.ToolVersion,
-		Now:         func() time.Time { return at },
-		Rand:        opts.Rand,
+		// MFA preferences are in the state at T when the base has them: the
+		// journal's events are full reads.
+		MFA:  !p.Base.Omits(snapshot.OmitMFAPreferences),
+		Now:  func() time.Time { return at },
+		Rand: opts.Rand,
 	})
 }

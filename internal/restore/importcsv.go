@@ -52,9 +52,14 @@ func importDefaults(u snapshot.User) []string {
 	return out
 }
 
-// importRow renders u as a row in the header's column order, or returns why
-// the import path cannot carry the user (it then goes through the admin API).
-func importRow(u snapshot.User, header []string, subAttribute string) (string, string) {
+// importRow renders u as a row in the header's column order, with login as
+// its cognito:username, or returns why the import path cannot carry the
+// user (it then goes through the admin API). In a pool that signs in with
+// email or phone number, login is that value: the developer guide does not
+// say what the column holds there, AWS's own export/import reference
+// solution writes the email, and a line the service refuses goes through
+// the admin path all the same (docs/cognito-facts.md §8).
+func importRow(u snapshot.User, login string, header []string, subAttribute string) (string, string) {
 	if u.Status == "EXTERNAL_PROVIDER" {
 		return "", "federated-only user"
 	}
@@ -63,7 +68,7 @@ func importRow(u snapshot.User, header []string, subAttribute string) (string, s
 		vals[a.Name] = a.Value
 	}
 	if subAttribute != "" {
-		vals[subAttribute] = u.Sub
+		vals[subAttribute] = originalSub(u, subAttribute)
 	}
 	emailOK := vals["email"] != "" && vals["email_verified"] == "true"
 	phoneOK := vals["phone_number"] != "" && vals["phone_number_verified"] == "true"
@@ -85,7 +90,7 @@ func importRow(u snapshot.User, header []string, subAttribute string) (string, s
 		}
 	}
 	vals["cognito:mfa_enabled"] = mfa
-	vals["cognito:username"] = u.Username
+	vals["cognito:username"] = login
 	known := map[string]bool{}
 	cells := make([]string, len(header))
 	for i, col := range header {

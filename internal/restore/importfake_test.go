@@ -38,7 +38,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		n++
 		u := snapshot.User{Username: "imp-" + strconv.Itoa(n), Sub: "s", Status: "CONFIRMED",
 			Attributes: []snapshot.Attribute{{Name: "email", Value: "i" + strconv.Itoa(n) + "@example.com"}, {Name: "email_verified", Value: "true"}, {Name: "custom:notes", Value: v}}}
-		row, why := importRow(u, hdr.CSVHeader, "")
+		row, why := importRow(u, u.Username, hdr.CSVHeader, "")
 		if why != "" {
 			if strings.TrimSpace(v) == v {
 				rt.Fatalf("value %q refused: %s", v, why)
@@ -52,7 +52,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		if err := part.add(u.Username, row); err != nil {
 			rt.Fatal(err)
 		}
-		if _, _, err := runImportJob(ctx, api, io_, pool.PoolID, "cogvault-fake", part, &Report{}); err != nil {
+		if _, err := runImportJob(ctx, api, io_, pool.PoolID, "cogvault-fake", part, &Report{}); err != nil {
 			rt.Fatal(err)
 		}
 		g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &pool.PoolID, Username: &u.Username})

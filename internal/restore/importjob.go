@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognito"
-	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
@@ -63,14 +62,75 @@ type LogEventsGetter interface {
 	GetLogEvents(ctx context.Context, in *cloudwatchlogs.GetLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
 }
 
-// importUsers runs import jobs for every user the dialect can carry, one job
-// at a time (one job per account may be active), and returns the users the
-// admin path must handle: those the dialect cannot carry and those whose line
-// failed.
-func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats) (admin map[string]string, present map[string]listed, err error) {
-	io_ := opts.Import
+// importUsers runs import jobs for every planned user the dialect can
+// carry, one job at a time (one job per account may be active). It returns
+// the users the admin path must handle (those the dialect cannot carry,
+// disabled ones and those whose line failed), with the reason, and the users
+// found in the target after the jobs, with their new sub and status.
+func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]string, imported map[string]listed, err error) {
+	io_, err := r.importOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	hdr, err := api.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &r.opts.Target})
+	if err != nil {
+		return nil, nil, fmt.Errorf("restore: CSV header of %s: %w", r.opts.Target, err)
+	}
+	admin = map[string]string{} // username → why the admin path
+	var part *importPart
+	var sent []string // users a job set out to create, in this run or an earlier one
+	failed := map[string]string{}
+	flush := func() error {
+		if part == nil || part.users == 0 {
+			return nil
+		}
+		jobFailed, err := runImportJob(ctx, api, io_, r.opts.Target, r.tg.name, part, r.rep)
+		part = nil
+		for n, why := range jobFailed {
+			failed[n] = why
+		}
+		return err
+	}
+	for u, err := range r.rp.Users(ctx, r.m) {
+		if err != nil {
+			return nil, nil, err
+		}
+		row, send := r.importable(u, hdr.CSVHeader, admin)
+		if !send {
+			continue
+		}
+		sent = append(sent, u.Username)
+		if row == "" {
+			continue // resumed: an earlier run's job carried it
+		}
+		if part != nil && (part.users >= io_.MaxUsers || part.size+int64(len(row))+1 > maxImportBytes) {
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if part == nil {
+			if part, err = newImportPart(io_.TempDir, hdr.CSVHeader); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := r.st.record(stateRecord{Event: "intent", Username: u.Username, Via: ViaImport}); err != nil {
+			return nil, nil, err
+		}
+		if err := part.add(u.Username, row); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, nil, err
+	}
+	imported, err = r.findImported(ctx, sent, failed, admin)
+	return admin, imported, err
+}
+
+func (r *run) importOptions() (ImportOptions, error) {
+	io_ := r.opts.Import
 	if io_.RoleArn == "" {
-		return nil, nil, errors.New("restore: the import path needs --import-role-arn (a role Cognito assumes to write the job's CloudWatch log)")
+		return io_, errors.New("restore: the import path needs --import-role-arn (a role Cognito assumes to write the job's CloudWatch log)")
 	}
 	if io_.MaxUsers <= 0 || io_.MaxUsers > maxImportUsers {
 		io_.MaxUsers = maxImportUsers
@@ -81,91 +141,96 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 	if io_.HTTPClient == nil {
 		io_.HTTPClient = &http.Client{Timeout: 15 * time.Minute}
 	}
-	hdr, err := api.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &opts.Target})
-	if err != nil {
-		return nil, nil, fmt.Errorf("restore: CSV header of %s: %w", opts.Target, err)
-	}
-	header := hdr.CSVHeader
-	admin = map[string]string{} // username → why the admin path
-	var part *importPart
-	var imported []string
-	failed := map[string]string{}
-	flush := func() error {
-		if part == nil || part.users == 0 {
-			return nil
+	return io_, nil
+}
+
+// importable decides how the import path treats u: send reports whether an
+// import job carries it (row is empty for a user an earlier run's job
+// carried); users for the admin path are added to admin with the reason
+// ("" when the plan already explains it).
+func (r *run) importable(u snapshot.User, header []string, admin map[string]string) (row string, send bool) {
+	switch r.plan.act[u.Username] {
+	case actCreate:
+	case actResume:
+		if r.st.importIntent(u.Username) {
+			if _, ok := r.st.createdRecord(u.Username); !ok {
+				return "", true
+			}
 		}
-		names, jobFailed, err := runImportJob(ctx, api, io_, opts.Target, tg.name, part, rep)
-		part = nil
-		imported = append(imported, names...)
-		for n, why := range jobFailed {
-			failed[n] = why
-		}
-		return err
+		admin[u.Username] = ""
+		return "", false
+	case actUpdate:
+		admin[u.Username] = ""
+		return "", false
+	default:
+		return "", false
 	}
-	var mu = &rep.mu
-	for u, err := range rp.Users(ctx, m) {
+	if !u.Enabled {
+		// An import job leaves every user enabled while it runs: a disabled
+		// user goes through the admin path, disabled before it has a
+		// usable password.
+		admin[u.Username] = "disabled in the snapshot, and an import job would leave it enabled until the job ends"
+		return "", false
+	}
+	login, _ := r.tg.login(u)
+	carried := u
+	carried.Attributes = nil
+	for _, a := range u.Attributes {
+		if r.tg.writable[a.Name] || a.Name == "sub" || a.Name == "identities" {
+			carried.Attributes = append(carried.Attributes, a) // the rest were dropped by the plan
+		}
+	}
+	row, why := importRow(carried, login, header, r.opts.SubAttribute)
+	if why != "" {
+		admin[u.Username] = why
+		r.rep.locked(func() { adminStatusNote(u, r.rep) })
+		return "", false
+	}
+	if added := importDefaults(u); len(added) > 0 {
+		for _, a := range added {
+			r.rep.Changed = append(r.rep.Changed, Item{Username: u.Username, What: "attribute " + a,
+				Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
+		}
+	}
+	return row, true
+}
+
+// findImported looks for the users the jobs were sent in the target. The
+// target is the authority, not the job's counts: an imported user exists, a
+// failed one does not. The listing is eventually consistent, so a user it
+// does not show is read with AdminGetUser before it is called failed, and
+// never created again: a user the job imported must stay as the job left it.
+func (r *run) findImported(ctx context.Context, sent []string, failed, admin map[string]string) (map[string]listed, error) {
+	present := map[string]listed{}
+	for u, err := range cognito.ShardedUsers(ctx, r.api, r.opts.Target, cognito.SubShards(), 16) {
 		if err != nil {
-			return nil, nil, err
-		}
-		if opts.Users != nil && !opts.Users[u.Username] {
-			continue
-		}
-		if !plan(u, tg, st, opts, ViaImport, rep, mu) {
-			stats.Users.Add(1)
-			continue
-		}
-		if tg.has(u.Username) || st.ours(u.Username) {
-			admin[u.Username] = "exists in the target or resumed"
-			continue
-		}
-		row, why := importRow(u, header, opts.SubAttribute)
-		if why != "" {
-			admin[u.Username] = why
-			mu.Lock()
-			adminStatusNote(u, rep)
-			mu.Unlock()
-			continue
-		}
-		if added := importDefaults(u); len(added) > 0 {
-			mu.Lock()
-			for _, a := range added {
-				rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a,
-					Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
-			}
-			mu.Unlock()
-		}
-		if part != nil && (part.users >= io_.MaxUsers || part.size+int64(len(row))+1 > maxImportBytes) {
-			if err := flush(); err != nil {
-				return nil, nil, err
-			}
-		}
-		if part == nil {
-			if part, err = newImportPart(io_.TempDir, header); err != nil {
-				return nil, nil, err
-			}
-		}
-		if err := st.record(stateRecord{Event: "intent", Username: u.Username}); err != nil {
-			return nil, nil, err
-		}
-		if err := part.add(u.Username, row); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, nil, err
-	}
-	// Which lines failed? Cognito says so only in CloudWatch Logs; the target
-	// itself is the authority: an imported user exists, a failed one does not.
-	present = map[string]listed{}
-	for u, err := range cognito.ShardedUsers(ctx, api, opts.Target, cognito.SubShards(), 16) {
-		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		sub, _ := cognito.Attr(u.Attributes, "sub")
-		present[aws.ToString(u.Username)] = listed{sub: sub, status: string(u.UserStatus)}
+		l := listed{name: aws.ToString(u.Username), sub: sub, status: string(u.UserStatus)}
+		for _, k := range r.tg.keysOf(u) {
+			present[k] = l
+		}
 	}
-	for _, name := range imported {
-		if _, ok := present[name]; !ok {
+	logins, err := r.logins(ctx, sent)
+	if err != nil {
+		return nil, err
+	}
+	imported := map[string]listed{}
+	for _, name := range sent {
+		login := logins[name]
+		l, ok := present[r.tg.key(login)]
+		if !ok {
+			g, err := r.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &r.opts.Target, Username: aws.String(login)})
+			switch {
+			case err == nil:
+				sub, _ := cognito.Attr(g.UserAttributes, "sub")
+				l, ok = listed{name: aws.ToString(g.Username), sub: sub, status: string(g.UserStatus)}, true
+			case !cognito.IsUserNotFound(err):
+				return nil, fmt.Errorf("restore: read user %q in %s: %w", name, r.opts.Target, err)
+			}
+		}
+		if !ok {
 			why := failed[name]
 			if why == "" {
 				why = "not found in the target after the job"
@@ -173,13 +238,63 @@ func importUsers(ctx context.Context, api ImportAPI, rp *repo.Repo, m *snapshot.
 			admin[name] = "its import line failed: " + why
 			continue
 		}
-		rep.UsersImported++
+		imported[name] = l
+		r.rep.UsersImported++
 	}
-	return admin, present, nil
+	return imported, nil
 }
 
-// listed is what the target listing says of an imported user.
-type listed struct{ sub, status string }
+// logins maps the users in names to the names they were imported with.
+func (r *run) logins(ctx context.Context, names []string) (map[string]string, error) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := make(map[string]string, len(names))
+	for u, err := range r.rp.Users(ctx, r.m) {
+		if err != nil {
+			return nil, err
+		}
+		if want[u.Username] {
+			out[u.Username], _ = r.tg.login(u)
+		}
+	}
+	return out, nil
+}
+
+// finishImported does for imported users what an import file cannot: it
+// records their new subs, sets MFA preferences and links federated
+// identities; then it restores through the admin API the users the import
+// path could not carry.
+func (r *run) finishImported(ctx context.Context, admin map[string]string, imported map[string]listed) error {
+	err := fanOut(ctx, r.opts.Workers, r.rp.Users(ctx, r.m), func(u snapshot.User) bool {
+		_, ok := imported[u.Username]
+		return ok && !r.st.isDone(u.Username)
+	}, func(ctx context.Context, u snapshot.User) error {
+		got := imported[u.Username]
+		if err := r.st.record(stateRecord{Event: "created", Username: u.Username, NewName: got.name, OldSub: u.Sub, NewSub: got.sub, Via: ViaImport, Status: got.status}); err != nil {
+			return err
+		}
+		r.rep.locked(func() { importStatusNote(u, got.status, r.rep) })
+		if err := r.afterCreate(ctx, u, got.name); err != nil {
+			return err
+		}
+		r.stats.Users.Add(1)
+		return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: got.name})
+	})
+	if err != nil {
+		return err
+	}
+	for name, why := range admin {
+		if why != "" {
+			r.rep.Changed = append(r.rep.Changed, Item{Username: name, What: "path", Reason: "restored through the admin API: " + why})
+		}
+	}
+	return r.restoreUsers(ctx, admin)
+}
+
+// listed is what the target says of an imported user.
+type listed struct{ name, sub, status string }
 
 type importPart struct {
 	f     *os.File
@@ -209,61 +324,72 @@ func (p *importPart) add(name, row string) error {
 	return err
 }
 
-// runImportJob uploads one part and runs its job to the end.
-func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, poolName string, p *importPart, rep *Report) ([]string, map[string]string, error) {
+// runImportJob uploads one part and runs its job to the end. A job that
+// ends Failed, Stopped or Expired is no error: the users it imported are
+// found in the target, the rest go through the admin path, and the report
+// names the job's end.
+func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, poolName string, p *importPart, rep *Report) (map[string]string, error) {
 	defer os.Remove(p.f.Name())
 	defer p.f.Close()
 	if err := p.w.Flush(); err != nil {
-		return nil, nil, fmt.Errorf("restore: write import file: %w", err)
+		return nil, fmt.Errorf("restore: write import file: %w", err)
 	}
 	job, err := api.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool,
 		JobName: aws.String("cogvault-" + time.Now().UTC().Format("20060102T150405")), CloudWatchLogsRoleArn: &io_.RoleArn})
 	if err != nil {
-		return nil, nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
+		return nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
 	}
 	id := job.UserImportJob.JobId
 	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// The presigned URL is a credential: it is never logged or printed.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.UserImportJob.PreSignedUrl), p.f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("restore: import job %s: bad upload URL", aws.ToString(id))
+		return nil, fmt.Errorf("restore: import job %s: bad upload URL", aws.ToString(id))
 	}
 	req.ContentLength = p.size
 	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
 	req.Header.Set("Content-Type", "text/csv")
 	resp, err := io_.HTTPClient.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("restore: upload the file of import job %s: %w", aws.ToString(id), scrubURL(err))
+		return nil, fmt.Errorf("restore: upload the file of import job %s: %w", aws.ToString(id), scrubURL(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
+		return nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
 	}
 	if _, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id}); err != nil {
-		return nil, nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		return nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
 	}
 	wait := io_.PollInterval / 20
 	for {
 		out, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
 		if err != nil {
-			return nil, nil, fmt.Errorf("restore: import job %s: %w", aws.ToString(id), err)
+			return nil, fmt.Errorf("restore: import job %s: %w", aws.ToString(id), err)
 		}
 		j := out.UserImportJob
 		switch j.Status {
-		case types.UserImportJobStatusTypeSucceeded:
-			rep.mu.Lock()
-			rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
-			rep.mu.Unlock()
-			return p.names, readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.UserImportJob.JobName), p.names), nil
-		case types.UserImportJobStatusTypeFailed, types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
-			return nil, nil, fmt.Errorf("restore: import job %s ended %s: %s", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
+		case types.UserImportJobStatusTypeSucceeded, types.UserImportJobStatusTypeFailed, types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
+			rep.locked(func() {
+				rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Status: string(j.Status), Message: aws.ToString(j.CompletionMessage),
+					Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
+			})
+			failed := readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.UserImportJob.JobName), p.names)
+			if j.Status != types.UserImportJobStatusTypeSucceeded {
+				why := fmt.Sprintf("its import job %s ended %s (%s)", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
+				for _, n := range p.names {
+					if failed[n] == "" {
+						failed[n] = why
+					}
+				}
+			}
+			return failed, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, io_.PollInterval)

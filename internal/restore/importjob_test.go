@@ -65,7 +65,7 @@ func TestImportRowRoutesWhatItCannotCarry(t *testing.T) {
 		}
 		return u
 	}
-	row, why := importRow(user("email", "a@x.com", "email_verified", "true", "name", "Smith, Jr.", "custom:plan", "pro"), header, "")
+	row, why := importRow(user("email", "a@x.com", "email_verified", "true", "name", "Smith, Jr.", "custom:plan", "pro"), "u1", header, "")
 	if why != "" || row != `Smith\, Jr.,a@x.com,true,,false,pro,false,u1` {
 		t.Fatalf("row %q, why %q", row, why)
 	}
@@ -80,7 +80,7 @@ func TestImportRowRoutesWhatItCannotCarry(t *testing.T) {
 		{user("email", "a@x.com", "email_verified", "true", "name", strings.Repeat("n", 16001)), "longer than 16000"},
 		{snapshot.User{Username: "Google_1", Status: "EXTERNAL_PROVIDER"}, "federated"},
 	} {
-		if _, why := importRow(tc.u, header, ""); !strings.Contains(why, tc.want) {
+		if _, why := importRow(tc.u, tc.u.Username, header, ""); !strings.Contains(why, tc.want) {
 			t.Errorf("%+v: why %q, want %q", tc.u.Attributes, why, tc.want)
 		}
 	}

@@ -8,17 +8,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/repo"
@@ -66,8 +62,12 @@ type Options struct {
 	OnExisting string // skip (default), update or fail
 	// Only limits the restore to some of "groups", "users", "memberships".
 	Only map[string]bool
-	// Users limits the restore to these usernames (nil: all).
+	// Users limits the restore to these users, named by snapshot username or
+	// by the email or phone number they sign in with (nil: all).
 	Users map[string]bool
+	// DropAttributes are attributes the target's schema lacks that the
+	// restore may leave out; any other such attribute refuses the restore.
+	DropAttributes map[string]bool
 	// SubAttribute stores each user's old sub in this custom attribute.
 	SubAttribute string
 	DryRun       bool
@@ -89,24 +89,27 @@ type Item struct {
 
 // Report is the plan (dry run) or the outcome.
 type Report struct {
-	Snapshot       string       `json:"snapshot"`
-	Target         string       `json:"target"`
-	DryRun         bool         `json:"dryRun"`
-	GroupsCreate   int          `json:"groupsCreate"`
-	GroupsExisting int          `json:"groupsExisting"`
-	UsersCreate    int          `json:"usersCreate"`
-	UsersUpdate    int          `json:"usersUpdate"`
-	UsersSkip      int          `json:"usersSkip"`
-	UsersResumed   int          `json:"usersResumed"`
-	MembershipsAdd int          `json:"membershipsAdd"`
-	LinksRestored  int          `json:"linksRestored"`
-	NotRestored    []Item       `json:"notRestored"`
-	Changed        []Item       `json:"changed"` // restored, but not exactly
-	SubMappings    int          `json:"subMappings"`
-	UsersImported  int          `json:"usersImported,omitempty"`
-	ImportJobs     []ImportJob  `json:"importJobs,omitempty"`
-	Stats          *Stats       `json:"-"`
-	Mappings       []SubMapping `json:"-"`
+	Snapshot       string `json:"snapshot"`
+	Target         string `json:"target"`
+	DryRun         bool   `json:"dryRun"`
+	GroupsCreate   int    `json:"groupsCreate"`
+	GroupsExisting int    `json:"groupsExisting"`
+	UsersCreate    int    `json:"usersCreate"`
+	UsersUpdate    int    `json:"usersUpdate"`
+	UsersSkip      int    `json:"usersSkip"`
+	UsersResumed   int    `json:"usersResumed"`
+	MembershipsAdd int    `json:"membershipsAdd"`
+	// MembershipsSkipped are memberships of users this restore did not
+	// create or update (skipped, or not restored): they get no group.
+	MembershipsSkipped int          `json:"membershipsSkipped"`
+	LinksRestored      int          `json:"linksRestored"`
+	NotRestored        []Item       `json:"notRestored"`
+	Changed            []Item       `json:"changed"` // restored, but not exactly
+	SubMappings        int          `json:"subMappings"`
+	UsersImported      int          `json:"usersImported,omitempty"`
+	ImportJobs         []ImportJob  `json:"importJobs,omitempty"`
+	Stats              *Stats       `json:"-"`
+	Mappings           []SubMapping `json:"-"`
 
 	mu sync.Mutex // guards the report while workers fill it
 }
@@ -114,17 +117,21 @@ type Report struct {
 // ImportJob is the outcome of one user import job.
 type ImportJob struct {
 	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Message  string `json:"message,omitempty"`
 	Users    int    `json:"users"`
 	Imported int64  `json:"imported"`
 	Skipped  int64  `json:"skipped"`
 	Failed   int64  `json:"failed"`
 }
 
-// SubMapping pairs a user's old sub with the one the target assigned.
+// SubMapping pairs a user's old sub and username with the ones the target
+// assigned.
 type SubMapping struct {
-	OldSub   string `json:"oldSub"`
-	NewSub   string `json:"newSub"`
-	Username string `json:"username"`
+	OldSub      string `json:"oldSub"`
+	NewSub      string `json:"newSub"`
+	Username    string `json:"username"`
+	NewUsername string `json:"newUsername"`
 }
 
 // Stats counts progress while a restore runs.
@@ -137,36 +144,21 @@ type Stats struct {
 // ErrExisting is returned with --on-existing fail when a user exists.
 var ErrExisting = errors.New("user already exists in the target")
 
-type target struct {
-	name          string
-	writable      map[string]bool // attributes that can be written at creation
-	mutable       map[string]bool
-	maxLen        map[string]int // characters a String attribute may hold
-	usernameAttrs []string
-	providers     map[string]bool
-	users         map[string]bool // existing usernames (as listed)
-	groups        map[string]types.GroupType
-	caseSensitive bool
-	// planned maps the target's form of each username the plan took (its
-	// lower case in a case-insensitive target) to the snapshot's spelling,
-	// so that two snapshot users that are one user in the target are
-	// caught instead of merged.
-	planned map[string]string
-}
-
-func (t *target) has(username string) bool {
-	if t.caseSensitive {
-		return t.users[username]
-	}
-	return t.users[strings.ToLower(username)]
-}
+// ErrRefused is returned when the restore would lose data or could not
+// give users a way to sign in; it is returned before the first write.
+var ErrRefused = errors.New("restore refused")
 
 func (r *Report) notRestored(it Item) { r.NotRestored = append(r.NotRestored, it) }
 
-// Run restores snapshot m of repository rp into opts.Target.
-func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, stats *Stats) (*Report, error) {
+func (r *Report) locked(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f()
+}
+
+func checkOptions(opts *Options) error {
 	if opts.Target == "" {
-		return nil, errors.New("restore: no target pool given")
+		return errors.New("restore: no target pool given")
 	}
 	if opts.OnExisting == "" {
 		opts.OnExisting = OnExistingSkip
@@ -174,7 +166,7 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 	switch opts.OnExisting {
 	case OnExistingSkip, OnExistingUpdate, OnExistingFail:
 	default:
-		return nil, fmt.Errorf("restore: --on-existing %q: want skip, update or fail", opts.OnExisting)
+		return fmt.Errorf("restore: --on-existing %q: want skip, update or fail", opts.OnExisting)
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 16
@@ -184,170 +176,178 @@ func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts
 		opts.Via = ViaAdmin
 	case ViaAdmin, ViaImport:
 	default:
-		return nil, fmt.Errorf("restore: --via %q: want admin or import", opts.Via)
+		return fmt.Errorf("restore: --via %q: want admin or import", opts.Via)
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if !opts.DryRun && opts.StatePath == "" {
+		return errors.New("restore: no state file path")
+	}
+	return nil
+}
+
+// run is one restore: its inputs and what the plan decided.
+type run struct {
+	api   API
+	rp    *repo.Repo
+	m     *snapshot.Manifest
+	tg    *target
+	st    *state
+	opts  Options
+	rep   *Report
+	stats *Stats
+	plan  *planner
+}
+
+// Run restores snapshot m of repository rp into opts.Target. Everything that
+// can refuse the restore is checked before the first write.
+func Run(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, stats *Stats) (*Report, error) {
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
 	if stats == nil {
 		stats = &Stats{}
 	}
-	want := func(part string) bool { return len(opts.Only) == 0 || opts.Only[part] }
-	rep := &Report{Snapshot: m.ID, Target: opts.Target, DryRun: opts.DryRun, Stats: stats}
-
-	tg, err := readTarget(ctx, api, opts.Target)
+	r := &run{api: api, rp: rp, m: m, opts: opts, stats: stats, rep: &Report{Snapshot: m.ID, Target: opts.Target, DryRun: opts.DryRun, Stats: stats}}
+	cfg, err := r.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if r.st != nil {
+		defer r.st.close()
+	}
+	if err := r.apply(ctx, cfg); err != nil {
+		return r.rep, err
+	}
+	r.finishReport()
+	return r.rep, nil
+}
+
+// prepare reads the target and the whole snapshot and makes the plan.
+func (r *run) prepare(ctx context.Context) (*snapshot.PoolConfig, error) {
+	opts := r.opts
+	tg, err := readTarget(ctx, r.api, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	r.tg = tg
 	if opts.SubAttribute != "" && !tg.writable[opts.SubAttribute] {
 		return nil, fmt.Errorf("restore: --sub-attribute %s: the target pool %s has no such writable custom attribute; add it to the pool (String, mutable, 36+ characters) or drop the flag", opts.SubAttribute, opts.Target)
 	}
-	cfg, err := rp.Pool(ctx, m)
+	cfg, err := r.rp.Pool(ctx, r.m)
 	if err != nil {
 		return nil, err
 	}
 	// Read the whole snapshot once before the first write: a damaged object
 	// found half-way would leave the target half-restored.
-	v, err := rp.Verify(ctx, m)
+	v, err := r.rp.Verify(ctx, r.m)
 	if err != nil {
-		return nil, fmt.Errorf("restore: check snapshot %s: %w", m.ID, err)
+		return nil, fmt.Errorf("restore: check snapshot %s: %w", r.m.ID, err)
 	}
 	if !v.OK() {
 		return nil, fmt.Errorf("restore: %w: snapshot %s is damaged, nothing was written to %s: %s; restore another snapshot (see 'cogvault snapshots') or run 'cogvault backup' again",
-			snapshot.ErrDamaged, m.ID, opts.Target, strings.Join(v.Problems, "; "))
+			snapshot.ErrDamaged, r.m.ID, opts.Target, strings.Join(v.Problems, "; "))
 	}
-
-	var st *state
-	if !opts.DryRun {
-		if opts.StatePath == "" {
-			return nil, errors.New("restore: no state file path")
-		}
-		if st, err = openState(opts.StatePath); err != nil {
+	src := sourceSignIn(cfg)
+	if r.want("users") {
+		if err := checkSignIn(src, tg, opts.Target); err != nil {
 			return nil, err
 		}
-		defer st.close()
 	}
+	if !opts.DryRun {
+		if r.st, err = openState(opts.StatePath, opts.Target, r.m.ID); err != nil {
+			return nil, err
+		}
+	}
+	if r.plan, err = makePlan(ctx, r.rp, r.m, tg, r.st, opts, src, r.rep); err != nil {
+		if r.st != nil {
+			r.st.close()
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
 
+func (r *run) want(part string) bool { return len(r.opts.Only) == 0 || r.opts.Only[part] }
+
+func (r *run) apply(ctx context.Context, cfg *snapshot.PoolConfig) error {
+	if r.st != nil {
+		if err := r.st.begin(r.opts.Target, r.m.ID); err != nil {
+			return err
+		}
+	}
 	// Groups first: memberships need them.
-	if want("groups") || want("memberships") {
-		for _, g := range cfg.Groups {
-			if _, ok := tg.groups[g.Name]; ok {
-				rep.GroupsExisting++
-				continue
-			}
-			rep.GroupsCreate++
-			if opts.DryRun || !want("groups") {
-				continue
-			}
-			_, err := api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(g.Name),
-				Description: nonEmpty(g.Description), RoleArn: nonEmpty(g.RoleArn), Precedence: g.Precedence})
-			if err != nil && !cognito.IsGroupExists(err) {
-				return rep, fmt.Errorf("restore: create group %q in %s: %w", g.Name, opts.Target, err)
-			}
+	if r.want("groups") || r.want("memberships") {
+		if err := r.restoreGroups(ctx, cfg.Groups); err != nil {
+			return err
 		}
 	}
+	if r.want("users") {
+		r.stats.UsersTotal.Store(int64(len(r.plan.act)))
+		if err := r.restoreAllUsers(ctx); err != nil {
+			return err
+		}
+	}
+	if r.want("memberships") {
+		return r.restoreMemberships(ctx)
+	}
+	return nil
+}
 
-	if want("users") {
-		stats.UsersTotal.Store(m.Counts.Users)
-		switch {
-		case opts.Via == ViaImport && !opts.DryRun:
-			iapi, ok := api.(ImportAPI)
-			if !ok {
-				return rep, errors.New("restore: this client cannot run user import jobs")
-			}
-			admin, present, err := importUsers(ctx, iapi, rp, m, tg, st, opts, rep, stats)
-			if err != nil {
-				return rep, err
-			}
-			if err := finishImported(ctx, api, rp, m, tg, st, opts, admin, present, rep, stats); err != nil {
-				return rep, err
-			}
-		default:
-			if err := restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats, nil); err != nil {
-				return rep, err
-			}
+func (r *run) restoreGroups(ctx context.Context, groups []snapshot.Group) error {
+	for _, g := range groups {
+		if _, ok := r.tg.groups[g.Name]; ok {
+			r.rep.GroupsExisting++
+			continue
+		}
+		r.rep.GroupsCreate++
+		if r.opts.DryRun || !r.want("groups") {
+			continue
+		}
+		_, err := r.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &r.opts.Target, GroupName: aws.String(g.Name),
+			Description: nonEmpty(g.Description), RoleArn: nonEmpty(g.RoleArn), Precedence: g.Precedence})
+		if err != nil && !cognito.IsGroupExists(err) {
+			return fmt.Errorf("restore: create group %q in %s: %w", g.Name, r.opts.Target, err)
 		}
 	}
+	return nil
+}
 
-	if want("memberships") {
-		if err := restoreMemberships(ctx, api, rp, m, opts, rep, stats); err != nil {
-			return rep, err
-		}
+func (r *run) restoreAllUsers(ctx context.Context) error {
+	if r.opts.DryRun {
+		r.stats.Users.Store(int64(len(r.plan.act)))
+		return nil
 	}
-	if st != nil {
-		for _, r := range st.mappings() {
-			rep.Mappings = append(rep.Mappings, SubMapping{OldSub: r.OldSub, NewSub: r.NewSub, Username: r.Username})
+	if r.opts.Via != ViaImport {
+		return r.restoreUsers(ctx, nil)
+	}
+	iapi, ok := r.api.(ImportAPI)
+	if !ok {
+		return errors.New("restore: this client cannot run user import jobs")
+	}
+	admin, imported, err := r.importUsers(ctx, iapi)
+	if err != nil {
+		return err
+	}
+	return r.finishImported(ctx, admin, imported)
+}
+
+func (r *run) finishReport() {
+	rep := r.rep
+	if r.st != nil {
+		for _, s := range r.st.mappings() {
+			nu := s.NewName
+			if nu == "" {
+				nu = s.Username
+			}
+			rep.Mappings = append(rep.Mappings, SubMapping{OldSub: s.OldSub, NewSub: s.NewSub, Username: s.Username, NewUsername: nu})
 		}
 		sort.Slice(rep.Mappings, func(i, j int) bool { return rep.Mappings[i].Username < rep.Mappings[j].Username })
 		rep.SubMappings = len(rep.Mappings)
 	}
-	sort.Slice(rep.NotRestored, func(i, j int) bool { return rep.NotRestored[i].Username < rep.NotRestored[j].Username })
-	sort.Slice(rep.Changed, func(i, j int) bool { return rep.Changed[i].Username < rep.Changed[j].Username })
-	return rep, nil
-}
-
-func readTarget(ctx context.Context, api API, pool string) (*target, error) {
-	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
-	if err != nil {
-		return nil, fmt.Errorf("restore: describe target pool %s: %w", pool, err)
-	}
-	tg := &target{name: aws.ToString(desc.UserPool.Name), writable: map[string]bool{}, mutable: map[string]bool{}, maxLen: map[string]int{}, providers: map[string]bool{},
-		users: map[string]bool{}, groups: map[string]types.GroupType{}, caseSensitive: true, planned: map[string]string{}}
-	for _, sa := range desc.UserPool.SchemaAttributes {
-		name := aws.ToString(sa.Name)
-		if name == "sub" || name == "identities" {
-			continue
-		}
-		tg.writable[name] = true
-		tg.mutable[name] = aws.ToBool(sa.Mutable)
-		if sa.AttributeDataType == types.AttributeDataTypeString {
-			// Standard string attributes hold up to 2,048 characters unless
-			// the schema says less.
-			tg.maxLen[name] = 2048
-			if c := sa.StringAttributeConstraints; c != nil && c.MaxLength != nil {
-				if n, err := strconv.Atoi(*c.MaxLength); err == nil {
-					tg.maxLen[name] = n
-				}
-			}
-		}
-	}
-	for _, ua := range desc.UserPool.UsernameAttributes {
-		tg.usernameAttrs = append(tg.usernameAttrs, string(ua))
-	}
-	if uc := desc.UserPool.UsernameConfiguration; uc != nil && uc.CaseSensitive != nil {
-		tg.caseSensitive = *uc.CaseSensitive
-	}
-	in := &cip.ListIdentityProvidersInput{UserPoolId: &pool, MaxResults: aws.Int32(60)}
-	for {
-		out, err := api.ListIdentityProviders(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("restore: list identity providers of %s: %w", pool, err)
-		}
-		for _, p := range out.Providers {
-			tg.providers[aws.ToString(p.ProviderName)] = true
-		}
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
-	for g, err := range cognito.Groups(ctx, api, pool) {
-		if err != nil {
-			return nil, err
-		}
-		tg.groups[aws.ToString(g.GroupName)] = g
-	}
-	for u, err := range cognito.ShardedUsers(ctx, api, pool, cognito.SubShards(), 16) {
-		if err != nil {
-			return nil, err
-		}
-		name := aws.ToString(u.Username)
-		if !tg.caseSensitive {
-			name = strings.ToLower(name)
-		}
-		tg.users[name] = true
-	}
-	return tg, nil
+	sort.SliceStable(rep.NotRestored, func(i, j int) bool { return rep.NotRestored[i].Username < rep.NotRestored[j].Username })
+	sort.SliceStable(rep.Changed, func(i, j int) bool { return rep.Changed[i].Username < rep.Changed[j].Username })
 }
 
 func nonEmpty(s string) *string {
@@ -366,77 +366,6 @@ func randomPassword(r io.Reader) (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
-}
-
-// restoreUsers restores users through the admin API: every planned user, or
-// with only set, just those (already planned by the import path).
-func restoreUsers(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, rep *Report, stats *Stats, only map[string]string) error {
-	return fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
-		if only != nil {
-			_, ok := only[u.Username]
-			return ok
-		}
-		if opts.Users != nil && !opts.Users[u.Username] {
-			return false
-		}
-		if !plan(u, tg, st, opts, ViaAdmin, rep, &rep.mu) || opts.DryRun {
-			stats.Users.Add(1)
-			return false
-		}
-		return true
-	}, func(ctx context.Context, u snapshot.User) error {
-		if err := restoreUser(ctx, api, tg, st, opts, u, rep, &rep.mu); err != nil {
-			return err
-		}
-		stats.Users.Add(1)
-		return nil
-	})
-}
-
-// finishImported does for imported users what an import file cannot: it
-// records their new subs, disables the disabled, sets MFA preferences and
-// links federated identities; then it restores through the admin API the
-// users the import path could not carry.
-func finishImported(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, admin map[string]string, present map[string]listed, rep *Report, stats *Stats) error {
-	err := fanOut(ctx, opts.Workers, rp.Users(ctx, m), func(u snapshot.User) bool {
-		_, viaAdmin := admin[u.Username]
-		return !viaAdmin && st.ours(u.Username) && !st.isDone(u.Username)
-	}, func(ctx context.Context, u snapshot.User) error {
-		// The listing taken after the jobs has each imported user's new sub
-		// and status: no per-user read.
-		got, ok := present[u.Username]
-		if !ok {
-			g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &opts.Target, Username: aws.String(u.Username)})
-			if err != nil {
-				return fmt.Errorf("restore: read imported user %q in %s: %w", u.Username, opts.Target, err)
-			}
-			got.sub, _ = cognito.Attr(g.UserAttributes, "sub")
-			got.status = string(g.UserStatus)
-		}
-		if err := st.record(stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub, NewSub: got.sub}); err != nil {
-			return err
-		}
-		if u.Status != got.status {
-			rep.mu.Lock()
-			rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status",
-				Reason: u.Status + " imported as " + got.status + ": imported users choose a new password at their next sign-in"})
-			rep.mu.Unlock()
-		}
-		if err := afterCreate(ctx, api, tg, opts, u, false, rep, &rep.mu); err != nil {
-			return err
-		}
-		stats.Users.Add(1)
-		return st.record(stateRecord{Event: "done", Username: u.Username})
-	})
-	if err != nil {
-		return err
-	}
-	for name, why := range admin {
-		if why != "exists in the target or resumed" {
-			rep.Changed = append(rep.Changed, Item{Username: name, What: "path", Reason: "restored through the admin API: " + why})
-		}
-	}
-	return restoreUsers(ctx, api, rp, m, tg, st, opts, rep, stats, admin)
 }
 
 // fanOut streams the records of a snapshot and hands those keep accepts to
@@ -482,130 +411,4 @@ func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error]
 		return err
 	}
 	return readErr
-}
-
-// plan classifies one user and records it in the report; it returns whether
-// the user needs work. What cannot be restored exactly is decided here from
-// the snapshot and the target alone, so every run reports it the same way,
-// including for users an earlier run finished.
-func plan(u snapshot.User, tg *target, st *state, opts Options, via string, rep *Report, mu *sync.Mutex) bool {
-	mu.Lock()
-	defer mu.Unlock()
-	if u.Status == "EXTERNAL_PROVIDER" {
-		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "federated-only user: it is created again on its next sign-in through " + providerOf(u)})
-		return false
-	}
-	if len(tg.usernameAttrs) > 0 {
-		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target signs in with " + strings.Join(tg.usernameAttrs, "/") + " as username; restore into such pools is not supported yet"})
-		return false
-	}
-	key := u.Username
-	if !tg.caseSensitive {
-		key = strings.ToLower(key)
-	}
-	if first, dup := tg.planned[key]; dup {
-		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target's usernames are case-insensitive and " + first + " already takes this name"})
-		return false
-	}
-	for _, a := range u.Attributes {
-		if max, ok := tg.maxLen[a.Name]; ok {
-			if n := utf8.RuneCountInString(a.Value); n > max {
-				rep.notRestored(Item{Username: u.Username, What: "attribute " + a.Name, Reason: fmt.Sprintf("holds %d characters; the target pool allows %d, so the user was not restored (change the target's schema or the value in the source)", n, max)})
-				return false
-			}
-		}
-	}
-	tg.planned[key] = u.Username
-	ours := st != nil && st.ours(u.Username)
-	exists := tg.has(u.Username) && !ours
-	switch {
-	case st != nil && st.isDone(u.Username):
-		rep.UsersSkip++
-		inherentNotes(u, tg, true, via, rep)
-		return false
-	case ours:
-		rep.UsersResumed++
-	case !exists:
-		rep.UsersCreate++
-	case opts.OnExisting == OnExistingSkip:
-		rep.UsersSkip++
-		return false
-	case opts.OnExisting == OnExistingUpdate:
-		rep.UsersUpdate++
-	case opts.OnExisting == OnExistingFail:
-		rep.notRestored(Item{Username: u.Username, What: "user", Reason: "exists in the target (--on-existing fail)"})
-		return true // apply stops on it
-	}
-	inherentNotes(u, tg, !exists, via, rep)
-	return true
-}
-
-// inherentNotes lists what restoring u into tg cannot carry exactly. created
-// says whether the restore creates the user (rather than updating one).
-func inherentNotes(u snapshot.User, tg *target, created bool, via string, rep *Report) {
-	_, dropped := writable(u, tg, created)
-	for _, a := range dropped {
-		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a, Reason: "not writable in the target pool's schema"})
-	}
-	// The import path reports the status each imported user ended up with;
-	// users it hands to the admin path get this note there.
-	if created && via == ViaAdmin {
-		adminStatusNote(u, rep)
-	}
-	if u.MFA != nil && slices.Contains(u.MFA.UserMFASettingList, "SOFTWARE_TOKEN_MFA") {
-		rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "TOTP MFA", Reason: "authenticator-app secrets cannot be read from Cognito; the user sets up the app again"})
-	}
-	for _, id := range u.Identities {
-		if !tg.providers[id.ProviderName] {
-			rep.NotRestored = append(rep.NotRestored, Item{Username: u.Username, What: "link to " + id.ProviderName, Reason: "the target pool has no identity provider " + id.ProviderName})
-		}
-	}
-}
-
-// adminStatusNote says what status a user created through the admin API
-// ends up with, when it is not the one it had.
-func adminStatusNote(u snapshot.User, rep *Report) {
-	switch u.Status {
-	case "CONFIRMED":
-	case "FORCE_CHANGE_PASSWORD":
-		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: "FORCE_CHANGE_PASSWORD as before; send a new invitation (AdminCreateUser MessageAction=RESEND) when ready"})
-	default:
-		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "status", Reason: u.Status + " restored as CONFIRMED: the admin API cannot create that state; the user resets the password like everyone else"})
-	}
-}
-
-func providerOf(u snapshot.User) string {
-	if len(u.Identities) > 0 {
-		return u.Identities[0].ProviderName
-	}
-	return "its identity provider"
-}
-
-// restoreMemberships adds users to groups with opts.Workers calls in flight:
-// AdminAddUserToGroup is idempotent, so a resumed run simply adds again.
-func restoreMemberships(ctx context.Context, api API, rp *repo.Repo, m *snapshot.Manifest, opts Options, rep *Report, stats *Stats) error {
-	var mu sync.Mutex // guards rep
-	return fanOut(ctx, opts.Workers, rp.Memberships(ctx, m), func(mm snapshot.Membership) bool {
-		if opts.Users != nil && !opts.Users[mm.Username] {
-			return false
-		}
-		mu.Lock()
-		rep.MembershipsAdd++
-		mu.Unlock()
-		return !opts.DryRun
-	}, func(ctx context.Context, mm snapshot.Membership) error {
-		_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &opts.Target, GroupName: aws.String(mm.Group), Username: aws.String(mm.Username)})
-		switch {
-		case cognito.IsUserNotFound(err):
-			mu.Lock()
-			rep.MembershipsAdd--
-			rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is not in the target pool (not restored)"})
-			mu.Unlock()
-		case err != nil:
-			return fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, opts.Target, err)
-		default:
-			stats.Memberships.Add(1)
-		}
-		return nil
-	})
 }

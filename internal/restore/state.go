@@ -3,6 +3,7 @@ package restore
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,26 +12,43 @@ import (
 
 // stateRecord is one line of the state file.
 type stateRecord struct {
-	Event    string `json:"e"` // "intent", "created", "done"
-	Username string `json:"u"`
-	OldSub   string `json:"old,omitempty"`
-	NewSub   string `json:"new,omitempty"`
+	Event    string `json:"e"` // "begin", "intent", "created", "done"
+	Username string `json:"u,omitempty"`
+	// NewName is the user's username in the target (created, done): the
+	// snapshot's in a plain pool, the one Cognito assigned in a pool that
+	// signs in with email or phone number.
+	NewName string `json:"nu,omitempty"`
+	OldSub  string `json:"old,omitempty"`
+	NewSub  string `json:"new,omitempty"`
+	// Via is "import" for users an import job set out to create (intent)
+	// or created (created); Status is the status the job gave them.
+	Via    string `json:"via,omitempty"`
+	Status string `json:"st,omitempty"`
+	// Target and Snapshot (begin) bind the file to one restore.
+	Target   string `json:"target,omitempty"`
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
+// ErrStateMismatch is returned for a state file written by the restore of
+// another snapshot or into another pool.
+var ErrStateMismatch = errors.New("the state file belongs to another restore")
+
 // state is the restore's memory across runs: which users it set out to
-// create, which it created (with their new sub) and which it finished. It is
-// an append-only JSON Lines file, written with one write per record, so a
-// killed process loses at most the record it was writing.
+// create, which it created (with their new sub and username) and which it
+// finished. It is an append-only JSON Lines file, written with one write per
+// record, so a killed process loses at most the record it was writing. Its
+// first record names the target and the snapshot.
 type state struct {
 	mu      sync.Mutex
 	f       *os.File
-	intent  map[string]bool
+	intent  map[string]string // username → "admin" or "import"
 	created map[string]stateRecord
-	done    map[string]bool
+	done    map[string]string // username → its username in the target
+	fresh   bool              // the file holds no record yet
 }
 
-func openState(path string) (*state, error) {
-	st := &state{intent: map[string]bool{}, created: map[string]stateRecord{}, done: map[string]bool{}}
+func openState(path, target, snapshotID string) (*state, error) {
+	st := &state{intent: map[string]string{}, created: map[string]stateRecord{}, done: map[string]string{}}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open restore state %s: %w", path, err)
@@ -57,21 +75,51 @@ func openState(path string) (*state, error) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return fail(fmt.Errorf("restore state %s: line %d is not a state record; it is not a file this restore wrote (give another --state-file)", path, line))
 		}
+		if line == 1 {
+			if err := checkBegin(path, r, target, snapshotID); err != nil {
+				return fail(err)
+			}
+		}
 		st.apply(r)
 		good += int64(len(b))
 	}
 	st.f = f
+	st.fresh = good == 0
 	return st, nil
+}
+
+// begin binds a new state file to its restore; it is called once the plan
+// has passed, so a refused restore leaves no binding behind.
+func (s *state) begin(target, snapshotID string) error {
+	if !s.fresh {
+		return nil
+	}
+	s.fresh = false
+	return s.record(stateRecord{Event: "begin", Target: target, Snapshot: snapshotID})
+}
+
+// checkBegin refuses a state file of another restore: its users were
+// created in another pool, or from another snapshot, so resuming from it
+// would skip users that were never restored here.
+func checkBegin(path string, r stateRecord, target, snapshotID string) error {
+	if r.Event != "begin" {
+		return fmt.Errorf("restore state %s: %w: it does not say which restore wrote it (an older cogvault); finish that restore with the version that began it, or give another --state-file", path, ErrStateMismatch)
+	}
+	if r.Target != target || r.Snapshot != snapshotID {
+		return fmt.Errorf("restore state %s: %w: it records the restore of snapshot %s into %s, not of %s into %s; give another --state-file (or delete this one to start over)",
+			path, ErrStateMismatch, r.Snapshot, r.Target, snapshotID, target)
+	}
+	return nil
 }
 
 func (s *state) apply(r stateRecord) {
 	switch r.Event {
 	case "intent":
-		s.intent[r.Username] = true
+		s.intent[r.Username] = r.Via
 	case "created":
 		s.created[r.Username] = r
 	case "done":
-		s.done[r.Username] = true
+		s.done[r.Username] = r.NewName
 	}
 }
 
@@ -90,20 +138,49 @@ func (s *state) record(r stateRecord) error {
 }
 
 func (s *state) isDone(u string) bool {
+	_, ok := s.doneName(u)
+	return ok
+}
+
+// doneName is the target username of a user this restore finished (created
+// or updated), in this run or an earlier one.
+func (s *state) doneName(u string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.done[u]
+	n, ok := s.done[u]
+	if ok && n == "" {
+		n = u
+	}
+	return n, ok
 }
 
 // ours reports whether this restore (this or an earlier run) set out to
 // create the user.
 func (s *state) ours(u string) bool {
+	if s == nil {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.intent[u]
+	_, ok := s.intent[u]
+	return ok
+}
+
+// importIntent reports whether an import job (this or an earlier run's)
+// set out to create the user.
+func (s *state) importIntent(u string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.intent[u] == ViaImport
 }
 
 func (s *state) createdRecord(u string) (stateRecord, bool) {
+	if s == nil {
+		return stateRecord{}, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.created[u]

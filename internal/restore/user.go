@@ -2,9 +2,9 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -15,149 +15,324 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
+// restoreUsers restores through the admin API every user the plan creates,
+// updates or resumes; with only set, just those (the import path's rest).
+func (r *run) restoreUsers(ctx context.Context, only map[string]string) error {
+	return fanOut(ctx, r.opts.Workers, r.rp.Users(ctx, r.m), func(u snapshot.User) bool {
+		if only != nil {
+			_, ok := only[u.Username]
+			return ok
+		}
+		switch r.plan.act[u.Username] {
+		case actCreate, actUpdate, actResume:
+			return true
+		}
+		r.stats.Users.Add(1)
+		return false
+	}, func(ctx context.Context, u snapshot.User) error {
+		if err := r.restoreUser(ctx, u); err != nil {
+			return err
+		}
+		r.stats.Users.Add(1)
+		return nil
+	})
+}
+
 // restoreUser applies one user. Every step is safe to repeat, so a user whose
 // restore was cut short is finished by the next run.
-func restoreUser(ctx context.Context, api API, tg *target, st *state, opts Options, u snapshot.User, rep *Report, mu *sync.Mutex) error {
-	p := &opts.Target
-	name := aws.String(u.Username)
-	existed := tg.has(u.Username) && !st.ours(u.Username)
-	if existed && opts.OnExisting == OnExistingFail {
-		return fmt.Errorf("restore: user %q: %w %s (use --on-existing skip or update)", u.Username, ErrExisting, opts.Target)
+func (r *run) restoreUser(ctx context.Context, u snapshot.User) error {
+	if r.plan.act[u.Username] == actUpdate {
+		return r.updateUser(ctx, u)
 	}
-
-	attrs, _ := writable(u, tg, !existed) // dropped ones are in the plan's notes
-	if opts.SubAttribute != "" {
-		attrs = append(attrs, types.AttributeType{Name: aws.String(opts.SubAttribute), Value: aws.String(u.Sub)})
+	name, ok, err := r.createUser(ctx, u)
+	if err != nil || !ok {
+		return err
 	}
-
-	if existed {
-		if len(attrs) > 0 {
-			if _, err := api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: p, Username: name, UserAttributes: attrs}); err != nil {
-				return fmt.Errorf("restore: update user %q in %s: %w", u.Username, opts.Target, err)
-			}
-		}
-	} else if _, ok := st.createdRecord(u.Username); !ok {
-		earlier := st.ours(u.Username) // an earlier run set out to create it
-		if err := st.record(stateRecord{Event: "intent", Username: u.Username}); err != nil {
-			return err
-		}
-		var tries attempts
-		out, err := api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: p, Username: name, UserAttributes: attrs,
-			MessageAction: types.MessageActionTypeSuppress}, tries.option)
-		// A retried create that finds the user may have lost the answer to
-		// its own first attempt: that user is ours, as after a crash.
-		earlier = earlier || tries.retried()
-		var newSub string
-		switch {
-		case err == nil:
-			newSub, _ = cognito.Attr(out.User.Attributes, "sub")
-		case cognito.IsUsernameExists(err) && !earlier:
-			// Not ours: someone created it while we ran. Never adopt it.
-			mu.Lock()
-			rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it appeared in the target while the restore ran; rerun with --on-existing update to overwrite it"})
-			mu.Unlock()
-			return nil
-		case cognito.IsUsernameExists(err):
-			// An earlier run (or attempt) created it and died before saying so.
-			g, gerr := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: p, Username: name})
-			if gerr != nil {
-				return fmt.Errorf("restore: read user %q in %s: %w", u.Username, opts.Target, gerr)
-			}
-			newSub, _ = cognito.Attr(g.UserAttributes, "sub")
-		case cognito.Code(err) == "InvalidParameterException":
-			// The target refuses this user (a stricter schema, say): report
-			// it and go on; a later run tries again.
-			mu.Lock()
-			rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target refused it: " + apiMessage(err)})
-			mu.Unlock()
-			return nil
-		default:
-			return fmt.Errorf("restore: create user %q in %s: %w", u.Username, opts.Target, err)
-		}
-		if err := st.record(stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub, NewSub: newSub}); err != nil {
+	// A user disabled in the snapshot is disabled before it gets a usable
+	// password, so there is no moment in which it can sign in; if this run
+	// dies in between, the user is left with a password no one knows.
+	if !u.Enabled {
+		if err := r.disable(ctx, u, name); err != nil {
 			return err
 		}
 	}
-
 	// AdminCreateUser leaves FORCE_CHANGE_PASSWORD, which is exact for users
 	// that were in it; everyone else gets a permanent random password no one
 	// knows, which makes them CONFIRMED: from there "forgot password" works.
-	if !existed && u.Status != "FORCE_CHANGE_PASSWORD" {
-		pw, err := randomPassword(opts.Rand)
-		if err != nil {
+	if u.Status != "FORCE_CHANGE_PASSWORD" {
+		if err := r.confirm(ctx, u, name); err != nil {
 			return err
 		}
-		if _, err := api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: p, Username: name, Password: &pw, Permanent: true}); err != nil {
-			return fmt.Errorf("restore: confirm user %q in %s: %w", u.Username, opts.Target, err)
-		}
 	}
-
-	if err := afterCreate(ctx, api, tg, opts, u, existed, rep, mu); err != nil {
+	if err := r.afterCreate(ctx, u, name); err != nil {
 		return err
 	}
-	return st.record(stateRecord{Event: "done", Username: u.Username})
+	return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: name})
 }
 
-// afterCreate applies what creating a user does not: the enabled flag, MFA
-// preferences and federated links. Each step is safe to repeat.
-func afterCreate(ctx context.Context, api API, tg *target, opts Options, u snapshot.User, existed bool, rep *Report, mu *sync.Mutex) error {
-	p := &opts.Target
-	name := aws.String(u.Username)
-	switch {
-	case !u.Enabled:
-		if _, err := api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: p, Username: name}); err != nil {
-			return fmt.Errorf("restore: disable user %q in %s: %w", u.Username, opts.Target, err)
-		}
-	case existed:
-		if _, err := api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: p, Username: name}); err != nil {
-			return fmt.Errorf("restore: enable user %q in %s: %w", u.Username, opts.Target, err)
-		}
+// createUser creates u (or finds the user an earlier attempt created) and
+// returns its username in the target; ok is false when the target refused
+// it, which is reported.
+func (r *run) createUser(ctx context.Context, u snapshot.User) (name string, ok bool, err error) {
+	if rec, done := r.st.createdRecord(u.Username); done {
+		return orName(rec.NewName, u.Username), true, nil
 	}
+	login, _ := r.tg.login(u) // the plan checked it
+	p := &r.opts.Target
+	earlier := r.st.ours(u.Username) // an earlier run set out to create it
+	if err := r.st.record(stateRecord{Event: "intent", Username: u.Username, Via: ViaAdmin}); err != nil {
+		return "", false, err
+	}
+	var tries attempts
+	out, err := r.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: p, Username: aws.String(login), UserAttributes: r.createAttrs(u),
+		MessageAction: types.MessageActionTypeSuppress}, tries.option)
+	// A retried create that finds the user may have lost the answer to its
+	// own first attempt: that user is ours, as after a crash.
+	earlier = earlier || tries.retried()
+	var newSub string
+	switch {
+	case err == nil:
+		newSub, _ = cognito.Attr(out.User.Attributes, "sub")
+		name = aws.ToString(out.User.Username)
+	case cognito.IsUsernameExists(err) && !earlier:
+		// Not ours: someone created it while we ran. Never adopt it.
+		r.rep.locked(func() {
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it appeared in the target while the restore ran; rerun with --on-existing update to overwrite it"})
+		})
+		return "", false, nil
+	case cognito.IsUsernameExists(err):
+		// An earlier run (or attempt) created it and died before saying so.
+		g, gerr := r.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: p, Username: aws.String(login)})
+		if gerr != nil {
+			return "", false, fmt.Errorf("restore: read user %q in %s: %w", u.Username, r.opts.Target, gerr)
+		}
+		newSub, _ = cognito.Attr(g.UserAttributes, "sub")
+		name = aws.ToString(g.Username)
+	case cognito.Code(err) == "InvalidParameterException" || cognito.Code(err) == "AliasExistsException":
+		// The target refuses this user (a stricter schema, an email that is
+		// another user's alias): report it and go on; a later run tries again.
+		r.rep.locked(func() {
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target refused it: " + apiMessage(err)})
+		})
+		return "", false, nil
+	default:
+		return "", false, fmt.Errorf("restore: create user %q in %s: %w", u.Username, r.opts.Target, err)
+	}
+	name = orName(name, login)
+	return name, true, r.st.record(stateRecord{Event: "created", Username: u.Username, NewName: name, OldSub: u.Sub, NewSub: newSub})
+}
 
-	if u.MFA != nil {
-		if err := restoreMFA(ctx, api, p, u, rep, mu); err != nil {
+// updateUser overwrites an existing user (--on-existing update) with the
+// snapshot's values: disabled first when it was, enabled last when it was.
+func (r *run) updateUser(ctx context.Context, u snapshot.User) error {
+	login, _ := r.tg.login(u)
+	ex, _ := r.tg.lookup(login)
+	name := ex.username
+	if !u.Enabled {
+		if err := r.disable(ctx, u, name); err != nil {
 			return err
 		}
 	}
-	for _, id := range u.Identities {
-		if !tg.providers[id.ProviderName] {
-			continue // in the plan's notes
+	if err := r.updateAttrs(ctx, u, name); err != nil {
+		return err
+	}
+	if u.Enabled && !ex.enabled {
+		if _, err := r.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &r.opts.Target, Username: aws.String(name)}); err != nil {
+			return fmt.Errorf("restore: enable user %q in %s: %w", u.Username, r.opts.Target, err)
 		}
-		_, err := api.AdminLinkProviderForUser(ctx, &cip.AdminLinkProviderForUserInput{UserPoolId: p,
-			DestinationUser: &types.ProviderUserIdentifierType{ProviderName: aws.String("Cognito"), ProviderAttributeValue: name},
-			SourceUser: &types.ProviderUserIdentifierType{ProviderName: aws.String(id.ProviderName), ProviderAttributeName: aws.String("Cognito_Subject"),
-				ProviderAttributeValue: aws.String(id.UserID)}})
-		if err != nil && cognito.Code(err) != "InvalidParameterException" {
-			return fmt.Errorf("restore: link %s identity to user %q in %s: %w", id.ProviderName, u.Username, opts.Target, err)
+	}
+	if ex.status != u.Status {
+		// Changing the status of an existing user means replacing the
+		// password it has: that is for the user to do, not a restore.
+		r.rep.locked(func() {
+			r.rep.Changed = append(r.rep.Changed, Item{Username: u.Username, What: "status",
+				Reason: "kept " + ex.status + " (the snapshot has " + u.Status + "): changing an existing user's status would replace its password"})
+		})
+	}
+	if err := r.afterCreate(ctx, u, name); err != nil {
+		return err
+	}
+	return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: name})
+}
+
+// updateAttrs writes u's attributes to an existing user without sending a
+// message: Cognito sends a verification code when email or phone_number
+// changes unless the same call sets its *_verified attribute to true
+// (AdminUpdateUserAttributes, API reference). So the call says true, and a
+// second call, which changes no email or phone number, restores the
+// snapshot's verified flag where it was not true.
+func (r *run) updateAttrs(ctx context.Context, u snapshot.User, name string) error {
+	attrs := r.writable(u, false)
+	var after []types.AttributeType
+	for _, a := range []string{"email", "phone_number"} {
+		if _, ok := find(attrs, a); !ok {
+			continue
 		}
-		if err == nil {
-			mu.Lock()
-			rep.LinksRestored++
-			mu.Unlock()
+		v, _ := u.Attr(a + "_verified")
+		if v != "true" {
+			after = append(after, types.AttributeType{Name: aws.String(a + "_verified"), Value: aws.String("false")})
+		}
+		attrs = setAttr(attrs, a+"_verified", "true")
+	}
+	for _, batch := range [][]types.AttributeType{attrs, after} {
+		if len(batch) == 0 {
+			continue
+		}
+		if _, err := r.api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &r.opts.Target, Username: aws.String(name), UserAttributes: batch}); err != nil {
+			return fmt.Errorf("restore: update user %q in %s: %w", u.Username, r.opts.Target, err)
 		}
 	}
 	return nil
 }
 
-// writable returns the attributes to write, in snapshot order, and the names
-// of those the target cannot take. sub and identities are the service's own;
-// when updating an existing user, immutable attributes cannot be written.
-func writable(u snapshot.User, tg *target, create bool) (out []types.AttributeType, dropped []string) {
-	for _, a := range u.Attributes {
+func (r *run) disable(ctx context.Context, u snapshot.User, name string) error {
+	if _, err := r.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &r.opts.Target, Username: aws.String(name)}); err != nil {
+		return fmt.Errorf("restore: disable user %q in %s: %w", u.Username, r.opts.Target, err)
+	}
+	return nil
+}
+
+func (r *run) confirm(ctx context.Context, u snapshot.User, name string) error {
+	pw, err := randomPassword(r.opts.Rand)
+	if err != nil {
+		return err
+	}
+	if _, err := r.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &r.opts.Target, Username: aws.String(name), Password: &pw, Permanent: true}); err != nil {
+		return fmt.Errorf("restore: confirm user %q in %s: %w", u.Username, r.opts.Target, err)
+	}
+	return nil
+}
+
+// afterCreate applies what creating a user does not: MFA preferences and
+// federated links. Each step is safe to repeat.
+func (r *run) afterCreate(ctx context.Context, u snapshot.User, name string) error {
+	if u.MFA != nil {
+		if err := r.restoreMFA(ctx, u, name); err != nil {
+			return err
+		}
+	}
+	for _, id := range u.Identities {
+		if !r.tg.providers[id.ProviderName] {
+			continue // in the plan's notes
+		}
+		_, err := r.api.AdminLinkProviderForUser(ctx, &cip.AdminLinkProviderForUserInput{UserPoolId: &r.opts.Target,
+			DestinationUser: &types.ProviderUserIdentifierType{ProviderName: aws.String("Cognito"), ProviderAttributeValue: aws.String(name)},
+			SourceUser: &types.ProviderUserIdentifierType{ProviderName: aws.String(id.ProviderName), ProviderAttributeName: aws.String("Cognito_Subject"),
+				ProviderAttributeValue: aws.String(id.UserID)}})
+		if linkRefused(err) {
+			// A retried call whose first attempt linked (its answer lost),
+			// or a rerun, is refused as "already linked": to this user is
+			// success.
+			if mine, gerr := r.linkedTo(ctx, name, id); gerr != nil {
+				return gerr
+			} else if mine {
+				err = nil
+			}
+		}
 		switch {
-		case a.Name == "sub" || a.Name == "identities":
-			continue
-		case !tg.writable[a.Name] || (!create && !tg.mutable[a.Name]):
-			dropped = append(dropped, a.Name)
+		case err == nil:
+			r.rep.locked(func() { r.rep.LinksRestored++ })
+		case linkRefused(err):
+			// Already linked to another user, the provider gone, the limit
+			// of links reached: the user is restored, the link is not.
+			r.rep.locked(func() {
+				r.rep.notRestored(Item{Username: u.Username, What: "link to " + id.ProviderName, Reason: "the target refused it: " + apiMessage(err)})
+			})
+		default:
+			return fmt.Errorf("restore: link %s identity to user %q in %s: %w", id.ProviderName, u.Username, r.opts.Target, err)
+		}
+	}
+	return nil
+}
+
+// linkedTo reports whether the target user name already has identity id.
+func (r *run) linkedTo(ctx context.Context, name string, id snapshot.Identity) (bool, error) {
+	g, err := r.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &r.opts.Target, Username: aws.String(name)})
+	if err != nil {
+		return false, fmt.Errorf("restore: read user %q in %s: %w", name, r.opts.Target, err)
+	}
+	v, _ := cognito.Attr(g.UserAttributes, "identities")
+	var ids []struct {
+		UserID       string `json:"userId"`
+		ProviderName string `json:"providerName"`
+	}
+	_ = json.Unmarshal([]byte(v), &ids) // no or odd identities: not linked
+	for _, have := range ids {
+		if have.ProviderName == id.ProviderName && have.UserID == id.UserID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func linkRefused(err error) bool {
+	switch cognito.Code(err) {
+	case "InvalidParameterException", "AliasExistsException", "LimitExceededException", "NotAuthorizedException":
+		return true
+	}
+	return false
+}
+
+// createAttrs are the attributes a new user is created with, in snapshot
+// order.
+func (r *run) createAttrs(u snapshot.User) []types.AttributeType { return r.writable(u, true) }
+
+// writable returns the attributes to write: the snapshot's less the
+// service's own (sub, identities), those the target lacks (the plan refused
+// or dropped them) and, for an existing user, the immutable ones; with
+// --sub-attribute, the user's original sub.
+func (r *run) writable(u snapshot.User, create bool) []types.AttributeType {
+	var out []types.AttributeType
+	for _, a := range u.Attributes {
+		if a.Name == "sub" || a.Name == "identities" || !r.tg.writable[a.Name] || (!create && !r.tg.mutable[a.Name]) {
 			continue
 		}
 		out = append(out, types.AttributeType{Name: aws.String(a.Name), Value: aws.String(a.Value)})
 	}
-	return out, dropped
+	if r.opts.SubAttribute != "" && (create || r.tg.mutable[r.opts.SubAttribute]) {
+		out = setAttr(out, r.opts.SubAttribute, originalSub(u, r.opts.SubAttribute))
+	}
+	return out
 }
 
-func restoreMFA(ctx context.Context, api API, pool *string, u snapshot.User, rep *Report, mu *sync.Mutex) error {
-	in := &cip.AdminSetUserMFAPreferenceInput{UserPoolId: pool, Username: aws.String(u.Username)}
+// originalSub is the sub to keep in the --sub-attribute: the one the
+// snapshot already preserved there (the user's first identity, from a pool
+// restored before) or else the snapshot's own.
+func originalSub(u snapshot.User, attr string) string {
+	if v, ok := u.Attr(attr); ok && v != "" {
+		return v
+	}
+	return u.Sub
+}
+
+func find(as []types.AttributeType, name string) (string, bool) {
+	for _, a := range as {
+		if aws.ToString(a.Name) == name {
+			return aws.ToString(a.Value), true
+		}
+	}
+	return "", false
+}
+
+func setAttr(as []types.AttributeType, name, value string) []types.AttributeType {
+	for i := range as {
+		if aws.ToString(as[i].Name) == name {
+			as[i].Value = aws.String(value)
+			return as
+		}
+	}
+	return append(as, types.AttributeType{Name: aws.String(name), Value: aws.String(value)})
+}
+
+func orName(name, fallback string) string {
+	if name == "" {
+		return fallback
+	}
+	return name
+}
+
+func (r *run) restoreMFA(ctx context.Context, u snapshot.User, name string) error {
+	in := &cip.AdminSetUserMFAPreferenceInput{UserPoolId: &r.opts.Target, Username: aws.String(name)}
 	set := false
 	for _, m := range u.MFA.UserMFASettingList {
 		pref := u.MFA.PreferredMfaSetting == m
@@ -173,7 +348,7 @@ func restoreMFA(ctx context.Context, api API, pool *string, u snapshot.User, rep
 	if !set {
 		return nil
 	}
-	if _, err := api.AdminSetUserMFAPreference(ctx, in); err != nil {
+	if _, err := r.api.AdminSetUserMFAPreference(ctx, in); err != nil {
 		return fmt.Errorf("restore: MFA preferences of user %q: %w", u.Username, err)
 	}
 	return nil

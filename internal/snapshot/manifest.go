@@ -32,6 +32,9 @@ type Manifest struct {
 	// Derived is set on snapshots computed from another snapshot and journal
 	// events (journal compact) rather than read from the pool.
 	Derived *Derivation `json:"derived,omitempty"`
+	// Omitted names what the snapshot did not read (see OmitMFAPreferences),
+	// so that a restore can say so instead of restoring nothing silently.
+	Omitted []string `json:"omitted,omitempty"`
 }
 
 // Derivation says what a derived snapshot was computed from: the state of
@@ -140,4 +143,21 @@ func (m *Manifest) ObjectsOf(kind string) []ObjectInfo {
 		}
 	}
 	return out
+}
+
+// What a snapshot may leave out, named in Manifest.Omitted.
+const (
+	// OmitMFAPreferences: users' MFA preferences were not read (backup
+	// without --mfa; ListUsers does not return them).
+	OmitMFAPreferences = "mfaPreferences"
+)
+
+// Omits reports whether the snapshot says it left out what.
+func (m *Manifest) Omits(what string) bool {
+	for _, o := range m.Omitted {
+		if o == what {
+			return true
+		}
+	}
+	return false
 }

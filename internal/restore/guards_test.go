@@ -1,0 +1,247 @@
+package restore_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// snapshotUsers reads the snapshot's users and each one's groups.
+func snapshotUsers(t *testing.T, e *env) ([]snapshot.User, map[string][]string) {
+	t.Helper()
+	var users []snapshot.User
+	for u, err := range e.repo.Users(ctx, e.snap) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	groups := map[string][]string{}
+	for mm, err := range e.repo.Memberships(ctx, e.snap) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups[mm.Username] = append(groups[mm.Username], mm.Group)
+	}
+	return users, groups
+}
+
+// A user the restore skips may be another person: it keeps exactly the
+// groups it had, even when the snapshot's user of that name was an admin.
+func TestSkippedUserKeepsExactlyItsGroups(t *testing.T) {
+	e := setup(t, 200, 6)
+	users, groups := snapshotUsers(t, e)
+	var victim string
+	for _, u := range users {
+		if len(groups[u.Username]) > 0 && u.Status != "EXTERNAL_PROVIDER" {
+			victim = u.Username
+			break
+		}
+	}
+	if victim == "" {
+		t.Fatal("no snapshot user with a group")
+	}
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(victim), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &e.target, GroupName: aws.String("own-group")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &e.target, Username: aws.String(victim), GroupName: aws.String("own-group")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, via := range []string{restore.ViaAdmin, restore.ViaImport} {
+		rep, err := e.restore(t, restore.Options{Via: via, StatePath: filepath.Join(t.TempDir(), via+".state"),
+			Import: restore.ImportOptions{RoleArn: "arn:aws:iam::123456789012:role/import", PollInterval: 5 * time.Millisecond, TempDir: t.TempDir()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := groupsOf(t, e, victim); !slices.Equal(got, []string{"own-group"}) {
+			t.Fatalf("%s: skipped user %s has groups %v, want only its own", via, victim, got)
+		}
+		if rep.MembershipsSkipped < len(groups[victim]) {
+			t.Fatalf("%s: %d memberships reported skipped, the skipped user had %d", via, rep.MembershipsSkipped, len(groups[victim]))
+		}
+	}
+}
+
+// A target whose schema lacks attributes of the snapshot is refused before
+// the first write, one line per attribute with the users affected;
+// --drop-attribute proceeds and the report lists what was dropped.
+func TestMissingAttributesAreRefusedBeforeAnyWrite(t *testing.T) {
+	e := setup(t, 150, 3)
+	var schema []types.SchemaAttributeType
+	for _, sa := range customSchema() {
+		if n := aws.ToString(sa.Name); n != "notes" && n != "tenant_id" {
+			schema = append(schema, sa)
+		}
+	}
+	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("narrow"), Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = aws.ToString(out.UserPool.Id)
+	users, _ := snapshotUsers(t, e)
+	withTenant := 0 // the users the restore would create that have one
+	for _, u := range users {
+		if _, ok := u.Attr("custom:tenant_id"); ok && u.Status != "EXTERNAL_PROVIDER" {
+			withTenant++
+		}
+	}
+	e.srv.ResetStats()
+	for _, dryRun := range []bool{true, false} {
+		_, err = e.restore(t, restore.Options{DryRun: dryRun})
+		if !errors.Is(err, restore.ErrRefused) || !strings.Contains(err.Error(), fmt.Sprintf("attribute custom:tenant_id: the target pool's schema lacks it; %d user(s)", withTenant)) ||
+			!strings.Contains(err.Error(), "attribute custom:notes") {
+			t.Fatalf("dry run %v: %v", dryRun, err)
+		}
+	}
+	for _, op := range []string{"AdminCreateUser", "CreateGroup", "AdminAddUserToGroup"} {
+		if n := e.srv.OpStats(op).Calls; n != 0 {
+			t.Fatalf("the refused restore called %s %d times", op, n)
+		}
+	}
+	rep, err := e.restore(t, restore.Options{DropAttributes: map[string]bool{"custom:tenant_id": true, "custom:notes": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	for _, it := range rep.NotRestored {
+		if it.What == "attribute custom:tenant_id" && strings.Contains(it.Reason, "--drop-attribute") {
+			dropped++
+		}
+	}
+	if dropped != withTenant || rep.UsersCreate == 0 {
+		t.Fatalf("dropped %d tenant ids of %d, created %d", dropped, withTenant, rep.UsersCreate)
+	}
+}
+
+// With --on-existing fail, every conflict is found by the plan: nothing is
+// created, not even groups.
+func TestOnExistingFailWritesNothing(t *testing.T) {
+	e := setup(t, 100, 3)
+	users, _ := snapshotUsers(t, e)
+	last := users[len(users)-1]
+	for i := len(users) - 1; last.Status == "EXTERNAL_PROVIDER"; i-- {
+		last = users[i]
+	}
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(last.Username), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetStats()
+	_, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingFail})
+	if !errors.Is(err, restore.ErrExisting) || !strings.Contains(err.Error(), last.Username) {
+		t.Fatalf("fail mode: %v", err)
+	}
+	for _, op := range []string{"AdminCreateUser", "CreateGroup"} {
+		if n := e.srv.OpStats(op).Calls; n != 0 {
+			t.Fatalf("--on-existing fail called %s %d times before stopping", op, n)
+		}
+	}
+}
+
+// A user disabled in the snapshot never has a moment in which it can sign
+// in: it is disabled before its password is set, so a run that dies in
+// between leaves it disabled, or with a password no one knows.
+func TestDisabledUsersAreNeverUsable(t *testing.T) {
+	for _, tc := range []struct{ fail, want string }{
+		{"AdminSetUserPassword", "disabled"},
+		{"AdminDisableUser", "not confirmed"},
+	} {
+		t.Run(tc.fail, func(t *testing.T) {
+			e := setup(t, 300, 0)
+			users, _ := snapshotUsers(t, e)
+			disabled := map[string]bool{}
+			for _, u := range users {
+				if !u.Enabled && u.Status != "EXTERNAL_PROVIDER" && u.Status != "FORCE_CHANGE_PASSWORD" {
+					disabled[u.Username] = true
+				}
+			}
+			if len(disabled) == 0 {
+				t.Fatal("no disabled user in the snapshot")
+			}
+			e.srv.InjectFault(cognitotest.Fault{Operation: tc.fail, Kind: cognitotest.FaultError, Code: "NotAuthorizedException"})
+			if _, err := e.restore(t, restore.Options{Users: disabled, Workers: 1}); err == nil {
+				t.Fatal("the restore did not fail")
+			}
+			e.srv.ClearFaults()
+			seen := 0
+			for name := range disabled {
+				g, err := e.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &e.target, Username: aws.String(name)})
+				if err != nil {
+					continue // not created yet
+				}
+				seen++
+				if g.Enabled && g.UserStatus == types.UserStatusTypeConfirmed {
+					t.Fatalf("user %s, disabled in the snapshot, is enabled and CONFIRMED after a failed run", name)
+				}
+				if tc.want == "disabled" && g.Enabled {
+					t.Fatalf("user %s, disabled in the snapshot, is enabled after a failed run", name)
+				}
+			}
+			if seen == 0 {
+				t.Fatal("no disabled user was created before the failure")
+			}
+		})
+	}
+}
+
+// A state file binds to one snapshot and one target.
+func TestStateFileOfAnotherRestoreIsRefused(t *testing.T) {
+	e := setup(t, 20, 0)
+	state := filepath.Join(t.TempDir(), "s")
+	if _, err := e.restore(t, restore.Options{StatePath: state}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.srv.Populate(cognitotest.PopulateOptions{PoolName: "other", Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = other.PoolID
+	e.srv.ResetStats()
+	_, err = e.restore(t, restore.Options{StatePath: state})
+	if !errors.Is(err, restore.ErrStateMismatch) || !strings.Contains(err.Error(), other.PoolID) {
+		t.Fatalf("state of another target: %v", err)
+	}
+	if n := e.srv.OpStats("AdminCreateUser").Calls; n != 0 {
+		t.Fatalf("refused restore created %d users", n)
+	}
+}
+
+// --on-existing update sends no message although emails change, and keeps
+// the snapshot's verified flags.
+func TestUpdateSendsNoVerificationMessage(t *testing.T) {
+	e := setup(t, 60, 0)
+	users, _ := snapshotUsers(t, e)
+	var changed []string
+	for _, u := range users {
+		if _, ok := u.Attr("email"); !ok || u.Status == "EXTERNAL_PROVIDER" {
+			continue
+		}
+		if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(u.Username), MessageAction: types.MessageActionTypeSuppress,
+			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String("old-" + u.Username + "@example.org")}}}); err != nil {
+			t.Fatal(err)
+		}
+		changed = append(changed, u.Username)
+	}
+	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate})
+	if err != nil || rep.UsersUpdate != len(changed) {
+		t.Fatalf("update: %v, %d updated of %d", err, rep.UsersUpdate, len(changed))
+	}
+	if n := e.srv.MessagesSent(); n != 0 {
+		t.Fatalf("the update sent %d verification messages", n)
+	}
+	explained(t, e, rep)
+}
