@@ -54,9 +54,8 @@ import (
 // no attribute value of the data appears in it, and, for restores that
 // reject their input, that the target pool is unchanged.
 //
-// A check that fails because of a known bug in non-test code is marked with
-// the bug's description: the case then skips with "BUG: …" and what was
-// observed. COGVAULT_CORPUS_STRICT=1 turns those skips into failures.
+// A check that fails is a failure: a known bug is a failing check, never a
+// skip, so a regression shows as FAIL.
 func TestBadInputCorpus(t *testing.T) {
 	corpusIsolateAWS(t)
 	start := time.Now()
@@ -64,18 +63,12 @@ func TestBadInputCorpus(t *testing.T) {
 	for _, c := range corpusCases() {
 		t.Run(c.name, func(t *testing.T) {
 			f := c.fixture(t, e)
-			var failed, bugs []string
+			var failed []string
 			for i, st := range c.steps {
-				fl, bg := runCorpusStep(t, e, f, i, st)
-				failed, bugs = append(failed, fl...), append(bugs, bg...)
+				failed = append(failed, runCorpusStep(t, e, f, i, st)...)
 			}
-			switch {
-			case len(failed) > 0:
+			if len(failed) > 0 {
 				t.Fatalf("%d check(s) failed:\n\n%s", len(failed), strings.Join(failed, "\n\n"))
-			case len(bugs) > 0 && os.Getenv("COGVAULT_CORPUS_STRICT") != "":
-				t.Fatalf("%d check(s) failed because of known bugs:\n\n%s", len(bugs), strings.Join(bugs, "\n\n"))
-			case len(bugs) > 0:
-				t.Skipf("BUG: %d check(s) fail because of known bugs (COGVAULT_CORPUS_STRICT=1 makes them fail):\n\n%s", len(bugs), strings.Join(bugs, "\n\n"))
 			}
 		})
 	}
@@ -111,12 +104,8 @@ type corpusStep struct {
 	// after checks more (restored values, files left behind); it returns
 	// a description of what is wrong, or "".
 	after func(t *testing.T, e *corpusEnv, f *corpusFixture, r *corpusResult) string
-	// more are further checks like after, by name (for bugs).
+	// more are further checks like after, by name.
 	more map[string]func(t *testing.T, e *corpusEnv, f *corpusFixture, r *corpusResult) string
-	// bugs marks checks ("exit", "message", "quiet", "values", "target",
-	// "after" or a name of more) that fail because of a known bug in
-	// non-test code.
-	bugs map[string]string
 }
 
 const anyFailure = -1
@@ -126,7 +115,7 @@ const anyFailure = -1
 // checksum verdicts, "latest" hiding damaged manifests, non-UTF-8 accepted,
 // over-long values sent and refused without the attribute's name,
 // contradictory import notes, read-only commands creating a mistyped
-// repository); all are fixed. A new one is marked on its checks with bugs.
+// repository); all are fixed. A new one is a failing check until it is fixed.
 
 func corpusCases() []corpusCase {
 	verify := func(extra ...string) []string { return append([]string{"verify"}, extra...) }
@@ -444,9 +433,8 @@ func (r *corpusResult) String() string {
 	return fmt.Sprintf("cogvault %s\nexit %d\n--- stdout:\n%s--- stderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 }
 
-// runCorpusStep runs one step and returns the checks that failed: those not
-// marked as a known bug, and those marked (with the bug's description).
-func runCorpusStep(t *testing.T, e *corpusEnv, f *corpusFixture, i int, st corpusStep) (failed, bugs []string) {
+// runCorpusStep runs one step and returns the checks that failed.
+func runCorpusStep(t *testing.T, e *corpusEnv, f *corpusFixture, i int, st corpusStep) (failed []string) {
 	t.Helper()
 	for k, v := range f.env {
 		t.Setenv(k, v)
@@ -478,14 +466,7 @@ func runCorpusStep(t *testing.T, e *corpusEnv, f *corpusFixture, i int, st corpu
 
 	check := func(name string, problem string) {
 		t.Helper()
-		bug := st.bugs[name]
-		switch {
-		case problem == "" && bug != "":
-			t.Logf("step %d: check %q passed although it is marked as a bug; remove the mark if the bug is fixed: %s", i, name, bug)
-		case problem == "":
-		case bug != "":
-			bugs = append(bugs, fmt.Sprintf("step %d (%s check): %s\n  known bug: %s\n%s", i, name, problem, bug, indent(r.String())))
-		default:
+		if problem != "" {
 			failed = append(failed, fmt.Sprintf("step %d (%s check): %s\n%s", i, name, problem, indent(r.String())))
 		}
 	}
@@ -529,7 +510,7 @@ func runCorpusStep(t *testing.T, e *corpusEnv, f *corpusFixture, i int, st corpu
 	for _, name := range slices.Sorted(maps.Keys(st.more)) {
 		check(name, st.more[name](t, e, f, r))
 	}
-	return failed, bugs
+	return failed
 }
 
 func indent(s string) string {
@@ -1245,15 +1226,6 @@ func itemLine(out, mark, what, user string) string {
 		}
 		_, names, _ := strings.Cut(strings.TrimSuffix(l[i+2:], "]"), ": ")
 		if slices.Contains(strings.Split(names, ", "), user) {
-			return l
-		}
-	}
-	return ""
-}
-
-func lineOf(out, prefix string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, prefix) {
 			return l
 		}
 	}

@@ -104,11 +104,6 @@ func TestFaultCrash(t *testing.T) {
 			sc.Injected, sc.Survived = po.runs, po.runs-po.runsLeft
 			if len(rest) > 0 {
 				sc.Detail = fmt.Sprintf("prune left %d path(s) of %d killed run(s)", len(rest), po.runsLeft)
-				skipBug(t, fmt.Sprintf("BUG: a backup SIGKILLed while an object is open leaves its temporary file "+
-					"(data/<id>/.tmp-*, written by storage.Dir.Put) and prune never removes it: Dir.List hides .tmp- names, "+
-					"so Repo.Prune does not see them, and their directory stays too; the files hold users' personal data "+
-					"(a partial users chunk). After 'prune --grace 1ns', %d of the %d killed runs that left data still have %d path(s), e.g.\n%s",
-					po.runsLeft, po.runs, len(rest), first(rest, 5)))
 				t.Fatalf("after prune, killed backups still left:\n%s", first(rest, 20))
 			}
 			sc.Detail = "prune removed everything the killed runs left"
@@ -641,13 +636,6 @@ func tornState(t tb, sc *scenario, envc <-chan *restoreEnv) {
 	}
 	again := runBin(t, 0, e.args(target, name)...)
 	if again.Code != e.ref.Code && strings.Contains(again.Stderr, "is not a state record") {
-		skipBug(t, fmt.Sprintf("BUG: a torn last line in the restore state file (a process killed in the middle of "+
-			"a write; restore.openState expects one) breaks every run after the next one: openState skips the torn "+
-			"line but leaves it in the file, the next run opens it O_APPEND and writes its first record right after "+
-			"the fragment, so the file now holds an unparseable line that is no longer last, and the run after that "+
-			"stops with %q. Following its advice (move the file away) loses the record of which users the restore "+
-			"created, so those left half-done are then skipped as existing users. openState should truncate the "+
-			"file to the end of the last whole line.", firstLines(again.Stderr, 1)))
 	}
 	if msg := e.check(t, target, name, again); msg != "" {
 		t.Fatalf("after a torn state line: %s", msg)

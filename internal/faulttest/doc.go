@@ -47,11 +47,8 @@
 //	COGVAULT_FAULT_LONG=1 go test -run . -v ./internal/faulttest
 //
 // COGVAULT_FAULT_SEED=N replays the random choices of an earlier run (each
-// scenario logs its seed; timing still varies). Cases that show a known bug
-// are skipped with a "BUG:" message that says what goes wrong and where;
-// COGVAULT_FAULT_BUGS=1 runs them, so that they fail until the bug is fixed:
-//
-//	COGVAULT_FAULT_BUGS=1 go test -run . -v ./internal/faulttest
+// scenario logs its seed; timing still varies). A case that shows a bug
+// fails, never skips: a regression must show as FAIL.
 //
 // The five bugs this matrix found when it was written are fixed: temporary
 // files of killed writes are swept by prune, a torn state-file line is cut

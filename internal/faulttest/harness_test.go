@@ -59,7 +59,6 @@ type tb interface {
 
 var (
 	longTier = os.Getenv("COGVAULT_FAULT_LONG") == "1"
-	runBugs  = os.Getenv("COGVAULT_FAULT_BUGS") == "1"
 
 	// binEnv is the whole environment of a cogvault subprocess: fake
 	// credentials and no AWS configuration of the machine's.
@@ -128,15 +127,6 @@ func newRand(t tb) *rand.Rand {
 	h.Write([]byte(t.Name()))
 	t.Logf("random kill points: COGVAULT_FAULT_SEED=%d", seed)
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
-
-// skipBug skips a case that shows a known bug unless COGVAULT_FAULT_BUGS=1.
-func skipBug(t tb, msg string) {
-	t.Helper()
-	if !runBugs {
-		t.Skip(msg)
-	}
-	t.Logf("%s", msg)
 }
 
 // ---- the summary table ----

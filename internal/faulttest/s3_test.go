@@ -229,12 +229,6 @@ func lostPut(t tb, sc *scenario, key string) {
 		}
 	}
 	if len(damaged) > 0 {
-		skipBug(t, fmt.Sprintf("BUG: a backup whose manifest PUT reached S3 but whose answer was lost leaves a damaged "+
-			"snapshot: the SDK retries the PutObject, S3 answers 412 PreconditionFailed (If-None-Match: *), "+
-			"backup.commit reports the write as failed, and Run's cleanup deletes every data object the manifest "+
-			"names; the manifest stays, so 'snapshots' lists a snapshot whose data are gone (backup exit %d: %s; "+
-			"verify: %s). An interrupted backup must leave no snapshot (README).",
-			r.Code, firstLines(r.Stderr, 1), strings.Join(damaged, " / ")))
 		t.Fatalf("backup exit %d left damaged snapshot(s): %v\n%s", r.Code, damaged, r)
 	}
 	switch {
@@ -244,11 +238,6 @@ func lostPut(t tb, sc *scenario, key string) {
 		sc.Detail = "backup complete, verified, no difference with the live pool"
 	case r.Code != 0 && len(ids) == 0:
 		sc.Detail = "backup failed and left no snapshot (complete or absent holds)"
-		skipBug(t, fmt.Sprintf("BUG: one lost answer to a data object's PutObject fails the whole backup: the SDK "+
-			"retries the PUT that S3 already stored, S3 answers 412 PreconditionFailed (If-None-Match: *), and "+
-			"storage.S3.Put reports the key as existing (%s). No snapshot is left, as promised, but 'dropped "+
-			"connections are retried' (README) does not hold for writes: a retried create-once PUT could check "+
-			"that the object present is its own (same size and checksum) and go on.", firstLines(r.Stderr, 1)))
 		t.Fatalf("backup failed after one lost PUT answer:\n%s", r)
 	default:
 		t.Fatalf("backup exit %d left %d snapshot(s):\n%s", r.Code, len(ids), r)
