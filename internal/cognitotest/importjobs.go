@@ -172,6 +172,18 @@ func stopUserImportJob(s *Service, body []byte) (any, *apiError) {
 	})
 }
 
+// StopImportJobsAfter makes every import job stop after its first n user
+// lines, as StopUserImportJob called while it runs does: the job ends
+// Stopped, and the users of the lines it imported stay in the pool (the API
+// reference describes no rollback; see docs/cognito-facts.md §8). n ≤ 0
+// lets jobs run to the end.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_StopUserImportJob.html
+func (s *Service) StopImportJobsAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopAfter = n
+}
+
 // ImportJobLog returns the per-line results of a job, as Cognito writes them
 // to CloudWatch Logs: "[SUCCEEDED|SKIPPED|FAILED] Line Number N - reason".
 func (s *Service) ImportJobLog(jobID string) []string {
@@ -285,7 +297,6 @@ func (s *Service) runImport(j *importJob) {
 			return
 		}
 		s.mu.Lock()
-		stop := j.stop
 		result := s.importLine(p, header, raw)
 		j.log = append(j.log, fmt.Sprintf("[%s] Line Number %d - %s", result.status, line, result.reason))
 		switch result.status {
@@ -296,6 +307,10 @@ func (s *Service) runImport(j *importJob) {
 		default:
 			j.failed++
 		}
+		if s.stopAfter > 0 && users >= s.stopAfter {
+			j.stop = true
+		}
+		stop := j.stop
 		s.mu.Unlock()
 		if stop {
 			break

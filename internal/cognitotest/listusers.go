@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // searchable lists the attributes ListUsers can filter on; custom attributes
@@ -106,6 +107,23 @@ func (f *filter) match(u *user) bool {
 	return v == f.value
 }
 
+// lagging reports whether u is too new to be listed yet: ListUsers "is
+// eventually consistent" (API reference), so a user just created may be
+// missing from it while AdminGetUser finds it. Caller holds s.mu.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
+func (s *Service) lagging(u *user) bool {
+	return s.listLag > 0 && s.now().Sub(u.created) < s.listLag
+}
+
+// SetListingLag makes ListUsers omit users created less than d ago, as an
+// eventually consistent listing may; 0 (the default) lists every user at
+// once.
+func (s *Service) SetListingLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listLag = d
+}
+
 // scanBudget bounds how many users one filtered ListUsers call examines. Like
 // the real service, a filtered page may therefore hold fewer users than Limit,
 // or none, while a PaginationToken is still returned: clients must follow
@@ -175,7 +193,7 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 		u := p.order[i]
 		scanned++
 		last = u.seq
-		if u.deleted || !f.match(u) {
+		if u.deleted || !f.match(u) || s.lagging(u) {
 			continue
 		}
 		items = append(items, u.render(want))

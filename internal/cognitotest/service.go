@@ -57,6 +57,10 @@ type Service struct {
 	secret []byte // signs pagination tokens so clients cannot forge them
 	jobs   map[string]*importJob
 	url    string // base URL when served by Start, for presigned upload URLs
+	// stopAfter stops every import job after this many user lines (0: never).
+	stopAfter int
+	// listLag hides users younger than this from ListUsers.
+	listLag time.Duration
 }
 
 // New returns a Service with no pools.

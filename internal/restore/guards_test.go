@@ -3,6 +3,7 @@ package restore_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,9 +14,12 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // snapshotUsers reads the snapshot's users and each one's groups.
@@ -244,4 +248,117 @@ func TestUpdateSendsNoVerificationMessage(t *testing.T) {
 		t.Fatalf("the update sent %d verification messages", n)
 	}
 	explained(t, e, rep)
+}
+
+// Restored twice (source → A → B) with --sub-attribute, a user keeps its
+// first sub there, not the intermediate pool's.
+func TestSubAttributeKeepsTheOriginalSub(t *testing.T) {
+	e := setup(t, 30, 0)
+	users, _ := snapshotUsers(t, e)
+	first := map[string]string{}
+	for _, u := range users {
+		first[u.Username] = u.Sub
+	}
+	if _, err := e.restore(t, restore.Options{SubAttribute: "custom:legacy_sub"}); err != nil {
+		t.Fatal(err)
+	}
+	e.repo, e.snap = backupPool(t, e, e.target, "second-repo")
+	b, err := e.srv.Populate(cognitotest.PopulateOptions{PoolName: "third", Seed: 31})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = b.PoolID
+	rep, err := e.restore(t, restore.Options{SubAttribute: "custom:legacy_sub", StatePath: filepath.Join(t.TempDir(), "b.state")})
+	if err != nil || rep.UsersCreate == 0 {
+		t.Fatalf("second restore: %v", err)
+	}
+	for _, m := range rep.Mappings {
+		g, err := e.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &e.target, Username: aws.String(m.NewUsername)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := attr(g.UserAttributes, "custom:legacy_sub"); got != first[m.Username] {
+			t.Fatalf("user %s keeps %q, its original sub is %q (the intermediate one %q)", m.Username, got, first[m.Username], m.OldSub)
+		}
+	}
+}
+
+// A backup without --mfa says so in its manifest, and a restore from it
+// says once that MFA preferences were not in the snapshot.
+func TestRestoreSaysWhenMFAPreferencesWereNotRead(t *testing.T) {
+	e := setup(t, 20, 0)
+	store, _ := storage.NewDir(filepath.Join(e.dir, "nomfa"))
+	m, err := backup.Run(ctx, e.api, store, backup.Options{PoolID: e.source.PoolID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Omits(snapshot.OmitMFAPreferences) || e.snap.Omits(snapshot.OmitMFAPreferences) {
+		t.Fatalf("manifest omitted %v (with --mfa: %v)", m.Omitted, e.snap.Omitted)
+	}
+	for _, tc := range []struct {
+		m    *snapshot.Manifest
+		r    *repo.Repo
+		want int
+	}{{m, repo.New(store), 1}, {e.snap, e.repo, 0}} {
+		rep, err := restore.Run(ctx, e.api, tc.r, tc.m, restore.Options{Target: e.target, DryRun: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range rep.Changed {
+			if it.What == "MFA preferences" && strings.Contains(it.Reason, "not in snapshot") {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Fatalf("snapshot omitting %v: %d MFA notes, want %d", tc.m.Omitted, n, tc.want)
+		}
+	}
+}
+
+// A run that dies after linking a user's federated identity but before
+// recording the user done links again on resume: "already linked" to this
+// very user is success, not a failure to report.
+func TestRelinkAfterACrashIsNotAFailure(t *testing.T) {
+	e := setup(t, 300, 0)
+	users, _ := snapshotUsers(t, e)
+	linked := map[string]bool{}
+	for _, u := range users {
+		if len(u.Identities) > 0 && u.Status != "EXTERNAL_PROVIDER" {
+			linked[u.Username] = true
+		}
+	}
+	if len(linked) == 0 {
+		t.Fatal("no linked user in the snapshot")
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	if _, err := e.restore(t, restore.Options{Users: linked, StatePath: state}); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: the "done" records never reached the file.
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if !strings.Contains(l, `"e":"done"`) {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(state, []byte(strings.Join(kept, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.restore(t, restore.Options{Users: linked, StatePath: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range rep.NotRestored {
+		if strings.HasPrefix(it.What, "link to") {
+			t.Fatalf("a link the crashed run made is reported as not restored: %+v", it)
+		}
+	}
+	if rep.LinksRestored != len(linked) {
+		t.Fatalf("%d links restored on resume, want %d", rep.LinksRestored, len(linked))
+	}
 }

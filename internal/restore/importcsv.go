@@ -52,6 +52,15 @@ func importDefaults(u snapshot.User) []string {
 	return out
 }
 
+// importDefaultsNote reports the verification attributes an imported u has
+// that the snapshot did not.
+func importDefaultsNote(u snapshot.User, rep *Report) {
+	for _, a := range importDefaults(u) {
+		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a,
+			Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
+	}
+}
+
 // importRow renders u as a row in the header's column order, with login as
 // its cognito:username, or returns why the import path cannot carry the
 // user (it then goes through the admin API). In a pool that signs in with

@@ -186,12 +186,7 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 		r.rep.locked(func() { adminStatusNote(u, r.rep) })
 		return "", false
 	}
-	if added := importDefaults(u); len(added) > 0 {
-		for _, a := range added {
-			r.rep.Changed = append(r.rep.Changed, Item{Username: u.Username, What: "attribute " + a,
-				Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
-		}
-	}
+	importDefaultsNote(u, r.rep)
 	return row, true
 }
 

@@ -211,11 +211,17 @@ func (p *planner) notes(u snapshot.User, a action) {
 		p.aliasNote(u)
 	}
 	if created {
-		if rec, ok := p.st.createdRecord(u.Username); ok && rec.Via == ViaImport {
+		rec, made := p.st.createdRecord(u.Username)
+		switch via := p.st.intentVia(u.Username); {
+		case made && rec.Via == ViaImport:
+			importDefaultsNote(u, rep)
 			importStatusNote(u, rec.Status, rep)
-		} else if p.opts.Via == ViaAdmin || !u.Enabled {
-			// The import path notes the users it hands to the admin API
-			// for other reasons itself.
+		case via == ViaImport:
+			// An earlier run's job may have carried it: the import path
+			// notes its status once it has looked.
+		case via == ViaAdmin || p.opts.Via == ViaAdmin || !u.Enabled:
+			// A fresh import path notes the users it hands to the admin
+			// API for other reasons itself.
 			adminStatusNote(u, rep)
 		}
 	}

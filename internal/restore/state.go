@@ -171,10 +171,17 @@ func (s *state) ours(u string) bool {
 
 // importIntent reports whether an import job (this or an earlier run's)
 // set out to create the user.
-func (s *state) importIntent(u string) bool {
+func (s *state) importIntent(u string) bool { return s.intentVia(u) == ViaImport }
+
+// intentVia is the path that set out to create the user: ViaAdmin,
+// ViaImport, or "" for none (or a file of an older cogvault).
+func (s *state) intentVia(u string) string {
+	if s == nil {
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.intent[u] == ViaImport
+	return s.intent[u]
 }
 
 func (s *state) createdRecord(u string) (stateRecord, bool) {
