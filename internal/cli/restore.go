@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -177,81 +178,15 @@ EXIT STATUS
 }
 
 func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args []string) error {
-	switch {
-	case opts.To == "" && opts.CreatePool == "":
-		return usageError("--to is required: the id of the pool to restore into (or --create-pool NAME to create one)")
-	case opts.To != "" && opts.CreatePool != "":
-		return usageError("give --to or --create-pool, not both")
-	case opts.CreatePool == "" && (opts.MapFile != "" || opts.IDMapFile != ""):
-		return usageError("--map and --id-map-file go with --create-pool")
-	}
-	var poolMap poolcfg.Map
-	if opts.MapFile != "" {
-		var err error
-		if poolMap, err = readPoolMap(opts.MapFile); err != nil {
-			return usageError("--map: %v", err)
-		}
-	}
-	ro := restore.Options{Target: opts.To, OnExisting: opts.OnExisting, DryRun: opts.DryRun, SubAttribute: opts.SubAttribute,
-		Via: opts.Via, Import: restore.ImportOptions{RoleArn: opts.RoleArn}}
-	switch opts.Via {
-	case restore.ViaAdmin:
-	case restore.ViaImport:
-		if opts.RoleArn == "" && !opts.DryRun {
-			return usageError("--via import needs --import-role-arn: the role Cognito assumes to write the job's CloudWatch log")
-		}
-	default:
-		return usageError("--via %q: accepted values are admin and import", opts.Via)
-	}
-	switch opts.OnExisting {
-	case restore.OnExistingSkip, restore.OnExistingUpdate, restore.OnExistingFail:
-	default:
-		return usageError("--on-existing %q: accepted values are skip, update and fail", opts.OnExisting)
-	}
-	if len(opts.Only) > 0 {
-		ro.Only = map[string]bool{}
-		for _, part := range opts.Only {
-			if part != "groups" && part != "users" && part != "memberships" {
-				return usageError("--only %q: accepted values are groups, users and memberships", part)
-			}
-			ro.Only[part] = true
-		}
-	}
-	for _, a := range opts.DropAttrs {
-		if ro.DropAttributes == nil {
-			ro.DropAttributes = map[string]bool{}
-		}
-		ro.DropAttributes[a] = true
-	}
-	if opts.UsersFile != "" {
-		users, err := readUsersFile(opts.UsersFile)
-		if err != nil {
-			return usageError("--users-file: %v", err)
-		}
-		ro.Users = users
-	}
-	ref := "latest"
-	if len(args) == 1 {
-		ref = args[0]
-	}
-	if opts.At != "" && len(args) == 1 {
-		return usageError("give a snapshot or --at, not both: --at picks the snapshot itself")
-	}
-	r, err := g.openRepo(ctx, "")
+	ro, poolMap, err := opts.restoreOptions(args)
 	if err != nil {
 		return err
 	}
-	var m *snapshot.Manifest
-	if opts.At != "" {
-		var cleanup func()
-		r, m, cleanup, err = pointInTime(ctx, g, r, opts)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	} else if m, err = resolveSnapshot(ctx, r, ref, opts.Pool); err != nil {
-		return withCode(ExitUsage, err) // no such snapshot, or no readable one
+	r, m, cleanup, err := restoreSource(ctx, g, opts, args)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
 		return err
@@ -272,14 +207,8 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		opts.To, ro.Target = created.NewPool, created.NewPool
 	}
 	base := fmt.Sprintf("cogvault-restore-%s-%s", opts.To, m.ID)
-	ro.StatePath = opts.StateFile
-	if ro.StatePath == "" {
-		ro.StatePath = base + ".state"
-	}
-	mapping := opts.MappingFile
-	if mapping == "" {
-		mapping = base + ".subs"
-	}
+	ro.StatePath = cmp.Or(opts.StateFile, base+".state")
+	mapping := cmp.Or(opts.MappingFile, base+".subs")
 	// Import jobs log each failed line's reason to CloudWatch Logs; reading it
 	// needs logs:GetLogEvents, and without it failures are still found.
 	ro.Import.Logs = cloudwatchlogs.NewFromConfig(cfg)
@@ -290,26 +219,113 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	)
 	rep, err := restore.Run(ctx, api, r, m, ro, stats)
 	stop()
+	if err != nil {
+		return restoreFailed(err, ro.StatePath)
+	}
+	return reportRestore(g, opts, rep, created, ro.StatePath, mapping)
+}
+
+// restoreOptions checks the flags and turns them into the restore's options.
+func (o *restoreOptions) restoreOptions(args []string) (restore.Options, poolcfg.Map, error) {
+	var ro restore.Options
+	var pm poolcfg.Map
+	switch {
+	case o.To == "" && o.CreatePool == "":
+		return ro, pm, usageError("--to is required: the id of the pool to restore into (or --create-pool NAME to create one)")
+	case o.To != "" && o.CreatePool != "":
+		return ro, pm, usageError("give --to or --create-pool, not both")
+	case o.CreatePool == "" && (o.MapFile != "" || o.IDMapFile != ""):
+		return ro, pm, usageError("--map and --id-map-file go with --create-pool")
+	case o.At != "" && len(args) == 1:
+		return ro, pm, usageError("give a snapshot or --at, not both: --at picks the snapshot itself")
+	case o.Via != restore.ViaAdmin && o.Via != restore.ViaImport:
+		return ro, pm, usageError("--via %q: accepted values are admin and import", o.Via)
+	case o.Via == restore.ViaImport && o.RoleArn == "" && !o.DryRun:
+		return ro, pm, usageError("--via import needs --import-role-arn: the role Cognito assumes to write the job's CloudWatch log")
+	case o.OnExisting != restore.OnExistingSkip && o.OnExisting != restore.OnExistingUpdate && o.OnExisting != restore.OnExistingFail:
+		return ro, pm, usageError("--on-existing %q: accepted values are skip, update and fail", o.OnExisting)
+	}
+	if o.MapFile != "" {
+		var err error
+		if pm, err = readPoolMap(o.MapFile); err != nil {
+			return ro, pm, usageError("--map: %v", err)
+		}
+	}
+	ro = restore.Options{Target: o.To, OnExisting: o.OnExisting, DryRun: o.DryRun, SubAttribute: o.SubAttribute,
+		Via: o.Via, Import: restore.ImportOptions{RoleArn: o.RoleArn}}
+	for _, part := range o.Only {
+		if part != "groups" && part != "users" && part != "memberships" {
+			return ro, pm, usageError("--only %q: accepted values are groups, users and memberships", part)
+		}
+		ro.Only = setOf(ro.Only, part)
+	}
+	for _, a := range o.DropAttrs {
+		ro.DropAttributes = setOf(ro.DropAttributes, a)
+	}
+	if o.UsersFile != "" {
+		users, err := readUsersFile(o.UsersFile)
+		if err != nil {
+			return ro, pm, usageError("--users-file: %v", err)
+		}
+		ro.Users = users
+	}
+	return ro, pm, nil
+}
+
+func setOf(m map[string]bool, k string) map[string]bool {
+	if m == nil {
+		m = map[string]bool{}
+	}
+	m[k] = true
+	return m
+}
+
+// restoreSource finds the snapshot to restore: the argument (default
+// latest, of --pool), or the state at --at computed into a scratch
+// repository that cleanup removes.
+func restoreSource(ctx context.Context, g *globalOptions, opts restoreOptions, args []string) (*repo.Repo, *snapshot.Manifest, func(), error) {
+	r, err := g.openRepo(ctx, "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if opts.At != "" {
+		return pointInTime(ctx, g, r, opts)
+	}
+	ref := "latest"
+	if len(args) == 1 {
+		ref = args[0]
+	}
+	m, err := resolveSnapshot(ctx, r, ref, opts.Pool)
+	if err != nil {
+		return nil, nil, nil, withCode(ExitUsage, err) // no such snapshot, or no readable one
+	}
+	return r, m, func() {}, nil
+}
+
+// restoreFailed gives a failed restore its exit status and advice.
+func restoreFailed(err error, statePath string) error {
 	switch {
 	case errors.Is(err, restore.ErrRefused), errors.Is(err, restore.ErrExisting), errors.Is(err, restore.ErrStateMismatch):
 		return withCode(ExitUsage, err) // refused before any write: change the flags or the target
 	case errors.Is(err, snapshot.ErrDamaged), errors.Is(err, snapshot.ErrFormat):
 		return err // the input is bad: running again would not help
 	}
-	if err != nil {
-		return fmt.Errorf("%w (state kept in %s: run the same command again to resume)", err, ro.StatePath)
-	}
+	return fmt.Errorf("%w (state kept in %s: run the same command again to resume)", err, statePath)
+}
+
+// reportRestore writes the mapping files and prints the report.
+func reportRestore(g *globalOptions, opts restoreOptions, rep *restore.Report, created *poolcfg.Result, statePath, mapping string) error {
 	if !opts.DryRun && len(rep.Mappings) > 0 {
 		if err := writeMappings(mapping, rep.Mappings); err != nil {
 			return err
 		}
 	}
 	if g.json() {
-		if err := printJSON(g.stdout, map[string]any{"report": rep, "stateFile": ro.StatePath, "mappingFile": mapping, "createPool": created}); err != nil {
+		if err := printJSON(g.stdout, map[string]any{"report": rep, "stateFile": statePath, "mappingFile": mapping, "createPool": created}); err != nil {
 			return err
 		}
 	} else {
-		printRestoreReport(g, rep, ro.StatePath, mapping)
+		printRestoreReport(g, rep, statePath, mapping)
 	}
 	if n := len(rep.NotRestored) + notCarried(created); n > 0 {
 		return withCode(ExitIncomplete, fmt.Errorf("%d item(s) could not be restored (listed above)", n))
