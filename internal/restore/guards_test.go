@@ -121,12 +121,7 @@ func TestMissingAttributesAreRefusedBeforeAnyWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropped := 0
-	for _, it := range rep.NotRestored {
-		if it.What == "attribute custom:tenant_id" && strings.Contains(it.Reason, "--drop-attribute") {
-			dropped++
-		}
-	}
+	dropped := count(rep.NotRestored, "attribute custom:tenant_id", "--drop-attribute")
 	if dropped != withTenant || rep.UsersCreate == 0 {
 		t.Fatalf("dropped %d tenant ids of %d, created %d", dropped, withTenant, rep.UsersCreate)
 	}
@@ -304,12 +299,7 @@ func TestRestoreSaysWhenMFAPreferencesWereNotRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		for _, it := range rep.Changed {
-			if it.What == "MFA preferences" && strings.Contains(it.Reason, "not in snapshot") {
-				n++
-			}
-		}
+		n := count(rep.Changed, "MFA preferences", "not in snapshot")
 		if n != tc.want {
 			t.Fatalf("snapshot omitting %v: %d MFA notes, want %d", tc.m.Omitted, n, tc.want)
 		}

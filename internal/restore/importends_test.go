@@ -49,12 +49,7 @@ func TestImportJobThatEndsStoppedIsFinished(t *testing.T) {
 	if rep.UsersImported != 25 {
 		t.Fatalf("%d users counted as imported, the job imported 25", rep.UsersImported)
 	}
-	afterStop := 0
-	for _, it := range rep.Changed {
-		if it.What == "path" && strings.Contains(it.Reason, "ended Stopped") {
-			afterStop++
-		}
-	}
+	afterStop := count(rep.Changed, "path", "ended Stopped")
 	if afterStop == 0 {
 		t.Fatal("no user is reported as restored through the admin API because its job stopped")
 	}

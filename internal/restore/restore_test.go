@@ -204,6 +204,18 @@ func TestRestoreIntoPoolHoldingHalfTheUsers(t *testing.T) {
 	}
 }
 
+// count returns how many items are of kind what with a reason that holds
+// reason.
+func count(items []restore.Item, what, reason string) int {
+	n := 0
+	for _, it := range items {
+		if it.What == what && strings.Contains(it.Reason, reason) {
+			n++
+		}
+	}
+	return n
+}
+
 func attr(as []types.AttributeType, name string) string {
 	for _, a := range as {
 		if aws.ToString(a.Name) == name {
@@ -276,12 +288,7 @@ func TestRestoreThroughImportJobs(t *testing.T) {
 			t.Fatalf("job %+v: a part over 500 users, or failed lines the writer should have routed", j)
 		}
 	}
-	viaAdmin := 0
-	for _, it := range rep.Changed {
-		if it.What == "path" {
-			viaAdmin++
-		}
-	}
+	viaAdmin := count(rep.Changed, "path", "")
 	if viaAdmin == 0 {
 		t.Fatal("no user routed to the admin path, though the generated pool has values the import file cannot carry")
 	}
@@ -380,12 +387,7 @@ func TestOverlongValuesAreReportedBeforeAnyWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			long := 0
-			for _, it := range rep.NotRestored {
-				if it.What == "attribute custom:plan" && strings.Contains(it.Reason, "holds 10 characters; the target pool allows 4") {
-					long++
-				}
-			}
+			long := count(rep.NotRestored, "attribute custom:plan", "holds 10 characters; the target pool allows 4")
 			if long == 0 {
 				t.Fatalf("no user reported for a custom:plan longer than the target allows: %+v", rep.NotRestored)
 			}

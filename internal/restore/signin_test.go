@@ -192,21 +192,11 @@ func TestRestorePlainSnapshotIntoEmailPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noEmail := 0
-	for _, it := range rep.NotRestored {
-		if it.What == "user" && strings.Contains(it.Reason, "signs in with email and the user has none") {
-			noEmail++
-		}
-	}
+	noEmail := count(rep.NotRestored, "user", "signs in with email and the user has none")
 	if noEmail == 0 {
 		t.Fatal("phone-only users are not reported")
 	}
-	renamed := 0
-	for _, it := range rep.Changed {
-		if it.What == "username" {
-			renamed++
-		}
-	}
+	renamed := count(rep.Changed, "username", "")
 	if renamed != rep.UsersCreate {
 		t.Fatalf("%d users created, %d told that they sign in with email now", rep.UsersCreate, renamed)
 	}
