@@ -1,11 +1,9 @@
 package faulttest
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,8 +89,9 @@ const backupClientScale = 4
 // scenarios run side by side (see runSideBySide).
 func TestFaultCrash(t *testing.T) {
 	t.Parallel()
-	pruned := make(chan pruneOutcome, 1) // what prune left of killed backups
-	env := make(chan *restoreEnv, 1)     // the crashed restores' snapshot and reference
+	pruned := make(chan pruneOutcome, 1)   // what prune left of killed backups
+	env := make(chan *restoreEnv, 1)       // the crashed admin restores' snapshot
+	envImport := make(chan *restoreEnv, 1) // the crashed import restores' snapshot
 	runSideBySide(t, []bgCase{
 		{"crash: SIGKILL during backup", func(t tb, sc *scenario) { crashBackup(t, sc, pruned) }},
 		{"crash: prune after SIGKILLed backups", func(t tb, sc *scenario) {
@@ -108,8 +107,10 @@ func TestFaultCrash(t *testing.T) {
 			}
 			sc.Detail = "prune removed everything the killed runs left"
 		}},
-		{"crash: SIGKILL during restore", func(t tb, sc *scenario) { crashRestore(t, sc, env) }},
+		{"crash: SIGKILL during restore", func(t tb, sc *scenario) { crashRestore(t, sc, env, viaAdmin) }},
 		{"crash: restore resumed after a torn state-file line", func(t tb, sc *scenario) { tornState(t, sc, env) }},
+		{"crash: SIGKILL during restore --via import", func(t tb, sc *scenario) { crashRestore(t, sc, envImport, viaImport) }},
+		{"crash: restore --via import resumed after a torn state-file line", func(t tb, sc *scenario) { tornState(t, sc, envImport) }},
 	})
 }
 
@@ -383,93 +384,90 @@ func leftovers(t tb, repoDir string, snapshots map[string]bool) map[string]*left
 // restoreClientScale paces crashed restores at Cognito's default quotas ×16.
 const restoreClientScale = 16
 
-// restoreEnv is a snapshot and what an uninterrupted restore of it gives.
+// restoreEnv is a snapshot to restore, through one path, and what an
+// uninterrupted restore of it costs.
 type restoreEnv struct {
 	srv     *cognitotest.Server
-	g       []string
+	via     string
 	dir     string
 	repoDir string
-	source  *poolState // the pool backed up
-	want    *poolState // the pool restored into, uninterrupted
-	ref     result
-	refRep  *restoreReport
-	refDiff string
+	snap    *snapshotData
+	// full and stateSize are how long an uninterrupted restore took and how
+	// large its state file grew: they only aim the kills. What a restore
+	// must reach is the oracle's business (checkAgainstSnapshot).
+	full      time.Duration
+	stateSize int64
 }
 
-func (e *restoreEnv) args(target, name string) []string {
-	return append([]string{"restore", "latest", "--repo", e.repoDir, "--to", target, "--output", "json",
-		"--state-file", filepath.Join(e.dir, name+".state"), "--mapping-file", filepath.Join(e.dir, name+".subs")}, e.g...)
+// args is the restore command of target (state and mapping files named
+// after name), sent to endpoint.
+func (e *restoreEnv) args(endpoint, target, name string) []string {
+	a := []string{"restore", "latest", "--repo", e.repoDir, "--to", target, "--output", "json",
+		"--state-file", filepath.Join(e.dir, name+".state"), "--mapping-file", filepath.Join(e.dir, name+".subs")}
+	if e.via == viaImport {
+		a = append(a, "--via", viaImport, "--import-role-arn", importRole)
+	}
+	return append(a, global(endpoint, restoreClientScale)...)
 }
 
-// check compares a target that a restore finished (last) with the
-// reference; it returns the differences.
-func (e *restoreEnv) check(t tb, target, name string, last result) string {
+// check judges a target that a restore finished (last) against the
+// snapshot; it returns the differences and the target as read.
+func (e *restoreEnv) check(t tb, endpoint, target, name string, last result) (string, *poolState) {
 	t.Helper()
-	if last.Code != e.ref.Code {
-		return fmt.Sprintf("exit %d, the uninterrupted restore %d:\n%s", last.Code, e.ref.Code, last)
-	}
-	got := readPool(t, sdkClient(t, e.srv.URL), target)
-	if d := compareStates(e.want, got); len(d) > 0 {
-		return fmt.Sprintf("the target differs from the uninterrupted restore's (%d differences):\n%s", len(d), first(d, 30))
-	}
-	rep := parseRestore(t, last)
-	if d := diffLines(items(e.refRep.Report.NotRestored), items(rep.Report.NotRestored)); len(d) > 0 {
-		return fmt.Sprintf("the final report's not-restored list differs:\n%s", first(d, 20))
-	}
-	if d := diffLines(items(e.refRep.Report.Changed), items(rep.Report.Changed)); len(d) > 0 {
-		return fmt.Sprintf("the final report's restored-not-exactly list differs:\n%s", first(d, 20))
-	}
-	if got := diffJSON(t, e.repoDir, target, e.g); got != e.refDiff {
-		return fmt.Sprintf("diff against the snapshot differs from the reference's:\nreference:\n%.3000s\ngot:\n%.3000s", e.refDiff, got)
-	}
-	checkMapping(t, filepath.Join(e.dir, name+".subs.csv"), e.source, got, len(e.want.Users))
-	return ""
+	return judge(t, e.snap, endpoint, target, e.via, filepath.Join(e.dir, name+".subs"), last)
 }
 
-// crashRestore kills restores at random points and re-runs the same
-// command until it finishes; the target must then equal what an
-// uninterrupted restore gives. It shares its snapshot and reference on
-// envc.
-func crashRestore(t tb, sc *scenario, envc chan<- *restoreEnv) {
-	defer close(envc)
-	kills, perTarget := 5, 5
-	users, groups := 300, 10
-	if longTier {
-		kills, perTarget = 40, 8
-		users, groups = poolUsers, poolGroups
+// restoreCrashSize is the pool, kills and kills per target of a restore
+// crash scenario. The import path costs a job and its polling per run: its
+// short tier is smaller.
+func restoreCrashSize(via string) (users, groups, kills, perTarget int) {
+	switch {
+	case longTier && via == viaImport:
+		return poolUsers, poolGroups, 20, 5
+	case longTier:
+		return poolUsers, poolGroups, 40, 8
+	case via == viaImport:
+		return 150, 6, 3, 3
 	}
+	return 300, 10, 5, 5
+}
+
+// crashRestore kills restores (through via) at random points and re-runs
+// the same command until it finishes; the target must then be what the
+// snapshot says (the oracle), and one more run must change nothing. It
+// shares its snapshot on envc.
+func crashRestore(t tb, sc *scenario, envc chan<- *restoreEnv, via string) {
+	defer close(envc)
+	users, groups, kills, perTarget := restoreCrashSize(via)
 	srv, res := newFake(t, users, groups)
 	rng := newRand(t)
-	g := global(srv.URL, restoreClientScale)
-	e := &restoreEnv{srv: srv, g: g, dir: t.TempDir()}
+	e := &restoreEnv{srv: srv, via: via, dir: t.TempDir()}
 	e.repoDir = filepath.Join(e.dir, "repo")
-	if r := runBin(t, 0, append([]string{"backup", "--pool", res.PoolID, "--repo", e.repoDir, "--mfa"}, g...)...); r.Code != 0 {
+	if r := runBin(t, 0, append([]string{"backup", "--pool", res.PoolID, "--repo", e.repoDir, "--mfa"}, global(srv.URL, restoreClientScale)...)...); r.Code != 0 {
 		t.Fatalf("backup:\n%s", r)
 	}
-	api := sdkClient(t, srv.URL)
-	e.source = readPool(t, api, res.PoolID)
+	e.snap = loadSnapshot(t, e.repoDir)
+	checkSnapshotIsSource(t, e.snap, readPool(t, sdkClient(t, srv.URL), res.PoolID))
 
-	// The reference: an uninterrupted restore into a fresh pool.
-	refPool := newTarget(t, srv, "reference")
-	e.ref = runBin(t, 0, e.args(refPool, "reference")...)
-	if e.ref.Code != 0 && e.ref.Code != 3 {
-		t.Fatalf("uninterrupted restore:\n%s", e.ref)
+	// An uninterrupted restore into a fresh pool says how long a run takes
+	// and how much state it writes, to aim the kills; it is judged like
+	// every other.
+	measure := newTarget(t, srv, "measure")
+	ref := runBin(t, 0, e.args(srv.URL, measure, "measure")...)
+	if msg, _ := e.check(t, srv.URL, measure, "measure", ref); msg != "" {
+		t.Fatalf("uninterrupted restore: %s", msg)
 	}
-	full := e.ref.Took
-	e.refRep = parseRestore(t, e.ref)
-	e.want = readPool(t, api, refPool)
-	e.refDiff = diffJSON(t, e.repoDir, refPool, g)
+	e.full, e.stateSize = ref.Took, fileSize(filepath.Join(e.dir, "measure.state"))
+	full := e.full
+	refRep := parseRestore(t, ref)
 	t.Logf("an uninterrupted restore takes %v: exit %d, %d users created, %d not restored, %d not exactly",
-		full.Round(time.Millisecond), e.ref.Code, e.refRep.Report.UsersCreate, len(e.refRep.Report.NotRestored), len(e.refRep.Report.Changed))
-	if len(e.want.Users) < users*8/10 || len(e.want.duplicates()) > 0 {
-		t.Fatalf("the reference restore holds %d users (duplicates %v)", len(e.want.Users), e.want.duplicates())
-	}
+		full.Round(time.Millisecond), ref.Code, refRep.Report.UsersCreate, len(refRep.Report.NotRestored), len(refRep.Report.Changed))
 	envc <- e
-	refStateSize := fileSize(filepath.Join(e.dir, "reference.state"))
 
 	var details []string
 	midUser := 0    // kills that caught a user between its intent record and its creation record
 	progressed := 0 // kills after the run had recorded progress
+	restored := 0
 	for round := 0; sc.Injected < kills && round < 2*kills; round++ {
 		name := fmt.Sprintf("target%d", round)
 		target := newTarget(t, srv, name)
@@ -490,24 +488,24 @@ func crashRestore(t tb, sc *scenario, envc chan<- *restoreEnv) {
 				at = fmt.Sprintf("after %v", delay.Round(time.Millisecond))
 			}
 			size0 := fileSize(statePath)
-			if delay > 0 && killed%2 == 1 && refStateSize > size0 {
-				grow := 1 + rng.Int64N(refStateSize-size0)
+			if delay > 0 && killed%2 == 1 && e.stateSize > size0 {
+				grow := 1 + rng.Int64N(e.stateSize-size0)
 				at = fmt.Sprintf("after %d more bytes of state", grow)
-				last = runBinUntil(t, func(time.Duration) bool { return fileSize(statePath) >= size0+grow }, e.args(target, name)...)
+				last = runBinUntil(t, func(time.Duration) bool { return fileSize(statePath) >= size0+grow }, e.args(srv.URL, target, name)...)
 			} else {
-				last = runBin(t, delay, e.args(target, name)...)
+				last = runBin(t, delay, e.args(srv.URL, target, name)...)
 			}
 			runs++
 			if delay > 0 && !last.Killed && killed == 0 && last.Took < full {
 				// It finished before the kill: runs are faster than the
-				// reference run was. Aim the next kills at what a run takes.
+				// measured run was. Aim the next kills at what a run takes.
 				full = last.Took
 			}
 			if last.Killed {
 				killed++
 				sc.Injected++
 				remaining = min(full, remaining-delay+full/5)
-				st := readState(t, filepath.Join(e.dir, name+".state"))
+				st := readState(t, statePath)
 				caught := 0
 				for u := range st.pending {
 					if !before.pending[u] {
@@ -525,33 +523,36 @@ func crashRestore(t tb, sc *scenario, envc chan<- *restoreEnv) {
 				before = st
 				continue
 			}
-			if last.Code != e.ref.Code {
-				t.Fatalf("%s run %d (after %d kills) did not finish like the uninterrupted restore (exit %d):\n%s", name, runs, killed, e.ref.Code, last)
-			}
 			break
 		}
-		if msg := e.check(t, target, name, last); msg != "" {
-			t.Fatalf("%s after %d kills: %s", name, killed, msg)
+		msg, got := e.check(t, srv.URL, target, name, last)
+		if msg != "" {
+			t.Fatalf("%s after %d kills (%d runs): %s", name, killed, runs, msg)
 		}
 		// Running the finished restore again changes nothing.
-		again := runBin(t, 0, e.args(target, name)...)
+		again := runBin(t, 0, e.args(srv.URL, target, name)...)
 		rep := parseRestore(t, again)
-		if again.Code != e.ref.Code || rep.Report.UsersCreate != 0 || rep.Report.UsersResumed != 0 {
-			t.Fatalf("%s: running the finished restore again: exit %d, %d users to create, %d resumed\n%s",
-				name, again.Code, rep.Report.UsersCreate, rep.Report.UsersResumed, again)
+		if again.Code != last.Code || rep.Report.UsersCreate != 0 || rep.Report.UsersResumed != 0 {
+			t.Fatalf("%s: running the finished restore again: exit %d (the run before %d), %d users to create, %d resumed\n%s",
+				name, again.Code, last.Code, rep.Report.UsersCreate, rep.Report.UsersResumed, again)
 		}
-		if msg := e.check(t, target, name, again); msg != "" {
+		msg, after := e.check(t, srv.URL, target, name, again)
+		if msg != "" {
 			t.Fatalf("%s: after running the finished restore again: %s", name, msg)
 		}
+		if d := unchanged(got, after); len(d) > 0 {
+			t.Fatalf("%s: running the finished restore again changed the target:\n%s", name, first(d, 20))
+		}
+		restored = len(got.Users)
 		sc.Survived += killed
 		details = append(details, fmt.Sprintf("%s: %d kills, %d runs", name, killed, runs))
 	}
 	if n := srv.MessagesSent(); n != 0 {
 		t.Fatalf("the restores sent %d messages", n)
 	}
-	sc.Detail = fmt.Sprintf("every re-run reached the uninterrupted restore's state (%d users, exit %d, same report, same diff, exact sub mapping; "+
+	sc.Detail = fmt.Sprintf("every re-run reached what the snapshot says (%d users restored; attributes, status, enabled, MFA, links, groups, memberships, exit status, sub mapping; "+
 		"one more run changes nothing); %d kill(s) after a run recorded progress, %d caught a user between intent and creation; %s",
-		len(e.want.Users), e.ref.Code, progressed, midUser, strings.Join(details, "; "))
+		restored, progressed, midUser, strings.Join(details, "; "))
 }
 
 func fileSize(path string) int64 {
@@ -606,16 +607,18 @@ func (c stateCounts) records() int { return c.intents + c.created + c.done }
 // tornState: a process killed in the middle of a write leaves a torn last
 // line in the state file; restore.openState says it expects one. A killed
 // run, a torn line, then the same command until it finishes, and once more:
-// the target must equal the uninterrupted restore's.
+// the target must be what the snapshot says. It runs on a server of its
+// own (an account runs one import job at a time).
 func tornState(t tb, sc *scenario, envc <-chan *restoreEnv) {
 	e, ok := <-envc
 	if !ok {
-		t.Fatalf("the restore crash scenario did not get as far as its reference")
+		t.Fatalf("the restore crash scenario did not get as far as its snapshot")
 	}
 	const name = "torn"
-	target := newTarget(t, e.srv, name)
-	for delay := e.ref.Took / 2; ; delay = delay * 3 / 4 {
-		if r := runBin(t, delay, e.args(target, name)...); r.Killed {
+	srv := newServer(t)
+	target := newTarget(t, srv, name)
+	for delay := e.full / 2; ; delay = delay * 3 / 4 {
+		if r := runBin(t, delay, e.args(srv.URL, target, name)...); r.Killed {
 			break
 		}
 	}
@@ -630,76 +633,19 @@ func tornState(t tb, sc *scenario, envc <-chan *restoreEnv) {
 	}
 	f.Close()
 	sc.Injected = 2 // the kill and the torn line
-	next := runBin(t, 0, e.args(target, name)...)
-	if next.Code != e.ref.Code {
-		t.Fatalf("the run after the torn line: exit %d, want %d\n%s", next.Code, e.ref.Code, next)
+	next := runBin(t, 0, e.args(srv.URL, target, name)...)
+	msg, got := e.check(t, srv.URL, target, name, next)
+	if msg != "" {
+		t.Fatalf("the run after the torn line: %s", msg)
 	}
-	again := runBin(t, 0, e.args(target, name)...)
-	if again.Code != e.ref.Code && strings.Contains(again.Stderr, "is not a state record") {
+	again := runBin(t, 0, e.args(srv.URL, target, name)...)
+	msg, after := e.check(t, srv.URL, target, name, again)
+	if msg != "" {
+		t.Fatalf("running it once more after a torn state line: %s", msg)
 	}
-	if msg := e.check(t, target, name, again); msg != "" {
-		t.Fatalf("after a torn state line: %s", msg)
+	if d := unchanged(got, after); len(d) > 0 {
+		t.Fatalf("running the finished restore again changed the target:\n%s", first(d, 20))
 	}
 	sc.Survived = sc.Injected
-	sc.Detail = "the next runs resumed and reached the uninterrupted restore's state"
-}
-
-// diffJSON is `cogvault diff latest --pool target --ignore-attribute sub`
-// as JSON, with the target's pool id blanked so that reports of two targets
-// compare.
-func diffJSON(t tb, repoDir, target string, g []string) string {
-	t.Helper()
-	r := runBin(t, 0, append([]string{"diff", "--repo", repoDir, "latest", "--pool", target, "--ignore-attribute", "sub", "--output", "json"}, g...)...)
-	if r.Code != 0 && r.Code != 1 {
-		t.Fatalf("diff against %s:\n%s", target, r)
-	}
-	return strings.ReplaceAll(r.Stdout, target, "TARGET")
-}
-
-// checkMapping checks the sub mapping a restore wrote: one row per restored
-// user, the old sub the source's, the new sub the target's.
-func checkMapping(t tb, path string, source, target *poolState, users int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd := csv.NewReader(f)
-	seen := map[string]bool{}
-	var bad []string
-	for n := 0; ; n++ {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if n == 0 {
-			continue // header
-		}
-		oldSub, newSub, name := rec[0], rec[1], rec[2]
-		switch {
-		case seen[name]:
-			bad = append(bad, name+": twice in the mapping")
-		case source.Subs[name] != oldSub:
-			bad = append(bad, fmt.Sprintf("%s: old sub %s, the source says %s", name, oldSub, source.Subs[name]))
-		case target.Subs[name] != newSub:
-			bad = append(bad, fmt.Sprintf("%s: new sub %s, the target says %s", name, newSub, target.Subs[name]))
-		}
-		seen[name] = true
-	}
-	for name := range target.Users {
-		if !seen[name] {
-			bad = append(bad, name+": restored but not in the mapping")
-		}
-	}
-	if len(seen) != users {
-		bad = append(bad, fmt.Sprintf("%d rows for %d restored users", len(seen), users))
-	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		t.Fatalf("sub mapping %s:\n%s", path, first(bad, 20))
-	}
+	sc.Detail = fmt.Sprintf("the next run resumed and reached what the snapshot says (%d users); one more changed nothing", len(got.Users))
 }

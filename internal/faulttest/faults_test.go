@@ -196,67 +196,53 @@ func checkBackup(t tb, r result, repoDir string, g []string, res cognitotest.Pop
 
 // ---- restore under Cognito faults ----
 
-// restoreRef is an uninterrupted, fault-free restore of the shared
-// snapshot: what every restore under faults must reach.
-type restoreRef struct {
+// faultSnapshot is the snapshot every restore under faults restores, each
+// into a server of its own (an account runs one import job at a time).
+type faultSnapshot struct {
 	repoDir string
-	code    int
-	rep     *restoreReport
-	source  *poolState // the pool backed up
-	state   *poolState // the pool restored into
+	snap    *snapshotData
 }
 
-// referenceRestore backs up the source pool once (every restore scenario
-// restores this snapshot, into a server of its own) and restores it with
-// no fault.
-func referenceRestore(t tb) *restoreRef {
+// backupForRestores backs up the source pool once, with MFA preferences,
+// and checks that the snapshot is the pool (the oracle's input).
+func backupForRestores(t tb) *faultSnapshot {
 	t.Helper()
 	users, groups := faultPool()
 	srv, res := newFake(t, users, groups)
-	dir := t.TempDir()
-	ref := &restoreRef{repoDir: filepath.Join(dir, "repo")}
-	g := global(srv.URL, faultClientScale)
-	if r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", ref.repoDir, "--mfa"}, g...)...); r.Code != 0 {
+	fs := &faultSnapshot{repoDir: filepath.Join(t.TempDir(), "repo")}
+	if r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", fs.repoDir, "--mfa"}, global(srv.URL, faultClientScale)...)...); r.Code != 0 {
 		t.Fatalf("backup:\n%s", r)
 	}
-	target := newTarget(t, srv, "reference")
-	r := runCLI(append([]string{"restore", "latest", "--repo", ref.repoDir, "--to", target, "--output", "json",
-		"--state-file", filepath.Join(dir, "state"), "--mapping-file", filepath.Join(dir, "subs")}, g...)...)
-	if r.Code != 0 && r.Code != 3 {
-		t.Fatalf("reference restore:\n%s", r)
-	}
-	api := sdkClient(t, srv.URL)
-	ref.code, ref.rep = r.Code, parseRestore(t, r)
-	ref.source, ref.state = readPool(t, api, res.PoolID), readPool(t, api, target)
-	if len(ref.state.Users) < users*8/10 {
-		t.Fatalf("the reference restore holds %d of %d users", len(ref.state.Users), users)
-	}
-	checkMapping(t, filepath.Join(dir, "subs.csv"), ref.source, ref.state, len(ref.state.Users))
-	t.Logf("reference restore: exit %d, %d users restored, %d items not restored, %d not exactly, %v",
-		r.Code, len(ref.state.Users), len(ref.rep.Report.NotRestored), len(ref.rep.Report.Changed), r.Took.Round(10*time.Millisecond))
-	return ref
+	fs.snap = loadSnapshot(t, fs.repoDir)
+	checkSnapshotIsSource(t, fs.snap, readPool(t, sdkClient(t, srv.URL), res.PoolID))
+	return fs
 }
 
 // restoreTarget is a fresh server with an empty target pool, and the
-// restore command of the shared snapshot into it.
+// restore command (through via) of the shared snapshot into it.
 type restoreTarget struct {
 	srv    *cognitotest.Server
 	pool   string
 	dir    string
-	ref    *restoreRef
+	via    string
+	fs     *faultSnapshot
 	runs   int
 	result result
 }
 
-func newRestoreTarget(t tb, ref *restoreRef) *restoreTarget {
+func newRestoreTarget(t tb, fs *faultSnapshot, via string) *restoreTarget {
 	t.Helper()
 	srv := newServer(t)
-	return &restoreTarget{srv: srv, pool: newTarget(t, srv, "target"), dir: t.TempDir(), ref: ref}
+	return &restoreTarget{srv: srv, pool: newTarget(t, srv, "target"), dir: t.TempDir(), via: via, fs: fs}
 }
 
 func (rt *restoreTarget) args(endpoint string) []string {
-	return append([]string{"restore", "latest", "--repo", rt.ref.repoDir, "--to", rt.pool, "--output", "json",
-		"--state-file", filepath.Join(rt.dir, "state"), "--mapping-file", filepath.Join(rt.dir, "subs")}, global(endpoint, faultClientScale)...)
+	a := []string{"restore", "latest", "--repo", rt.fs.repoDir, "--to", rt.pool, "--output", "json",
+		"--state-file", filepath.Join(rt.dir, "state"), "--mapping-file", filepath.Join(rt.dir, "subs")}
+	if rt.via == viaImport {
+		a = append(a, "--via", viaImport, "--import-role-arn", importRole)
+	}
+	return append(a, global(endpoint, faultClientScale)...)
 }
 
 // run runs the restore, and again (same command, the fault still in place)
@@ -275,55 +261,130 @@ func (rt *restoreTarget) run(t tb, endpoint string) result {
 	return rt.result
 }
 
-// check compares the target with the reference restore: every user,
-// attribute, status, enabled flag, MFA setting and membership, the exit
-// status, the report, and the sub mapping. It returns what differs.
+// check judges the target against the snapshot (checkAgainstSnapshot):
+// users, attributes, status, enabled flag, MFA, links, groups,
+// memberships, the exit status and the sub mapping. It returns what
+// differs.
 func (rt *restoreTarget) check(t tb, r result) string {
 	t.Helper()
-	ref := rt.ref
-	if r.Code != ref.code {
-		return fmt.Sprintf("exit %d, want %d:\n%s", r.Code, ref.code, r)
-	}
-	got := readPool(t, sdkClient(t, rt.srv.URL), rt.pool)
-	if d := compareStates(ref.state, got); len(d) > 0 {
-		return fmt.Sprintf("the target differs from the uninterrupted restore in %d ways:\n%s", len(d), first(d, 25))
-	}
-	rep := parseRestore(t, r)
-	if d := diffLines(items(ref.rep.Report.NotRestored), items(rep.Report.NotRestored)); len(d) > 0 {
-		return fmt.Sprintf("the not-restored list differs from the uninterrupted restore's:\n%s", first(d, 20))
-	}
-	if d := diffLines(items(ref.rep.Report.Changed), items(rep.Report.Changed)); len(d) > 0 {
-		return fmt.Sprintf("the restored-not-exactly list differs from the uninterrupted restore's:\n%s", first(d, 20))
-	}
-	checkMapping(t, filepath.Join(rt.dir, "subs.csv"), ref.source, got, len(ref.state.Users))
-	return ""
+	msg, _ := judge(t, rt.fs.snap, rt.srv.URL, rt.pool, rt.via, filepath.Join(rt.dir, "subs"), r)
+	return msg
 }
 
 // idempotentWrites are the restore's write calls whose repetition must be
 // harmless.
 var idempotentWrites = []string{"CreateGroup", "AdminSetUserPassword", "AdminAddUserToGroup", "AdminDisableUser", "AdminSetUserMFAPreference", "AdminLinkProviderForUser"}
 
-func restoreCases() []bgCase {
-	var ref *restoreRef
-	ready := make(chan struct{})
-	// reference waits for the reference restore.
-	reference := func(t tb) *restoreRef {
-		<-ready
-		if ref == nil {
-			t.Fatalf("no reference restore to compare with")
-		}
-		return ref
+// importFaults are the faults of the import path: the storms and resets of
+// the admin path, aimed at the import job's calls too (GetCSVHeader,
+// CreateUserImportJob, StartUserImportJob, DescribeUserImportJob, in one
+// sequence where every fault costs a whole backoff), and at the users the
+// import hands to the admin API.
+func importFaults() []faultCase {
+	storm, resets := tier(60, 200), tier(30, 0)
+	resetName := "connection resets: every 7th call"
+	if resets > 0 {
+		resetName = fmt.Sprintf("connection resets: every 7th call, %d calls", resets)
 	}
-	cases := []bgCase{{"restore: reference, no fault", func(t tb, sc *scenario) {
-		defer close(ready)
-		ref = referenceRestore(t)
-		sc.Detail = fmt.Sprintf("exit %d, %d users restored, %d items not restored, %d restored not exactly",
-			ref.code, len(ref.state.Users), len(ref.rep.Report.NotRestored), len(ref.rep.Report.Changed))
-	}}}
-	for _, fc := range restoreFaults() {
-		cases = append(cases, bgCase{"restore: " + fc.name, func(t tb, sc *scenario) {
-			ref := reference(t)
-			rt := newRestoreTarget(t, ref)
+	return []faultCase{
+		{fmt.Sprintf("throttle storm: every 2nd call, %d calls", storm), cognitotest.Fault{Kind: cognitotest.FaultThrottle, Every: 2, Count: storm, After: tier(100, 0)}},
+		{"throttle storm: 2 DescribeUserImportJob calls in a row", cognitotest.Fault{Operation: "DescribeUserImportJob", Kind: cognitotest.FaultThrottle, Count: 2}},
+		{"5xx burst: 2 CreateUserImportJob calls in a row", cognitotest.Fault{Operation: "CreateUserImportJob", Kind: cognitotest.FaultServerError, Count: 2}},
+		{"5xx burst: 2 StartUserImportJob calls in a row", cognitotest.Fault{Operation: "StartUserImportJob", Kind: cognitotest.FaultServerError, Count: 2}},
+		{"5xx burst: 20 AdminCreateUser calls in a row", cognitotest.Fault{Operation: "AdminCreateUser", Kind: cognitotest.FaultServerError, Count: 20, After: 10}},
+		{"latency spikes: 200ms on every 10th call", cognitotest.Fault{Kind: cognitotest.FaultLatency, Latency: 200 * time.Millisecond, Every: 10}},
+		{resetName, cognitotest.Fault{Kind: cognitotest.FaultReset, Every: 7, Count: resets}},
+	}
+}
+
+// lostCase loses the answer to every n-th successful call of ops.
+type lostCase struct {
+	name  string
+	every int
+	ops   []string
+}
+
+// lostCases are the lost-response scenarios of a path. The long tier loses
+// the admin writes operation by operation.
+func lostCases(via string) []lostCase {
+	cases := []lostCase{{"every 8th write but AdminCreateUser", 8, idempotentWrites}}
+	if longTier {
+		cases = nil
+		for _, op := range idempotentWrites {
+			cases = append(cases, lostCase{"every 4th " + op, 4, []string{op}})
+		}
+	}
+	cases = append(cases, lostCase{"every 10th AdminCreateUser", 10, []string{"AdminCreateUser"}})
+	if via == viaImport {
+		cases = append(cases,
+			lostCase{"every 2nd GetCSVHeader, CreateUserImportJob or DescribeUserImportJob", 2, []string{"GetCSVHeader", "CreateUserImportJob", "DescribeUserImportJob"}},
+			// The job runs; the client, not knowing, starts it again.
+			lostCase{"StartUserImportJob", 1, []string{"StartUserImportJob"}})
+	}
+	return cases
+}
+
+func restoreCases() []bgCase {
+	var fs *faultSnapshot
+	ready := make(chan struct{})
+	// snapshotFor waits for the shared snapshot.
+	snapshotFor := func(t tb) *faultSnapshot {
+		<-ready
+		if fs == nil {
+			t.Fatalf("no snapshot to restore: the backup failed (see the no-fault restore)")
+		}
+		return fs
+	}
+	noFault := func(via string) func(t tb, sc *scenario) {
+		return func(t tb, sc *scenario) {
+			fs := snapshotFor(t)
+			rt := newRestoreTarget(t, fs, via)
+			r := rt.run(t, rt.srv.URL)
+			msg, got := judge(t, rt.fs.snap, rt.srv.URL, rt.pool, via, filepath.Join(rt.dir, "subs"), r)
+			if msg != "" {
+				t.Fatalf("restore --via %s without faults: %s", via, msg)
+			}
+			// The same command once more finds everything done: it changes
+			// nothing, and its report still accounts for every difference.
+			again := runCLI(rt.args(rt.srv.URL)...)
+			msg, after := judge(t, rt.fs.snap, rt.srv.URL, rt.pool, via, filepath.Join(rt.dir, "subs"), again)
+			if msg != "" {
+				t.Fatalf("restore --via %s run again after it finished: %s", via, msg)
+			}
+			if d := unchanged(got, after); len(d) > 0 {
+				t.Fatalf("running the finished restore again changed the target:\n%s", first(d, 20))
+			}
+			rep := parseRestore(t, r)
+			sc.Detail = fmt.Sprintf("exit %d, %v; what the snapshot says (%d items not restored, %d restored not exactly, listed); a second run changed nothing",
+				r.Code, r.Took.Round(10*time.Millisecond), len(rep.Report.NotRestored), len(rep.Report.Changed))
+		}
+	}
+	cases := []bgCase{
+		{"restore: no fault", func(t tb, sc *scenario) {
+			func() {
+				defer close(ready)
+				fs = backupForRestores(t)
+			}()
+			noFault(viaAdmin)(t, sc)
+		}},
+		{"restore --via import: no fault", noFault(viaImport)},
+	}
+	cases = append(cases, pathCases(viaAdmin, restoreFaults(), snapshotFor)...)
+	cases = append(cases, pathCases(viaImport, importFaults(), snapshotFor)...)
+	return cases
+}
+
+// pathCases are the restore-under-faults scenarios of one path: injected
+// faults, then lost responses; each judged against the snapshot.
+func pathCases(via string, faults []faultCase, snapshotFor func(tb) *faultSnapshot) []bgCase {
+	prefix := "restore: "
+	if via == viaImport {
+		prefix = "restore --via import: "
+	}
+	var cases []bgCase
+	for _, fc := range faults {
+		cases = append(cases, bgCase{prefix + fc.name, func(t tb, sc *scenario) {
+			rt := newRestoreTarget(t, snapshotFor(t), via)
 			before := calls(rt.srv, fc.fault.Operation)
 			remove := rt.srv.InjectFault(fc.fault)
 			r := rt.run(t, rt.srv.URL)
@@ -333,64 +394,30 @@ func restoreCases() []bgCase {
 				t.Fatalf("the fault hit no call")
 			}
 			if msg := rt.check(t, r); msg != "" {
-				t.Fatalf("restore under %s (%d faults, %d run(s)): %s", fc.name, sc.Injected, rt.runs, msg)
+				t.Fatalf("restore --via %s under %s (%d faults, %d run(s)): %s", via, fc.name, sc.Injected, rt.runs, msg)
 			}
 			sc.Survived = sc.Injected
-			sc.Detail = fmt.Sprintf("%d run(s), %v; target equals the uninterrupted restore (%d users, same report and mapping)", rt.runs, r.Took.Round(10*time.Millisecond), len(ref.state.Users))
+			sc.Detail = fmt.Sprintf("%d run(s), %v; the target is what the snapshot says", rt.runs, r.Took.Round(10*time.Millisecond))
 		}})
 	}
-
 	// Responses lost after the fake applied the call: the client sees a
-	// dropped connection and sends the same call again. The long tier
-	// loses them operation by operation.
-	lost := [][]string{idempotentWrites}
-	if longTier {
-		lost = nil
-		for _, op := range idempotentWrites {
-			lost = append(lost, []string{op})
-		}
-	}
-	for _, ops := range lost {
-		every := 4
-		name := "responses lost after the call: every 4th " + ops[0]
-		if len(ops) > 1 {
-			every = 8
-			name = "responses lost after the call: every 8th write but AdminCreateUser"
-		}
-		cases = append(cases, bgCase{"restore: " + name, func(t tb, sc *scenario) {
-			ref := reference(t)
-			rt := newRestoreTarget(t, ref)
-			lossy := newLossy(t, rt.srv, every, ops...)
+	// dropped connection and sends the same call again.
+	for _, lc := range lostCases(via) {
+		cases = append(cases, bgCase{prefix + "responses lost after the call: " + lc.name, func(t tb, sc *scenario) {
+			rt := newRestoreTarget(t, snapshotFor(t), via)
+			lossy := newLossy(t, rt.srv, lc.every, lc.ops...)
 			r := rt.run(t, lossy.URL)
 			sc.Injected = lossy.Lost()
 			if sc.Injected == 0 {
 				t.Fatalf("no response was lost")
 			}
 			if msg := rt.check(t, r); msg != "" {
-				t.Fatalf("restore with %d lost responses (%d run(s)): %s", sc.Injected, rt.runs, msg)
+				t.Fatalf("restore --via %s with %d lost responses (%d run(s)): %s", via, sc.Injected, rt.runs, msg)
 			}
 			sc.Survived = sc.Injected
-			sc.Detail = fmt.Sprintf("%d run(s); target equals the uninterrupted restore", rt.runs)
+			sc.Detail = fmt.Sprintf("%d run(s), %v; the target is what the snapshot says", rt.runs, r.Took.Round(10*time.Millisecond))
 		}})
 	}
-
-	cases = append(cases, bgCase{"restore: responses lost after the call: every 10th AdminCreateUser", func(t tb, sc *scenario) {
-		ref := reference(t)
-		rt := newRestoreTarget(t, ref)
-		lossy := newLossy(t, rt.srv, 10, "AdminCreateUser")
-		r := rt.run(t, lossy.URL)
-		sc.Injected = lossy.Lost()
-		if sc.Injected == 0 {
-			t.Fatalf("no response was lost")
-		}
-		msg := rt.check(t, r)
-		if msg == "" {
-			sc.Survived = sc.Injected
-			sc.Detail = fmt.Sprintf("%d run(s); target equals the uninterrupted restore", rt.runs)
-			return
-		}
-		t.Fatalf("restore with %d lost AdminCreateUser responses: %s", sc.Injected, msg)
-	}})
 	return cases
 }
 

@@ -352,8 +352,9 @@ type userState struct {
 	Attributes map[string]string // every attribute but sub
 	Status     string
 	Enabled    bool
-	MFA        string // preferred setting and the enabled list
+	MFA        string // preferred setting and the enabled list (sorted), from AdminGetUser
 	Groups     []string
+	Links      []string // federated identities as "provider:userId", sorted
 }
 
 type poolState struct {
@@ -362,7 +363,7 @@ type poolState struct {
 	// Listed counts how often each username (lower case: the pools are
 	// case-insensitive) came back from ListUsers.
 	Listed map[string]int
-	Groups map[string]string // name → description, precedence, role
+	Groups map[string]string // name → groupKey(description, precedence, role)
 	// Problems are inconsistencies found while reading.
 	Problems []string
 }
@@ -384,6 +385,9 @@ func readPool(t tb, api *cip.Client, pool string) *poolState {
 				ps.Subs[name] = aws.ToString(a.Value)
 				continue
 			}
+			if aws.ToString(a.Name) == "identities" {
+				us.Links = links(aws.ToString(a.Value))
+			}
 			us.Attributes[aws.ToString(a.Name)] = normAttr(aws.ToString(a.Name), aws.ToString(a.Value))
 		}
 		ps.Users[name] = us
@@ -393,7 +397,7 @@ func readPool(t tb, api *cip.Client, pool string) *poolState {
 			t.Fatalf("list groups of %s: %v", pool, err)
 		}
 		name := aws.ToString(g.GroupName)
-		ps.Groups[name] = fmt.Sprintf("%q %d %q", aws.ToString(g.Description), aws.ToInt32(g.Precedence), aws.ToString(g.RoleArn))
+		ps.Groups[name] = groupKey(aws.ToString(g.Description), g.Precedence, aws.ToString(g.RoleArn))
 		for m, err := range cognito.GroupMembers(ctx, api, pool, name) {
 			if err != nil {
 				t.Fatalf("list members of %s in %s: %v", name, pool, err)
@@ -425,7 +429,7 @@ func readPool(t tb, api *cip.Client, pool string) *poolState {
 				if err != nil {
 					ps.Problems = append(ps.Problems, fmt.Sprintf("AdminGetUser %s: %v", n, err))
 				} else {
-					ps.Users[n].MFA = aws.ToString(out.PreferredMfaSetting) + " " + strings.Join(out.UserMFASettingList, ",")
+					ps.Users[n].MFA = mfaKey(aws.ToString(out.PreferredMfaSetting), out.UserMFASettingList)
 				}
 				mu.Unlock()
 			}
@@ -454,6 +458,41 @@ func normAttr(name, value string) string {
 	}
 	b, _ := json.Marshal(ids)
 	return string(b)
+}
+
+// links lists the federated identities of an identities attribute as
+// "provider:userId", sorted (what a link is; the time it was made is not).
+func links(identities string) []string {
+	var ids []struct {
+		ProviderName string `json:"providerName"`
+		UserID       string `json:"userId"`
+	}
+	if err := json.Unmarshal([]byte(identities), &ids); err != nil {
+		return []string{"unparsable identities: " + identities}
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, id.ProviderName+":"+id.UserID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// mfaKey renders a user's MFA preferences: the preferred method and the
+// enabled ones, sorted.
+func mfaKey(preferred string, enabled []string) string {
+	l := slices.Clone(enabled)
+	sort.Strings(l)
+	return preferred + " [" + strings.Join(l, ",") + "]"
+}
+
+// groupKey renders what a group is besides its name.
+func groupKey(description string, precedence *int32, roleArn string) string {
+	prec := "none"
+	if precedence != nil {
+		prec = strconv.Itoa(int(*precedence))
+	}
+	return fmt.Sprintf("description %q, precedence %s, role %q", description, prec, roleArn)
 }
 
 // duplicates lists usernames ListUsers returned more than once.
@@ -556,38 +595,6 @@ func parseRestore(t tb, r result) *restoreReport {
 		t.Fatalf("restore output is not its JSON report: %v\n%s", err, r)
 	}
 	return &rep
-}
-
-// items renders report items as sorted lines, for comparison.
-func items(its []item) []string {
-	out := make([]string, 0, len(its))
-	for _, it := range its {
-		out = append(out, fmt.Sprintf("%s|%s|%s|%s", it.Username, it.Group, it.What, it.Reason))
-	}
-	sort.Strings(out)
-	return out
-}
-
-// diffLines lists the lines only one side has.
-func diffLines(want, got []string) []string {
-	count := map[string]int{}
-	for _, w := range want {
-		count[w]++
-	}
-	for _, g := range got {
-		count[g]--
-	}
-	var d []string
-	for k, c := range count {
-		switch {
-		case c > 0:
-			d = append(d, fmt.Sprintf("missing ×%d: %s", c, k))
-		case c < 0:
-			d = append(d, fmt.Sprintf("extra ×%d: %s", -c, k))
-		}
-	}
-	sort.Strings(d)
-	return d
 }
 
 // ---- scenarios run side by side ----
