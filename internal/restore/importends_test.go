@@ -150,3 +150,43 @@ func TestUsersFileByEmail(t *testing.T) {
 		t.Fatalf("%s not restored: %v", pick, err)
 	}
 }
+
+// A restore that dies after its import job, while it finishes the imported
+// users, is resumed (through either path) without turning any imported
+// user from RESET_REQUIRED into CONFIRMED.
+func TestImportedUsersStayResetRequiredWhenResumed(t *testing.T) {
+	for _, via := range []string{restore.ViaImport, restore.ViaAdmin} {
+		t.Run(via, func(t *testing.T) {
+			e := setup(t, 300, 2)
+			opts := importOpts(t)
+			opts.StatePath = filepath.Join(t.TempDir(), "state")
+			opts.Workers = 2
+			e.srv.InjectFault(cognitotest.Fault{Operation: "AdminSetUserMFAPreference", Kind: cognitotest.FaultError, Code: "InternalErrorException"})
+			if _, err := e.restore(t, opts); err == nil {
+				t.Fatal("the first run did not fail")
+			}
+			e.srv.ClearFaults()
+			imported := map[string]bool{}
+			for name, st := range statuses(t, e) {
+				if st == types.UserStatusTypeResetRequired {
+					imported[name] = true
+				}
+			}
+			if len(imported) == 0 {
+				t.Fatal("the first run imported no one")
+			}
+			opts.Via = via
+			rep, err := e.restore(t, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := statuses(t, e)
+			for name := range imported {
+				if after[name] != types.UserStatusTypeResetRequired {
+					t.Fatalf("imported user %s is %s after the resumed run", name, after[name])
+				}
+			}
+			explained(t, e, rep)
+		})
+	}
+}

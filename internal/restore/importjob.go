@@ -153,9 +153,9 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 	case actCreate:
 	case actResume:
 		if r.st.importIntent(u.Username) {
-			if _, ok := r.st.createdRecord(u.Username); !ok {
-				return "", true
-			}
+			// An earlier run's job may have carried it: look for it in the
+			// target with the users of this run's jobs.
+			return "", true
 		}
 		admin[u.Username] = ""
 		return "", false
@@ -170,6 +170,7 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 		// user goes through the admin path, disabled before it has a
 		// usable password.
 		admin[u.Username] = "disabled in the snapshot, and an import job would leave it enabled until the job ends"
+		r.rep.locked(func() { adminStatusNote(u, r.rep) })
 		return "", false
 	}
 	login, _ := r.tg.login(u)
@@ -186,7 +187,6 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 		r.rep.locked(func() { adminStatusNote(u, r.rep) })
 		return "", false
 	}
-	importDefaultsNote(u, r.rep)
 	return row, true
 }
 
@@ -207,13 +207,13 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 			present[k] = l
 		}
 	}
-	logins, err := r.logins(ctx, sent)
+	who, err := r.sentUsers(ctx, sent)
 	if err != nil {
 		return nil, err
 	}
 	imported := map[string]listed{}
 	for _, name := range sent {
-		login := logins[name]
+		login := who[name].login
 		l, ok := present[r.tg.key(login)]
 		if !ok {
 			g, err := r.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &r.opts.Target, Username: aws.String(login)})
@@ -231,6 +231,8 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 				why = "not found in the target after the job"
 			}
 			admin[name] = "its import line failed: " + why
+			// It goes through the admin API: say what status that gives.
+			adminStatusNote(snapshot.User{Username: name, Status: who[name].status}, r.rep)
 			continue
 		}
 		imported[name] = l
@@ -239,19 +241,24 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 	return imported, nil
 }
 
-// logins maps the users in names to the names they were imported with.
-func (r *run) logins(ctx context.Context, names []string) (map[string]string, error) {
+// sentUser is what findImported needs of a user sent to an import job.
+type sentUser struct{ login, status string }
+
+// sentUsers reads, for the users in names, the name each was imported with
+// and its status in the snapshot.
+func (r *run) sentUsers(ctx context.Context, names []string) (map[string]sentUser, error) {
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[n] = true
 	}
-	out := make(map[string]string, len(names))
+	out := make(map[string]sentUser, len(names))
 	for u, err := range r.rp.Users(ctx, r.m) {
 		if err != nil {
 			return nil, err
 		}
 		if want[u.Username] {
-			out[u.Username], _ = r.tg.login(u)
+			login, _ := r.tg.login(u)
+			out[u.Username] = sentUser{login: login, status: u.Status}
 		}
 	}
 	return out, nil
@@ -270,7 +277,10 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 		if err := r.st.record(stateRecord{Event: "created", Username: u.Username, NewName: got.name, OldSub: u.Sub, NewSub: got.sub, Via: ViaImport, Status: got.status}); err != nil {
 			return err
 		}
-		r.rep.locked(func() { importStatusNote(u, got.status, r.rep) })
+		r.rep.locked(func() {
+			importDefaultsNote(u, r.rep)
+			importStatusNote(u, got.status, r.rep)
+		})
 		if err := r.afterCreate(ctx, u, got.name); err != nil {
 			return err
 		}
@@ -282,9 +292,10 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 	}
 	for name, why := range admin {
 		if why != "" {
-			r.rep.Changed = append(r.rep.Changed, Item{Username: name, What: "path", Reason: "restored through the admin API: " + why})
+			r.rep.Changed = append(r.rep.Changed, pathItem(name, why))
 		}
 	}
+	r.adminWhy = admin
 	return r.restoreUsers(ctx, admin)
 }
 
@@ -356,7 +367,13 @@ func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, p
 		return nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
 	}
 	if _, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id}); err != nil {
-		return nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		// A retried start whose first attempt started the job (its answer
+		// lost) is refused because the job is no longer Created: the job
+		// runs all the same.
+		d, derr := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
+		if derr != nil || d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
+			return nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		}
 	}
 	wait := io_.PollInterval / 20
 	for {

@@ -24,6 +24,9 @@ const (
 	actDone                 // an earlier run finished it
 )
 
+// needsWork reports whether the restore has calls to make for the user.
+func (a action) needsWork() bool { return a == actCreate || a == actUpdate || a == actResume }
+
 // writes reports whether the restore creates or changes the user, which is
 // what earns it memberships and links.
 func (a action) writes() bool {
@@ -48,7 +51,7 @@ type planner struct {
 // makePlan reads the snapshot's users once and decides each one. Refusals
 // that concern the whole restore (attributes the target lacks, conflicts
 // with --on-existing fail) are returned as an error wrapping ErrRefused.
-func makePlan(ctx context.Context, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, src signIn, rep *Report) (*planner, error) {
+func makePlan(ctx context.Context, rp *repo.Repo, m *snapshot.Manifest, tg *target, st *state, opts Options, src signIn, rep *Report, users bool) (*planner, error) {
 	p := &planner{tg: tg, st: st, opts: opts, src: src, rep: rep, act: map[string]action{}, lacking: map[string]int{}}
 	for u, err := range rp.Users(ctx, m) {
 		if err != nil {
@@ -59,6 +62,10 @@ func makePlan(ctx context.Context, rp *repo.Repo, m *snapshot.Manifest, tg *targ
 		}
 		p.act[u.Username] = p.plan(u)
 	}
+	if !users {
+		// Only groups or memberships: no user is written, none can lose data.
+		p.lacking, p.conflicts = nil, nil
+	}
 	if err := p.refusals(); err != nil {
 		return nil, err
 	}
@@ -66,6 +73,17 @@ func makePlan(ctx context.Context, rp *repo.Repo, m *snapshot.Manifest, tg *targ
 		rep.Changed = append(rep.Changed, Item{What: "MFA preferences", Reason: "not in snapshot: it was taken without --mfa, so users' SMS and email MFA preferences were not read and are not restored"})
 	}
 	return p, nil
+}
+
+// work counts the users the restore has calls to make for.
+func (p *planner) work() int {
+	n := 0
+	for _, a := range p.act {
+		if a.needsWork() {
+			n++
+		}
+	}
+	return n
 }
 
 // selected applies --users-file, which may name a user by its snapshot
@@ -211,19 +229,7 @@ func (p *planner) notes(u snapshot.User, a action) {
 		p.aliasNote(u)
 	}
 	if created {
-		rec, made := p.st.createdRecord(u.Username)
-		switch via := p.st.intentVia(u.Username); {
-		case made && rec.Via == ViaImport:
-			importDefaultsNote(u, rep)
-			importStatusNote(u, rec.Status, rep)
-		case via == ViaImport:
-			// An earlier run's job may have carried it: the import path
-			// notes its status once it has looked.
-		case via == ViaAdmin || p.opts.Via == ViaAdmin || !u.Enabled:
-			// A fresh import path notes the users it hands to the admin
-			// API for other reasons itself.
-			adminStatusNote(u, rep)
-		}
+		p.pathNotes(u)
 	}
 	if u.MFA != nil && slices.Contains(u.MFA.UserMFASettingList, "SOFTWARE_TOKEN_MFA") {
 		rep.notRestored(Item{Username: u.Username, What: "TOTP MFA", Reason: "authenticator-app secrets cannot be read from Cognito; the user sets up the app again"})
@@ -233,6 +239,33 @@ func (p *planner) notes(u snapshot.User, a action) {
 			rep.notRestored(Item{Username: u.Username, What: "link to " + id.ProviderName, Reason: "the target pool has no identity provider " + id.ProviderName})
 		}
 	}
+}
+
+// pathNotes says how the user is (or was, by an earlier run) created, where
+// that is known before any call: from the state file, or because every
+// user goes through the admin API. The import path notes the users it
+// decides on itself; duplicates are folded in the report.
+func (p *planner) pathNotes(u snapshot.User) {
+	rep := p.rep
+	rec, made := p.st.createdRecord(u.Username)
+	switch via := p.st.intentVia(u.Username); {
+	case made && rec.Via == ViaImport:
+		importDefaultsNote(u, rep)
+		importStatusNote(u, rec.Status, rep)
+	case via == ViaImport:
+		// An earlier run's job may have carried it: the import path looks.
+	case via == ViaAdmin || made:
+		if why := p.st.adminWhy(u.Username); why != "" {
+			rep.Changed = append(rep.Changed, pathItem(u.Username, why))
+		}
+		adminStatusNote(u, rep)
+	case p.opts.Via == ViaAdmin:
+		adminStatusNote(u, rep)
+	}
+}
+
+func pathItem(username, why string) Item {
+	return Item{Username: username, What: "path", Reason: "restored through the admin API: " + why}
 }
 
 // aliasNote: a user of a pool that signed in with email or phone number,

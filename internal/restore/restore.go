@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -198,6 +200,9 @@ type run struct {
 	rep   *Report
 	stats *Stats
 	plan  *planner
+	// adminWhy says why an import restore sends a user through the admin
+	// API; set before the admin path runs, read-only after.
+	adminWhy map[string]string
 }
 
 // Run restores snapshot m of repository rp into opts.Target. Everything that
@@ -260,9 +265,9 @@ func (r *run) prepare(ctx context.Context) (*snapshot.PoolConfig, error) {
 			return nil, err
 		}
 	}
-	if r.plan, err = makePlan(ctx, r.rp, r.m, tg, r.st, opts, src, r.rep); err != nil {
+	if r.plan, err = makePlan(ctx, r.rp, r.m, tg, r.st, opts, src, r.rep, r.want("users")); err != nil {
 		if r.st != nil {
-			r.st.close()
+			r.st.discard()
 		}
 		return nil, err
 	}
@@ -284,7 +289,7 @@ func (r *run) apply(ctx context.Context, cfg *snapshot.PoolConfig) error {
 		}
 	}
 	if r.want("users") {
-		r.stats.UsersTotal.Store(int64(len(r.plan.act)))
+		r.stats.UsersTotal.Store(int64(r.plan.work()))
 		if err := r.restoreAllUsers(ctx); err != nil {
 			return err
 		}
@@ -316,7 +321,7 @@ func (r *run) restoreGroups(ctx context.Context, groups []snapshot.Group) error 
 
 func (r *run) restoreAllUsers(ctx context.Context) error {
 	if r.opts.DryRun {
-		r.stats.Users.Store(int64(len(r.plan.act)))
+		r.stats.Users.Store(int64(r.plan.work()))
 		return nil
 	}
 	if r.opts.Via != ViaImport {
@@ -346,8 +351,18 @@ func (r *run) finishReport() {
 		sort.Slice(rep.Mappings, func(i, j int) bool { return rep.Mappings[i].Username < rep.Mappings[j].Username })
 		rep.SubMappings = len(rep.Mappings)
 	}
-	sort.SliceStable(rep.NotRestored, func(i, j int) bool { return rep.NotRestored[i].Username < rep.NotRestored[j].Username })
-	sort.SliceStable(rep.Changed, func(i, j int) bool { return rep.Changed[i].Username < rep.Changed[j].Username })
+	rep.NotRestored = sortedItems(rep.NotRestored)
+	rep.Changed = sortedItems(rep.Changed)
+}
+
+// sortedItems orders items by username and drops exact repeats: a note may
+// be known both to the plan (from the state file) and to the path that
+// restores the user.
+func sortedItems(items []Item) []Item {
+	slices.SortStableFunc(items, func(a, b Item) int {
+		return cmp.Or(cmp.Compare(a.Username, b.Username), cmp.Compare(a.What, b.What), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Reason, b.Reason))
+	})
+	return slices.Compact(items)
 }
 
 func nonEmpty(s string) *string {

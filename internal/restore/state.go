@@ -24,6 +24,9 @@ type stateRecord struct {
 	// or created (created); Status is the status the job gave them.
 	Via    string `json:"via,omitempty"`
 	Status string `json:"st,omitempty"`
+	// Why (intent, admin) is why an import restore sent the user through
+	// the admin API, so that a resumed run reports it as the first did.
+	Why string `json:"why,omitempty"`
 	// Target and Snapshot (begin) bind the file to one restore.
 	Target   string `json:"target,omitempty"`
 	Snapshot string `json:"snapshot,omitempty"`
@@ -42,13 +45,14 @@ type state struct {
 	mu      sync.Mutex
 	f       *os.File
 	intent  map[string]string // username → "admin" or "import"
+	why     map[string]string // username → why the admin path (import restores)
 	created map[string]stateRecord
 	done    map[string]string // username → its username in the target
 	fresh   bool              // the file holds no record yet
 }
 
 func openState(path, target, snapshotID string) (*state, error) {
-	st := &state{intent: map[string]string{}, created: map[string]stateRecord{}, done: map[string]string{}}
+	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]stateRecord{}, done: map[string]string{}}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open restore state %s: %w", path, err)
@@ -116,6 +120,9 @@ func (s *state) apply(r stateRecord) {
 	switch r.Event {
 	case "intent":
 		s.intent[r.Username] = r.Via
+		if r.Why != "" {
+			s.why[r.Username] = r.Why
+		}
 	case "created":
 		s.created[r.Username] = r
 	case "done":
@@ -184,6 +191,16 @@ func (s *state) intentVia(u string) string {
 	return s.intent[u]
 }
 
+// adminWhy is why an import restore sent the user through the admin API.
+func (s *state) adminWhy(u string) string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.why[u]
+}
+
 func (s *state) createdRecord(u string) (stateRecord, bool) {
 	if s == nil {
 		return stateRecord{}, false
@@ -202,6 +219,15 @@ func (s *state) mappings() []stateRecord {
 		out = append(out, r)
 	}
 	return out
+}
+
+// discard closes a state file the restore was refused before it began,
+// removing it when this run created it: a refusal leaves nothing behind.
+func (s *state) discard() {
+	s.close()
+	if s.fresh {
+		os.Remove(s.f.Name())
+	}
 }
 
 func (s *state) close() error {

@@ -23,12 +23,7 @@ func (r *run) restoreUsers(ctx context.Context, only map[string]string) error {
 			_, ok := only[u.Username]
 			return ok
 		}
-		switch r.plan.act[u.Username] {
-		case actCreate, actUpdate, actResume:
-			return true
-		}
-		r.stats.Users.Add(1)
-		return false
+		return r.plan.act[u.Username].needsWork()
 	}, func(ctx context.Context, u snapshot.User) error {
 		if err := r.restoreUser(ctx, u); err != nil {
 			return err
@@ -44,10 +39,21 @@ func (r *run) restoreUser(ctx context.Context, u snapshot.User) error {
 	if r.plan.act[u.Username] == actUpdate {
 		return r.updateUser(ctx, u)
 	}
-	name, ok, err := r.createUser(ctx, u)
+	rec, ok, err := r.createUser(ctx, u)
 	if err != nil || !ok {
 		return err
 	}
+	name := rec.NewName
+	// How the user was created decides its status: say so (the plan may
+	// have, from the state file; repeats are folded).
+	r.rep.locked(func() {
+		if rec.Via == ViaImport {
+			importDefaultsNote(u, r.rep)
+			importStatusNote(u, rec.Status, r.rep)
+		} else {
+			adminStatusNote(u, r.rep)
+		}
+	})
 	// A user disabled in the snapshot is disabled before it gets a usable
 	// password, so there is no moment in which it can sign in; if this run
 	// dies in between, the user is left with a password no one knows.
@@ -59,7 +65,9 @@ func (r *run) restoreUser(ctx context.Context, u snapshot.User) error {
 	// AdminCreateUser leaves FORCE_CHANGE_PASSWORD, which is exact for users
 	// that were in it; everyone else gets a permanent random password no one
 	// knows, which makes them CONFIRMED: from there "forgot password" works.
-	if u.Status != "FORCE_CHANGE_PASSWORD" {
+	// A user an import job created (an earlier run's, this restore's) keeps
+	// the status the job gave it: RESET_REQUIRED is never made CONFIRMED.
+	if u.Status != "FORCE_CHANGE_PASSWORD" && rec.Via != ViaImport {
 		if err := r.confirm(ctx, u, name); err != nil {
 			return err
 		}
@@ -71,55 +79,61 @@ func (r *run) restoreUser(ctx context.Context, u snapshot.User) error {
 }
 
 // createUser creates u (or finds the user an earlier attempt created) and
-// returns its username in the target; ok is false when the target refused
-// it, which is reported.
-func (r *run) createUser(ctx context.Context, u snapshot.User) (name string, ok bool, err error) {
+// returns its record: its username in the target, its new sub, and how it
+// was created. ok is false when the target refused it, which is reported.
+func (r *run) createUser(ctx context.Context, u snapshot.User) (rec stateRecord, ok bool, err error) {
 	if rec, done := r.st.createdRecord(u.Username); done {
-		return orName(rec.NewName, u.Username), true, nil
+		rec.NewName = orName(rec.NewName, u.Username)
+		return rec, true, nil
 	}
 	login, _ := r.tg.login(u) // the plan checked it
 	p := &r.opts.Target
-	earlier := r.st.ours(u.Username) // an earlier run set out to create it
-	if err := r.st.record(stateRecord{Event: "intent", Username: u.Username, Via: ViaAdmin}); err != nil {
-		return "", false, err
+	earlier := r.st.ours(u.Username)          // an earlier run set out to create it
+	imported := r.st.importIntent(u.Username) // … maybe through an import job
+	if err := r.st.record(stateRecord{Event: "intent", Username: u.Username, Via: ViaAdmin, Why: r.adminWhy[u.Username]}); err != nil {
+		return rec, false, err
 	}
+	rec = stateRecord{Event: "created", Username: u.Username, OldSub: u.Sub}
 	var tries attempts
 	out, err := r.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: p, Username: aws.String(login), UserAttributes: r.createAttrs(u),
 		MessageAction: types.MessageActionTypeSuppress}, tries.option)
 	// A retried create that finds the user may have lost the answer to its
 	// own first attempt: that user is ours, as after a crash.
 	earlier = earlier || tries.retried()
-	var newSub string
 	switch {
 	case err == nil:
-		newSub, _ = cognito.Attr(out.User.Attributes, "sub")
-		name = aws.ToString(out.User.Username)
+		rec.NewSub, _ = cognito.Attr(out.User.Attributes, "sub")
+		rec.NewName = aws.ToString(out.User.Username)
 	case cognito.IsUsernameExists(err) && !earlier:
 		// Not ours: someone created it while we ran. Never adopt it.
 		r.rep.locked(func() {
 			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it appeared in the target while the restore ran; rerun with --on-existing update to overwrite it"})
 		})
-		return "", false, nil
+		return rec, false, nil
 	case cognito.IsUsernameExists(err):
-		// An earlier run (or attempt) created it and died before saying so.
+		// An earlier run (or attempt, or import job) created it and died
+		// before saying so.
 		g, gerr := r.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: p, Username: aws.String(login)})
 		if gerr != nil {
-			return "", false, fmt.Errorf("restore: read user %q in %s: %w", u.Username, r.opts.Target, gerr)
+			return rec, false, fmt.Errorf("restore: read user %q in %s: %w", u.Username, r.opts.Target, gerr)
 		}
-		newSub, _ = cognito.Attr(g.UserAttributes, "sub")
-		name = aws.ToString(g.Username)
+		rec.NewSub, _ = cognito.Attr(g.UserAttributes, "sub")
+		rec.NewName = aws.ToString(g.Username)
+		if imported && g.UserStatus == types.UserStatusTypeResetRequired {
+			rec.Via, rec.Status = ViaImport, string(g.UserStatus)
+		}
 	case cognito.Code(err) == "InvalidParameterException" || cognito.Code(err) == "AliasExistsException":
 		// The target refuses this user (a stricter schema, an email that is
 		// another user's alias): report it and go on; a later run tries again.
 		r.rep.locked(func() {
 			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target refused it: " + apiMessage(err)})
 		})
-		return "", false, nil
+		return rec, false, nil
 	default:
-		return "", false, fmt.Errorf("restore: create user %q in %s: %w", u.Username, r.opts.Target, err)
+		return rec, false, fmt.Errorf("restore: create user %q in %s: %w", u.Username, r.opts.Target, err)
 	}
-	name = orName(name, login)
-	return name, true, r.st.record(stateRecord{Event: "created", Username: u.Username, NewName: name, OldSub: u.Sub, NewSub: newSub})
+	rec.NewName = orName(rec.NewName, login)
+	return rec, true, r.st.record(rec)
 }
 
 // updateUser overwrites an existing user (--on-existing update) with the
