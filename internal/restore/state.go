@@ -10,6 +10,19 @@ import (
 	"sync"
 )
 
+// createdUser is what the state keeps of a "created" record in memory, per
+// user of a restore that may hold millions: no field the key repeats.
+type createdUser struct{ newName, oldSub, newSub, via, status string }
+
+// sameOrNew is newName, or "" when it is the snapshot's username (the
+// common case in a pool with plain usernames), which costs no memory.
+func sameOrNew(username, newName string) string {
+	if newName == username {
+		return ""
+	}
+	return newName
+}
+
 // stateRecord is one line of the state file.
 type stateRecord struct {
 	Event    string `json:"e"` // "begin", "intent", "created", "done"
@@ -46,13 +59,13 @@ type state struct {
 	f       *os.File
 	intent  map[string]string // username → "admin" or "import"
 	why     map[string]string // username → why the admin path (import restores)
-	created map[string]stateRecord
+	created map[string]createdUser
 	done    map[string]string // username → its username in the target
 	fresh   bool              // the file holds no record yet
 }
 
 func openState(path, target, snapshotID string) (*state, error) {
-	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]stateRecord{}, done: map[string]string{}}
+	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open restore state %s: %w", path, err)
@@ -124,9 +137,9 @@ func (s *state) apply(r stateRecord) {
 			s.why[r.Username] = r.Why
 		}
 	case "created":
-		s.created[r.Username] = r
+		s.created[r.Username] = createdUser{newName: sameOrNew(r.Username, r.NewName), oldSub: r.OldSub, newSub: r.NewSub, via: r.Via, status: r.Status}
 	case "done":
-		s.done[r.Username] = r.NewName
+		s.done[r.Username] = sameOrNew(r.Username, r.NewName)
 	}
 }
 
@@ -207,16 +220,19 @@ func (s *state) createdRecord(u string) (stateRecord, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.created[u]
-	return r, ok
+	c, ok := s.created[u]
+	if !ok {
+		return stateRecord{}, false
+	}
+	return stateRecord{Event: "created", Username: u, NewName: orName(c.newName, u), OldSub: c.oldSub, NewSub: c.newSub, Via: c.via, Status: c.status}, true
 }
 
 func (s *state) mappings() []stateRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]stateRecord, 0, len(s.created))
-	for _, r := range s.created {
-		out = append(out, r)
+	for u, c := range s.created {
+		out = append(out, stateRecord{Event: "created", Username: u, NewName: orName(c.newName, u), OldSub: c.oldSub, NewSub: c.newSub, Via: c.via, Status: c.status})
 	}
 	return out
 }
