@@ -352,3 +352,36 @@ func TestRelinkAfterACrashIsNotAFailure(t *testing.T) {
 		t.Fatalf("%d links restored on resume, want %d", rep.LinksRestored, len(linked))
 	}
 }
+
+// Existing users the restore skips are not written: attributes the target
+// lacks on them refuse nothing.
+func TestSkippedUsersDoNotRefuseForLackingAttributes(t *testing.T) {
+	e := setup(t, 200, 0)
+	var schema []types.SchemaAttributeType
+	for _, sa := range customSchema() {
+		if aws.ToString(sa.Name) != "notes" {
+			schema = append(schema, sa)
+		}
+	}
+	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("narrow"), Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = aws.ToString(out.UserPool.Id)
+	users, _ := snapshotUsers(t, e)
+	var withNotes []string
+	for _, u := range users {
+		if _, ok := u.Attr("custom:notes"); ok && u.Status != "EXTERNAL_PROVIDER" {
+			withNotes = append(withNotes, u.Username)
+			if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(u.Username), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(withNotes) == 0 {
+		t.Fatal("no snapshot user has custom:notes")
+	}
+	if _, err := e.restore(t, restore.Options{}); err != nil {
+		t.Fatalf("users with the lacking attribute exist and are skipped, yet: %v", err)
+	}
+}

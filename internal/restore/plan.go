@@ -148,33 +148,46 @@ func (p *planner) plan(u snapshot.User) action {
 	if !p.fits(u) {
 		return actNone
 	}
-	tg.planned[key] = u.Username
+	a := p.decide(u, login)
+	if a.writes() {
+		// Users an earlier run finished count too, so that every run of
+		// the same command reports (or refuses) the same way.
+		p.countLacking(u)
+	}
+	if a != actNone && a != actSkip {
+		p.notes(u, a)
+	}
+	return a
+}
+
+// decide says what the restore does with a user that can be restored,
+// taking its key in the target.
+func (p *planner) decide(u snapshot.User, login string) action {
+	tg, rep := p.tg, p.rep
+	tg.planned[tg.key(login)] = u.Username
 	_, exists := tg.lookup(login)
 	ours := p.st.ours(u.Username)
 	exists = exists && !ours
-	var a action
 	switch {
 	case p.st.isDone(u.Username):
 		rep.UsersSkip++
-		a = actDone
+		return actDone
 	case ours:
 		rep.UsersResumed++
-		a = actResume
+		return actResume
 	case !exists:
 		rep.UsersCreate++
-		a = actCreate
+		return actCreate
 	case p.opts.OnExisting == OnExistingSkip:
 		rep.UsersSkip++
 		return actSkip
 	case p.opts.OnExisting == OnExistingUpdate:
 		rep.UsersUpdate++
-		a = actUpdate
+		return actUpdate
 	default: // OnExistingFail
 		p.conflicts = append(p.conflicts, u.Username)
 		return actNone
 	}
-	p.notes(u, a)
-	return a
 }
 
 // collision says why a user that is the same user in the target as another
@@ -186,9 +199,8 @@ func (p *planner) collision() string {
 	return "the target's usernames are case-insensitive and another user of the snapshot already takes this name"
 }
 
-// fits checks u's values against the target's schema: over-long values make
-// the user unrestorable (reported), attributes the schema lacks are counted
-// for the refusal unless --drop-attribute names them.
+// fits checks u's values against the target's schema: an over-long value
+// makes the user unrestorable (reported).
 func (p *planner) fits(u snapshot.User) bool {
 	for _, a := range u.Attributes {
 		if max, ok := p.tg.maxLen[a.Name]; ok {
@@ -198,6 +210,12 @@ func (p *planner) fits(u snapshot.User) bool {
 			}
 		}
 	}
+	return true
+}
+
+// countLacking counts, for a user the restore writes, the attributes the
+// target's schema lacks, for the refusal, unless --drop-attribute names them.
+func (p *planner) countLacking(u snapshot.User) {
 	for _, a := range u.Attributes {
 		if a.Name == "sub" || a.Name == "identities" || p.tg.writable[a.Name] {
 			continue
@@ -208,7 +226,6 @@ func (p *planner) fits(u snapshot.User) bool {
 		}
 		p.lacking[a.Name]++
 	}
-	return true
 }
 
 // notes lists what restoring u cannot carry exactly.
