@@ -385,3 +385,48 @@ func TestSkippedUsersDoNotRefuseForLackingAttributes(t *testing.T) {
 		t.Fatalf("users with the lacking attribute exist and are skipped, yet: %v", err)
 	}
 }
+
+// An update the target refuses (here a stricter schema) is reported for
+// that user, which gets no group; the rest of the restore goes on.
+func TestRefusedUpdateIsReportedAndEarnsNoGroup(t *testing.T) {
+	e := setup(t, 200, 4)
+	schema := customSchema()
+	for i := range schema {
+		if aws.ToString(schema[i].Name) == "plan" {
+			schema[i].AttributeDataType = types.AttributeDataTypeNumber // "pro" is no number
+		}
+	}
+	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.target = aws.ToString(out.UserPool.Id)
+	users, groups := snapshotUsers(t, e)
+	var victim string
+	for _, u := range users {
+		if plan, _ := u.Attr("custom:plan"); plan == "pro" && len(groups[u.Username]) > 0 && u.Status != "EXTERNAL_PROVIDER" {
+			victim = u.Username
+			break
+		}
+	}
+	if victim == "" {
+		t.Fatal("no snapshot user on plan pro with a group")
+	}
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(victim), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate})
+	if err != nil {
+		t.Fatalf("one refused update stopped the restore: %v", err)
+	}
+	found := false
+	for _, it := range rep.NotRestored {
+		found = found || (it.Username == victim && strings.Contains(it.Reason, "refused the update"))
+	}
+	if !found {
+		t.Fatalf("the refused update of %s is not reported", victim)
+	}
+	if got := groupsOf(t, e, victim); len(got) != 0 {
+		t.Fatalf("%s, whose update was refused, got groups %v", victim, got)
+	}
+}

@@ -122,7 +122,7 @@ func (r *run) createUser(ctx context.Context, u snapshot.User) (rec stateRecord,
 		if imported && g.UserStatus == types.UserStatusTypeResetRequired {
 			rec.Via, rec.Status = ViaImport, string(g.UserStatus)
 		}
-	case cognito.Code(err) == "InvalidParameterException" || cognito.Code(err) == "AliasExistsException":
+	case refused(err):
 		// The target refuses this user (a stricter schema, an email that is
 		// another user's alias): report it and go on; a later run tries again.
 		r.rep.locked(func() {
@@ -147,7 +147,15 @@ func (r *run) updateUser(ctx context.Context, u snapshot.User) error {
 			return err
 		}
 	}
-	if err := r.updateAttrs(ctx, u, name); err != nil {
+	if err := r.updateAttrs(ctx, u, name); refused(err) {
+		// The target refuses the values (an email another user signs in
+		// with, a stricter schema): the user is reported and gets nothing
+		// else from the snapshot, no group either.
+		r.rep.locked(func() {
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target refused the update: " + apiMessage(err)})
+		})
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if u.Enabled && !ex.enabled {
@@ -277,6 +285,16 @@ func (r *run) linkedTo(ctx context.Context, name string, id snapshot.Identity) (
 		}
 	}
 	return false, nil
+}
+
+// refused reports whether the target refused a user's values: a stricter
+// schema, or an email or phone number another user signs in with.
+func refused(err error) bool {
+	switch cognito.Code(err) {
+	case "InvalidParameterException", "AliasExistsException":
+		return true
+	}
+	return false
 }
 
 func linkRefused(err error) bool {
