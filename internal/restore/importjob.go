@@ -101,7 +101,7 @@ func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]
 		}
 		sent = append(sent, u.Username)
 		if row == "" {
-			continue // resumed: an earlier run's job carried it
+			continue // resumed: an earlier run's job may have carried it
 		}
 		if part != nil && (part.users >= io_.MaxUsers || part.size+int64(len(row))+1 > maxImportBytes) {
 			if err := flush(); err != nil {
