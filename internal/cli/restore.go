@@ -49,7 +49,7 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.To, "to", "", "target user pool id (it must exist; its schema must hold the custom attributes)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
 	fs.StringVar(&o.OnExisting, "on-existing", restore.OnExistingSkip, "users that already exist in the target: skip, update or fail")
-	fs.StringSliceVar(&o.Only, "only", nil, "restore only some of: groups, users, memberships (comma-separated)")
+	fs.StringSliceVar(&o.Only, "only", nil, "restore only some of: groups, users, memberships (comma-separated); memberships go to the users this restore (its state file) created or updated, so --only memberships follows an --only users run of the same restore")
 	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the users listed in this file, one per line: snapshot usernames, or the email or phone number they sign in with")
 	fs.StringVar(&o.SubAttribute, "sub-attribute", "", "store each user's old sub in this custom attribute, e.g. custom:legacy_sub")
 	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")

@@ -92,9 +92,6 @@ func (p *planner) selected(u snapshot.User) bool {
 	if p.opts.Users == nil || p.opts.Users[u.Username] {
 		return true
 	}
-	if login, _ := p.tg.login(u); login != "" && p.opts.Users[login] {
-		return true
-	}
 	for _, a := range signInOrder {
 		if v, ok := u.Attr(a); ok && p.opts.Users[v] {
 			return true

@@ -78,7 +78,11 @@ func (e *env) restore(t *testing.T, opts restore.Options) (*restore.Report, erro
 }
 
 // explained checks that every difference between the snapshot and the
-// restored pool is one the restore report lists.
+// restored pool is one the restore report lists, item by item: a missing
+// user needs a "user" item, a changed attribute an item naming that
+// attribute, a changed status a "status" item, MFA an MFA item, a missing
+// membership an item for the user; a changed enabled flag is never
+// excused, and nothing may be made up.
 func explained(t *testing.T, e *env, rep *restore.Report) {
 	t.Helper()
 	d, err := diff.Compare(ctx, diff.SnapshotSource{Repo: e.repo, Manifest: e.snap}, diff.LiveSource{API: e.api, PoolID: e.target},
@@ -86,25 +90,44 @@ func explained(t *testing.T, e *env, rep *restore.Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := map[string]bool{}
+	listed := map[string]map[string]bool{} // username → what
 	for _, it := range append(append([]restore.Item{}, rep.NotRestored...), rep.Changed...) {
-		listed[it.Username] = true
+		if listed[it.Username] == nil {
+			listed[it.Username] = map[string]bool{}
+		}
+		listed[it.Username][it.What] = true
 	}
 	if len(d.UsersAdded) != 0 || len(d.GroupsAdded)+len(d.GroupsRemoved)+len(d.GroupsChanged) != 0 || len(d.MembershipsAdded) != 0 {
 		t.Fatalf("restore made up data: %+v", d)
 	}
 	for _, u := range d.UsersRemoved {
-		if !listed[u] {
+		if !listed[u]["user"] {
 			t.Fatalf("user %s missing from the target and not in the report", u)
 		}
 	}
 	for _, c := range d.UsersChanged {
-		if !listed[c.Username] {
-			t.Fatalf("user %s differs (%+v) and the report does not say why", c.Username, c)
+		why := listed[c.Username]
+		links := false
+		for what := range why {
+			links = links || strings.HasPrefix(what, "link to ")
+		}
+		for _, a := range c.Attributes {
+			if !why["attribute "+a.Name] && !why["user"] && !(a.Name == "identities" && links) {
+				t.Fatalf("user %s: attribute %s differs (%q → %q) and the report does not say why", c.Username, a.Name, a.Old, a.New)
+			}
+		}
+		if len(c.Status) > 0 && !why["status"] {
+			t.Fatalf("user %s: status %v and the report does not say why", c.Username, c.Status)
+		}
+		if len(c.Enabled) > 0 {
+			t.Fatalf("user %s: enabled %v, the snapshot's flag must always be restored", c.Username, c.Enabled)
+		}
+		if c.MFA && !why["TOTP MFA"] && !why["MFA preferences"] {
+			t.Fatalf("user %s: MFA differs and the report does not say why", c.Username)
 		}
 	}
 	for _, m := range d.MembershipsRemoved {
-		if !listed[m.Username] {
+		if len(listed[m.Username]) == 0 {
 			t.Fatalf("membership %+v missing and not explained", m)
 		}
 	}
