@@ -22,6 +22,7 @@ type diffOptions struct {
 	ShowValues bool
 	Ignore     []string
 	Config     bool
+	MatchBy    string
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
@@ -30,6 +31,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ShowValues, "show-values", false, "print old and new attribute values (they are personal data: off by default)")
 	fs.BoolVar(&o.Config, "config", false, "also compare the configuration of two different pools (one recreated from the other: ids, names and dates ignored, app clients matched by name)")
 	fs.StringSliceVar(&o.Ignore, "ignore-attribute", nil, "attribute names not to compare, e.g. sub after a restore (repeatable)")
+	fs.StringVar(&o.MatchBy, "match-by", "username", "pair users by username, email or phone_number: a pool that signs in with email gives restored users new usernames, so compare it with its snapshot --match-by email")
 }
 
 func newDiffCommand(g *globalOptions) *cobra.Command {
@@ -40,7 +42,10 @@ func newDiffCommand(g *globalOptions) *cobra.Command {
 		Long: `Compare a snapshot with a live pool (one argument) or with a newer snapshot
 (two arguments) and list users, groups and memberships that were added,
 removed or changed, and, for two states of the same pool, configuration drift:
-pool settings, app clients and identity providers added, removed or changed. Users are matched by username. For a changed user the
+pool settings, app clients and identity providers added, removed or changed. Users are matched by username, or with --match-by
+email (or phone_number) by that value, as after a restore into a pool that
+signs in with email, where every user gets a new username; users are still
+reported by username, never by email. For a changed user the
 names of the changed attributes are listed, never their values unless
 --show-values is given.
 
@@ -60,6 +65,7 @@ EXIT STATUS
      lists them)`,
 		Example: `  cogvault diff --repo s3://my-backups/cognito --pool us-east-1_AbC123 latest   # what changed since the last backup
   cogvault diff --repo ./backups latest --to us-east-1_NewPool1 --ignore-attribute sub   # check a restore
+  cogvault diff --repo ./backups latest --to eu-west-1_EmailPool --match-by email --ignore-attribute sub
   cogvault diff --repo ./backups 20261120T0100 20261124T0100 --output json`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,7 +76,22 @@ EXIT STATUS
 	return cmd
 }
 
+// matchBy is the attribute users are paired by ("" for the username).
+func (o *diffOptions) matchBy() (string, error) {
+	switch o.MatchBy {
+	case "username":
+		return "", nil
+	case "email", "phone_number":
+		return o.MatchBy, nil
+	}
+	return "", usageError("--match-by %q: accepted values are username, email and phone_number", o.MatchBy)
+}
+
 func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []string) error {
+	matchBy, err := opts.matchBy()
+	if err != nil {
+		return err
+	}
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
 		return withCode(ExitUsage, err)
@@ -126,7 +147,7 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 	// listing of the live pool: compare them between two snapshots only.
 	// Configuration drift means something only between states of one pool.
 	rep, err := diff.Compare(ctx, oldSrc, newSrc, diff.Options{ShowValues: opts.ShowValues, IgnoreAttributes: opts.Ignore,
-		CompareMFA: len(args) == 2, ComparePool: samePool, CrossPool: opts.Config && !samePool})
+		CompareMFA: len(args) == 2, ComparePool: samePool, CrossPool: opts.Config && !samePool, MatchBy: matchBy})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

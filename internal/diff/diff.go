@@ -48,6 +48,25 @@ type Options struct {
 	// have them: ListUsers does not return them, so a live pool never does,
 	// and a snapshot only with backup --mfa.
 	CompareMFA bool
+	// MatchBy pairs users by this attribute ("email" or "phone_number")
+	// instead of their username: a pool that signs in with email gives
+	// every restored user a new, opaque username. Email addresses are
+	// compared in lower case; users without the attribute are matched by
+	// username. Users are reported by the new side's username (the old
+	// side's for removed ones), never by the attribute's value.
+	MatchBy string
+}
+
+// matchKey is the key under which u is paired with its twin: its username,
+// or with by, "\x00" and the attribute's value (no username holds a control
+// character, so the two kinds never meet).
+func matchKey(u *snapshot.User, by string) string {
+	if by != "" {
+		if v, ok := u.Attr(by); ok && v != "" {
+			return "\x00" + strings.ToLower(v)
+		}
+	}
+	return u.Username
 }
 
 // AttrChange is one changed attribute; Old and New only with ShowValues.
@@ -99,13 +118,14 @@ func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error
 	for _, a := range opts.IgnoreAttributes {
 		ignore[a] = true
 	}
-	if err := compareUsers(ctx, old, new, ignore, opts, r); err != nil {
+	names, err := compareUsers(ctx, old, new, ignore, opts, r)
+	if err != nil {
 		return nil, err
 	}
 	if err := compareGroups(ctx, old, new, r); err != nil {
 		return nil, err
 	}
-	if err := compareMemberships(ctx, old, new, r); err != nil {
+	if err := compareMemberships(ctx, old, new, names, r); err != nil {
 		return nil, err
 	}
 	if opts.ComparePool || opts.CrossPool {
@@ -164,37 +184,57 @@ func digestOf(u *snapshot.User, ignore map[string]bool, mfa bool) digest {
 	return d
 }
 
-func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, opts Options, r *Report) error {
+func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, opts Options, r *Report) (names map[string]string, err error) {
 	oldDigests := map[string]digest{}
+	// With MatchBy, oldNames maps keys to old usernames and names each
+	// new username to its twin's, so that memberships can be compared.
+	var oldNames map[string]string
+	if opts.MatchBy != "" {
+		oldNames, names = map[string]string{}, map[string]string{}
+	}
+	oldName := func(k string) string {
+		if oldNames == nil {
+			return k
+		}
+		return oldNames[k]
+	}
 	for u, err := range old.Users(ctx) {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		oldDigests[u.Username] = digestOf(&u, ignore, opts.CompareMFA)
+		k := matchKey(&u, opts.MatchBy)
+		oldDigests[k] = digestOf(&u, ignore, opts.CompareMFA)
+		if oldNames != nil {
+			oldNames[k] = u.Username
+		}
 	}
-	changed := map[string]snapshot.User{}
+	changed := map[string]snapshot.User{} // by old username
 	for u, err := range new.Users(ctx) {
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r.UsersCompared++
-		d, ok := oldDigests[u.Username]
+		k := matchKey(&u, opts.MatchBy)
+		d, ok := oldDigests[k]
 		if !ok {
 			r.UsersAdded = append(r.UsersAdded, u.Username)
 			continue
 		}
-		delete(oldDigests, u.Username)
+		delete(oldDigests, k)
+		if names != nil {
+			names[u.Username] = oldName(k)
+		}
 		if d != digestOf(&u, ignore, opts.CompareMFA) {
-			changed[u.Username] = u
+			changed[oldName(k)] = u
 		}
 	}
-	for name := range oldDigests {
-		r.UsersRemoved = append(r.UsersRemoved, name)
+	for k := range oldDigests {
+		r.UsersRemoved = append(r.UsersRemoved, oldName(k))
 	}
 	if len(changed) > 0 {
 		for u, err := range old.Users(ctx) {
 			if err != nil {
-				return err
+				return nil, err
 			}
 			nu, ok := changed[u.Username]
 			if !ok {
@@ -206,7 +246,7 @@ func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, 
 	sort.Strings(r.UsersAdded)
 	sort.Strings(r.UsersRemoved)
 	sort.Slice(r.UsersChanged, func(i, j int) bool { return r.UsersChanged[i].Username < r.UsersChanged[j].Username })
-	return nil
+	return names, nil
 }
 
 func userChange(o, n *snapshot.User, ignore map[string]bool, opts Options) UserChange {
@@ -297,7 +337,10 @@ func compareGroups(ctx context.Context, old, new Source, r *Report) error {
 	return nil
 }
 
-func compareMemberships(ctx context.Context, old, new Source, r *Report) error {
+// compareMemberships compares the (group, user) pairs of both sides; when
+// users are matched by an attribute, a new-side user stands for its old
+// twin (names), and is reported under its own username.
+func compareMemberships(ctx context.Context, old, new Source, names map[string]string, r *Report) error {
 	set := map[snapshot.Membership]bool{}
 	for m, err := range old.Memberships(ctx) {
 		if err != nil {
@@ -309,8 +352,12 @@ func compareMemberships(ctx context.Context, old, new Source, r *Report) error {
 		if err != nil {
 			return err
 		}
-		if set[m] {
-			delete(set, m)
+		twin := m
+		if n, ok := names[m.Username]; ok {
+			twin.Username = n
+		}
+		if set[twin] {
+			delete(set, twin)
 			continue
 		}
 		r.MembershipsAdded = append(r.MembershipsAdded, m)

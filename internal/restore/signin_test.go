@@ -15,6 +15,7 @@ import (
 	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -154,6 +155,16 @@ func TestRestoreIntoEmailUsernamePool(t *testing.T) {
 				t.Fatal("no user went through an import job")
 			}
 			sameUsersByEmail(t, e, rep)
+			// diff pairs users by email: only what the report lists differs.
+			d, err := diff.Compare(ctx, diff.SnapshotSource{Repo: e.repo, Manifest: e.snap}, diff.LiveSource{API: e.api, PoolID: e.target},
+				diff.Options{IgnoreAttributes: []string{"sub"}, MatchBy: "email"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.UsersAdded)+len(d.MembershipsAdded)+len(d.MembershipsRemoved) != 0 || len(d.UsersRemoved) != count(rep.NotRestored, "user", "") {
+				t.Fatalf("diff by email: %d added, %d removed (%d reported), memberships +%d -%d",
+					len(d.UsersAdded), len(d.UsersRemoved), count(rep.NotRestored, "user", ""), len(d.MembershipsAdded), len(d.MembershipsRemoved))
+			}
 			// The mapping pairs the old opaque username with the new one.
 			for _, m := range rep.Mappings {
 				if m.NewUsername == "" || m.NewUsername == m.Username || m.NewUsername != strings.ToLower(m.NewUsername) || len(m.NewUsername) != 36 {
