@@ -42,24 +42,35 @@ func snapshotUsers(t *testing.T, e *env) ([]snapshot.User, map[string][]string) 
 	return users, groups
 }
 
+// precreate puts a user into the target before the restore, as someone
+// else (or an earlier life of the pool) did.
+func (e *env) precreate(t *testing.T, username string, attrs ...types.AttributeType) {
+	t.Helper()
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(username),
+		MessageAction: types.MessageActionTypeSuppress, UserAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstUser is the first restorable snapshot user that ok accepts.
+func firstUser(t *testing.T, users []snapshot.User, what string, ok func(snapshot.User) bool) string {
+	t.Helper()
+	for _, u := range users {
+		if u.Status != "EXTERNAL_PROVIDER" && ok(u) {
+			return u.Username
+		}
+	}
+	t.Fatalf("no snapshot user %s", what)
+	return ""
+}
+
 // A user the restore skips may be another person: it keeps exactly the
 // groups it had, even when the snapshot's user of that name was an admin.
 func TestSkippedUserKeepsExactlyItsGroups(t *testing.T) {
 	e := setup(t, 200, 6)
 	users, groups := snapshotUsers(t, e)
-	var victim string
-	for _, u := range users {
-		if len(groups[u.Username]) > 0 && u.Status != "EXTERNAL_PROVIDER" {
-			victim = u.Username
-			break
-		}
-	}
-	if victim == "" {
-		t.Fatal("no snapshot user with a group")
-	}
-	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(victim), MessageAction: types.MessageActionTypeSuppress}); err != nil {
-		t.Fatal(err)
-	}
+	victim := firstUser(t, users, "with a group", func(u snapshot.User) bool { return len(groups[u.Username]) > 0 })
+	e.precreate(t, victim)
 	if _, err := e.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &e.target, GroupName: aws.String("own-group")}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +143,12 @@ func TestMissingAttributesAreRefusedBeforeAnyWrite(t *testing.T) {
 func TestOnExistingFailWritesNothing(t *testing.T) {
 	e := setup(t, 100, 3)
 	users, _ := snapshotUsers(t, e)
-	last := users[len(users)-1]
-	for i := len(users) - 1; last.Status == "EXTERNAL_PROVIDER"; i-- {
-		last = users[i]
-	}
-	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(last.Username), MessageAction: types.MessageActionTypeSuppress}); err != nil {
-		t.Fatal(err)
-	}
+	slices.Reverse(users)
+	last := firstUser(t, users, "to find in the target", func(snapshot.User) bool { return true })
+	e.precreate(t, last)
 	e.srv.ResetStats()
 	_, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingFail})
-	if !errors.Is(err, restore.ErrExisting) || !strings.Contains(err.Error(), last.Username) {
+	if !errors.Is(err, restore.ErrExisting) || !strings.Contains(err.Error(), last) {
 		t.Fatalf("fail mode: %v", err)
 	}
 	for _, op := range []string{"AdminCreateUser", "CreateGroup"} {
@@ -229,10 +236,7 @@ func TestUpdateSendsNoVerificationMessage(t *testing.T) {
 		if _, ok := u.Attr("email"); !ok || u.Status == "EXTERNAL_PROVIDER" {
 			continue
 		}
-		if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(u.Username), MessageAction: types.MessageActionTypeSuppress,
-			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String("old-" + u.Username + "@example.org")}}}); err != nil {
-			t.Fatal(err)
-		}
+		e.precreate(t, u.Username, types.AttributeType{Name: aws.String("email"), Value: aws.String("old-" + u.Username + "@example.org")})
 		changed = append(changed, u.Username)
 	}
 	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate})
@@ -373,9 +377,7 @@ func TestSkippedUsersDoNotRefuseForLackingAttributes(t *testing.T) {
 	for _, u := range users {
 		if _, ok := u.Attr("custom:notes"); ok && u.Status != "EXTERNAL_PROVIDER" {
 			withNotes = append(withNotes, u.Username)
-			if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(u.Username), MessageAction: types.MessageActionTypeSuppress}); err != nil {
-				t.Fatal(err)
-			}
+			e.precreate(t, u.Username)
 		}
 	}
 	if len(withNotes) == 0 {
@@ -402,19 +404,11 @@ func TestRefusedUpdateIsReportedAndEarnsNoGroup(t *testing.T) {
 	}
 	e.target = aws.ToString(out.UserPool.Id)
 	users, groups := snapshotUsers(t, e)
-	var victim string
-	for _, u := range users {
-		if plan, _ := u.Attr("custom:plan"); plan == "pro" && len(groups[u.Username]) > 0 && u.Status != "EXTERNAL_PROVIDER" {
-			victim = u.Username
-			break
-		}
-	}
-	if victim == "" {
-		t.Fatal("no snapshot user on plan pro with a group")
-	}
-	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &e.target, Username: aws.String(victim), MessageAction: types.MessageActionTypeSuppress}); err != nil {
-		t.Fatal(err)
-	}
+	victim := firstUser(t, users, "on plan pro with a group", func(u snapshot.User) bool {
+		plan, _ := u.Attr("custom:plan")
+		return plan == "pro" && len(groups[u.Username]) > 0
+	})
+	e.precreate(t, victim)
 	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate})
 	if err != nil {
 		t.Fatalf("one refused update stopped the restore: %v", err)
