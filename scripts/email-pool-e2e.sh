@@ -29,6 +29,10 @@ for via in admin import; do
   echo "restore --via $via: exit $?"
   set -e
   DST=$(jq -r .createPool.newPool restore-$via.json)
+  set +e # diff exits 1 when it finds differences: here, the users the report lists
+  $CV diff --repo ./repo latest --to "$DST" --match-by email --ignore-attribute sub --output json |
+    jq -c '{via: "'$via'", usersRemoved: (.report.usersRemoved|length), usersAdded: (.report.usersAdded|length), usersChanged: (.report.usersChanged|length), membershipsAdded: (.report.membershipsAdded|length), membershipsRemoved: (.report.membershipsRemoved|length)}'
+  set -e
   dump "$DST" > dst-$via.jsonl
   echo "source users: $(wc -l < src.jsonl), restored: $(wc -l < dst-$via.jsonl)"
 done
