@@ -1,6 +1,7 @@
 package restore_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -422,5 +423,23 @@ func TestRefusedUpdateIsReportedAndEarnsNoGroup(t *testing.T) {
 	}
 	if got := groupsOf(t, e, victim); len(got) != 0 {
 		t.Fatalf("%s, whose update was refused, got groups %v", victim, got)
+	}
+}
+
+// The report's lists are [] in JSON, never null: scripts iterate them.
+func TestReportListsAreNeverNull(t *testing.T) {
+	e := setup(t, 0, 0)
+	rep, err := e.restore(t, restore.Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"notRestored":[]`, `"changed":[]`} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("report %s lacks %s", b, want)
+		}
 	}
 }

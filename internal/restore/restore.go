@@ -148,7 +148,7 @@ var ErrExisting = errors.New("user already exists in the target")
 
 // ErrRefused is returned when the restore would lose data or could not
 // give users a way to sign in; it is returned before the first write.
-var ErrRefused = errors.New("restore refused")
+var ErrRefused = errors.New("refused")
 
 func (r *Report) notRestored(it Item) { r.NotRestored = append(r.NotRestored, it) }
 
@@ -351,8 +351,9 @@ func (r *run) finishReport() {
 		sort.Slice(rep.Mappings, func(i, j int) bool { return rep.Mappings[i].Username < rep.Mappings[j].Username })
 		rep.SubMappings = len(rep.Mappings)
 	}
-	rep.NotRestored = sortedItems(rep.NotRestored)
-	rep.Changed = sortedItems(rep.Changed)
+	// Lists are [] in JSON, never null: scripts iterate them.
+	rep.NotRestored = append([]Item{}, sortedItems(rep.NotRestored)...)
+	rep.Changed = append([]Item{}, sortedItems(rep.Changed)...)
 }
 
 // sortedItems orders items by username and drops exact repeats: a note may
