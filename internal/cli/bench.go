@@ -47,7 +47,7 @@ cogvault, are the limit. No AWS account or network is used.
 
 The backup is bound by the UserList quota (30 calls/s by default, 60 items a
 call: 1,800 items/s); a restore through the admin API by UserAccountRecovery
-(AdminSetUserPassword, 30/s) for users and UserResourceUpdate
+(AdminSetUserPassword, 30/s) for users and UserUpdate
 (AdminAddUserToGroup, 25/s) for memberships. --quota-scale multiplies both
 the fake's quotas and cogvault's pacing, to measure a raised quota or to
 finish sooner; shares are of the scaled ceilings. Throttled calls are

@@ -27,8 +27,8 @@ func TestBenchReportsSharesOfTheCeiling(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	ceilings := map[string]float64{"UserList": 30, "UserAccountRecovery": 30, "UserResourceUpdate": 25}
-	want := map[string]string{"backup": "UserList", "restore users": "UserAccountRecovery", "restore memberships": "UserResourceUpdate"}
+	ceilings := map[string]float64{"UserList": 30, "UserAccountRecovery": 30, "UserUpdate": 25}
+	want := map[string]string{"backup": "UserList", "restore users": "UserAccountRecovery", "restore memberships": "UserUpdate"}
 	if doc.QuotaScale != 50 || len(doc.Steps) != len(want) {
 		t.Fatalf("report %+v", doc)
 	}

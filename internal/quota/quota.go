@@ -49,6 +49,7 @@ const (
 	UserPoolClientRead     Category = "UserPoolClientRead"
 	UserPoolClientUpdate   Category = "UserPoolClientUpdate"
 	ClientAuthentication   Category = "ClientAuthentication"
+	LimitManagement        Category = "LimitManagement"
 )
 
 // defaultRPS is each category's default (account-and-Region) quota in requests
@@ -76,6 +77,7 @@ var defaultRPS = map[Category]float64{
 	UserPoolClientRead:     15,
 	UserPoolClientUpdate:   15,
 	ClientAuthentication:   150,
+	LimitManagement:        1,
 }
 
 // operations maps an API operation name (as in X-Amz-Target) to its category.
@@ -107,26 +109,27 @@ var operations = map[string]Category{
 	"ForgotPassword":         UserAccountRecovery,
 
 	// UserRead
-	"AdminGetUser": UserRead,
-	"GetUser":      UserRead,
+	"AdminGetUser":            UserRead,
+	"AdminGetUserAuthFactors": UserRead,
+	"GetUser":                 UserRead,
 
 	// UserUpdate: managing users and their attributes, including deleting a
-	// user and linking or unlinking a federated identity.
+	// user, linking or unlinking a federated identity, and group memberships
+	// (the table's UserUpdate cell, though UserResourceUpdate's description
+	// mentions groups; docs/cognito-facts.md §9).
+	"AdminAddUserToGroup":         UserUpdate,
+	"AdminRemoveUserFromGroup":    UserUpdate,
 	"AdminDeleteUser":             UserUpdate,
 	"AdminDeleteUserAttributes":   UserUpdate,
 	"AdminDisableProviderForUser": UserUpdate,
 	"AdminDisableUser":            UserUpdate,
 	"AdminEnableUser":             UserUpdate,
 	"AdminLinkProviderForUser":    UserUpdate,
-	"AdminSetUserMFAPreference":   UserUpdate,
-	"AdminSetUserSettings":        UserUpdate,
 	"AdminUpdateUserAttributes":   UserUpdate,
 	"AdminUserGlobalSignOut":      UserUpdate,
 	"DeleteUser":                  UserUpdate,
 	"DeleteUserAttributes":        UserUpdate,
 	"GlobalSignOut":               UserUpdate,
-	"SetUserMFAPreference":        UserUpdate,
-	"SetUserSettings":             UserUpdate,
 	"UpdateUserAttributes":        UserUpdate,
 	"VerifyUserAttribute":         UserUpdate,
 
@@ -143,10 +146,14 @@ var operations = map[string]Category{
 	"ListDevices":                      UserResourceRead,
 	"ResendConfirmationCode":           UserResourceRead,
 
-	// UserResourceUpdate: a user's remembered devices and group memberships.
-	"AdminAddUserToGroup":          UserResourceUpdate,
-	"AdminRemoveUserFromGroup":     UserResourceUpdate,
+	// UserResourceUpdate: a user's remembered devices, MFA settings and
+	// software tokens.
+	"AdminDeleteSoftwareToken":     UserResourceUpdate,
 	"AdminForgetDevice":            UserResourceUpdate,
+	"AdminSetUserMFAPreference":    UserResourceUpdate,
+	"AdminSetUserSettings":         UserResourceUpdate,
+	"SetUserMFAPreference":         UserResourceUpdate,
+	"SetUserSettings":              UserResourceUpdate,
 	"AdminUpdateAuthEventFeedback": UserResourceUpdate,
 	"AdminUpdateDeviceStatus":      UserResourceUpdate,
 	"AssociateSoftwareToken":       UserResourceUpdate,
@@ -161,38 +168,43 @@ var operations = map[string]Category{
 	"ListUsersInGroup": UserList,
 
 	// UserPoolRead
-	"DescribeUserPool":     UserPoolRead,
-	"GetUserPoolMfaConfig": UserPoolRead,
-	"ListUserPools":        UserPoolRead,
+	"DescribeUserPool": UserPoolRead,
+	"ListUserPools":    UserPoolRead,
 
-	// UserPoolUpdate: create, update and delete user pools (and their schema
-	// and MFA configuration).
-	"AddCustomAttributes":  UserPoolUpdate,
-	"CreateUserPool":       UserPoolUpdate,
-	"DeleteUserPool":       UserPoolUpdate,
-	"SetUserPoolMfaConfig": UserPoolUpdate,
-	"UpdateUserPool":       UserPoolUpdate,
+	// UserPoolUpdate: create, update and delete user pools. (Their schema and
+	// MFA configuration are UserPoolResource*.)
+	"CreateUserPool": UserPoolUpdate,
+	"DeleteUserPool": UserPoolUpdate,
+	"UpdateUserPool": UserPoolUpdate,
 
 	// UserPoolResourceRead: groups, identity providers, resource servers,
 	// domains, import jobs and other resources of a pool (5 RPS per pool).
-	"DescribeIdentityProvider":        UserPoolResourceRead,
-	"DescribeResourceServer":          UserPoolResourceRead,
-	"DescribeRiskConfiguration":       UserPoolResourceRead,
-	"DescribeUserImportJob":           UserPoolResourceRead,
-	"DescribeUserPoolDomain":          UserPoolResourceRead,
-	"GetCSVHeader":                    UserPoolResourceRead,
-	"GetGroup":                        UserPoolResourceRead,
-	"GetIdentityProviderByIdentifier": UserPoolResourceRead,
-	"GetLogDeliveryConfiguration":     UserPoolResourceRead,
-	"GetSigningCertificate":           UserPoolResourceRead,
-	"GetUICustomization":              UserPoolResourceRead,
-	"ListGroups":                      UserPoolResourceRead,
-	"ListIdentityProviders":           UserPoolResourceRead,
-	"ListResourceServers":             UserPoolResourceRead,
-	"ListTagsForResource":             UserPoolResourceRead,
-	"ListUserImportJobs":              UserPoolResourceRead,
+	"DescribeIdentityProvider":             UserPoolResourceRead,
+	"DescribeResourceServer":               UserPoolResourceRead,
+	"DescribeRiskConfiguration":            UserPoolResourceRead,
+	"DescribeUserImportJob":                UserPoolResourceRead,
+	"DescribeUserPoolDomain":               UserPoolResourceRead,
+	"GetCSVHeader":                         UserPoolResourceRead,
+	"GetGroup":                             UserPoolResourceRead,
+	"GetIdentityProviderByIdentifier":      UserPoolResourceRead,
+	"GetLogDeliveryConfiguration":          UserPoolResourceRead,
+	"GetSigningCertificate":                UserPoolResourceRead,
+	"GetUICustomization":                   UserPoolResourceRead,
+	"GetUserPoolMfaConfig":                 UserPoolResourceRead,
+	"DescribeManagedLoginBranding":         UserPoolResourceRead,
+	"DescribeManagedLoginBrandingByClient": UserPoolResourceRead,
+	"ListGroups":                           UserPoolResourceRead,
+	"ListIdentityProviders":                UserPoolResourceRead,
+	"ListResourceServers":                  UserPoolResourceRead,
+	"ListTagsForResource":                  UserPoolResourceRead,
+	"ListUserImportJobs":                   UserPoolResourceRead,
 
 	// UserPoolResourceUpdate (5 RPS per pool).
+	"AddCustomAttributes":         UserPoolResourceUpdate,
+	"SetUserPoolMfaConfig":        UserPoolResourceUpdate,
+	"CreateManagedLoginBranding":  UserPoolResourceUpdate,
+	"UpdateManagedLoginBranding":  UserPoolResourceUpdate,
+	"DeleteManagedLoginBranding":  UserPoolResourceUpdate,
 	"CreateGroup":                 UserPoolResourceUpdate,
 	"CreateIdentityProvider":      UserPoolResourceUpdate,
 	"CreateResourceServer":        UserPoolResourceUpdate,
@@ -220,6 +232,11 @@ var operations = map[string]Category{
 	"CreateUserPoolClient":   UserPoolClientUpdate,
 	"DeleteUserPoolClient":   UserPoolClientUpdate,
 	"UpdateUserPoolClient":   UserPoolClientUpdate,
+
+	// LimitManagement: reading and raising the provisioned limits of the
+	// adjustable categories (1 RPS per account).
+	"GetProvisionedLimit":    LimitManagement,
+	"UpdateProvisionedLimit": LimitManagement,
 }
 
 // Of returns the category an operation is charged to. ok is false for an

@@ -44,3 +44,41 @@ func TestDesignDocumentDefaults(t *testing.T) {
 		t.Fatal("Scaled must multiply into a copy")
 	}
 }
+
+// The categories of the operations cogvault calls, as the quota table of the
+// developer guide lists them (docs/cognito-facts.md §9, read from the page,
+// not from this package): a wrong row here paces cogvault and throttles the
+// fake at the wrong rate, and no other test could notice.
+func TestCategoriesFollowTheQuotaTable(t *testing.T) {
+	table := map[string]quota.Category{
+		"ListUsers": quota.UserList, "ListUsersInGroup": quota.UserList,
+		"AdminGetUser":           quota.UserRead,
+		"AdminListGroupsForUser": quota.UserResourceRead,
+		"AdminCreateUser":        quota.UserCreation,
+		"AdminSetUserPassword":   quota.UserAccountRecovery,
+		"AdminAddUserToGroup":    quota.UserUpdate, "AdminRemoveUserFromGroup": quota.UserUpdate,
+		"AdminUpdateUserAttributes": quota.UserUpdate, "AdminDisableUser": quota.UserUpdate, "AdminEnableUser": quota.UserUpdate,
+		"AdminLinkProviderForUser": quota.UserUpdate, "AdminDeleteUser": quota.UserUpdate,
+		"AdminSetUserMFAPreference": quota.UserResourceUpdate, "AdminSetUserSettings": quota.UserResourceUpdate,
+		"SetUserMFAPreference": quota.UserResourceUpdate, "SetUserSettings": quota.UserResourceUpdate,
+		"AdminDeleteSoftwareToken": quota.UserResourceUpdate,
+		"DescribeUserPool":         quota.UserPoolRead, "ListUserPools": quota.UserPoolRead,
+		"CreateUserPool":       quota.UserPoolUpdate,
+		"GetUserPoolMfaConfig": quota.UserPoolResourceRead, "ListGroups": quota.UserPoolResourceRead,
+		"GetCSVHeader": quota.UserPoolResourceRead, "DescribeUserImportJob": quota.UserPoolResourceRead,
+		"GetUICustomization": quota.UserPoolResourceRead, "DescribeManagedLoginBranding": quota.UserPoolResourceRead,
+		"SetUserPoolMfaConfig": quota.UserPoolResourceUpdate, "AddCustomAttributes": quota.UserPoolResourceUpdate,
+		"CreateGroup": quota.UserPoolResourceUpdate, "CreateUserImportJob": quota.UserPoolResourceUpdate,
+		"StartUserImportJob": quota.UserPoolResourceUpdate, "CreateManagedLoginBranding": quota.UserPoolResourceUpdate,
+		"DescribeUserPoolClient": quota.UserPoolClientRead, "CreateUserPoolClient": quota.UserPoolClientUpdate,
+		"GetProvisionedLimit": quota.LimitManagement, "UpdateProvisionedLimit": quota.LimitManagement,
+	}
+	for op, want := range table {
+		if got, ok := quota.Of(op); !ok || got != want {
+			t.Errorf("%s is charged to %q, the quota table says %s", op, got, want)
+		}
+	}
+	if quota.DefaultRate(quota.LimitManagement) != 1 {
+		t.Errorf("LimitManagement default = %v, the table says 1", quota.DefaultRate(quota.LimitManagement))
+	}
+}

@@ -25,7 +25,7 @@ import (
 // depend on the scale), and reports the rate of the binding category of each
 // phase as a share of its quota: users are bound by AdminSetUserPassword
 // (UserAccountRecovery, 30 rps by default), memberships by
-// AdminAddUserToGroup (UserResourceUpdate, 25 rps).
+// AdminAddUserToGroup (UserUpdate, 25 rps).
 //
 //	go test -run '^$' -bench RestoreQuotaShare -benchtime 1x ./internal/restore
 //
@@ -55,7 +55,7 @@ func BenchmarkRestoreQuotaShare(b *testing.B) {
 	for _, phase := range []struct {
 		part, op string
 		cat      quota.Category
-	}{{"users", "AdminSetUserPassword", quota.UserAccountRecovery}, {"memberships", "AdminAddUserToGroup", quota.UserResourceUpdate}} {
+	}{{"users", "AdminSetUserPassword", quota.UserAccountRecovery}, {"memberships", "AdminAddUserToGroup", quota.UserUpdate}} {
 		b.Run(phase.part, func(b *testing.B) {
 			var secs float64
 			var calls, throttles int64
