@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/quota"
@@ -139,4 +140,51 @@ func isEOF(err error) bool {
 		}
 	}
 	return false
+}
+
+// The per-user quota: ten writes a second to one user, whatever its
+// category allows; the same calls spread over many users pass.
+func TestPerUserWriteQuota(t *testing.T) {
+	write := func(c *cip.Client, pool, user string) error {
+		_, err := c.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: aws.String(pool), Username: aws.String(user),
+			UserAttributes: []types.AttributeType{{Name: aws.String("name"), Value: aws.String("N")}}})
+		return err
+	}
+	names := func(c *cip.Client, pool string) []string {
+		out, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ns []string
+		for _, u := range out.Users {
+			if u.UserStatus != types.UserStatusTypeExternalProvider {
+				ns = append(ns, aws.ToString(u.Username))
+			}
+		}
+		return ns[:20]
+	}
+	srv, pool := startFake(t, cognitotest.Options{}, 60, 0)
+	c := newClient(srv)
+	one := names(c, pool)[0]
+	ok, throttled := 0, 0
+	for range 20 { // within a fraction of a second: the category's burst (25) allows all
+		switch err := write(c, pool, one); {
+		case err == nil:
+			ok++
+		case apiCode(err) == "TooManyRequestsException":
+			throttled++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if throttled == 0 || ok > 11 {
+		t.Fatalf("20 writes to one user: %d passed, %d throttled; the per-user quota is 10 a second", ok, throttled)
+	}
+	srv2, pool2 := startFake(t, cognitotest.Options{}, 60, 0)
+	c2 := newClient(srv2)
+	for _, u := range names(c2, pool2) {
+		if err := write(c2, pool2, u); err != nil {
+			t.Fatalf("one write to each of 20 users: %v", err)
+		}
+	}
 }

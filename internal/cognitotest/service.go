@@ -94,7 +94,7 @@ func New(opts Options) *Service {
 		if opts.QuotaScale > 0 {
 			rates = rates.Scaled(opts.QuotaScale)
 		}
-		s.quotas = newQuotas(rates)
+		s.quotas = newQuotas(rates, opts.QuotaScale)
 	}
 	return s
 }
@@ -185,6 +185,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(body) > maxBody {
 		s.stats.fail(op)
 		writeError(w, errInvalidParameter("request body too large"))
+		return
+	}
+	if s.quotas != nil && !s.quotas.allowUser(op, body) {
+		s.stats.throttle(op)
+		writeError(w, errTooManyRequests())
 		return
 	}
 	out, aerr := h(s, body)
