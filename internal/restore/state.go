@@ -179,15 +179,7 @@ func (s *state) doneName(u string) (string, bool) {
 
 // ours reports whether this restore (this or an earlier run) set out to
 // create the user.
-func (s *state) ours(u string) bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.intent[u]
-	return ok
-}
+func (s *state) ours(u string) bool { return s.intentVia(u) != "" }
 
 // importIntent reports whether an import job (this or an earlier run's)
 // set out to create the user.

@@ -187,7 +187,7 @@ func (r *run) updateAttrs(ctx context.Context, u snapshot.User, name string) err
 	attrs := r.writable(u, false)
 	var after []types.AttributeType
 	for _, a := range []string{"email", "phone_number"} {
-		if _, ok := find(attrs, a); !ok {
+		if _, ok := cognito.Attr(attrs, a); !ok {
 			continue
 		}
 		v, _ := u.Attr(a + "_verified")
@@ -335,15 +335,6 @@ func originalSub(u snapshot.User, attr string) string {
 		return v
 	}
 	return u.Sub
-}
-
-func find(as []types.AttributeType, name string) (string, bool) {
-	for _, a := range as {
-		if aws.ToString(a.Name) == name {
-			return aws.ToString(a.Value), true
-		}
-	}
-	return "", false
 }
 
 func setAttr(as []types.AttributeType, name, value string) []types.AttributeType {
