@@ -617,12 +617,15 @@ func tornState(t tb, sc *scenario, envc <-chan *restoreEnv) {
 	const name = "torn"
 	srv := newServer(t)
 	target := newTarget(t, srv, name)
+	// The kill waits for the state file too: on a loaded machine half a run
+	// may not get past start-up, and a torn line needs a file to land in.
+	path := filepath.Join(e.dir, name+".state")
 	for delay := e.full / 2; ; delay = delay * 3 / 4 {
-		if r := runBin(t, delay, e.args(srv.URL, target, name)...); r.Killed {
+		kill := func(elapsed time.Duration) bool { return elapsed >= delay && fileSize(path) > 0 }
+		if r := runBinUntil(t, kill, e.args(srv.URL, target, name)...); r.Killed {
 			break
 		}
 	}
-	path := filepath.Join(e.dir, name+".state")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
