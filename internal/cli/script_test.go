@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -11,11 +13,37 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanDir{m}, map[string]func(){
 		"cogvault": func() {
 			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
+}
+
+// cleanDir fails the package when a test left side files (restore state,
+// sub mappings) in the package directory: a test that forgot a temporary
+// directory once got two such files committed.
+type cleanDir struct{ m *testing.M }
+
+func (c cleanDir) Run() int {
+	before := sideFiles()
+	code := c.m.Run()
+	for f := range sideFiles() {
+		if !before[f] {
+			fmt.Fprintf(os.Stderr, "a test left %s in the package directory; give it a temporary directory\n", f)
+			code = 1
+		}
+	}
+	return code
+}
+
+func sideFiles() map[string]bool {
+	found := map[string]bool{}
+	names, _ := filepath.Glob("cogvault-restore-*")
+	for _, n := range names {
+		found[n] = true
+	}
+	return found
 }
 
 // TestScripts runs the CLI scenarios under testdata/script. Golden output is
