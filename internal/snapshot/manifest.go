@@ -35,6 +35,20 @@ type Manifest struct {
 	// Omitted names what the snapshot did not read (see OmitMFAPreferences),
 	// so that a restore can say so instead of restoring nothing silently.
 	Omitted []string `json:"omitted,omitempty"`
+	// Incomplete lists what the backup meant to read and could not (an
+	// optional pool-configuration read that was refused, fewer users listed
+	// than the pool estimates). Such a snapshot is kept, because the users
+	// it holds are worth having, but it is not whole: backup exits 3 and
+	// readers say so.
+	Incomplete []Gap `json:"incomplete,omitempty"`
+}
+
+// Gap is one thing an incomplete snapshot lacks: What names it (e.g.
+// "poolConfig.domain", "users"), Why says what the service answered, in
+// words fit for a report (never attribute values).
+type Gap struct {
+	What string `json:"what"`
+	Why  string `json:"why"`
 }
 
 // Derivation says what a derived snapshot was computed from: the state of
@@ -151,6 +165,10 @@ const (
 	// without --mfa; ListUsers does not return them).
 	OmitMFAPreferences = "mfaPreferences"
 )
+
+// Complete reports whether the snapshot holds everything the backup meant
+// to read (see Incomplete).
+func (m *Manifest) Complete() bool { return len(m.Incomplete) == 0 }
 
 // Omits reports whether the snapshot says it left out what.
 func (m *Manifest) Omits(what string) bool {
