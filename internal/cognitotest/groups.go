@@ -59,6 +59,10 @@ func (g *group) render(poolID string) groupType {
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#resource-quotas
 const maxGroups = 10000
 
+// maxGroupsPerUser: quotas page, "Maximum number of groups that each user
+// can belong to".
+const maxGroupsPerUser = 100
+
 // CreateGroup: name 1–128 [\p{L}\p{M}\p{S}\p{N}\p{P}]+, description ≤ 2048,
 // precedence ≥ 0.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html
@@ -293,12 +297,18 @@ type membershipInput struct {
 	UserPoolId, Username, GroupName string
 }
 
-// AdminAddUserToGroup is idempotent; a user may be in at most 100 groups.
+// AdminAddUserToGroup is idempotent; a user may be in at most 100 groups
+// ("Maximum number of groups that each user can belong to | 100", quotas
+// page). The 101st is refused with InvalidParameterException: the
+// operation's error list (API reference; SDK deserializers.go,
+// awsAwsjson11_deserializeOpErrorAdminAddUserToGroup) has no
+// LimitExceededException, and the real code is not published
+// (docs/cognito-facts.md §12). Message UNCONFIRMED.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminAddUserToGroup.html
 func adminAddUserToGroup(s *Service, body []byte) (any, *apiError) {
 	return membership(s, body, func(p *pool, u *user, g *group) *apiError {
-		if _, ok := u.groups[g.name]; !ok && len(u.groups) >= 100 {
-			return newErr("LimitExceededException", "A user can be a member of at most 100 groups.")
+		if _, ok := u.groups[g.name]; !ok && len(u.groups) >= maxGroupsPerUser {
+			return errInvalidParameter("A user can be a member of at most %d groups.", maxGroupsPerUser)
 		}
 		u.groups[g.name] = struct{}{}
 		g.addMember(u)

@@ -3,6 +3,7 @@ package cognitotest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,9 +20,17 @@ import (
 // x-amz-server-side-encryption: aws:kms and content-type: text/csv, because
 // both are signed into the real URL. StartUserImportJob runs the job in the
 // background; only one job per account may be Pending or InProgress.
+//
+// The URL and the job lapse apart: "The PRE_SIGNED_URL returned in the
+// response is valid for 15 minutes. After that time, it will expire and you
+// must create a new user import job to get a new URL", while a job ends
+// Expired only when "You created a job, but did not start the job within
+// 24-48 hours" (developer guide, cognito-user-pools-creating-import-job.html;
+// docs/cognito-facts.md §12). The fake expires jobs at the lower bound.
 
 const (
 	importURLTTL       = 15 * time.Minute
+	importJobTTL       = 24 * time.Hour
 	importMaxBytes     = 100 << 20 // 100 MB per file
 	importMaxUsers     = 500000
 	importMaxRowLength = 16000
@@ -129,10 +138,11 @@ func describeUserImportJob(s *Service, body []byte) (any, *apiError) {
 	return withJob(s, body, func(*importJob) *apiError { return nil })
 }
 
-// expire marks a job whose file never arrived as Expired once its URL lapsed.
+// expire marks a job created and never started as Expired, 24 hours on.
 func (s *Service) expire(j *importJob) {
-	if j.status == "Created" && s.now().Sub(j.created) > importURLTTL {
+	if j.status == "Created" && s.now().Sub(j.created) > importJobTTL {
 		j.status = "Expired"
+		j.file = nil // "All data associated with the job was deleted"
 	}
 }
 
@@ -142,11 +152,21 @@ func startUserImportJob(s *Service, body []byte) (any, *apiError) {
 			return errInvalidParameter("Import job %s cannot be started: its status is %s", j.id, j.status)
 		}
 		for _, other := range s.jobs {
-			if other != j && (other.status == "Pending" || other.status == "InProgress") {
-				// UNCONFIRMED exact exception; the quota itself is documented:
-				// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html
-				return newErr("LimitExceededException", "Only one user import job can be in progress at a time in an account. Job %s is %s.", other.id, other.status)
+			if other != j && (other.status == "Pending" || other.status == "InProgress" || other.status == "Stopping") {
+				// "Only one import job can be active at a time per account"
+				// (developer guide, cognito-user-pools-creating-import-job.html).
+				// The code is the one StartUserImportJob's error list has
+				// for an unmet precondition: the list has no
+				// LimitExceededException (SDK deserializers.go,
+				// awsAwsjson11_deserializeOpErrorStartUserImportJob;
+				// docs/cognito-facts.md §12). Message UNCONFIRMED.
+				return newErr("PreconditionNotMetException", "Only one user import job can be active at a time in an account. Job %s is %s.", other.id, other.status)
 			}
+		}
+		if len(s.autoVerified(s.pools[j.poolID])) == 0 {
+			// "If the user pool has no auto-verified attributes, the import
+			// job will not start." (cognito-user-pools-using-import-tool-csv-header.html)
+			return newErr("PreconditionNotMetException", "The user pool %s has no auto-verified attributes; an import job needs one.", j.poolID)
 		}
 		if !j.uploaded {
 			j.status = "Failed"
@@ -183,6 +203,47 @@ func (s *Service) StopImportJobsAfter(n int) {
 	defer s.mu.Unlock()
 	s.stopAfter = n
 }
+
+// FailImportJobsAfter makes every import job end Failed after its first n
+// user lines, as the service does when "Too many users have failed or been
+// skipped during the import" (the CompletionMessage of a Failed job in the
+// developer guide's ListUserImportJobs example); users of the lines before
+// stay imported (§8.5). n ≤ 0 lets jobs run to the end.
+func (s *Service) FailImportJobsAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failAfter = n
+}
+
+// SetImportFailLines sets how many failed or skipped lines end a job Failed
+// when they outnumber the lines it imported (default 5: the developer
+// guide's example of a Failed job has 5 failed users and none imported; the
+// service's real threshold is not published). n < 0 turns the rule off.
+func (s *Service) SetImportFailLines(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failLines = n
+}
+
+// tooManyBad reports whether j has failed or skipped enough lines to fail.
+// Caller holds s.mu.
+func (s *Service) tooManyBad(j *importJob, lines int) bool {
+	if s.failAfter > 0 && lines >= s.failAfter {
+		return true
+	}
+	n := s.failLines
+	if n == 0 {
+		n = defaultImportFailLines
+	}
+	return n > 0 && j.failed+j.skipped >= int64(n) && j.failed+j.skipped > j.imported
+}
+
+// defaultImportFailLines: see SetImportFailLines.
+const defaultImportFailLines = 5
+
+// tooManyBadMessage is the CompletionMessage of such a job, as the
+// developer guide's example shows it.
+const tooManyBadMessage = "Too many users have failed or been skipped during the import."
 
 // ImportJobLog returns the per-line results of a job, as Cognito writes them
 // to CloudWatch Logs: "[SUCCEEDED|SKIPPED|FAILED] Line Number N - reason".
@@ -310,8 +371,12 @@ func (s *Service) runImport(j *importJob) {
 		if s.stopAfter > 0 && users >= s.stopAfter {
 			j.stop = true
 		}
-		stop := j.stop
+		stop, bad := j.stop, s.tooManyBad(j, users)
 		s.mu.Unlock()
+		if bad && !stop {
+			finish("Failed", tooManyBadMessage)
+			return
+		}
 		if stop {
 			break
 		}
@@ -411,22 +476,8 @@ func (s *Service) importLine(p *pool, header []string, raw string) lineResult {
 	if err := p.checkWrite(attrs, true); err != nil {
 		return fail(err.message)
 	}
-	verified := map[string]string{}
-	for _, a := range attrs {
-		verified[a.Name] = a.Value
-	}
-	for _, v := range []string{"email_verified", "phone_number_verified"} {
-		if verified[v] == "" {
-			return fail(fmt.Sprintf("The %s value is required.", v))
-		}
-	}
-	ok := verified["email_verified"] == "true" && verified["email"] != "" ||
-		verified["phone_number_verified"] == "true" && verified["phone_number"] != ""
-	if !ok {
-		return fail("The User Record does not set any of the auto verified attributes to true. (Example: email_verified to true).")
-	}
-	if mfa == "true" && verified["phone_number"] == "" {
-		return fail("cognito:mfa_enabled is true but the user has no phone_number.")
+	if why := lineRules(p, s.autoVerified(p), attrs, mfa); why != "" {
+		return fail(why)
 	}
 	if _, err := p.findUser(username); err == nil {
 		return lineResult{"SKIPPED", "The user already exists."}
@@ -442,6 +493,62 @@ func (s *Service) importLine(p *pool, header []string, raw string) lineResult {
 		u.mfa.sms = true
 	}
 	return lineResult{"SUCCEEDED", "The import succeeded."}
+}
+
+// lineRules applies the developer guide's per-user rules for the import
+// file (cognito-user-pools-using-import-tool-csv-header.html, "Formatting
+// the .csv file"; docs/cognito-facts.md §12). Caller holds s.mu.
+func lineRules(p *pool, autoVerified []string, attrs []attrInput, mfa string) string {
+	vals := map[string]string{}
+	for _, a := range attrs {
+		vals[a.Name] = a.Value
+	}
+	// "The following attributes are required: ... email_verified or
+	// phone_number_verified": one of them is enough.
+	if vals["email_verified"] == "" && vals["phone_number_verified"] == "" {
+		return "The User Record does not have a value for email_verified or phone_number_verified."
+	}
+	// "At least one of the auto-verified attributes must be true for each
+	// user ... If the user pool only has one auto-verified attribute, that
+	// attribute must be verified for each user."
+	ok := false
+	for _, a := range autoVerified {
+		if vals[a+"_verified"] == "true" && vals[a] != "" {
+			ok = true
+		}
+	}
+	if !ok {
+		return "The User Record does not set any of the auto verified attributes to true. (Example: email_verified to true)."
+	}
+	// "If you've set multi-factor authentication (MFA) to be required in
+	// your user pool, this field must be true for all users. If you've set
+	// MFA to be off, this field must be false for all users."
+	switch mode := p.mfaMode(); {
+	case mode == "ON" && mfa != "true":
+		return "cognito:mfa_enabled must be true: the user pool requires MFA."
+	case mode == "OFF" && mfa != "false":
+		return "cognito:mfa_enabled must be false: MFA is off in the user pool."
+	}
+	if mfa == "true" && vals["phone_number"] == "" {
+		return "cognito:mfa_enabled is true but the user has no phone_number."
+	}
+	// "The birthdate values, if present, must be in the format mm/dd/yyyy."
+	if b := vals["birthdate"]; b != "" {
+		if _, err := time.Parse("01/02/2006", b); err != nil {
+			return "The birthdate value must be in the format mm/dd/yyyy."
+		}
+	}
+	return ""
+}
+
+// autoVerified is the pool's AutoVerifiedAttributes ("email",
+// "phone_number"), as CreateUserPool set them. Caller holds s.mu.
+func (s *Service) autoVerified(p *pool) []string {
+	var out []string
+	if p != nil {
+		_ = json.Unmarshal(p.config["AutoVerifiedAttributes"], &out)
+	}
+	return out
 }
 
 // ListUserImportJobs: MaxResults 1–60, PaginationToken.

@@ -102,6 +102,10 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 		b, _ := json.Marshal(p.usernameAttrs)
 		p.config["UsernameAttributes"] = b
 	}
+	// Email and phone number are verified automatically, so either verified
+	// one lets a user recover a password and makes an import line valid
+	// (docs/cognito-facts.md §12).
+	p.config["AutoVerifiedAttributes"] = json.RawMessage(`["email","phone_number"]`)
 	res := PopulateResult{PoolID: p.id}
 
 	c := &client{id: s.newClientID(), name: "web", created: baseTime, modified: baseTime}

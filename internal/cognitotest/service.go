@@ -59,6 +59,10 @@ type Service struct {
 	url    string // base URL when served by Start, for presigned upload URLs
 	// stopAfter stops every import job after this many user lines (0: never).
 	stopAfter int
+	// failAfter fails every import job after this many user lines (0:
+	// never); failLines is how many failed or skipped lines fail a job that
+	// imported fewer (importjobs.go).
+	failAfter, failLines int
 	// listLag hides users younger than this from ListUsers.
 	listLag time.Duration
 }

@@ -2,6 +2,8 @@ package restore
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,26 +41,50 @@ func importValue(v string) (string, string) {
 	return strings.ReplaceAll(v, ",", `\,`), ""
 }
 
-// importDefaults are the verification attributes u lacks, which the import
-// file must carry anyway: importRow writes them as false, so the imported
-// user has an attribute the original did not.
-func importDefaults(u snapshot.User) []string {
-	var out []string
-	for _, v := range []string{"email_verified", "phone_number_verified"} {
-		if _, ok := u.Attr(v); !ok {
-			out = append(out, v)
-		}
-	}
-	return out
+// importRules are the target pool's settings that the developer guide's
+// per-user rules of the import file depend on ("Formatting the .csv file",
+// cognito-user-pools-using-import-tool-csv-header.html; docs/cognito-facts.md
+// §12).
+type importRules struct {
+	// autoVerified is the pool's AutoVerifiedAttributes: "At least one of
+	// the auto-verified attributes must be true for each user", and with
+	// none "the import job will not start".
+	autoVerified []string
+	// mfaMode is the pool's MfaConfiguration: cognito:mfa_enabled "must be
+	// true for all users" when MFA is required (ON), "false for all users"
+	// when it is OFF.
+	mfaMode string
 }
 
-// importDefaultsNote reports the verification attributes an imported u has
-// that the snapshot did not.
-func importDefaultsNote(u snapshot.User, rep *Report) {
-	for _, a := range importDefaults(u) {
-		rep.Changed = append(rep.Changed, Item{Username: u.Username, What: "attribute " + a,
-			Reason: "absent in the snapshot; the import file requires the column, so the imported user has it as false"})
+// ruleBreak says why the import file cannot carry the user whose values
+// are vals and whose SMS MFA is mfa, or "" when it can. A user that would
+// break a rule goes through the admin API instead: the file never carries
+// a value other than the snapshot's.
+func (ir importRules) ruleBreak(vals map[string]string, mfa bool) string {
+	if len(ir.autoVerified) == 0 {
+		return "the target pool has no auto-verified attribute, without which an import job does not start"
 	}
+	verified := false
+	for _, a := range ir.autoVerified {
+		verified = verified || vals[a] != "" && vals[a+"_verified"] == "true"
+	}
+	if !verified {
+		return "no verified " + strings.Join(ir.autoVerified, " or ") + " (the target pool's auto-verified attributes), which every imported user needs"
+	}
+	switch mode := ir.mfaMode; {
+	case mode == "ON" && !mfa:
+		return "the target pool requires MFA, so an import file would enable SMS MFA, which this user did not have"
+	case (mode == "OFF" || mode == "") && mfa:
+		return "MFA is off in the target pool, so an import file would disable the user's SMS MFA"
+	case mfa && vals["phone_number"] == "":
+		return "SMS MFA without a phone number"
+	}
+	if vals["birthdate"] != "" {
+		// The file takes mm/dd/yyyy; how the importer stores it is not
+		// documented, so the value could change.
+		return "the import file takes birthdate as mm/dd/yyyy and the stored form is not documented"
+	}
+	return ""
 }
 
 // importRow renders u as a row in the header's column order, with login as
@@ -67,8 +93,9 @@ func importDefaultsNote(u snapshot.User, rep *Report) {
 // email or phone number, login is that value: the developer guide does not
 // say what the column holds there, AWS's own export/import reference
 // solution writes the email, and a line the service refuses goes through
-// the admin path all the same (docs/cognito-facts.md §8).
-func importRow(u snapshot.User, login string, header []string, subAttribute string) (string, string) {
+// the admin path all the same (docs/cognito-facts.md §8). A verification
+// attribute the user lacks stays empty: either one is enough.
+func importRow(u snapshot.User, login string, header []string, subAttribute string, rules importRules) (string, string) {
 	if u.Status == "EXTERNAL_PROVIDER" {
 		return "", "federated-only user"
 	}
@@ -79,26 +106,14 @@ func importRow(u snapshot.User, login string, header []string, subAttribute stri
 	if subAttribute != "" {
 		vals[subAttribute] = originalSub(u, subAttribute)
 	}
-	emailOK := vals["email"] != "" && vals["email_verified"] == "true"
-	phoneOK := vals["phone_number"] != "" && vals["phone_number_verified"] == "true"
-	if !emailOK && !phoneOK {
-		// The importer fails a line without a verified contact.
-		return "", "no verified email or phone number"
-	}
-	for _, v := range []string{"email_verified", "phone_number_verified"} {
-		if vals[v] == "" {
-			vals[v] = "false"
-		}
-	}
-	mfa := "false"
+	mfa := false
 	if u.MFA != nil {
-		for _, m := range u.MFA.UserMFASettingList {
-			if m == "SMS_MFA" {
-				mfa = "true"
-			}
-		}
+		mfa = slices.Contains(u.MFA.UserMFASettingList, "SMS_MFA")
 	}
-	vals["cognito:mfa_enabled"] = mfa
+	if why := rules.ruleBreak(vals, mfa); why != "" {
+		return "", why
+	}
+	vals["cognito:mfa_enabled"] = strconv.FormatBool(mfa)
 	vals["cognito:username"] = login
 	known := map[string]bool{}
 	cells := make([]string, len(header))

@@ -38,7 +38,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		n++
 		u := snapshot.User{Username: "imp-" + strconv.Itoa(n), Sub: "s", Status: "CONFIRMED",
 			Attributes: []snapshot.Attribute{{Name: "email", Value: "i" + strconv.Itoa(n) + "@example.com"}, {Name: "email_verified", Value: "true"}, {Name: "custom:notes", Value: v}}}
-		row, why := importRow(u, u.Username, hdr.CSVHeader, "")
+		row, why := importRow(u, u.Username, hdr.CSVHeader, "", importRules{autoVerified: []string{"email", "phone_number"}, mfaMode: "OFF"})
 		if why != "" {
 			if strings.TrimSpace(v) == v {
 				rt.Fatalf("value %q refused: %s", v, why)

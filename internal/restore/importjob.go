@@ -181,7 +181,7 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 			carried.Attributes = append(carried.Attributes, a) // the rest were dropped by the plan
 		}
 	}
-	row, why := importRow(carried, login, header, r.opts.SubAttribute)
+	row, why := importRow(carried, login, header, r.opts.SubAttribute, importRules{autoVerified: r.tg.autoVerified, mfaMode: r.tg.mfaMode})
 	if why != "" {
 		admin[u.Username] = why
 		r.rep.locked(func() { adminStatusNote(u, r.rep) })
@@ -277,10 +277,7 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 		if err := r.st.record(stateRecord{Event: "created", Username: u.Username, NewName: got.name, OldSub: u.Sub, NewSub: got.sub, Via: ViaImport, Status: got.status}); err != nil {
 			return err
 		}
-		r.rep.locked(func() {
-			importDefaultsNote(u, r.rep)
-			importStatusNote(u, got.status, r.rep)
-		})
+		r.rep.locked(func() { importStatusNote(u, got.status, r.rep) })
 		if err := r.afterCreate(ctx, u, got.name); err != nil {
 			return err
 		}

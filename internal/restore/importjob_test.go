@@ -65,9 +65,32 @@ func TestImportRowRoutesWhatItCannotCarry(t *testing.T) {
 		}
 		return u
 	}
-	row, why := importRow(user("email", "a@x.com", "email_verified", "true", "name", "Smith, Jr.", "custom:plan", "pro"), "u1", header, "")
-	if why != "" || row != `Smith\, Jr.,a@x.com,true,,false,pro,false,u1` {
+	both := importRules{autoVerified: []string{"email", "phone_number"}, mfaMode: "OPTIONAL"}
+	// phone_number_verified, absent in the snapshot, stays empty: either
+	// verification column is enough, and nothing is added to the user.
+	row, why := importRow(user("email", "a@x.com", "email_verified", "true", "name", "Smith, Jr.", "custom:plan", "pro"), "u1", header, "", both)
+	if why != "" || row != `Smith\, Jr.,a@x.com,true,,,pro,false,u1` {
 		t.Fatalf("row %q, why %q", row, why)
+	}
+	smsMFA := user("email", "a@x.com", "email_verified", "true", "phone_number", "+15550100", "phone_number_verified", "false")
+	smsMFA.MFA = &snapshot.MFASettings{UserMFASettingList: []string{"SMS_MFA"}}
+	if row, why := importRow(smsMFA, "u1", header, "", both); why != "" || !strings.HasSuffix(row, ",true,u1") {
+		t.Fatalf("SMS MFA user in an OPTIONAL pool: row %q, why %q", row, why)
+	}
+	for _, tc := range []struct {
+		u     snapshot.User
+		rules importRules
+		want  string
+	}{
+		{user("email", "a@x.com", "email_verified", "true"), importRules{autoVerified: []string{"phone_number"}}, "no verified phone_number"},
+		{user("email", "a@x.com", "email_verified", "true"), importRules{}, "no auto-verified attribute"},
+		{user("email", "a@x.com", "email_verified", "true"), importRules{autoVerified: []string{"email"}, mfaMode: "ON"}, "requires MFA"},
+		{smsMFA, importRules{autoVerified: []string{"email"}, mfaMode: "OFF"}, "MFA is off"},
+		{user("email", "a@x.com", "email_verified", "true", "birthdate", "1985-02-01"), both, "birthdate"},
+	} {
+		if _, why := importRow(tc.u, tc.u.Username, header, "", tc.rules); !strings.Contains(why, tc.want) {
+			t.Errorf("%+v under %+v: why %q, want %q", tc.u.Attributes, tc.rules, why, tc.want)
+		}
 	}
 	for _, tc := range []struct {
 		u    snapshot.User
@@ -80,7 +103,7 @@ func TestImportRowRoutesWhatItCannotCarry(t *testing.T) {
 		{user("email", "a@x.com", "email_verified", "true", "name", strings.Repeat("n", 16001)), "longer than 16000"},
 		{snapshot.User{Username: "Google_1", Status: "EXTERNAL_PROVIDER"}, "federated"},
 	} {
-		if _, why := importRow(tc.u, tc.u.Username, header, ""); !strings.Contains(why, tc.want) {
+		if _, why := importRow(tc.u, tc.u.Username, header, "", both); !strings.Contains(why, tc.want) {
 			t.Errorf("%+v: why %q, want %q", tc.u.Attributes, why, tc.want)
 		}
 	}

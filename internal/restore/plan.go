@@ -264,7 +264,6 @@ func (p *planner) pathNotes(u snapshot.User) {
 	rec, made := p.st.createdRecord(u.Username)
 	switch via := p.st.intentVia(u.Username); {
 	case made && rec.Via == ViaImport:
-		importDefaultsNote(u, rep)
 		importStatusNote(u, rec.Status, rep)
 	case via == ViaImport:
 		// An earlier run's job may have carried it: the import path looks.

@@ -296,6 +296,10 @@ func TestSubAttributeMustExistInTarget(t *testing.T) {
 	}
 }
 
+// bothVerified are the AutoVerifiedAttributes of a pool that verifies email
+// and phone number: without one an import job does not start.
+var bothVerified = []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail, types.VerifiedAttributeTypePhoneNumber}
+
 func TestRestoreThroughImportJobs(t *testing.T) {
 	e := setup(t, 1200, 6)
 	rep, err := e.restore(t, restore.Options{Via: restore.ViaImport, Import: restore.ImportOptions{
@@ -344,7 +348,7 @@ func TestImportFailuresAreReportedWithTheLogsReason(t *testing.T) {
 		}
 		schema = append(schema, sa)
 	}
-	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema,
+	out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema, AutoVerifiedAttributes: bothVerified,
 		UsernameConfiguration: &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})
 	if err != nil {
 		t.Fatal(err)
@@ -399,7 +403,7 @@ func TestOverlongValuesAreReportedBeforeAnyWrite(t *testing.T) {
 				}
 				schema = append(schema, sa)
 			}
-			out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema})
+			out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("strict"), Schema: schema, AutoVerifiedAttributes: bothVerified})
 			if err != nil {
 				t.Fatal(err)
 			}

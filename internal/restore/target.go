@@ -28,6 +28,10 @@ type target struct {
 	usernameAttrs []string
 	aliasAttrs    []string
 	providers     map[string]bool
+	// autoVerified and mfaMode decide which users an import file can carry
+	// (importcsv.go).
+	autoVerified []string
+	mfaMode      string
 	// existing indexes the target's users by key: their username, or in a
 	// pool that signs in with email or phone number, those values.
 	existing      map[string]existingUser
@@ -123,6 +127,10 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 	for _, aa := range up.AliasAttributes {
 		tg.aliasAttrs = append(tg.aliasAttrs, string(aa))
 	}
+	for _, av := range up.AutoVerifiedAttributes {
+		tg.autoVerified = append(tg.autoVerified, string(av))
+	}
+	tg.mfaMode = string(up.MfaConfiguration)
 	if uc := up.UsernameConfiguration; uc != nil && uc.CaseSensitive != nil {
 		tg.caseSensitive = *uc.CaseSensitive
 	}

@@ -48,7 +48,6 @@ func (r *run) restoreUser(ctx context.Context, u snapshot.User) error {
 	// have, from the state file; repeats are folded).
 	r.rep.locked(func() {
 		if rec.Via == ViaImport {
-			importDefaultsNote(u, r.rep)
 			importStatusNote(u, rec.Status, r.rep)
 		} else {
 			adminStatusNote(u, r.rep)
