@@ -1,8 +1,10 @@
 package restore_test
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,5 +190,87 @@ func TestImportedUsersStayResetRequiredWhenResumed(t *testing.T) {
 			}
 			explained(t, e, rep)
 		})
+	}
+}
+
+// A job that ends Failed ("Too many users have failed or been skipped")
+// part-way is finished like a stopped one: its users stay as the job left
+// them, the rest go through the admin API, and the report names the end.
+func TestImportJobThatEndsFailedIsFinished(t *testing.T) {
+	e := setup(t, 300, 4)
+	e.srv.FailImportJobsAfter(25)
+	rep, err := e.restore(t, importOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Status != "Failed" || rep.ImportJobs[0].Imported == 0 {
+		t.Fatalf("jobs %+v: want one, Failed after some users", rep.ImportJobs)
+	}
+	if rep.UsersImported != int(rep.ImportJobs[0].Imported) {
+		t.Fatalf("%d users counted as imported, the job imported %d", rep.UsersImported, rep.ImportJobs[0].Imported)
+	}
+	if count(rep.Changed, "path", "ended Failed (Too many users have failed or been skipped during the import.)") == 0 {
+		t.Fatal("no user is reported as restored through the admin API because its job failed")
+	}
+	explained(t, e, rep)
+}
+
+// An upload that begins after the presigned URL lapsed (15 minutes) is
+// refused; the restore creates a new job for a new URL and carries on.
+func TestImportExpiredUploadURLGetsANewJob(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := setupWith(t, 100, 0, cognitotest.Options{NoQuotas: true, Now: clock})
+	opts := importOpts(t)
+	first := true
+	opts.Import.HTTPClient = &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPut && first {
+			first = false
+			mu.Lock()
+			now = now.Add(16 * time.Minute) // a slow start: the URL has lapsed
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	rep, err := e.restore(t, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.srv.OpStats("CreateUserImportJob").Calls; n != 2 {
+		t.Fatalf("%d jobs created, want 2: one whose URL lapsed, one that ran", n)
+	}
+	if len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Status != "Succeeded" || rep.UsersImported == 0 {
+		t.Fatalf("jobs %+v, imported %d", rep.ImportJobs, rep.UsersImported)
+	}
+	explained(t, e, rep)
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Only one import job may be active per account: a start refused for
+// another job (PreconditionNotMetException, StartUserImportJob's code) is
+// retried until it goes through; one that stays refused ends the restore
+// with an error that says why.
+func TestImportStartWaitsForAnotherActiveJob(t *testing.T) {
+	e := setup(t, 60, 0)
+	e.srv.InjectFault(cognitotest.Fault{Operation: "StartUserImportJob", Kind: cognitotest.FaultError, Code: "PreconditionNotMetException", Count: 2})
+	rep, err := e.restore(t, importOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Status != "Succeeded" {
+		t.Fatalf("jobs %+v: want one that ran once the other ended", rep.ImportJobs)
+	}
+
+	e = setup(t, 60, 0)
+	e.srv.InjectFault(cognitotest.Fault{Operation: "StartUserImportJob", Kind: cognitotest.FaultError, Code: "PreconditionNotMetException"})
+	opts := importOpts(t)
+	opts.Import.StartWait = time.Millisecond
+	_, err = e.restore(t, opts)
+	if err == nil || !strings.Contains(err.Error(), "another user import job stayed active") {
+		t.Fatalf("start refused throughout: %v", err)
 	}
 }

@@ -51,6 +51,9 @@ type ImportOptions struct {
 	PollInterval time.Duration
 	// TempDir holds the import files while they are uploaded (0600, removed).
 	TempDir string
+	// StartWait is how long a start refused because another import job is
+	// active in the account is retried (default 30 minutes).
+	StartWait time.Duration
 	// Logs reads each job's CloudWatch log to name the reason of every
 	// failed line; without it (or when the log cannot be read) failed users
 	// are found from the target and sent to the admin path all the same.
@@ -137,6 +140,9 @@ func (r *run) importOptions() (ImportOptions, error) {
 	}
 	if io_.PollInterval <= 0 {
 		io_.PollInterval = 5 * time.Second
+	}
+	if io_.StartWait <= 0 {
+		io_.StartWait = 30 * time.Minute
 	}
 	if io_.HTTPClient == nil {
 		io_.HTTPClient = &http.Client{Timeout: 15 * time.Minute}
@@ -337,64 +343,131 @@ func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, p
 	if err := p.w.Flush(); err != nil {
 		return nil, fmt.Errorf("restore: write import file: %w", err)
 	}
-	job, err := api.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool,
-		JobName: aws.String("cogvault-" + time.Now().UTC().Format("20060102T150405")), CloudWatchLogsRoleArn: &io_.RoleArn})
+	job, err := createAndUpload(ctx, api, io_, pool, p)
 	if err != nil {
-		return nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
-	}
-	id := job.UserImportJob.JobId
-	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	// The presigned URL is a credential: it is never logged or printed.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.UserImportJob.PreSignedUrl), p.f)
+	id := job.JobId
+	if err := startJob(ctx, api, io_, pool, id); err != nil {
+		return nil, err
+	}
+	j, err := waitJob(ctx, api, io_, pool, id)
 	if err != nil {
-		return nil, fmt.Errorf("restore: import job %s: bad upload URL", aws.ToString(id))
+		return nil, err
+	}
+	rep.locked(func() {
+		rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Status: string(j.Status), Message: aws.ToString(j.CompletionMessage),
+			Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
+	})
+	failed := readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.JobName), p.names)
+	if j.Status != types.UserImportJobStatusTypeSucceeded {
+		why := fmt.Sprintf("its import job %s ended %s (%s)", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
+		for _, n := range p.names {
+			if failed[n] == "" {
+				failed[n] = why
+			}
+		}
+	}
+	return failed, nil
+}
+
+// uploadAttempts bounds how many jobs one part may create: each upload
+// refused as expired costs a job that never starts (it expires unused).
+const uploadAttempts = 3
+
+// createAndUpload creates a job and uploads the part to its presigned URL.
+// The URL is valid for 15 minutes, the job far longer ("you must create a
+// new user import job to get a new URL", docs/cognito-facts.md §12): an
+// upload refused with 403 gets a new job and a new URL.
+func createAndUpload(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, p *importPart) (*types.UserImportJobType, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := api.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool,
+			JobName: aws.String("cogvault-" + time.Now().UTC().Format("20060102T150405")), CloudWatchLogsRoleArn: &io_.RoleArn})
+		if err != nil {
+			return nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
+		}
+		job := out.UserImportJob
+		status, err := upload(ctx, io_.HTTPClient, job, p)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case status == http.StatusOK:
+			return job, nil
+		case status == http.StatusForbidden && attempt < uploadAttempts:
+			continue // the URL lapsed before the upload began
+		}
+		return nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(job.JobId), status)
+	}
+}
+
+// upload PUTs the part to the job's presigned URL and returns the status.
+func upload(ctx context.Context, hc *http.Client, job *types.UserImportJobType, p *importPart) (int, error) {
+	id := aws.ToString(job.JobId)
+	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("restore: rewind the file of import job %s: %w", id, err)
+	}
+	// The presigned URL is a credential: it is never logged or printed.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.PreSignedUrl), io.NopCloser(p.f))
+	if err != nil {
+		return 0, fmt.Errorf("restore: import job %s: bad upload URL", id)
 	}
 	req.ContentLength = p.size
 	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
 	req.Header.Set("Content-Type", "text/csv")
-	resp, err := io_.HTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("restore: upload the file of import job %s: %w", aws.ToString(id), scrubURL(err))
+		return 0, fmt.Errorf("restore: upload the file of import job %s: %w", id, scrubURL(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("restore: upload the file of import job %s: HTTP %d", aws.ToString(id), resp.StatusCode)
-	}
-	if _, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id}); err != nil {
+	return resp.StatusCode, nil
+}
+
+// startJob starts a job. Only one import job may be active per account:
+// the service refuses a second with PreconditionNotMetException, and the
+// start is retried until the other ends or StartWait runs out.
+func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string) error {
+	deadline := time.Now().Add(io_.StartWait)
+	wait := io_.PollInterval / 20
+	for {
+		_, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id})
+		if err == nil {
+			return nil
+		}
 		// A retried start whose first attempt started the job (its answer
 		// lost) is refused because the job is no longer Created: the job
 		// runs all the same.
 		d, derr := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
-		if derr != nil || d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
-			return nil, fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		if derr == nil && d.UserImportJob.Status != types.UserImportJobStatusTypeCreated {
+			return nil
 		}
+		if cognito.Code(err) != "PreconditionNotMetException" || derr != nil {
+			return fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("restore: start import job %s: another user import job stayed active in the account (only one may run at a time); run the restore again once it ends, it resumes: %w", aws.ToString(id), err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, io_.PollInterval)
 	}
+}
+
+// waitJob polls a started job until it ends.
+func waitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string) (*types.UserImportJobType, error) {
 	wait := io_.PollInterval / 20
 	for {
 		out, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
 		if err != nil {
 			return nil, fmt.Errorf("restore: import job %s: %w", aws.ToString(id), err)
 		}
-		j := out.UserImportJob
-		switch j.Status {
+		switch j := out.UserImportJob; j.Status {
 		case types.UserImportJobStatusTypeSucceeded, types.UserImportJobStatusTypeFailed, types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
-			rep.locked(func() {
-				rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Status: string(j.Status), Message: aws.ToString(j.CompletionMessage),
-					Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
-			})
-			failed := readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.UserImportJob.JobName), p.names)
-			if j.Status != types.UserImportJobStatusTypeSucceeded {
-				why := fmt.Sprintf("its import job %s ended %s (%s)", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
-				for _, n := range p.names {
-					if failed[n] == "" {
-						failed[n] = why
-					}
-				}
-			}
-			return failed, nil
+			return j, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
 package restore_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,5 +207,61 @@ func TestImportWithoutAutoVerifiedAttributesUsesTheAdminPath(t *testing.T) {
 	}
 	if count(rep.Changed, "path", "no auto-verified attribute") == 0 {
 		t.Fatalf("the report does not say why no user was imported: %+v", rep.Changed)
+	}
+}
+
+// A user can be in at most 100 groups: a membership the target refuses
+// for that is reported, and the restore goes on with the rest.
+func TestMembershipOverTheGroupLimitIsReported(t *testing.T) {
+	e := setup(t, 10, 0)
+	var who string
+	for u, err := range e.repo.Users(ctx, e.snap) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Status == "CONFIRMED" && u.Enabled {
+			who = u.Username
+			break
+		}
+	}
+	src, tgt := e.source.PoolID, e.target
+	addTo := func(pool, g string) {
+		t.Helper()
+		if _, err := e.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &pool, GroupName: &g}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &pool, Username: &who, GroupName: &g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		addTo(src, "g"+strconv.Itoa(i))
+	}
+	// The target already holds the user, in a group of its own.
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &tgt, Username: &who, MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	addTo(tgt, "target-only")
+	store, _ := storage.NewDir(e.dir + "/repo")
+	m, err := backup.Run(ctx, e.api, store, backup.Options{PoolID: src, MFA: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.snap = m
+	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate})
+	if err != nil {
+		t.Fatalf("a membership over the limit aborted the restore: %v", err)
+	}
+	refused := 0
+	for _, it := range rep.NotRestored {
+		if it.Username == who && it.What == "membership" && strings.Contains(it.Reason, "the target refused it") {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d memberships of %s reported refused, want 1 (the 101st group): %+v", refused, who, rep.NotRestored)
+	}
+	if rep.MembershipsAdd != 99 {
+		t.Fatalf("%d memberships counted as added, want 99", rep.MembershipsAdd)
 	}
 }

@@ -45,6 +45,14 @@ func (r *run) restoreMemberships(ctx context.Context) error {
 				rep.MembershipsAdd--
 				rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the user is no longer in the target pool"})
 			})
+		case refusedMembership(err):
+			// A user in the target's most groups (100, the quotas page) is
+			// refused one more; the code is not published, so both codes
+			// that can say so are taken (docs/cognito-facts.md §12).
+			rep.locked(func() {
+				rep.MembershipsAdd--
+				rep.notRestored(Item{Username: mm.Username, Group: mm.Group, What: "membership", Reason: "the target refused it: " + apiMessage(err)})
+			})
 		case err != nil:
 			return fmt.Errorf("restore: add %q to group %q in %s: %w", mm.Username, mm.Group, r.opts.Target, err)
 		default:
@@ -52,4 +60,16 @@ func (r *run) restoreMemberships(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// refusedMembership reports whether AdminAddUserToGroup refused a
+// membership for the user's sake (InvalidParameterException, declared by
+// the operation) or as over a limit (LimitExceededException, which other
+// operations use for quotas), rather than failing.
+func refusedMembership(err error) bool {
+	switch cognito.Code(err) {
+	case "InvalidParameterException", "LimitExceededException":
+		return true
+	}
+	return false
 }

@@ -39,7 +39,13 @@ type env struct {
 
 func setup(t *testing.T, users, groups int) *env {
 	t.Helper()
-	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	return setupWith(t, users, groups, cognitotest.Options{NoQuotas: true})
+}
+
+// setupWith is setup on a fake with the given options.
+func setupWith(t *testing.T, users, groups int, opts cognitotest.Options) *env {
+	t.Helper()
+	srv := cognitotest.NewTestServer(t, opts)
 	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: users, Groups: groups, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
