@@ -219,11 +219,18 @@ func (s *Service) newPool(in createUserPoolInput, raw map[string]json.RawMessage
 	return p, nil
 }
 
-// addCustomAttr adds "custom:<name>". Custom attributes can be added but
-// never removed or changed, and cannot be required.
+// addCustomAttr adds "custom:<name>", or "dev:custom:<name>" for a
+// developer-only attribute. Custom attributes can be added but never
+// removed or changed, and cannot be required.
 // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-custom-attributes
+//
+// SchemaAttributeType.Name: "When DeveloperOnlyAttribute is true, Amazon
+// Cognito creates your attribute as dev:MyAttribute"; the API reference's
+// CreateUserPool example answers a Schema entry {"Name": "mydev",
+// "DeveloperOnlyAttribute": true} with "Name": "dev:custom:mydev", the form
+// ListUsers and the Admin* operations use too (docs/cognito-facts.md §12).
 func (p *pool) addCustomAttr(sa schemaAttr) *apiError {
-	name := strings.TrimPrefix(sa.Name, "custom:")
+	name := strings.TrimPrefix(strings.TrimPrefix(sa.Name, "dev:"), "custom:")
 	if name == "" || len(name) > 20 {
 		return errInvalidParameter("Invalid custom attribute name %q", sa.Name)
 	}
@@ -231,6 +238,9 @@ func (p *pool) addCustomAttr(sa schemaAttr) *apiError {
 		return errInvalidParameter("Required custom attributes are not supported currently.")
 	}
 	full := "custom:" + name
+	if sa.DeveloperOnlyAttribute {
+		full = "dev:" + full
+	}
 	if _, ok := p.schemaByName[full]; ok {
 		return errInvalidParameter("Existing attribute already has name %s.", full)
 	}

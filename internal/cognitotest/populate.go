@@ -27,7 +27,14 @@ type PopulateOptions struct {
 	// External-provider users keep their "Google_<id>" usernames.
 	// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-usernames
 	UsernameAttributes []string
+	// DevAttribute adds the developer-only attribute dev:custom:internal_id
+	// (DevAttributeName) to the pool, with a value for every local user.
+	DevAttribute bool
 }
+
+// DevAttributeName is the developer-only attribute DevAttribute adds, in
+// the form DescribeUserPool and the user operations give it.
+const DevAttributeName = "dev:custom:internal_id"
 
 // PopulateResult says what Populate created.
 type PopulateResult struct {
@@ -91,6 +98,12 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 		m := sa.Mutable
 		in.Schema = append(in.Schema, schemaInput{schemaAttr: sa, Mutable: &m})
 	}
+	if o.DevAttribute {
+		sa := schemaAttr{Name: "internal_id", AttributeDataType: "String", DeveloperOnlyAttribute: true, Mutable: true,
+			StringAttributeConstraints: &stringConstr{MinLength: "0", MaxLength: "64"}}
+		m := true
+		in.Schema = append(in.Schema, schemaInput{schemaAttr: sa, Mutable: &m})
+	}
 	p, aerr := s.newPool(in, nil)
 	if aerr != nil {
 		return PopulateResult{}, fmt.Errorf("populate: create pool: %w", aerr)
@@ -131,6 +144,9 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 		u := s.genUser(rng, p, i)
 		if len(p.usernameAttrs) > 0 {
 			usernameAttrsUser(p, u, i)
+		}
+		if o.DevAttribute && u.status != StatusExternalProvider {
+			u.set(DevAttributeName, fmt.Sprintf("int-%06d", i))
 		}
 		p.seq++
 		u.seq = p.seq

@@ -427,6 +427,20 @@ func (p *pool) checkNewAliases(username string, attrs []attrInput, force bool) *
 
 // SignUp registers an UNCONFIRMED user through an app client.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
+// checkNotDeveloperOnly refuses a developer-only attribute in a request a
+// user makes: "This attribute can only be modified by an administrator"
+// (SchemaAttributeType.DeveloperOnlyAttribute, API reference). The code is
+// the one NotAuthorizedException the user operations declare; the message
+// is UNCONFIRMED (docs/cognito-facts.md §1, §12).
+func checkNotDeveloperOnly(in []attrInput) *apiError {
+	for _, a := range in {
+		if strings.HasPrefix(a.Name, "dev:") {
+			return newErr("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+		}
+	}
+	return nil
+}
+
 func signUp(s *Service, body []byte) (any, *apiError) {
 	var in struct {
 		ClientId       string
@@ -450,6 +464,9 @@ func signUp(s *Service, body []byte) (any, *apiError) {
 		return nil, errResourceNotFound("User pool client %s does not exist.", in.ClientId)
 	}
 	if err := p.checkWrite(in.UserAttributes, true); err != nil {
+		return nil, err
+	}
+	if err := checkNotDeveloperOnly(in.UserAttributes); err != nil {
 		return nil, err
 	}
 	u, err := s.insertUser(p, in.Username, in.UserAttributes, StatusUnconfirmed)

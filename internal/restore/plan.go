@@ -109,7 +109,7 @@ func (p *planner) refusals() error {
 	}
 	sort.Strings(names)
 	for _, a := range names {
-		lines = append(lines, fmt.Sprintf("  attribute %s: the target pool's schema lacks it; %d user(s) have it", a, p.lacking[a]))
+		lines = append(lines, fmt.Sprintf("  attribute %s: the target pool's schema lacks it; %d user(s) have it%s", a, p.lacking[a], devHint(a)))
 	}
 	if len(lines) > 0 {
 		return fmt.Errorf("restore: %w: nothing was written to %s:\n%s\nadd the attribute(s) to the target pool first (an immutable custom attribute can never be added to a user later), or pass --drop-attribute NAME for each to restore without it",

@@ -218,3 +218,15 @@ func checkSignIn(src signIn, tg *target, targetID string) error {
 	return fmt.Errorf("restore: %w: the snapshot's users sign in with %s (the source pool's username attributes) and have only an opaque username, but the target pool %s signs in with a username and takes no %s alias, so no restored user could sign in; restore into a pool that signs in with %s (restore --create-pool creates one like the source) or that has it as an alias attribute",
 		ErrRefused, strings.Join(src.UsernameAttributes, "/"), targetID, strings.Join(src.UsernameAttributes, "/"), strings.Join(src.UsernameAttributes, "/"))
 }
+
+// devHint says how to add a developer-only attribute the target lacks:
+// Cognito names it dev:custom:<name> and creates it from a schema entry
+// <name> with DeveloperOnlyAttribute true (docs/cognito-facts.md §12); a
+// plain custom:<name> is another attribute.
+func devHint(name string) string {
+	base, ok := strings.CutPrefix(name, "dev:custom:")
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (a developer-only attribute: add custom attribute %s with DeveloperOnlyAttribute true)", base)
+}
