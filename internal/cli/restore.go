@@ -111,9 +111,11 @@ most 500,000 users and 100 MB, one job at a time, uploaded to the job's
 presigned URL with SSE-KMS). The import file is not RFC 4180 CSV: values are
 unquoted, commas are written \, and surrounding whitespace is trimmed, so any
 user the file cannot carry exactly (line breaks, surrounding whitespace, a
-backslash, no verified email or phone number, a row over 16,000 characters)
-goes through the admin API instead, with the reason in the report, as do
-disabled users (a job leaves its users enabled while it runs) and users
+backslash, a row over 16,000 characters, an attribute with no column such as
+a developer-only dev:custom: one) or whose line would break the file's rules
+for the target pool (no verified value of its auto-verified attributes, SMS
+MFA that disagrees with its MFA mode, a birthdate) goes through the admin API
+instead, with the reason in the report, as do disabled users (a job leaves its users enabled while it runs) and users
 whose import line failed or whose job ended Failed, Stopped or Expired.
 Imported users are RESET_REQUIRED: they choose a new password at their next
 sign-in.

@@ -312,7 +312,9 @@ func (s *Service) runImport(j *importJob) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if j.stop {
-			status, msg = "Stopped", "The import job was stopped."
+			// As the developer guide's StopUserImportJob example answers
+			// (docs/cognito-facts.md §8.5).
+			status, msg = "Stopped", "The Import Job was stopped by the developer."
 		}
 		j.status, j.message, j.ended = status, msg, s.now()
 		j.file = nil

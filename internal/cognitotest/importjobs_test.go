@@ -383,3 +383,21 @@ func TestUserCanBeInAtMost100Groups(t *testing.T) {
 		t.Fatalf("101st group: %v, want InvalidParameterException", err)
 	}
 }
+
+// A stopped job keeps the users of the lines before the stop and answers
+// the developer guide's CompletionMessage.
+func TestStoppedImportJob(t *testing.T) {
+	srv, pool := startFake(t, cognitotest.Options{NoQuotas: true}, 0, 0)
+	c := newClient(srv)
+	hdr, _ := c.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &pool})
+	lines := []string{strings.Join(hdr.CSVHeader, ",")}
+	for _, n := range []string{"s1", "s2", "s3"} {
+		lines = append(lines, rowOf(hdr.CSVHeader, map[string]string{"cognito:username": n, "email": n + "@example.com", "email_verified": "true", "cognito:mfa_enabled": "false"}))
+	}
+	srv.StopImportJobsAfter(1)
+	done := runFile(t, c, pool, lines)
+	if done.Status != types.UserImportJobStatusTypeStopped || done.ImportedUsers != 1 ||
+		aws.ToString(done.CompletionMessage) != "The Import Job was stopped by the developer." {
+		t.Fatalf("job %s imported %d (%s), want Stopped after 1 with the guide's message", done.Status, done.ImportedUsers, aws.ToString(done.CompletionMessage))
+	}
+}
