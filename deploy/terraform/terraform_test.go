@@ -380,3 +380,10 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 		t.Errorf("local.cognito_actions_any_resource = %v, want %v (capture.ResourceTypes)", got, anyRes)
 	}
 }
+
+func TestEventRuleSelfServiceActionsMatchTheCode(t *testing.T) {
+	m := load(t, ".")
+	if got := literalList(t, m, "self_service_actions"); !slices.Equal(got, capture.SelfServiceChanges) {
+		t.Errorf("local.self_service_actions = %v\nthe handler journals (capture.SelfServiceChanges) %v", got, capture.SelfServiceChanges)
+	}
+}
