@@ -29,7 +29,7 @@ var cloudTrailDetailTypes = map[string]bool{"AWS API Call via CloudTrail": true,
 // specific to a user, records the user's sub, not the username:
 // https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-info-in-cloudtrail.html
 // Where: API calls in additionalEventData.sub (UNCONFIRMED by a documented
-// example; AWS sample code reads it there); hosted-UI events in
+// example; AWS-copyrighted sample code types it there); hosted-UI events in
 // additionalEventData.requestParameters.sub, a list, next to
 // additionalEventData.userPoolId (documented Confirm_POST example).
 // docs/cognito-facts.md section 14.
