@@ -685,3 +685,27 @@ func TestSelfServiceChangesAreJournaled(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedPermissionFailsTheEventOnce: when IAM refuses the re-read (a
+// policy missing AdminGetUser), the CloudTrail event fails with the refusal's
+// class, is counted, is not retried, and the log names neither the user nor
+// the caller's ARN.
+func TestRefusedPermissionFailsTheEventOnce(t *testing.T) {
+	e := setup(t, 2)
+	sub := e.confirmedUser(t, e.pool.PoolID, "jill", "jill@example.com")
+	defer e.srv.DenyActions("AdminGetUser")()
+	e.srv.ResetStats()
+	_, err := e.h.Handle(ctx, e.trail(t, fields{EventName: "AdminUpdateUserAttributes", Sub: sub, ID: "dddddddd-0000-4000-8000-000000000001"}))
+	if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("err = %v, want the refusal's class", err)
+	}
+	if n := e.srv.OpStats("AdminGetUser").Calls; n != 1 {
+		t.Errorf("%d AdminGetUser calls: a refusal must not be retried", n)
+	}
+	if len(e.journal(t)) != 0 || !strings.Contains(e.metrics.String(), `"CaptureFailures":1`) {
+		t.Errorf("journal %d events; metrics:\n%s", len(e.journal(t)), e.metrics)
+	}
+	if strings.Contains(e.logs.String(), sub) || strings.Contains(e.logs.String(), "assumed-role") {
+		t.Errorf("logs hold the sub or the caller:\n%s", e.logs)
+	}
+}
