@@ -250,3 +250,20 @@ func TestNoConnectionClosedUnderAResponse(t *testing.T) {
 		}
 	}
 }
+
+// --endpoint-url wins over AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, as the
+// AWS CLI's flag does: the variable points at a closed port, the flag at the
+// fake, and the call must reach the fake.
+func TestEndpointURLWinsOverTheCognitoVariable(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	isolate(t)
+	t.Setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "http://127.0.0.1:1")
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Region: srv.Region(), EndpointURL: srv.URL, MaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cip.NewFromConfig(cfg).ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(1)}); err != nil {
+		t.Fatalf("the call did not reach --endpoint-url: %v", err)
+	}
+}

@@ -116,6 +116,23 @@ func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 	out := Configs{Cognito: cfg.Copy(), Other: cfg}
 	if opts.EndpointURL != "" {
 		out.Cognito.BaseEndpoint = aws.String(opts.EndpointURL)
+		out.Cognito.ConfigSources = append([]any{flagEndpoint(opts.EndpointURL)}, cfg.ConfigSources...)
 	}
 	return out, nil
+}
+
+// flagEndpoint makes --endpoint-url win over a configured Cognito endpoint
+// (AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, a profile's services section),
+// as the AWS CLI's flag does. A client asks its config sources for a
+// service-specific endpoint in order, and that answer overrides BaseEndpoint;
+// this source comes first.
+type flagEndpoint string
+
+// GetServiceBaseEndpoint answers for Cognito only ("Cognito Identity
+// Provider" is the SDK's service id).
+func (f flagEndpoint) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if sdkID == "Cognito Identity Provider" {
+		return string(f), true, nil
+	}
+	return "", false, nil
 }
