@@ -43,6 +43,16 @@ locals {
     "cognito-idp:ListUsers",
     "cognito-idp:StartUserImportJob",
   ]
+  # Actions the Service Authorization Reference ("Actions, resources, and
+  # condition keys for Amazon Cognito User Pools") lists with no resource
+  # type: IAM grants them only on "*". DescribeUserPoolDomain names a domain,
+  # not a pool, so a policy scoped to the pool's ARN refuses it and the
+  # snapshot of any pool with a domain would fail. Every other action the
+  # function calls takes the userpool resource type. terraform_test.go checks
+  # this list against capture.ResourceTypes.
+  cognito_actions_any_resource = [
+    "cognito-idp:DescribeUserPoolDomain",
+  ]
   s3_object_actions = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
   s3_bucket_actions = ["s3:ListBucket"]
 }
@@ -55,6 +65,8 @@ locals {
     local.cognito_actions_snapshot,
     var.enable_restore ? local.cognito_actions_restore : [],
   )))
+  cognito_actions_on_pool = sort(setsubtract(local.cognito_actions, local.cognito_actions_any_resource))
+  cognito_actions_on_any  = sort(setintersection(local.cognito_actions, local.cognito_actions_any_resource))
 
   # Import jobs are part of restores: without enable_restore the function
   # cannot start one, so it gets no role to pass either.
@@ -84,8 +96,15 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "UserPool"
-    actions   = local.cognito_actions
+    actions   = local.cognito_actions_on_pool
     resources = [local.pool_arn]
+  }
+
+  # No resource-level permissions for these (see local.cognito_actions_any_resource).
+  statement {
+    sid       = "CognitoAnyResource"
+    actions   = local.cognito_actions_on_any
+    resources = ["*"]
   }
 
   statement {

@@ -99,18 +99,41 @@ resource "aws_lambda_permission" "cognito" {
 # Cognito API calls on the pool, as recorded by CloudTrail (management events,
 # which need a trail in the account; see README.md). A rule in the ENABLED
 # state receives the calls that change something, not read-only ones.
+# CloudTrail records API calls as "AWS API Call via CloudTrail" and managed
+# login / hosted UI requests (e.g. Confirm_POST) as "AWS Service Event via
+# CloudTrail"; the latter name the pool in additionalEventData.userPoolId
+# (the developer guide's example events). Self-service calls name no pool:
+# those with an app client id match by app_client_ids; those authorised by an
+# access token only with capture_unscoped_self_service, and the function then
+# keeps only subs of its own pool. docs/cognito-facts.md section 14.
+locals {
+  # capture.SelfServiceChanges (a test checks).
+  self_service_actions = [
+    "ConfirmForgotPassword", "ConfirmSignUp", "DeleteUser", "DeleteUserAttributes", "SetUserMFAPreference",
+    "SetUserSettings", "SignUp", "UpdateUserAttributes", "VerifySoftwareToken", "VerifyUserAttribute",
+  ]
+  event_match_pool = [
+    { detail = { requestParameters = { userPoolId = [var.user_pool_id] } } },
+    { detail = { additionalEventData = { userPoolId = [var.user_pool_id] } } },
+  ]
+  # for-filters, not conditionals: the two branches would be tuples of different types.
+  event_match_clients = [for m in [
+    { detail = { requestParameters = { clientId = var.app_client_ids } } },
+    { detail = { additionalEventData = { requestParameters = { client_id = var.app_client_ids } } } },
+  ] : m if length(var.app_client_ids) > 0]
+  event_match_unscoped = [for m in [
+    { detail = { eventName = local.self_service_actions, requestParameters = { userPoolId = [{ exists = false }] } } },
+  ] : m if var.capture_unscoped_self_service]
+}
+
 resource "aws_cloudwatch_event_rule" "cognito_api" {
   name        = "${var.function_name}-cognito-api-calls"
   description = "cogvault: Cognito API calls on user pool ${var.user_pool_id}"
 
   event_pattern = jsonencode({
     source      = ["aws.cognito-idp"]
-    detail-type = ["AWS API Call via CloudTrail"]
-    detail = {
-      requestParameters = {
-        userPoolId = [var.user_pool_id]
-      }
-    }
+    detail-type = ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
+    "$or"       = concat(local.event_match_pool, local.event_match_clients, local.event_match_unscoped)
   })
 
   tags = var.tags

@@ -105,6 +105,18 @@ variable "enable_restore" {
   default     = false
 }
 
+variable "app_client_ids" {
+  description = "App client ids of the pool. Self-service calls made with one (SignUp, ConfirmSignUp, ConfirmForgotPassword, ...) name the client, not the pool, in their CloudTrail record; with their ids the EventBridge rule matches them too. [] (the default) matches by pool id only."
+  type        = list(string)
+  default     = []
+}
+
+variable "capture_unscoped_self_service" {
+  description = "Also send the function self-service calls that name neither pool nor client (UpdateUserAttributes, DeleteUser, ... authorised by an access token), from every pool of the account and region; the function journals only subs found in its own pool. Costs one invocation and one AdminGetUser per such call in the region."
+  type        = bool
+  default     = false
+}
+
 variable "import_role_arn" {
   description = "ARN of the IAM role Cognito user import jobs assume to write their CloudWatch logs, passed as COGVAULT_IMPORT_ROLE_ARN. \"\" (the default) means restores use the admin API only. iam:PassRole on it is granted only when enable_restore is true."
   type        = string

@@ -219,6 +219,13 @@ func TestLoadConfigErrors(t *testing.T) {
 	if err != nil || cfg.Region != "eu-west-1" || aws.ToString(cfg.BaseEndpoint) != "http://127.0.0.1:1" {
 		t.Fatalf("env region + endpoint: %v %q %v", err, cfg.Region, cfg.BaseEndpoint)
 	}
+	// --endpoint-url is Cognito's: the config for S3 and CloudWatch Logs
+	// keeps the SDK's own (here AWS_ENDPOINT_URL).
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
+	cfgs, err := awsx.LoadConfigs(ctx, awsx.Options{EndpointURL: "http://127.0.0.1:1"})
+	if err != nil || aws.ToString(cfgs.Cognito.BaseEndpoint) != "http://127.0.0.1:1" || aws.ToString(cfgs.Other.BaseEndpoint) != "http://127.0.0.1:2" {
+		t.Fatalf("split endpoints: %v, Cognito %v, other %v", err, aws.ToString(cfgs.Cognito.BaseEndpoint), aws.ToString(cfgs.Other.BaseEndpoint))
+	}
 }
 
 // Without bufferBodies, a fast endpoint made the transport close a
@@ -241,5 +248,22 @@ func TestNoConnectionClosedUnderAResponse(t *testing.T) {
 			}
 			i++
 		}
+	}
+}
+
+// --endpoint-url wins over AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, as the
+// AWS CLI's flag does: the variable points at a closed port, the flag at the
+// fake, and the call must reach the fake.
+func TestEndpointURLWinsOverTheCognitoVariable(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	isolate(t)
+	t.Setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "http://127.0.0.1:1")
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Region: srv.Region(), EndpointURL: srv.URL, MaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cip.NewFromConfig(cfg).ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(1)}); err != nil {
+		t.Fatalf("the call did not reach --endpoint-url: %v", err)
 	}
 }

@@ -21,8 +21,10 @@ type Options struct {
 	Profile string
 	// Region overrides the region (--region).
 	Region string
-	// EndpointURL sends every service call to this URL (--endpoint-url), e.g.
-	// `cogvault fake-cognito` or a VPC endpoint.
+	// EndpointURL is Cognito's endpoint (--endpoint-url), e.g. `cogvault
+	// fake-cognito` or a Cognito VPC endpoint. Like the AWS CLI's flag it
+	// names one service's endpoint: LoadConfigs puts it in the Cognito config
+	// only, never in the one for S3 or CloudWatch Logs.
 	EndpointURL string
 	// Rates overrides quota categories in requests per second.
 	Rates quota.Rates
@@ -46,14 +48,34 @@ type Options struct {
 // a region.
 var ErrNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION (or region in your profile)")
 
-// LoadConfig returns the SDK configuration for opts. Every Cognito client
-// built from it (cognitoidentityprovider.NewFromConfig) is paced and retried.
+// Configs is the SDK configuration of one run, split by service the way the
+// AWS CLI applies --endpoint-url: to the service called, not to all of them.
+// One flag for both broke an S3 repository behind a Cognito VPC endpoint.
+type Configs struct {
+	// Cognito is for Cognito clients; its BaseEndpoint is Options.EndpointURL
+	// when that is set.
+	Cognito aws.Config
+	// Other is for every other service (S3 for s3:// repositories,
+	// CloudWatch Logs for import-job logs): endpoints as the SDK resolves
+	// them (AWS_ENDPOINT_URL_<SERVICE>, the profile's services section,
+	// AWS_ENDPOINT_URL, endpoint_url), never Options.EndpointURL.
+	Other aws.Config
+}
+
+// LoadConfig returns the Cognito configuration for opts (LoadConfigs'
+// Cognito). Every Cognito client built from it is paced and retried.
 func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
+	c, err := LoadConfigs(ctx, opts)
+	return c.Cognito, err
+}
+
+// LoadConfigs returns the SDK configuration for opts, split by service.
+func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 	if opts.MaxShare == 0 {
 		opts.MaxShare = 1
 	}
 	if opts.MaxShare < 0 || opts.MaxShare > 1 {
-		return aws.Config{}, fmt.Errorf("max share %v is outside (0, 1]", opts.MaxShare)
+		return Configs{}, fmt.Errorf("max share %v is outside (0, 1]", opts.MaxShare)
 	}
 	lim := opts.Limiter
 	if lim == nil {
@@ -78,12 +100,9 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
 		if opts.Profile != "" {
-			return aws.Config{}, fmt.Errorf("load AWS configuration for profile %q: %w", opts.Profile, err)
+			return Configs{}, fmt.Errorf("load AWS configuration for profile %q: %w", opts.Profile, err)
 		}
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if opts.EndpointURL != "" {
-		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
+		return Configs{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	// Wrapped after loading, so that the SDK could still apply a custom CA
 	// bundle (AWS_CA_BUNDLE) to its own client.
@@ -92,7 +111,28 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	}
 	cfg.HTTPClient = bufferBodies{next: cfg.HTTPClient}
 	if cfg.Region == "" {
-		return aws.Config{}, ErrNoRegion
+		return Configs{}, ErrNoRegion
 	}
-	return cfg, nil
+	out := Configs{Cognito: cfg.Copy(), Other: cfg}
+	if opts.EndpointURL != "" {
+		out.Cognito.BaseEndpoint = aws.String(opts.EndpointURL)
+		out.Cognito.ConfigSources = append([]any{flagEndpoint(opts.EndpointURL)}, cfg.ConfigSources...)
+	}
+	return out, nil
+}
+
+// flagEndpoint makes --endpoint-url win over a configured Cognito endpoint
+// (AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, a profile's services section),
+// as the AWS CLI's flag does. A client asks its config sources for a
+// service-specific endpoint in order, and that answer overrides BaseEndpoint;
+// this source comes first.
+type flagEndpoint string
+
+// GetServiceBaseEndpoint answers for Cognito only ("Cognito Identity
+// Provider" is the SDK's service id).
+func (f flagEndpoint) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if sdkID == "Cognito Identity Provider" {
+		return string(f), true, nil
+	}
+	return "", false, nil
 }

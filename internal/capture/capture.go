@@ -142,7 +142,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 		// the user's flow over it.
 		h.cfg.Log.Warn("ignoring a trigger this function does not handle", "triggerSource", s.TriggerSource)
 		return event, nil
-	case s.DetailType == "AWS API Call via CloudTrail" && s.Source == "aws.cognito-idp":
+	case cloudTrailDetailTypes[s.DetailType] && s.Source == "aws.cognito-idp":
 		return nil, h.cloudTrail(ctx, event)
 	case s.DetailType == "Scheduled Event" || s.Action == "snapshot":
 		return h.snapshot(ctx)

@@ -122,6 +122,7 @@ func (e *env) confirmedUser(t testing.TB, pool, name, email string) string {
 type fields struct {
 	Pool, Username, Sub, Email, ClientID, TriggerSource string
 	ID, Time, EventName, ErrorCode, Group               string
+	NoPool                                              bool // a record without userPoolId (self-service calls)
 }
 
 var templates = template.Must(template.ParseGlob(filepath.Join("testdata", "events", "*")))
@@ -142,14 +143,19 @@ func render(t testing.TB, name string, f fields) json.RawMessage {
 // username and attribute values hidden, the sub in additionalEventData.
 func (e *env) trail(t testing.TB, f fields) json.RawMessage {
 	t.Helper()
-	if f.Pool == "" {
+	return e.renderTrail(t, "cloudtrail.json.tmpl", f)
+}
+
+func (e *env) renderTrail(t testing.TB, name string, f fields) json.RawMessage {
+	t.Helper()
+	if f.Pool == "" && !f.NoPool {
 		f.Pool = e.pool.PoolID
 	}
 	if f.ID == "" {
 		f.ID = fmt.Sprintf("0000%04d-0000-4000-8000-000000000000", e.clock.Now().Unix()%10000)
 	}
 	f.Time = e.clock.Now().Format(time.RFC3339)
-	return render(t, "cloudtrail.json.tmpl", f)
+	return render(t, name, f)
 }
 
 func (e *env) journal(t testing.TB) []*snapshot.Event {
@@ -592,5 +598,114 @@ func TestIAMActionsCoverWhatTheCodeCalls(t *testing.T) {
 		if !slices.IsSorted(actions) || len(slices.Compact(slices.Clone(actions))) != len(actions) {
 			t.Errorf("capture.Actions[%q] is not sorted and unique", mode)
 		}
+	}
+}
+
+// TestSelfServiceConfirmationFromManagedLogin feeds the developer guide's
+// documented Confirm_POST record (a user entering their sign-up code in the
+// hosted UI: an AwsServiceEvent naming the pool and the sub only in
+// additionalEventData, the sub as a one-element list) and expects the user
+// journaled as confirmed.
+func TestSelfServiceConfirmationFromManagedLogin(t *testing.T) {
+	e := setup(t, 3)
+	pool := e.pool.PoolID
+	out, err := e.api.SignUp(ctx, &cip.SignUpInput{ClientId: &e.pool.ClientID, Username: aws.String("gina"), Password: aws.String("Very-long-pass-1"),
+		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String("gina@example.com")}}})
+	must(t, err)
+	// What the user's code entry did; the fake has no hosted UI.
+	_, err = e.api.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: &pool, Username: aws.String("gina")})
+	must(t, err)
+	e.clock.Advance(time.Minute)
+	ev := e.renderTrail(t, "cloudtrail_confirm_post.json.tmpl", fields{Sub: *out.UserSub, ClientID: e.pool.ClientID, ID: "e24ac6e5-2f70-4c6e-ad4e-2f08a547bb36"})
+	if _, err := e.h.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	events := e.journal(t)
+	if len(events) != 1 {
+		t.Fatalf("%d journal events, want the confirmed user", len(events))
+	}
+	got := events[0]
+	if got.Kind != snapshot.EventUser || got.Source != "Confirm_POST" || got.User.Sub != *out.UserSub || got.User.Status != "CONFIRMED" || got.EventID != "e24ac6e5-2f70-4c6e-ad4e-2f08a547bb36" {
+		t.Errorf("journaled %s from %s: %+v", got.Kind, got.Source, got.User)
+	}
+	if strings.Contains(e.logs.String(), "gina@example.com") {
+		t.Errorf("logs hold the email:\n%s", e.logs)
+	}
+}
+
+// TestSelfServiceCallsWithoutAPoolID: self-service calls (authorised by the
+// user's access token) carry no requestParameters.userPoolId. The sub is
+// looked up in the function's pool: a user there is journaled; a sub that is
+// not there (another pool's user, or one deleted) writes nothing, not even a
+// tombstone, and is counted as unresolved.
+func TestSelfServiceCallsWithoutAPoolID(t *testing.T) {
+	e := setup(t, 3)
+	pool := e.pool.PoolID
+	sub := e.confirmedUser(t, pool, "hank", "hank@example.com")
+	_, err := e.api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &pool, Username: aws.String("hank"),
+		UserAttributes: []types.AttributeType{{Name: aws.String("name"), Value: aws.String("Hank Two")}}})
+	must(t, err)
+	e.clock.Advance(time.Minute)
+	_, err = e.h.Handle(ctx, e.trail(t, fields{EventName: "UpdateUserAttributes", Sub: sub, NoPool: true, ID: "aaaaaaaa-0000-4000-8000-000000000001"}))
+	must(t, err)
+	events := e.journal(t)
+	if len(events) != 1 || events[0].Kind != snapshot.EventUser || events[0].User.Sub != sub {
+		t.Fatalf("journal after a self-service update: %+v", events)
+	}
+	if v, _ := events[0].User.Attr("name"); v != "Hank Two" {
+		t.Errorf("journaled name %q", v)
+	}
+	for i, f := range []fields{
+		{EventName: "DeleteUser", Sub: "00000000-0000-4000-8000-0000000000aa", NoPool: true}, // not in this pool
+		{EventName: "UpdateUserAttributes", NoPool: true},                                    // no sub either
+	} {
+		f.ID = fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", i)
+		_, err = e.h.Handle(ctx, e.trail(t, f))
+		must(t, err)
+	}
+	if n := len(e.journal(t)); n != 1 {
+		t.Errorf("%d journal events, want still 1: an unknown sub must not become a tombstone", n)
+	}
+	if !strings.Contains(e.metrics.String(), `"UnresolvedEvents":1`) {
+		t.Errorf("unresolved self-service events were not counted:\n%s", e.metrics)
+	}
+}
+
+// The rule's self-service list must name only calls the handler journals.
+func TestSelfServiceChangesAreJournaled(t *testing.T) {
+	e := setup(t, 1)
+	pool := e.pool.PoolID
+	sub := e.confirmedUser(t, pool, "ivy", "ivy@example.com")
+	for i, name := range capture.SelfServiceChanges {
+		e.clock.Advance(time.Second)
+		_, err := e.h.Handle(ctx, e.trail(t, fields{EventName: name, Sub: sub, NoPool: true, ID: fmt.Sprintf("cccccccc-0000-4000-8000-%012d", i)}))
+		must(t, err)
+		if n := len(e.journal(t)); n != i+1 {
+			t.Errorf("%s: %d journal events after %d self-service calls", name, n, i+1)
+		}
+	}
+}
+
+// TestRefusedPermissionFailsTheEventOnce: when IAM refuses the re-read (a
+// policy missing AdminGetUser), the CloudTrail event fails with the refusal's
+// class, is counted, is not retried, and the log names neither the user nor
+// the caller's ARN.
+func TestRefusedPermissionFailsTheEventOnce(t *testing.T) {
+	e := setup(t, 2)
+	sub := e.confirmedUser(t, e.pool.PoolID, "jill", "jill@example.com")
+	defer e.srv.DenyActions("AdminGetUser")()
+	e.srv.ResetStats()
+	_, err := e.h.Handle(ctx, e.trail(t, fields{EventName: "AdminUpdateUserAttributes", Sub: sub, ID: "dddddddd-0000-4000-8000-000000000001"}))
+	if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("err = %v, want the refusal's class", err)
+	}
+	if n := e.srv.OpStats("AdminGetUser").Calls; n != 1 {
+		t.Errorf("%d AdminGetUser calls: a refusal must not be retried", n)
+	}
+	if len(e.journal(t)) != 0 || !strings.Contains(e.metrics.String(), `"CaptureFailures":1`) {
+		t.Errorf("journal %d events; metrics:\n%s", len(e.journal(t)), e.metrics)
+	}
+	if strings.Contains(e.logs.String(), sub) || strings.Contains(e.logs.String(), "assumed-role") {
+		t.Errorf("logs hold the sub or the caller:\n%s", e.logs)
 	}
 }

@@ -14,10 +14,25 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
-// cloudTrailEvent is an EventBridge "AWS API Call via CloudTrail" event.
+// cloudTrailDetailTypes are the EventBridge detail-types CloudTrail gives
+// Cognito's records: API calls (eventType AwsApiCall), and managed login /
+// hosted UI requests, which Cognito records as eventType AwsServiceEvent
+// (e.g. Confirm_POST, a user confirming their sign-up).
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+// https://docs.aws.amazon.com/cognito/latest/developerguide/understanding-amazon-cognito-entries.html
+var cloudTrailDetailTypes = map[string]bool{"AWS API Call via CloudTrail": true, "AWS Service Event via CloudTrail": true}
+
+// cloudTrailEvent is an EventBridge event carrying a CloudTrail record.
 // Cognito hides sensitive request fields (usernames, attribute values) as
-// HIDDEN_DUE_TO_SECURITY_REASONS and records the user's sub where it can:
-// https://docs.aws.amazon.com/cognito/latest/developerguide/logging-using-cloudtrail.html
+// HIDDEN_DUE_TO_SECURITY_REASONS (the developer guide also spells it
+// HIDDEN_FOR_SECURITY_REASONS; both start with "HIDDEN_") and, for requests
+// specific to a user, records the user's sub, not the username:
+// https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-info-in-cloudtrail.html
+// Where: API calls in additionalEventData.sub (UNCONFIRMED by a documented
+// example; AWS-copyrighted sample code types it there); hosted-UI events in
+// additionalEventData.requestParameters.sub, a list, next to
+// additionalEventData.userPoolId (documented Confirm_POST example).
+// docs/cognito-facts.md section 14.
 type cloudTrailEvent struct {
 	ID     string `json:"id"`
 	Detail struct {
@@ -36,6 +51,14 @@ type trailResource struct {
 	ARN string `json:"ARN"`
 }
 
+// SelfServiceChanges are the calls in userChanges a user makes with an app
+// client id or an access token: their CloudTrail records name no pool.
+// deploy/terraform's rule matches exactly these without a pool (a test checks).
+var SelfServiceChanges = []string{
+	"ConfirmForgotPassword", "ConfirmSignUp", "DeleteUser", "DeleteUserAttributes", "SetUserMFAPreference",
+	"SetUserSettings", "SignUp", "UpdateUserAttributes", "VerifySoftwareToken", "VerifyUserAttribute",
+}
+
 // userChanges are the API calls after which a user's state may differ.
 var userChanges = map[string]bool{
 	"AdminCreateUser": true, "AdminUpdateUserAttributes": true, "AdminDeleteUserAttributes": true,
@@ -45,7 +68,10 @@ var userChanges = map[string]bool{
 	"AdminSetUserSettings": true, "AdminLinkProviderForUser": true, "AdminDisableProviderForUser": true,
 	"UpdateUserAttributes": true, "DeleteUserAttributes": true, "DeleteUser": true, "SignUp": true,
 	"ConfirmSignUp": true, "ConfirmForgotPassword": true, "VerifyUserAttribute": true,
-	"SetUserMFAPreference": true, "SetUserSettings": true,
+	"SetUserMFAPreference": true, "SetUserSettings": true, "VerifySoftwareToken": true,
+	// Hosted UI / managed login: a user entering the code that confirms their
+	// sign-up (AwsServiceEvent, documented example).
+	"Confirm_POST": true,
 }
 
 // groupChanges are the API calls that change a group itself.
@@ -76,11 +102,7 @@ func (h *Handler) cloudTrail(ctx context.Context, raw json.RawMessage) error {
 			pool = id
 		}
 	}
-	if pool != h.cfg.PoolID {
-		if pool == "" {
-			h.metric("UnresolvedEvents", 1)
-			h.cfg.Log.Warn("CloudTrail event names no user pool; the next snapshot reconciles", "eventName", name)
-		}
+	if pool != h.cfg.PoolID && pool != "" {
 		return nil
 	}
 	id := d.EventID
@@ -92,9 +114,12 @@ func (h *Handler) cloudTrail(ctx context.Context, raw json.RawMessage) error {
 	}
 	base := snapshot.Event{PoolID: h.cfg.PoolID, Source: name, EventID: id, ChangeTime: d.EventTime.UTC()}
 	var err error
-	if groupChanges[name] {
+	switch {
+	case pool == "":
+		err = h.journalUnscoped(ctx, base, d.AdditionalEventData)
+	case groupChanges[name]:
 		err = h.journalGroup(ctx, base, str(d.RequestParameters, "groupName"))
-	} else {
+	default:
 		err = h.journalUser(ctx, base, d.RequestParameters, d.ResponseElements, d.AdditionalEventData)
 	}
 	if err != nil {
@@ -126,10 +151,47 @@ func (h *Handler) journalGroup(ctx context.Context, e snapshot.Event, name strin
 	return err
 }
 
+// journalUnscoped handles an event that names no pool: self-service calls
+// authorised by the user's access token carry no userPoolId. Its sub is
+// looked up in this function's pool. Found, the user is journaled; not found,
+// it may be another pool's user as well as a deleted one of this pool, so
+// nothing is written (a tombstone needs proof) and the snapshot reconciles.
+func (h *Handler) journalUnscoped(ctx context.Context, e snapshot.Event, extra map[string]any) error {
+	sub := subOf(extra)
+	if sub == "" {
+		h.metric("UnresolvedEvents", 1)
+		h.cfg.Log.Warn("CloudTrail event names no user pool and no sub; the next snapshot reconciles", "eventName", e.Source)
+		return nil
+	}
+	if _, err := h.readUser(ctx, sub); cognito.IsUserNotFound(err) {
+		h.metric("UnresolvedEvents", 1)
+		h.cfg.Log.Warn("CloudTrail event names no user pool and its sub is not in this pool; the next snapshot reconciles", "eventName", e.Source)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return h.journalUser(ctx, e, nil, nil, extra)
+}
+
+// subOf finds the sub in additionalEventData: a string for API calls, a
+// one-element list under requestParameters for hosted-UI requests.
+func subOf(extra map[string]any) string {
+	if s := firstOf(str(extra, "sub"), str(extra, "userSub")); s != "" {
+		return s
+	}
+	req, _ := extra["requestParameters"].(map[string]any)
+	if l, _ := req["sub"].([]any); len(l) == 1 {
+		if s, _ := l[0].(string); !strings.HasPrefix(s, hidden) {
+			return s
+		}
+	}
+	return ""
+}
+
 // journalUser re-reads the user the call was about. CloudTrail gives the
 // sub, or a username, or neither (then the snapshot reconciles).
 func (h *Handler) journalUser(ctx context.Context, e snapshot.Event, req, resp, extra map[string]any) error {
-	sub := firstOf(str(extra, "sub"), str(extra, "userSub"), str(resp, "userSub"), str(req, "sub"))
+	sub := firstOf(subOf(extra), str(resp, "userSub"), str(req, "sub"))
 	username := firstOf(str(req, "username"), str(req, "userName"))
 	var u *snapshot.User
 	var err error

@@ -258,7 +258,9 @@ func TestRestoreCommand(t *testing.T) {
 	if srv.MessagesSent() != 0 {
 		t.Fatalf("restore sent %d messages", srv.MessagesSent())
 	}
-	// The import-job path into a second pool.
+	// The import-job path into a second pool; its logs come from CloudWatch
+	// Logs, which --endpoint-url (Cognito's) does not redirect.
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", srv.URL)
 	tgt2, _ := srv.Populate(cognitotest.PopulateOptions{PoolName: "target2", Seed: 6})
 	importArgs := append([]string{"restore", "latest", "--to", tgt2.PoolID, "--via", "import", "--state-file", dir + "/state2", "--mapping-file", dir + "/subs2"}, common...)
 	code, _, errOut = run(t, context.Background(), importArgs...)

@@ -113,7 +113,7 @@ func runClone(ctx context.Context, opts cloneOptions, g *globalOptions) error {
 		name = m.PoolName
 	}
 	dst := src
-	dst.cfg = nil
+	dst.cfgs = nil
 	if opts.ToRegion != "" {
 		dst.Region = opts.ToRegion
 	}

@@ -632,6 +632,8 @@ func (e *corpusEnv) nextSeed() uint64 { e.mu.Lock(); defer e.mu.Unlock(); e.seed
 func newCorpusEnv(t *testing.T) *corpusEnv {
 	t.Helper()
 	e := &corpusEnv{srv: cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true}), work: t.TempDir(), seed: 100}
+	// Import-job logs come from CloudWatch Logs, which --endpoint-url does not redirect.
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", e.srv.URL)
 	e.api = corpusClient(e.srv)
 	res, err := e.srv.Populate(cognitotest.PopulateOptions{PoolName: "corpus-src", Users: 30, Groups: 3, Seed: 7})
 	if err != nil {

@@ -141,10 +141,12 @@ Try it (any credentials work):
   export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake
   aws cognito-idp list-users --endpoint-url %s --region %s --user-pool-id %s --max-items 5
   cogvault pools --endpoint-url %s --region %s
+  (restore --via import reads job logs from CloudWatch Logs, which the fake
+  serves too: export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s)
 
 Press Ctrl-C to stop.
 `, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, signIn, quotas,
-			srv.URL, region, res.PoolID, srv.URL, region)
+			srv.URL, region, res.PoolID, srv.URL, region, srv.URL)
 	}
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

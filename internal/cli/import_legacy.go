@@ -59,7 +59,7 @@ func runImportLegacy(ctx context.Context, opts importLegacyOptions, g *globalOpt
 	}
 	so := storage.Options{MustExist: true}
 	if strings.HasPrefix(opts.From, "s3://") {
-		cfg, err := g.awsConfig(ctx)
+		cfg, err := g.otherConfig(ctx)
 		if err != nil {
 			return err
 		}

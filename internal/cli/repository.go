@@ -32,7 +32,7 @@ func (g *globalOptions) open(ctx context.Context, opts storage.Options) (*repo.R
 		return nil, usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
 	}
 	if strings.HasPrefix(g.Repo, "s3://") {
-		cfg, err := g.awsConfig(ctx)
+		cfg, err := g.otherConfig(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -70,15 +70,30 @@ func (g *globalOptions) identities() ([]age.Identity, error) {
 	return ids, nil
 }
 
-// awsConfig loads the SDK configuration once per command.
+// awsConfig is the configuration for Cognito clients: --endpoint-url applies.
 func (g *globalOptions) awsConfig(ctx context.Context) (aws.Config, error) {
-	if g.cfg != nil {
-		return *g.cfg, nil
+	c, err := g.configs(ctx)
+	return c.Cognito, err
+}
+
+// otherConfig is the configuration for S3 and CloudWatch Logs clients:
+// --endpoint-url is Cognito's alone, as the AWS CLI's flag names the one
+// service a command calls; these resolve their own endpoints
+// (AWS_ENDPOINT_URL_S3, the profile's services section, AWS_ENDPOINT_URL).
+func (g *globalOptions) otherConfig(ctx context.Context) (aws.Config, error) {
+	c, err := g.configs(ctx)
+	return c.Other, err
+}
+
+// configs loads the SDK configuration once per command.
+func (g *globalOptions) configs(ctx context.Context) (awsx.Configs, error) {
+	if g.cfgs != nil {
+		return *g.cfgs, nil
 	}
-	cfg, err := awsx.LoadConfig(ctx, g.awsOptions())
+	c, err := awsx.LoadConfigs(ctx, g.awsOptions())
 	if err != nil {
-		return aws.Config{}, err
+		return awsx.Configs{}, err
 	}
-	g.cfg = &cfg
-	return cfg, nil
+	g.cfgs = &c
+	return c, nil
 }

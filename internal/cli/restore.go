@@ -213,7 +213,11 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	mapping := cmp.Or(opts.MappingFile, base+".subs")
 	// Import jobs log each failed line's reason to CloudWatch Logs; reading it
 	// needs logs:GetLogEvents, and without it failures are still found.
-	ro.Import.Logs = cloudwatchlogs.NewFromConfig(cfg)
+	logsCfg, err := g.otherConfig(ctx) // its own endpoint, not --endpoint-url
+	if err != nil {
+		return err
+	}
+	ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)
 	stats := &restore.Stats{}
 	stop := g.progress(ctx,
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},

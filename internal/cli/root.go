@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -33,13 +32,13 @@ type globalOptions struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	cfg            *aws.Config // loaded on first use by awsConfig
+	cfgs           *awsx.Configs // loaded on first use by awsConfig / otherConfig
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Profile, "profile", "", "AWS shared-config `profile` to use (default: AWS_PROFILE, then the SDK's chain)")
 	fs.StringVar(&g.Region, "region", "", "AWS `Region` of the user pool (default: AWS_REGION or the profile's region)")
-	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "send AWS calls to this `URL` instead, e.g. the endpoint cogvault fake-cognito prints")
+	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "send Cognito calls to this `URL`, e.g. a Cognito VPC endpoint or what cogvault fake-cognito prints (Cognito only: S3 and CloudWatch Logs resolve their own endpoints)")
 	fs.StringVar(&g.Output, "output", "text", "output `format`: text or json (json prints one document on stdout)")
 	fs.StringVar(&g.Repo, "repo", "", "repository `URL`: a path, file://PATH or s3://BUCKET/PREFIX (default: $COGVAULT_REPO)")
 	fs.StringVar(&g.AgeIdentity, "age-identity", "", "age identity `file` that decrypts an encrypted repository (default: $COGVAULT_AGE_IDENTITY)")
@@ -130,7 +129,11 @@ Environment:
   COGVAULT_REPO     default for --repo
   AWS_PROFILE       default for --profile
   AWS_REGION        default for --region
-  AWS_ENDPOINT_URL  default endpoint for every AWS service (the SDK reads it)`
+  AWS_ENDPOINT_URL  default endpoint for every AWS service (the SDK reads it)
+  AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
+                    S3's endpoint (s3:// repositories) and CloudWatch Logs'
+                    (import-job logs); --endpoint-url is Cognito's alone, as
+                    in the AWS CLI, and never redirects these`
 
 // newRoot builds a fresh command tree: no state survives between calls.
 func newRoot(g *globalOptions) *cobra.Command {

@@ -11,8 +11,9 @@ import (
 // stream <job-id>/<job-name>, as "[SUCCEEDED|SKIPPED|FAILED] Line Number N - reason".
 // https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool-cli-cloudwatch-iam-role.html
 // The fake serves GetLogEvents on the same endpoint (X-Amz-Target
-// Logs_20140328.GetLogEvents), so a client pointed at it with
-// --endpoint-url reads job logs too.
+// Logs_20140328.GetLogEvents): point a CloudWatch Logs client at it
+// (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS; cogvault's --endpoint-url is Cognito's
+// only) and it reads job logs too.
 
 const logsTargetPrefix = "Logs_20140328."
 

@@ -65,6 +65,8 @@ type Service struct {
 	failAfter, failLines int
 	// listLag hides users younger than this from ListUsers.
 	listLag time.Duration
+
+	denials denials // DenyActions
 }
 
 // New returns a Service with no pools.
@@ -146,6 +148,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.call(op)
+	if aerr := s.denied(op, r); aerr != nil { // IAM answers before quotas and faults
+		s.stats.fail(op)
+		writeError(w, aerr)
+		return
+	}
 
 	if f := s.faults.take(op); f != nil {
 		if f.Latency > 0 {
