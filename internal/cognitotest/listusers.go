@@ -19,6 +19,8 @@ type filter struct {
 	attr   string
 	prefix bool // ^= rather than =
 	value  string
+	// subNothing: a `sub ^=` filter matches no user (SubPrefixMatchesNothing).
+	subNothing bool
 }
 
 // parseFilter parses `attr = "value"` or `attr ^= "value"`; inside the quotes a
@@ -80,6 +82,36 @@ func parseFilter(src string) (*filter, *apiError) {
 	return f, nil
 }
 
+// SubPrefix is how a pool answers ListUsers with a prefix filter on sub.
+// The developer guide lists sub as searchable and ^= as the prefix match,
+// but no public source shows `sub ^= "a"` working on every pool, so tests
+// can make the fake refuse it or match nothing (see docs/cognito-facts.md §11).
+type SubPrefix int
+
+const (
+	// SubPrefixWorks matches subs starting with the value (the default).
+	SubPrefixWorks SubPrefix = iota
+	// SubPrefixRefused answers InvalidParameterException.
+	SubPrefixRefused
+	// SubPrefixMatchesNothing accepts the filter and lists no user.
+	SubPrefixMatchesNothing
+)
+
+// SetSubPrefix sets how ListUsers answers `sub ^= "…"`.
+func (s *Service) SetSubPrefix(m SubPrefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subPrefix = m
+}
+
+// refuseSubPrefix applies SetSubPrefix(SubPrefixRefused). Caller holds s.mu.
+func (s *Service) refuseSubPrefix(f *filter) *apiError {
+	if f != nil && f.prefix && f.attr == "sub" && s.subPrefix == SubPrefixRefused {
+		return errInvalidParameter("Error while parsing filter.")
+	}
+	return nil
+}
+
 func (f *filter) match(u *user) bool {
 	if f == nil {
 		return true
@@ -102,7 +134,7 @@ func (f *filter) match(u *user) bool {
 		}
 	}
 	if f.prefix {
-		return strings.HasPrefix(v, f.value)
+		return strings.HasPrefix(v, f.value) && !(f.attr == "sub" && f.subNothing)
 	}
 	return v == f.value
 }
@@ -176,6 +208,12 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 		if _, ok := p.schemaByName[a]; !ok {
 			return nil, errInvalidParameter("One or more requested attributes do not exist.")
 		}
+	}
+	if err := s.refuseSubPrefix(f); err != nil {
+		return nil, err
+	}
+	if f != nil {
+		f.subNothing = s.subPrefix == SubPrefixMatchesNothing
 	}
 	binding := p.id + "\x00" + strings.TrimSpace(in.Filter)
 	after, err := s.openSeqToken(in.PaginationToken, "users", binding)

@@ -61,6 +61,8 @@ type Service struct {
 	stopAfter int
 	// listLag hides users younger than this from ListUsers.
 	listLag time.Duration
+	// subPrefix says how ListUsers answers a `sub ^=` filter.
+	subPrefix SubPrefix
 }
 
 // New returns a Service with no pools.
