@@ -1,6 +1,7 @@
 package cognitotest
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -139,17 +140,57 @@ func (f *filter) match(u *user) bool {
 	return v == f.value
 }
 
-// lagging reports whether u is too new to be listed yet: ListUsers "is
-// eventually consistent" (API reference), so a user just created may be
-// missing from it while AdminGetUser finds it. Caller holds s.mu.
+// shown is the state of u that ListUsers returns now, or nil when the
+// listing does not show u yet. ListUsers "is eventually consistent" (API
+// reference) while AdminGetUser reads the user itself: a user created less
+// than the lag ago is missing from listings; a user changed less than the
+// lag ago is listed, and filtered, with its state before the change (an
+// index that has not caught up still holds the old entry). Caller holds s.mu.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
-func (s *Service) lagging(u *user) bool {
-	return s.listLag > 0 && s.now().Sub(u.created) < s.listLag
+func (s *Service) shown(u *user) *user {
+	if s.listLag <= 0 {
+		return u
+	}
+	now := s.now()
+	switch {
+	case now.Sub(u.created) < s.listLag:
+		return nil
+	case u.listed != nil && now.Sub(u.modified) < s.listLag:
+		return u.listed
+	}
+	return u
 }
 
-// SetListingLag makes ListUsers omit users created less than d ago, as an
-// eventually consistent listing may; 0 (the default) lists every user at
-// once.
+// beforeChange copies u before a change when listings lag, so that they can
+// go on showing the old state. Caller holds s.mu for writing.
+func (s *Service) beforeChange(u *user) *user {
+	if s.listLag <= 0 {
+		return nil
+	}
+	c := *u
+	c.attrs = slices.Clone(u.attrs)
+	c.listed = nil
+	return &c
+}
+
+// afterChange keeps before as the listed state when the change touched the
+// user and what listings showed until now was its current state (a change
+// following a change still within the lag keeps the older listed state).
+func (s *Service) afterChange(u, before *user) {
+	if before == nil || u.modified.Equal(before.modified) {
+		return
+	}
+	if u.listed == nil || s.now().Sub(before.modified) >= s.listLag {
+		if shownBefore := s.now().Sub(before.created) >= s.listLag; shownBefore || u.listed != nil {
+			u.listed = before
+		}
+	}
+}
+
+// SetListingLag makes ListUsers eventually consistent: for d after a user is
+// created it is missing from listings, and for d after a change listings
+// show its state before the change; 0 (the default) lists every user at
+// once as it is. `cogvault fake-cognito --list-lag` sets it.
 func (s *Service) SetListingLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -231,10 +272,12 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 		u := p.order[i]
 		scanned++
 		last = u.seq
-		if u.deleted || !f.match(u) || s.lagging(u) {
+		if u.deleted {
 			continue
 		}
-		items = append(items, u.render(want))
+		if v := s.shown(u); v != nil && f.match(v) {
+			items = append(items, v.render(want))
+		}
 	}
 	out := map[string]any{"Users": items}
 	if i < len(p.order) && scanned > 0 {

@@ -35,6 +35,9 @@ type user struct {
 	mfa               mfaPrefs
 	groups            map[string]struct{}
 	deleted           bool
+	// listed is the state ListUsers still shows while the last change is
+	// younger than the listing lag (see SetListingLag); nil otherwise.
+	listed *user
 }
 
 type mfaPrefs struct {
@@ -530,7 +533,10 @@ func withUser[T any](s *Service, body []byte, in *T, ref func(*T) userRef, f fun
 	if err != nil {
 		return nil, err
 	}
-	return f(p, u)
+	before := s.beforeChange(u)
+	out, aerr := f(p, u)
+	s.afterChange(u, before)
+	return out, aerr
 }
 
 func refOf(r *userRef) userRef { return *r }
