@@ -279,7 +279,9 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 	if !b.opts.MFA {
 		m.Omitted = append(m.Omitted, snapshot.OmitMFAPreferences)
 	}
-	b.checkEstimate(ctx)
+	if b.api != nil { // a snapshot read from a pool, not written from records
+		b.checkEstimate(ctx)
+	}
 	b.mu.Lock()
 	m.Incomplete = slices.Clone(b.gaps)
 	b.mu.Unlock()
