@@ -1,6 +1,7 @@
 package restore_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -22,7 +23,9 @@ func TestRestoreIntoAPoolThatRefusesTheShardFilter(t *testing.T) {
 		t.Fatal("nothing imported")
 	}
 	creates := e.srv.OpStats("AdminCreateUser").Calls
-	again, err := e.restore(t, importOpts(t))
+	fresh := importOpts(t)
+	fresh.StatePath = filepath.Join(t.TempDir(), "second.jsonl") // a fresh run, not a resumed one
+	again, err := e.restore(t, fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
