@@ -1,6 +1,9 @@
 package cognitotest
 
 import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
@@ -239,12 +242,15 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 			want[a] = true
 		}
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	// The write lock: a listing first files the users created since the
+	// last one into the order (settle).
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	p, err := s.pool(in.UserPoolId)
 	if err != nil {
 		return nil, err
 	}
+	p.settle()
 	for a := range want {
 		if _, ok := p.schemaByName[a]; !ok {
 			return nil, errInvalidParameter("One or more requested attributes do not exist.")
@@ -257,21 +263,21 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 		f.subNothing = s.subPrefix == SubPrefixMatchesNothing
 	}
 	binding := p.id + "\x00" + strings.TrimSpace(in.Filter)
-	after, err := s.openSeqToken(in.PaginationToken, "users", binding)
+	after, err := s.openOrderToken(in.PaginationToken, binding)
 	if err != nil {
 		return nil, err
 	}
-	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].seq > after })
+	i := sort.Search(len(p.order), func(i int) bool { return after.before(p.order[i]) })
 	items := make([]userType, 0, limit)
 	scanned := 0
-	var last uint64
+	var last orderKey
 	for ; i < len(p.order) && len(items) < limit; i++ {
 		if f != nil && scanned == scanBudget {
 			break
 		}
 		u := p.order[i]
 		scanned++
-		last = u.seq
+		last = orderKey{u.pos, u.seq}
 		if u.deleted {
 			continue
 		}
@@ -281,7 +287,7 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 	}
 	out := map[string]any{"Users": items}
 	if i < len(p.order) && scanned > 0 {
-		out["PaginationToken"] = s.sealToken("users", binding, strconv.FormatUint(last, 10))
+		out["PaginationToken"] = s.sealToken("users", binding, last.String())
 	}
 	return out, nil
 }
@@ -314,4 +320,73 @@ func getCSVHeaderOf(p *pool) ([]string, *apiError) {
 		cols = append(cols, sa.Name)
 	}
 	return append(cols, "cognito:mfa_enabled", "cognito:username"), nil
+}
+
+// The ListUsers order. The API reference promises no order, and the service
+// is sharded, so the fake does not list in creation order: a user's place is
+// a hash of its sub, so a user created during a listing lands anywhere,
+// before or after the listing's position (clients must neither expect it
+// nor expect not to see it). Ties, never seen in practice, go by seq.
+// (docs/cognito-facts.md §11.)
+
+// orderKey is a place in the order: (pos, seq).
+type orderKey struct{ pos, seq uint64 }
+
+func (k orderKey) String() string { return fmt.Sprintf("%x.%x", k.pos, k.seq) }
+
+// before reports whether k comes before u's place.
+func (k orderKey) before(u *user) bool {
+	return k.pos < u.pos || (k.pos == u.pos && k.seq < u.seq)
+}
+
+func orderLess(a, b *user) int {
+	return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.seq, b.seq))
+}
+
+// enlist gives a new user its place and files it for the next listing.
+// Caller holds s.mu for writing.
+func (p *pool) enlist(u *user) {
+	h := fnv.New64a()
+	h.Write([]byte(u.sub))
+	u.pos = h.Sum64()
+	p.pending = append(p.pending, u)
+}
+
+// settle merges the users created since the last listing into the order:
+// one merge per listing that follows creations, not one insertion per user.
+func (p *pool) settle() {
+	if len(p.pending) == 0 {
+		return
+	}
+	slices.SortFunc(p.pending, orderLess)
+	merged := make([]*user, 0, len(p.order)+len(p.pending))
+	i, j := 0, 0
+	for i < len(p.order) && j < len(p.pending) {
+		if orderLess(p.order[i], p.pending[j]) < 0 {
+			merged = append(merged, p.order[i])
+			i++
+		} else {
+			merged = append(merged, p.pending[j])
+			j++
+		}
+	}
+	merged = append(append(merged, p.order[i:]...), p.pending[j:]...)
+	p.order, p.pending = merged, nil
+}
+
+// openOrderToken opens a ListUsers token; the zero key for none.
+func (s *Service) openOrderToken(tok, binding string) (orderKey, *apiError) {
+	pos, err := s.openToken(tok, "users", binding)
+	if err != nil || pos == "" {
+		return orderKey{}, err
+	}
+	var k orderKey
+	a, b, ok := strings.Cut(pos, ".")
+	var perr1, perr2 error
+	k.pos, perr1 = strconv.ParseUint(a, 16, 64)
+	k.seq, perr2 = strconv.ParseUint(b, 16, 64)
+	if !ok || perr1 != nil || perr2 != nil {
+		return orderKey{}, errInvalidParameter("Paging Marker is Invalid for Request")
+	}
+	return k, nil
 }

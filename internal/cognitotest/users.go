@@ -24,6 +24,7 @@ type attr struct {
 
 type user struct {
 	seq               uint64
+	pos               uint64 // place in the ListUsers order (see enlist)
 	username          string
 	sub               string
 	attrs             []attr // sub first, then in the order written
@@ -322,7 +323,7 @@ func (s *Service) insertUser(p *pool, username string, attrs []attrInput, status
 	u.seq = p.seq
 	p.users[key] = u
 	p.bySub[sub] = u
-	p.order = append(p.order, u)
+	p.enlist(u)
 	p.reindexAliases(u, nil)
 	return u, nil
 }
