@@ -38,7 +38,7 @@ func IsInvalidParameter(err error) bool { return Code(err) == "InvalidParameterE
 
 // IsRefused reports whether the service refused a call for a reason a retry
 // cannot change: AccessDeniedException (IAM denies the action; a common error
-// of every AWS API, HTTP 400) or OperationNotEnabledException ("not available
+// of every AWS API) or OperationNotEnabledException ("not available
 // in the current region or for the current user pool configuration", as the
 // SDK's service model declares it for GetUICustomization,
 // DescribeUserPoolDomain, ListResourceServers and ListUsers).
