@@ -3,14 +3,19 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/cli"
 	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
@@ -110,5 +115,52 @@ func TestRestoreViaImportUnderListingLag(t *testing.T) {
 		if first[name] == types.UserStatusTypeResetRequired && st != first[name] {
 			t.Fatalf("user %s went from RESET_REQUIRED to %s on the second run", name, st)
 		}
+	}
+}
+
+// fake-cognito --list-lag serves an eventually consistent ListUsers: a user
+// just created is not listed, AdminGetUser finds it. A negative lag is a
+// usage error naming the flag.
+func TestFakeCognitoListLagFlag(t *testing.T) {
+	isolateAWS(t)
+	if code, _, errOut := run(t, context.Background(), "fake-cognito", "--listen", "127.0.0.1:0", "--users", "1", "--list-lag", "-1s"); code != 2 || !strings.Contains(errOut, "--list-lag") {
+		t.Fatalf("--list-lag -1s: exit %d, stderr %q", code, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"fake-cognito", "--listen", "127.0.0.1:0", "--users", "5", "--groups", "0",
+			"--no-quotas", "--list-lag", "1h", "--output", "json"}, strings.NewReader(""), &out, &errb)
+	}()
+	var info struct{ Endpoint, Region, PoolID, ListLag string }
+	for i := 0; json.Unmarshal([]byte(out.String()), &info) != nil && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if info.Endpoint == "" || info.ListLag != "1h0m0s" {
+		t.Fatalf("fake-cognito printed %q (stderr %q)", out.String(), errb.String())
+	}
+	c := cip.NewFromConfig(aws.Config{Region: info.Region, BaseEndpoint: aws.String(info.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("fake", "fake", ""),
+		HTTPClient:  awsx.BufferBodies(awshttp.NewBuildableClient())})
+	if _, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &info.PoolID, Username: aws.String("fresh"),
+		MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	for u, err := range cognito.Users(ctx, c, info.PoolID, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(u.Username) == "fresh" {
+			t.Fatal("a user created within --list-lag is listed")
+		}
+	}
+	if _, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &info.PoolID, Username: aws.String("fresh")}); err != nil {
+		t.Fatalf("AdminGetUser: %v", err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("fake-cognito exit %d: %s", code, errb.String())
 	}
 }
