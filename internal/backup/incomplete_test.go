@@ -4,9 +4,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/backup"
@@ -146,5 +148,39 @@ func TestShortOfTheEstimateThreshold(t *testing.T) {
 	m, err = e.backup(t, backup.Options{})
 	if err != nil || !m.Complete() {
 		t.Fatalf("full backup: %v, incomplete %+v", err, m.Incomplete)
+	}
+}
+
+// Under a listing lag a changed user is listed twice (as it was, and at a
+// second place as it is): the backup writes each user once, and counts the
+// repeats it dropped.
+func TestBackupUnderListingLagWritesEachUserOnce(t *testing.T) {
+	e := setup(t, cognitotest.Options{NoQuotas: true}, 600, 2, awsx.Options{})
+	e.srv.SetListingLag(time.Hour)
+	var names []*string
+	for u, err := range cognito.Users(ctx, e.api, e.pool.PoolID, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names = append(names, u.Username); len(names) == 100 {
+			break
+		}
+	}
+	for _, name := range names {
+		if _, err := e.api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &e.pool.PoolID, Username: name,
+			UserAttributes: []types.AttributeType{{Name: aws.String("given_name"), Value: aws.String("Changed")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := &backup.Stats{}
+	m, err := backup.Run(ctx, e.api, e.store, backup.Options{PoolID: e.pool.PoolID}, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Counts.Users != 600 || usersIn(t, e, m) != 600 || !m.Complete() {
+		t.Fatalf("snapshot of %d users (%d stored), incomplete %+v; want 600", m.Counts.Users, usersIn(t, e, m), m.Incomplete)
+	}
+	if d := stats.Duplicates.Load(); d != 100 {
+		t.Fatalf("%d repeats dropped, want the 100 changed users' second places", d)
 	}
 }

@@ -151,6 +151,12 @@ func (f *filter) match(u *user) bool {
 // index that has not caught up still holds the old entry). Caller holds s.mu.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
 func (s *Service) shown(u *user) *user {
+	if o := u.ghostOf; o != nil {
+		if o.deleted || o.moved != u || s.now().Sub(o.modified) >= s.listLag {
+			return nil
+		}
+		return o
+	}
 	if s.listLag <= 0 {
 		return u
 	}
@@ -179,9 +185,18 @@ func (s *Service) beforeChange(u *user) *user {
 // afterChange keeps before as the listed state when the change touched the
 // user and what listings showed until now was its current state (a change
 // following a change still within the lag keeps the older listed state).
-func (s *Service) afterChange(u, before *user) {
+// The changed user also gets a second place in the order, at random, that
+// lists its current state until the lag has passed: a listing running
+// meanwhile may meet the user twice, old and new, as an index that has
+// filed the new entry but not yet dropped the old one would show it.
+func (s *Service) afterChange(p *pool, u, before *user) {
 	if before == nil || u.modified.Equal(before.modified) {
 		return
+	}
+	p.unmove(u)
+	if s.now().Sub(u.created) >= s.listLag { // a user not listed yet gets no second place
+		u.moved = &user{seq: u.seq, pos: s.rnd.Uint64(), ghostOf: u}
+		p.pending = append(p.pending, u.moved)
 	}
 	if u.listed == nil || s.now().Sub(before.modified) >= s.listLag {
 		if shownBefore := s.now().Sub(before.created) >= s.listLag; shownBefore || u.listed != nil {
@@ -372,6 +387,15 @@ func (p *pool) settle() {
 	}
 	merged = append(append(merged, p.order[i:]...), p.pending[j:]...)
 	p.order, p.pending = merged, nil
+}
+
+// unmove retires u's second place, if any, for compaction to drop.
+func (p *pool) unmove(u *user) {
+	if u.moved != nil {
+		u.moved.deleted = true
+		u.moved = nil
+		p.dead++
+	}
 }
 
 // openOrderToken opens a ListUsers token; the zero key for none.

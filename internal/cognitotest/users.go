@@ -39,6 +39,9 @@ type user struct {
 	// listed is the state ListUsers still shows while the last change is
 	// younger than the listing lag (see SetListingLag); nil otherwise.
 	listed *user
+	// moved is the user's second place in the listing while a change is
+	// younger than the lag; ghostOf marks such a place (see afterChange).
+	moved, ghostOf *user
 }
 
 type mfaPrefs struct {
@@ -339,6 +342,7 @@ func (s *Service) removeUser(p *pool, u *user) {
 		}
 	}
 	p.dead++
+	p.unmove(u)
 	p.compact()
 }
 
@@ -536,7 +540,7 @@ func withUser[T any](s *Service, body []byte, in *T, ref func(*T) userRef, f fun
 	}
 	before := s.beforeChange(u)
 	out, aerr := f(p, u)
-	s.afterChange(u, before)
+	s.afterChange(p, u, before)
 	return out, aerr
 }
 
