@@ -35,7 +35,7 @@ func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoQuotas, "no-quotas", false, "turn request-rate quotas off")
 	fs.StringSliceVar(&o.UsernameAttributes, "username-attributes", nil,
 		"sign in with these as username: `email[,phone_number]` (default: usernames, with email, phone_number and preferred_username as aliases)")
-	fs.DurationVar(&o.ListLag, "list-lag", 0, "make ListUsers eventually consistent: for this long after a user is created it is not listed, after a change it is listed as it was (AdminGetUser is always current)")
+	fs.DurationVar(&o.ListLag, "list-lag", 0, "make ListUsers eventually consistent: for this long after a user is created it is not listed, after a change it is listed as it was (and, at a second place, as it is); AdminGetUser is always current")
 }
 
 func newFakeCognitoCommand(g *globalOptions) *cobra.Command {
@@ -68,8 +68,9 @@ they take a Username. Federated users keep their Google_<id> usernames.
 
 ListUsers is eventually consistent on AWS. --list-lag 3s makes the fake so:
 for 3 s after a user is created, listings do not show it; for 3 s after a
-change, they show (and filter on) its state before the change. AdminGetUser
-always reads the current state. Listings are in no fixed order.
+change, they show (and filter on) its state before the change, and also, at a
+second place, its current state, so one listing may meet it twice.
+AdminGetUser always reads the current state. Listings are in no fixed order.
 
 Any access key works; the fake does not check signatures.
 

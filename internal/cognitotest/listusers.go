@@ -207,8 +207,8 @@ func (s *Service) afterChange(p *pool, u, before *user) {
 
 // SetListingLag makes ListUsers eventually consistent: for d after a user is
 // created it is missing from listings, and for d after a change listings
-// show its state before the change; 0 (the default) lists every user at
-// once as it is. `cogvault fake-cognito --list-lag` sets it.
+// show its state before the change (and, at a second place, its current
+// state); 0 (the default) lists every user once, at once, as it is. `cogvault fake-cognito --list-lag` sets it.
 func (s *Service) SetListingLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
