@@ -148,7 +148,8 @@ func (f *filter) match(u *user) bool {
 // reference) while AdminGetUser reads the user itself: a user created less
 // than the lag ago is missing from listings; a user changed less than the
 // lag ago is listed, and filtered, with its state before the change (an
-// index that has not caught up still holds the old entry). Caller holds s.mu.
+// index that has not caught up still holds the old entry), and its second
+// place (see afterChange) with its current state. Caller holds s.mu.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
 func (s *Service) shown(u *user) *user {
 	if o := u.ghostOf; o != nil {
@@ -178,7 +179,7 @@ func (s *Service) beforeChange(u *user) *user {
 	}
 	c := *u
 	c.attrs = slices.Clone(u.attrs)
-	c.listed = nil
+	c.listed, c.moved = nil, nil
 	return &c
 }
 
@@ -198,17 +199,19 @@ func (s *Service) afterChange(p *pool, u, before *user) {
 		u.moved = &user{seq: u.seq, pos: s.rnd.Uint64(), ghostOf: u}
 		p.pending = append(p.pending, u.moved)
 	}
-	if u.listed == nil || s.now().Sub(before.modified) >= s.listLag {
-		if shownBefore := s.now().Sub(before.created) >= s.listLag; shownBefore || u.listed != nil {
-			u.listed = before
-		}
+	switch {
+	case u.listed != nil && s.now().Sub(before.modified) < s.listLag:
+		// Listings still show the state before an earlier change: keep it.
+	case s.now().Sub(before.created) >= s.listLag: // listings showed before
+		u.listed = before
 	}
 }
 
 // SetListingLag makes ListUsers eventually consistent: for d after a user is
 // created it is missing from listings, and for d after a change listings
 // show its state before the change (and, at a second place, its current
-// state); 0 (the default) lists every user once, at once, as it is. `cogvault fake-cognito --list-lag` sets it.
+// state); 0 (the default) lists every user once, at once, as it is.
+// `cogvault fake-cognito --list-lag` sets it.
 func (s *Service) SetListingLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
