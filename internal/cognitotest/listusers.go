@@ -260,15 +260,11 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 			want[a] = true
 		}
 	}
-	// The write lock: a listing first files the users created since the
-	// last one into the order (settle).
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.pool(in.UserPoolId)
+	p, err := s.settledPool(in.UserPoolId)
 	if err != nil {
 		return nil, err
 	}
-	p.settle()
+	defer s.mu.RUnlock()
 	for a := range want {
 		if _, ok := p.schemaByName[a]; !ok {
 			return nil, errInvalidParameter("One or more requested attributes do not exist.")
@@ -399,6 +395,30 @@ func (p *pool) unmove(u *user) {
 		u.moved = nil
 		p.dead++
 	}
+}
+
+// settledPool returns the pool with the users created since the last
+// listing filed into its order, holding s.mu for reading (the caller
+// unlocks it when err is nil). Only a listing that follows creations takes
+// the write lock, so concurrent listings run in parallel.
+func (s *Service) settledPool(id string) (*pool, *apiError) {
+	s.mu.RLock()
+	p, err := s.pool(id)
+	if err != nil || len(p.pending) == 0 {
+		if err != nil {
+			s.mu.RUnlock()
+		}
+		return p, err
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	p.settle()
+	s.mu.Unlock()
+	s.mu.RLock()
+	if p, err = s.pool(id); err != nil {
+		s.mu.RUnlock()
+	}
+	return p, err
 }
 
 // openOrderToken opens a ListUsers token; the zero key for none.
