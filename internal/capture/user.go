@@ -166,11 +166,9 @@ func (h *Handler) usernameOf(ctx context.Context, sub string) (string, error) {
 		if attempt == 1 {
 			return "", nil // two listings apart, and AdminGetUser: gone
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*h.cfg.ListingRecheck {
+		dl, ok := ctx.Deadline()
+		if ok && time.Until(dl) < 2*h.cfg.ListingRecheck || h.cfg.Sleep(ctx, h.cfg.ListingRecheck) != nil {
 			h.metric("UnresolvedEvents", 1)
-			return "", ErrAbsenceUnconfirmed
-		}
-		if err := h.cfg.Sleep(ctx, h.cfg.ListingRecheck); err != nil {
 			return "", ErrAbsenceUnconfirmed
 		}
 	}
