@@ -104,6 +104,10 @@ type Options struct {
 	ToolVersion  string
 	Now          func() time.Time
 	Rand         io.Reader
+	// Warn receives what the backup wants a person to know but that does not
+	// stop it (a refused shard filter, a refused optional read). The message
+	// names operations and counts, never attribute values. nil discards.
+	Warn func(msg string)
 }
 
 // Stats counts progress; every field is safe to read while Run works.
@@ -140,6 +144,9 @@ func Run(ctx context.Context, api API, store Store, opts Options, stats *Stats) 
 	if opts.Workers <= 0 {
 		opts.Workers = 16
 	}
+	if opts.Warn == nil {
+		opts.Warn = func(string) {}
+	}
 	start := opts.Now().UTC()
 	id, err := snapshot.NewID(start, opts.Rand)
 	if err != nil {
@@ -169,6 +176,10 @@ type run struct {
 	derived *snapshot.Derivation // WriteSnapshot of a derived state
 
 	manifestTried bool // commit sent the manifest (guarded by mu)
+
+	gaps      []snapshot.Gap // what could not be read (guarded by mu)
+	unsharded sync.Once      // the single-chain fallback, run at most once
+	fellBack  atomic.Bool    // a shard filter was refused: shards are moot
 }
 
 func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
@@ -268,6 +279,12 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 	if !b.opts.MFA {
 		m.Omitted = append(m.Omitted, snapshot.OmitMFAPreferences)
 	}
+	if b.api != nil { // a snapshot read from a pool, not written from records
+		b.checkEstimate(ctx)
+	}
+	b.mu.Lock()
+	m.Incomplete = slices.Clone(b.gaps)
+	b.mu.Unlock()
 	m.Counts.Users = b.stats.Users.Load()
 	m.Counts.Groups = groups
 	m.Counts.Memberships = b.stats.Memberships.Load()
@@ -290,7 +307,7 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 // poolConfig reads the pool's configuration and notes the estimate of its
 // users and the account it lives in.
 func (b *run) poolConfig(ctx context.Context) (*snapshot.PoolConfig, string, error) {
-	cfg, up, err := ReadPoolConfig(ctx, b.api, b.opts.PoolID, b.opts.IncludeSecrets)
+	cfg, up, err := readPoolConfig(ctx, b.api, b.opts.PoolID, b.opts.IncludeSecrets, b.optional)
 	if err != nil {
 		return nil, "", err
 	}
@@ -342,8 +359,49 @@ type MFAConfigGetter interface {
 
 // ReadPoolConfig reads a pool's settings, app clients, identity providers and
 // groups. Client and provider secrets are kept only with keepSecrets;
-// otherwise only whether one exists.
+// otherwise only whether one exists. Any failed read is an error; a backup
+// instead tolerates refused optional reads (see optionalRead).
 func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepSecrets bool) (*snapshot.PoolConfig, *types.UserPoolType, error) {
+	return readPoolConfig(ctx, api, poolID, keepSecrets, func(_ string, err error) error { return err })
+}
+
+// The optional reads: pool-configuration extras whose absence leaves the
+// users, groups and memberships whole. Names as Manifest.Incomplete gives them.
+const (
+	GapResourceServers = "poolConfig.resourceServers"
+	GapUI              = "poolConfig.ui"
+	GapMFA             = "poolConfig.mfa"
+	GapDomain          = "poolConfig.domain"
+	GapUsers           = "users"
+)
+
+// optionalRead decides what a failed optional read (what, one of the Gap
+// names) means: nil to go on without it, or the error to stop the backup.
+type optionalRead func(what string, err error) error
+
+// optional keeps the backup going when the service refused an optional read
+// (IAM denies it, or the Region does not offer it): the refusal is recorded
+// as a gap and warned about. Anything else (5xx, throttles that outlasted
+// the retries, bad answers) still fails the backup.
+func (b *run) optional(what string, err error) error {
+	if !cognito.IsRefused(err) {
+		return err
+	}
+	code := cognito.Code(err)
+	b.mu.Lock()
+	seen := slices.ContainsFunc(b.gaps, func(g snapshot.Gap) bool { return g.What == what })
+	if !seen {
+		b.gaps = append(b.gaps, snapshot.Gap{What: what, Why: code})
+	}
+	b.mu.Unlock()
+	if seen {
+		return nil
+	}
+	b.opts.Warn(fmt.Sprintf("%s of %s not read: the service answered %s; the snapshot keeps the users and is marked incomplete", what, b.opts.PoolID, code))
+	return nil
+}
+
+func readPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepSecrets bool, optional optionalRead) (*snapshot.PoolConfig, *types.UserPoolType, error) {
 	pool := &poolID
 	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
 	if err != nil {
@@ -419,7 +477,10 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 		return out.NextToken, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		if err = optional(GapResourceServers, err); err != nil {
+			return nil, nil, err
+		}
+		cfg.ResourceServers = nil
 	}
 
 	// The pool's UI customization, then each client's own (a client
@@ -434,7 +495,11 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 	for _, id := range clientIDs {
 		ui, err := api.GetUICustomization(ctx, &cip.GetUICustomizationInput{UserPoolId: pool, ClientId: id})
 		if err != nil {
-			return nil, nil, fmt.Errorf("read UI customization of %s: %w", poolID, err)
+			if err = optional(GapUI, err); err != nil {
+				return nil, nil, fmt.Errorf("read UI customization of %s: %w", poolID, err)
+			}
+			cfg.UI = nil // one refusal stands for every client's
+			break
 		}
 		u := ui.UICustomization
 		own := id == nil || deref(u.ClientId) == deref(id)
@@ -449,11 +514,15 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 	}
 
 	mfa, err := api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: pool})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read MFA configuration of %s: %w", poolID, err)
-	}
-	if cfg.MFA, err = json.Marshal(mfaConfig{mfa.MfaConfiguration, mfa.SmsMfaConfiguration, mfa.SoftwareTokenMfaConfiguration, mfa.EmailMfaConfiguration, mfa.WebAuthnConfiguration}); err != nil {
-		return nil, nil, err
+	switch {
+	case err != nil:
+		if err = optional(GapMFA, err); err != nil {
+			return nil, nil, fmt.Errorf("read MFA configuration of %s: %w", poolID, err)
+		}
+	default:
+		if cfg.MFA, err = json.Marshal(mfaConfig{mfa.MfaConfiguration, mfa.SmsMfaConfiguration, mfa.SoftwareTokenMfaConfiguration, mfa.EmailMfaConfiguration, mfa.WebAuthnConfiguration}); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	for _, domain := range []*string{desc.UserPool.Domain, desc.UserPool.CustomDomain} {
@@ -462,7 +531,10 @@ func ReadPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 		}
 		d, err := api.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: domain})
 		if err != nil {
-			return nil, nil, fmt.Errorf("describe domain %s of %s: %w", *domain, poolID, err)
+			if err = optional(GapDomain, err); err != nil {
+				return nil, nil, fmt.Errorf("describe domain %s of %s: %w", *domain, poolID, err)
+			}
+			continue
 		}
 		if cfg.Domain, err = json.Marshal(d.DomainDescription); err != nil {
 			return nil, nil, err
@@ -504,17 +576,86 @@ type mfaConfig struct {
 	WebAuthnConfiguration         *types.WebAuthnConfigurationType  `json:",omitempty"`
 }
 
+// shortOf says when a listing is clearly short of the pool's estimate: more
+// than 1 % and more than 10 users below it. EstimatedNumberOfUsers is only
+// "a number estimating the size of the user pool" (API reference), and
+// users come and go during a backup, so a small shortfall is normal.
+func shortOf(listed, estimate int64) bool {
+	short := estimate - listed
+	return short > 10 && short*100 > estimate
+}
+
+// checkEstimate records a "users" gap when fewer users were listed than the
+// pool estimates: a shard filter that silently misses users (a sub not
+// starting with a lowercase hex digit) or a listing that lost users must not
+// pass for a complete snapshot. The estimate is read again at the end and
+// the smaller one used, so that users deleted during the backup do not count
+// as missing.
+func (b *run) checkEstimate(ctx context.Context) {
+	est := b.stats.UsersEstimate.Load()
+	if out, err := b.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &b.opts.PoolID}); err == nil && out.UserPool != nil {
+		est = min(est, int64(out.UserPool.EstimatedNumberOfUsers))
+	}
+	listed := b.stats.Users.Load()
+	if !shortOf(listed, est) {
+		return
+	}
+	why := fmt.Sprintf("listed %d users, but the pool estimates %d (%d short)", listed, est, est-listed)
+	b.mu.Lock()
+	b.gaps = append(b.gaps, snapshot.Gap{What: GapUsers, Why: why})
+	b.mu.Unlock()
+	b.opts.Warn(fmt.Sprintf("users of %s: %s; the snapshot is marked incomplete", b.opts.PoolID, why))
+}
+
 // listUsers follows one token chain and writes each user once, even when
 // this or another chain returns it again (overlapping filters, or a user
-// that moved in the service's order while it was changed mid-backup).
+// that moved in the service's order while it was changed mid-backup). A
+// filter the service refuses before its first user (no public source
+// promises that every pool accepts `sub ^=`) switches the backup to one
+// unsharded chain, which the seen set makes safe to overlap with the shards
+// that did work.
 func (b *run) listUsers(ctx context.Context, filter string, w *recordWriter) error {
+	if filter != "" && b.fellBack.Load() {
+		return nil // the unsharded chain lists every user
+	}
+	n, err := b.listChain(ctx, filter, w)
+	if err != nil && filter != "" && n == 0 && cognito.IsInvalidParameter(err) {
+		return b.fallBack(ctx, filter, err, w)
+	}
+	if err != nil {
+		return err
+	}
+	b.stats.Chains.Add(1)
+	return nil
+}
+
+// fallBack lists every user in one chain without a filter, once per backup
+// however many shard chains were refused.
+func (b *run) fallBack(ctx context.Context, filter string, refused error, w *recordWriter) error {
+	var err error
+	b.unsharded.Do(func() {
+		b.fellBack.Store(true)
+		b.opts.Warn(fmt.Sprintf("ListUsers of %s refused the shard filter %s (%s); listing users in one unsharded chain instead (slower, complete)",
+			b.opts.PoolID, filter, cognito.Code(refused)))
+		if _, err = b.listChain(ctx, "", w); err == nil {
+			b.stats.Chains.Add(1)
+		}
+	})
+	return err
+}
+
+// listChain writes the users of one chain it has not seen yet and returns
+// how many users the chain returned.
+func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (int, error) {
+	n := 0
 	for u, err := range cognito.Users(ctx, b.api, b.opts.PoolID, filter) {
 		if err != nil {
-			return err
+			return n, err
 		}
+		n++
 		rec, err := UserRecord(u)
 		if err != nil {
-			return fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
+			return n, fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
 		}
 		if !b.seen.add(rec.Sub) {
 			b.stats.Duplicates.Add(1)
@@ -522,16 +663,15 @@ func (b *run) listUsers(ctx context.Context, filter string, w *recordWriter) err
 		}
 		if b.opts.MFA {
 			if err := b.addMFA(ctx, &rec); err != nil {
-				return err
+				return n, err
 			}
 		}
 		if err := w.write(ctx, rec); err != nil {
-			return err
+			return n, err
 		}
 		b.stats.Users.Add(1)
 	}
-	b.stats.Chains.Add(1)
-	return nil
+	return n, nil
 }
 
 func (b *run) addMFA(ctx context.Context, rec *snapshot.User) error {

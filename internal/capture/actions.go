@@ -19,14 +19,18 @@ import (
 
 // SnapshotResult is what the scheduled action returns.
 type SnapshotResult struct {
-	Snapshot  string              `json:"snapshot"`
-	Counts    snapshot.Counts     `json:"counts"`
-	Forgotten []string            `json:"forgotten"`
-	Prune     *repo.PruneReport   `json:"prune,omitempty"`
-	Policy    string              `json:"policy,omitempty"`
-	Took      string              `json:"took"`
-	Manifest  *snapshot.Manifest  `json:"-"`
-	Decisions []snapshot.Decision `json:"-"`
+	Snapshot string          `json:"snapshot"`
+	Counts   snapshot.Counts `json:"counts"`
+	// Incomplete is what the snapshot lacks (the CLI's exit 3): it was
+	// written and kept, but is not whole. Retention is not applied after
+	// such a run, so that it never forgets a whole snapshot for it.
+	Incomplete []snapshot.Gap      `json:"incomplete,omitempty"`
+	Forgotten  []string            `json:"forgotten"`
+	Prune      *repo.PruneReport   `json:"prune,omitempty"`
+	Policy     string              `json:"policy,omitempty"`
+	Took       string              `json:"took"`
+	Manifest   *snapshot.Manifest  `json:"-"`
+	Decisions  []snapshot.Decision `json:"-"`
 }
 
 // snapshot takes a full snapshot, then applies the retention policy to
@@ -35,14 +39,19 @@ func (h *Handler) snapshot(ctx context.Context) (json.RawMessage, error) {
 	start := h.cfg.Now()
 	m, err := backup.Run(ctx, h.cfg.Cognito, h.cfg.Repo.Store, backup.Options{
 		PoolID: h.cfg.PoolID, Region: h.cfg.Region, ToolVersion: h.cfg.ToolVersion, Now: h.cfg.Now, Rand: h.cfg.Rand,
+		Warn: func(msg string) { h.cfg.Log.Warn(msg) },
 	}, nil)
 	if err != nil {
 		h.metric("SnapshotFailures", 1)
 		return nil, err
 	}
-	res := SnapshotResult{Snapshot: m.ID, Counts: m.Counts, Forgotten: []string{}, Manifest: m}
+	res := SnapshotResult{Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
 	h.cfg.Log.Info("snapshot written", "snapshot", m.ID, "users", m.Counts.Users, "groups", m.Counts.Groups)
-	if !h.cfg.Retention.Empty() {
+	if !m.Complete() {
+		h.metric("IncompleteSnapshots", 1)
+		h.cfg.Log.Warn("snapshot is incomplete; retention not applied this run", "snapshot", m.ID, "gaps", len(m.Incomplete))
+	}
+	if !h.cfg.Retention.Empty() && m.Complete() {
 		res.Policy = h.cfg.Retention.String()
 		all, _, err := h.cfg.Repo.Snapshots(ctx)
 		if err != nil {

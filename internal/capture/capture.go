@@ -77,6 +77,13 @@ type Config struct {
 	Metrics io.Writer
 	Now     func() time.Time
 	Rand    io.Reader
+	// ListingRecheck is how long to wait before listing again when a
+	// ListUsers by sub comes back empty (default 5 s): ListUsers is
+	// eventually consistent, so one empty listing never makes a tombstone.
+	ListingRecheck time.Duration
+	// Sleep waits d or until ctx ends (default a timer; tests advance a
+	// clock).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Handler handles every event the Lambda receives.
@@ -111,6 +118,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
+	}
+	if cfg.ListingRecheck == 0 {
+		cfg.ListingRecheck = 5 * time.Second
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
 	}
 	return &Handler{cfg: cfg}, nil
 }
@@ -195,4 +208,15 @@ func (h *Handler) metric(name string, value float64) {
 	}
 	b, _ := json.Marshal(line)
 	fmt.Fprintf(h.cfg.Metrics, "%s\n", b)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

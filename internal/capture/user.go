@@ -132,15 +132,44 @@ func (h *Handler) readGroups(ctx context.Context, username string) ([]string, er
 	}
 }
 
+// ErrAbsenceUnconfirmed means a user could not be found by sub and there was
+// no time left to confirm it with a second, delayed listing: the change is
+// not journaled (no tombstone), and the next snapshot reconciles.
+var ErrAbsenceUnconfirmed error = absenceUnconfirmed{}
+
+type absenceUnconfirmed struct{}
+
+func (absenceUnconfirmed) Error() string {
+	return "user not listed by sub, and no time to list again: absence unconfirmed, no tombstone written"
+}
+
+// ErrorCode names the error in logs, which carry classes, never values.
+func (absenceUnconfirmed) ErrorCode() string { return "AbsenceUnconfirmed" }
+
 // usernameOf finds the username of the user with sub; "" when there is none.
+// It is asked after AdminGetUser by sub (a consistent read) found no user,
+// which a federated user never answers to. ListUsers is eventually
+// consistent, so an empty listing is only believed when a second listing,
+// ListingRecheck later, is empty too; without time for that, the answer is
+// ErrAbsenceUnconfirmed, never "deleted".
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
 func (h *Handler) usernameOf(ctx context.Context, sub string) (string, error) {
-	out, err := h.cfg.Cognito.ListUsers(ctx, &cip.ListUsersInput{
-		UserPoolId: &h.cfg.PoolID, Filter: aws.String("sub = " + cognito.QuoteFilterValue(sub)), Limit: aws.Int32(1)})
-	if err != nil {
-		return "", err
+	for attempt := 0; ; attempt++ {
+		out, err := h.cfg.Cognito.ListUsers(ctx, &cip.ListUsersInput{
+			UserPoolId: &h.cfg.PoolID, Filter: aws.String("sub = " + cognito.QuoteFilterValue(sub)), Limit: aws.Int32(1)})
+		if err != nil {
+			return "", err
+		}
+		if len(out.Users) > 0 {
+			return aws.ToString(out.Users[0].Username), nil
+		}
+		if attempt == 1 {
+			return "", nil // two listings apart, and AdminGetUser: gone
+		}
+		dl, ok := ctx.Deadline()
+		if ok && time.Until(dl) < 2*h.cfg.ListingRecheck || h.cfg.Sleep(ctx, h.cfg.ListingRecheck) != nil {
+			h.metric("UnresolvedEvents", 1)
+			return "", ErrAbsenceUnconfirmed
+		}
 	}
-	if len(out.Users) == 0 {
-		return "", nil
-	}
-	return aws.ToString(out.Users[0].Username), nil
 }

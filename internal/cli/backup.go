@@ -56,12 +56,24 @@ removed).
 Needs cognito-idp:DescribeUserPool, ListUsers, ListGroups, ListUsersInGroup,
 ListUserPoolClients, DescribeUserPoolClient, ListIdentityProviders,
 DescribeIdentityProvider (and AdminGetUser with --mfa), plus write access to
-the repository.
+the repository. The pool-configuration extras (ListResourceServers,
+GetUICustomization, GetUserPoolMfaConfig, DescribeUserPoolDomain) are
+optional: when the service refuses one (AccessDeniedException, or
+OperationNotEnabledException where the Region lacks it) the snapshot is still
+written, marked incomplete, with a warning. Users, groups and memberships are
+never optional.
+
+If the pool refuses the sub shard filter, the users are listed in one
+unsharded chain instead, with a notice. The users listed are compared with
+DescribeUserPool's EstimatedNumberOfUsers: more than 1 % and more than 10
+short marks the snapshot incomplete.
 
 EXIT STATUS
-  0  the snapshot was written
+  0  the snapshot was written, complete
   1  the backup failed or was interrupted; no snapshot was written
-  2  bad flags`,
+  2  bad flags
+  3  the snapshot was written but is incomplete (what it lacks is printed,
+     and listed by 'cogvault snapshots')`,
 		Example: `  cogvault backup --pool eu-west-1_AbC123 --repo s3://my-backups/cognito --region eu-west-1
   cogvault backup --pool us-east-1_AbC123 --repo ./backups --max-share 0.5 --output json`,
 		Args: cobra.NoArgs,
@@ -74,15 +86,16 @@ EXIT STATUS
 }
 
 type backupSummary struct {
-	Snapshot    string  `json:"snapshot"`
-	PoolID      string  `json:"poolId"`
-	Users       int64   `json:"users"`
-	Groups      int64   `json:"groups"`
-	Memberships int64   `json:"memberships"`
-	Objects     int     `json:"objects"`
-	Bytes       int64   `json:"bytes"`
-	Seconds     float64 `json:"seconds"`
-	UsersPerSec float64 `json:"usersPerSecond"`
+	Snapshot    string         `json:"snapshot"`
+	Incomplete  []snapshot.Gap `json:"incomplete,omitempty"`
+	PoolID      string         `json:"poolId"`
+	Users       int64          `json:"users"`
+	Groups      int64          `json:"groups"`
+	Memberships int64          `json:"memberships"`
+	Objects     int            `json:"objects"`
+	Bytes       int64          `json:"bytes"`
+	Seconds     float64        `json:"seconds"`
+	UsersPerSec float64        `json:"usersPerSecond"`
 }
 
 func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error {
@@ -109,7 +122,8 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if err != nil {
 		return err
 	}
-	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version()}
+	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version(),
+		Warn: func(msg string) { fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", msg) }}
 	if opts.SingleChain {
 		bo.Filters = []string{""}
 	}
@@ -131,7 +145,7 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if err != nil {
 		return err
 	}
-	sum := backupSummary{Snapshot: m.ID, PoolID: m.PoolID, Users: m.Counts.Users, Groups: m.Counts.Groups,
+	sum := backupSummary{Snapshot: m.ID, Incomplete: m.Incomplete, PoolID: m.PoolID, Users: m.Counts.Users, Groups: m.Counts.Groups,
 		Memberships: m.Counts.Memberships, Objects: len(m.Objects), Seconds: time.Since(start).Seconds()}
 	for _, o := range m.Objects {
 		sum.Bytes += o.Size
@@ -140,10 +154,19 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		sum.UsersPerSec = float64(sum.Users) / sum.Seconds
 	}
 	if g.json() {
-		return printJSON(g.stdout, sum)
+		err = printJSON(g.stdout, sum)
+	} else {
+		fmt.Fprintf(g.stdout, "snapshot %s of %s: %d users, %d groups, %d memberships in %d objects (%s) in %.1fs (%.0f users/s)\n",
+			sum.Snapshot, sum.PoolID, sum.Users, sum.Groups, sum.Memberships, sum.Objects, humanBytes(sum.Bytes), sum.Seconds, sum.UsersPerSec)
 	}
-	fmt.Fprintf(g.stdout, "snapshot %s of %s: %d users, %d groups, %d memberships in %d objects (%s) in %.1fs (%.0f users/s)\n",
-		sum.Snapshot, sum.PoolID, sum.Users, sum.Groups, sum.Memberships, sum.Objects, humanBytes(sum.Bytes), sum.Seconds, sum.UsersPerSec)
+	if err != nil {
+		return err
+	}
+	if !m.Complete() {
+		// Written, kept, but not whole: exit 3, as restic does when a
+		// snapshot was created but some files could not be read.
+		return withCode(ExitIncomplete, fmt.Errorf("snapshot %s is %s", m.ID, incompleteNote(m)))
+	}
 	return nil
 }
 

@@ -22,6 +22,8 @@ type fakeCognitoOptions struct {
 	// UsernameAttributes, when set, makes the pool sign in with email and/or
 	// phone_number as username (usernames are subs) instead of aliases.
 	UsernameAttributes []string
+	// ListLag makes ListUsers eventually consistent (SetListingLag).
+	ListLag time.Duration
 }
 
 func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
@@ -33,6 +35,7 @@ func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoQuotas, "no-quotas", false, "turn request-rate quotas off")
 	fs.StringSliceVar(&o.UsernameAttributes, "username-attributes", nil,
 		"sign in with these as username: `email[,phone_number]` (default: usernames, with email, phone_number and preferred_username as aliases)")
+	fs.DurationVar(&o.ListLag, "list-lag", 0, "make ListUsers eventually consistent: for this long after a user is created it is not listed, after a change it is listed as it was (and, at a second place, as it is); AdminGetUser is always current")
 }
 
 func newFakeCognitoCommand(g *globalOptions) *cobra.Command {
@@ -63,6 +66,12 @@ user has a sign-in email or phone number, unique in the pool (emails compared
 case-insensitively), and API calls accept the email or phone number wherever
 they take a Username. Federated users keep their Google_<id> usernames.
 
+ListUsers is eventually consistent on AWS. --list-lag 3s makes the fake so:
+for 3 s after a user is created, listings do not show it; for 3 s after a
+change, they show (and filter on) its state before the change, and also, at a
+second place, its current state, so one listing may meet it twice.
+AdminGetUser always reads the current state. Listings are in no fixed order.
+
 Any access key works; the fake does not check signatures.
 
 EXIT STATUS
@@ -89,6 +98,9 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 	if opts.QuotaScale <= 0 {
 		return usageError("--quota-scale %v: must be positive", opts.QuotaScale)
 	}
+	if opts.ListLag < 0 {
+		return usageError("--list-lag %v: must be ≥ 0", opts.ListLag)
+	}
 	seen := map[string]bool{}
 	for _, a := range opts.UsernameAttributes {
 		if a != "email" && a != "phone_number" || seen[a] {
@@ -107,6 +119,7 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 		return err
 	}
 	defer srv.Close()
+	srv.SetListingLag(opts.ListLag)
 	res, err := srv.Populate(cognitotest.PopulateOptions{Users: opts.Users, Groups: opts.Groups, Seed: opts.Seed,
 		UsernameAttributes: opts.UsernameAttributes})
 	if err != nil {
@@ -124,7 +137,7 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 		if err := printJSON(g.stdout, map[string]any{
 			"endpoint": srv.URL, "region": region, "poolId": res.PoolID, "clientId": res.ClientID,
 			"users": res.Users, "groups": res.Groups, "memberships": res.Memberships, "quotas": quotas,
-			"usernameAttributes": nonNil(opts.UsernameAttributes), "signIn": signIn,
+			"usernameAttributes": nonNil(opts.UsernameAttributes), "signIn": signIn, "listLag": opts.ListLag.String(),
 		}); err != nil {
 			return err
 		}
@@ -136,6 +149,7 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
   content      %d users, %d groups, %d memberships (seed %d)
   sign-in      %s
   quotas       %s
+  list lag     %s
 
 Try it (any credentials work):
   export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake
@@ -145,7 +159,7 @@ Try it (any credentials work):
   serves too: export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s)
 
 Press Ctrl-C to stop.
-`, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, signIn, quotas,
+`, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, signIn, quotas, opts.ListLag,
 			srv.URL, region, res.PoolID, srv.URL, region, srv.URL)
 	}
 	<-ctx.Done()

@@ -189,6 +189,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return err
 	}
 	defer cleanup()
+	if note := incompleteNote(m); note != "" {
+		fmt.Fprintf(g.stderr, "cogvault: warning: snapshot %s is %s; restoring what it holds\n", m.ID, note)
+	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
 		return err

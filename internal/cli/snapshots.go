@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,7 +28,11 @@ func newSnapshotsCommand(g *globalOptions) *cobra.Command {
 		Short: "List the snapshots in a repository",
 		Long: `List the complete snapshots in a repository, oldest first: id, pool, when it
 was taken and what it holds. A backup that never finished has no manifest and
-is not listed. Manifests that cannot be read are reported on stderr.
+is not listed. Manifests that cannot be read are reported on stderr. A
+snapshot that was written but is not whole (an optional read was refused, or
+fewer users were listed than the pool estimates: backup exited 3) says so in
+its NOTE column ("incomplete: poolConfig.mfa (AccessDeniedException)") and in
+the "incomplete" member of --output json.
 
 A repository can hold snapshots of several pools. Without --pool every pool's
 snapshots are listed; with it only that pool's. The commands that read
@@ -74,10 +79,10 @@ func runSnapshots(ctx context.Context, opts snapshotsOptions, g *globalOptions) 
 		}
 	} else {
 		tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SNAPSHOT\tPOOL\tTAKEN (UTC)\tDURATION\tUSERS\tGROUPS\tMEMBERSHIPS")
+		fmt.Fprintln(tw, "SNAPSHOT\tPOOL\tTAKEN (UTC)\tDURATION\tUSERS\tGROUPS\tMEMBERSHIPS\tNOTE")
 		for _, m := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", m.ID, m.PoolID, m.Start.UTC().Format(time.DateTime),
-				m.End.Sub(m.Start).Round(time.Second), m.Counts.Users, m.Counts.Groups, m.Counts.Memberships)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.PoolID, m.Start.UTC().Format(time.DateTime),
+				m.End.Sub(m.Start).Round(time.Second), m.Counts.Users, m.Counts.Groups, m.Counts.Memberships, incompleteNote(m))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -87,4 +92,17 @@ func runSnapshots(ctx context.Context, opts snapshotsOptions, g *globalOptions) 
 		return fmt.Errorf("%d damaged manifest(s); run 'cogvault verify' for details", len(problems))
 	}
 	return nil
+}
+
+// incompleteNote says what an incomplete snapshot lacks ("" when whole):
+// "incomplete: poolConfig.mfa (AccessDeniedException)".
+func incompleteNote(m *snapshot.Manifest) string {
+	if m.Complete() {
+		return ""
+	}
+	parts := make([]string, 0, len(m.Incomplete))
+	for _, g := range m.Incomplete {
+		parts = append(parts, fmt.Sprintf("%s (%s)", g.What, g.Why))
+	}
+	return "incomplete: " + strings.Join(parts, "; ")
 }

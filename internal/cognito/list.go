@@ -199,3 +199,47 @@ func ShardedUsers(ctx context.Context, api UserLister, poolID string, filters []
 		}
 	}
 }
+
+// AllUsers yields every user of the pool once: in the 16 SubShards chains,
+// or, when the pool refuses the shard filter (InvalidParameterException; no
+// public source promises `sub ^=` on every pool), in one unsharded chain
+// that skips the users the shards had already yielded. refused, when not
+// nil, hears of the fallback.
+func AllUsers(ctx context.Context, api UserLister, poolID string, workers int, refused func(error)) iter.Seq2[types.UserType, error] {
+	return func(yield func(types.UserType, error) bool) {
+		seen := map[string]struct{}{}
+		var fallback error
+		for u, err := range ShardedUsers(ctx, api, poolID, SubShards(), workers) {
+			if IsInvalidParameter(err) {
+				fallback = err
+				break
+			}
+			if err != nil {
+				yield(u, err)
+				return
+			}
+			sub, _ := Attr(u.Attributes, "sub")
+			seen[sub] = struct{}{}
+			if !yield(u, nil) {
+				return
+			}
+		}
+		if fallback == nil {
+			return
+		}
+		if refused != nil {
+			refused(fallback)
+		}
+		for u, err := range Users(ctx, api, poolID, "") {
+			if err == nil {
+				sub, _ := Attr(u.Attributes, "sub")
+				if _, dup := seen[sub]; dup {
+					continue
+				}
+			}
+			if !yield(u, err) || err != nil {
+				return
+			}
+		}
+	}
+}

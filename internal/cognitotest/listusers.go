@@ -1,6 +1,10 @@
 package cognitotest
 
 import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +23,8 @@ type filter struct {
 	attr   string
 	prefix bool // ^= rather than =
 	value  string
+	// subNothing: a `sub ^=` filter matches no user (SubPrefixMatchesNothing).
+	subNothing bool
 }
 
 // parseFilter parses `attr = "value"` or `attr ^= "value"`; inside the quotes a
@@ -80,6 +86,36 @@ func parseFilter(src string) (*filter, *apiError) {
 	return f, nil
 }
 
+// SubPrefix is how a pool answers ListUsers with a prefix filter on sub.
+// The developer guide lists sub as searchable and ^= as the prefix match,
+// but no public source shows `sub ^= "a"` working on every pool, so tests
+// can make the fake refuse it or match nothing (see docs/cognito-facts.md §11).
+type SubPrefix int
+
+const (
+	// SubPrefixWorks matches subs starting with the value (the default).
+	SubPrefixWorks SubPrefix = iota
+	// SubPrefixRefused answers InvalidParameterException.
+	SubPrefixRefused
+	// SubPrefixMatchesNothing accepts the filter and lists no user.
+	SubPrefixMatchesNothing
+)
+
+// SetSubPrefix sets how ListUsers answers `sub ^= "…"`.
+func (s *Service) SetSubPrefix(m SubPrefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subPrefix = m
+}
+
+// refuseSubPrefix applies SetSubPrefix(SubPrefixRefused). Caller holds s.mu.
+func (s *Service) refuseSubPrefix(f *filter) *apiError {
+	if f != nil && f.prefix && f.attr == "sub" && s.subPrefix == SubPrefixRefused {
+		return errInvalidParameter("Error while parsing filter.")
+	}
+	return nil
+}
+
 func (f *filter) match(u *user) bool {
 	if f == nil {
 		return true
@@ -102,22 +138,80 @@ func (f *filter) match(u *user) bool {
 		}
 	}
 	if f.prefix {
-		return strings.HasPrefix(v, f.value)
+		return strings.HasPrefix(v, f.value) && !(f.attr == "sub" && f.subNothing)
 	}
 	return v == f.value
 }
 
-// lagging reports whether u is too new to be listed yet: ListUsers "is
-// eventually consistent" (API reference), so a user just created may be
-// missing from it while AdminGetUser finds it. Caller holds s.mu.
+// shown is the state of u that ListUsers returns now, or nil when the
+// listing does not show u yet. ListUsers "is eventually consistent" (API
+// reference) while AdminGetUser reads the user itself: a user created less
+// than the lag ago is missing from listings; a user changed less than the
+// lag ago is listed, and filtered, with its state before the change (an
+// index that has not caught up still holds the old entry), and its second
+// place (see afterChange) with its current state. Caller holds s.mu.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
-func (s *Service) lagging(u *user) bool {
-	return s.listLag > 0 && s.now().Sub(u.created) < s.listLag
+func (s *Service) shown(u *user) *user {
+	if o := u.ghostOf; o != nil {
+		if o.deleted || o.moved != u || s.now().Sub(o.modified) >= s.listLag {
+			return nil
+		}
+		return o
+	}
+	if s.listLag <= 0 {
+		return u
+	}
+	now := s.now()
+	switch {
+	case now.Sub(u.created) < s.listLag:
+		return nil
+	case u.listed != nil && now.Sub(u.modified) < s.listLag:
+		return u.listed
+	}
+	return u
 }
 
-// SetListingLag makes ListUsers omit users created less than d ago, as an
-// eventually consistent listing may; 0 (the default) lists every user at
-// once.
+// beforeChange copies u before a change when listings lag, so that they can
+// go on showing the old state. Caller holds s.mu for writing.
+func (s *Service) beforeChange(u *user) *user {
+	if s.listLag <= 0 {
+		return nil
+	}
+	c := *u
+	c.attrs = slices.Clone(u.attrs)
+	c.listed, c.moved = nil, nil
+	return &c
+}
+
+// afterChange keeps before as the listed state when the change touched the
+// user and what listings showed until now was its current state (a change
+// following a change still within the lag keeps the older listed state).
+// The changed user also gets a second place in the order, at random, that
+// lists its current state until the lag has passed: a listing running
+// meanwhile may meet the user twice, old and new, as an index that has
+// filed the new entry but not yet dropped the old one would show it.
+func (s *Service) afterChange(p *pool, u, before *user) {
+	if before == nil || u.modified.Equal(before.modified) {
+		return
+	}
+	p.unmove(u)
+	if s.now().Sub(u.created) >= s.listLag { // a user not listed yet gets no second place
+		u.moved = &user{seq: u.seq, pos: s.rnd.Uint64(), ghostOf: u}
+		p.pending = append(p.pending, u.moved)
+	}
+	switch {
+	case u.listed != nil && s.now().Sub(before.modified) < s.listLag:
+		// Listings still show the state before an earlier change: keep it.
+	case s.now().Sub(before.created) >= s.listLag: // listings showed before
+		u.listed = before
+	}
+}
+
+// SetListingLag makes ListUsers eventually consistent: for d after a user is
+// created it is missing from listings, and for d after a change listings
+// show its state before the change (and, at a second place, its current
+// state); 0 (the default) lists every user once, at once, as it is.
+// `cogvault fake-cognito --list-lag` sets it.
 func (s *Service) SetListingLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,41 +260,48 @@ func listUsers(s *Service, body []byte) (any, *apiError) {
 			want[a] = true
 		}
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, err := s.pool(in.UserPoolId)
+	p, err := s.settledPool(in.UserPoolId)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.RUnlock()
 	for a := range want {
 		if _, ok := p.schemaByName[a]; !ok {
 			return nil, errInvalidParameter("One or more requested attributes do not exist.")
 		}
 	}
+	if err := s.refuseSubPrefix(f); err != nil {
+		return nil, err
+	}
+	if f != nil {
+		f.subNothing = s.subPrefix == SubPrefixMatchesNothing
+	}
 	binding := p.id + "\x00" + strings.TrimSpace(in.Filter)
-	after, err := s.openSeqToken(in.PaginationToken, "users", binding)
+	after, err := s.openOrderToken(in.PaginationToken, binding)
 	if err != nil {
 		return nil, err
 	}
-	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].seq > after })
+	i := sort.Search(len(p.order), func(i int) bool { return after.before(p.order[i]) })
 	items := make([]userType, 0, limit)
 	scanned := 0
-	var last uint64
+	var last orderKey
 	for ; i < len(p.order) && len(items) < limit; i++ {
 		if f != nil && scanned == scanBudget {
 			break
 		}
 		u := p.order[i]
 		scanned++
-		last = u.seq
-		if u.deleted || !f.match(u) || s.lagging(u) {
+		last = orderKey{u.pos, u.seq}
+		if u.deleted {
 			continue
 		}
-		items = append(items, u.render(want))
+		if v := s.shown(u); v != nil && f.match(v) {
+			items = append(items, v.render(want))
+		}
 	}
 	out := map[string]any{"Users": items}
 	if i < len(p.order) && scanned > 0 {
-		out["PaginationToken"] = s.sealToken("users", binding, strconv.FormatUint(last, 10))
+		out["PaginationToken"] = s.sealToken("users", binding, last.String())
 	}
 	return out, nil
 }
@@ -236,4 +337,106 @@ func getCSVHeaderOf(p *pool) ([]string, *apiError) {
 		cols = append(cols, sa.Name)
 	}
 	return append(cols, "cognito:mfa_enabled", "cognito:username"), nil
+}
+
+// The ListUsers order. The API reference promises no order, and the service
+// is sharded, so the fake does not list in creation order: a user's place is
+// a hash of its sub, so a user created during a listing lands anywhere,
+// before or after the listing's position (clients must neither expect it
+// nor expect not to see it). Ties, never seen in practice, go by seq.
+// (docs/cognito-facts.md §11.)
+
+// orderKey is a place in the order: (pos, seq).
+type orderKey struct{ pos, seq uint64 }
+
+func (k orderKey) String() string { return fmt.Sprintf("%x.%x", k.pos, k.seq) }
+
+// before reports whether k comes before u's place.
+func (k orderKey) before(u *user) bool {
+	return k.pos < u.pos || (k.pos == u.pos && k.seq < u.seq)
+}
+
+func orderLess(a, b *user) int {
+	return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.seq, b.seq))
+}
+
+// enlist gives a new user its place and files it for the next listing.
+// Caller holds s.mu for writing.
+func (p *pool) enlist(u *user) {
+	h := fnv.New64a()
+	h.Write([]byte(u.sub))
+	u.pos = h.Sum64()
+	p.pending = append(p.pending, u)
+}
+
+// settle merges the users created since the last listing into the order:
+// one merge per listing that follows creations, not one insertion per user.
+func (p *pool) settle() {
+	if len(p.pending) == 0 {
+		return
+	}
+	slices.SortFunc(p.pending, orderLess)
+	merged := make([]*user, 0, len(p.order)+len(p.pending))
+	i, j := 0, 0
+	for i < len(p.order) && j < len(p.pending) {
+		if orderLess(p.order[i], p.pending[j]) < 0 {
+			merged = append(merged, p.order[i])
+			i++
+		} else {
+			merged = append(merged, p.pending[j])
+			j++
+		}
+	}
+	merged = append(append(merged, p.order[i:]...), p.pending[j:]...)
+	p.order, p.pending = merged, nil
+}
+
+// unmove retires u's second place, if any, for compaction to drop.
+func (p *pool) unmove(u *user) {
+	if u.moved != nil {
+		u.moved.deleted = true
+		u.moved = nil
+		p.dead++
+	}
+}
+
+// settledPool returns the pool with the users created since the last
+// listing filed into its order, holding s.mu for reading (the caller
+// unlocks it when err is nil). Only a listing that follows creations takes
+// the write lock, so concurrent listings run in parallel.
+func (s *Service) settledPool(id string) (*pool, *apiError) {
+	s.mu.RLock()
+	p, err := s.pool(id)
+	if err != nil || len(p.pending) == 0 {
+		if err != nil {
+			s.mu.RUnlock()
+		}
+		return p, err
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	p.settle()
+	s.mu.Unlock()
+	s.mu.RLock()
+	if p, err = s.pool(id); err != nil {
+		s.mu.RUnlock()
+	}
+	return p, err
+}
+
+// openOrderToken opens a ListUsers token; the zero key for none.
+func (s *Service) openOrderToken(tok, binding string) (orderKey, *apiError) {
+	pos, err := s.openToken(tok, "users", binding)
+	if err != nil || pos == "" {
+		return orderKey{}, err
+	}
+	var k orderKey
+	a, b, ok := strings.Cut(pos, ".")
+	var perr1, perr2 error
+	k.pos, perr1 = strconv.ParseUint(a, 16, 64)
+	k.seq, perr2 = strconv.ParseUint(b, 16, 64)
+	if !ok || perr1 != nil || perr2 != nil {
+		return orderKey{}, errInvalidParameter("Paging Marker is Invalid for Request")
+	}
+	return k, nil
 }

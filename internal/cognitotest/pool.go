@@ -25,7 +25,8 @@ type pool struct {
 	users   map[string]*user // by canonical username
 	bySub   map[string]*user
 	byAlias map[string]*user // "email:<lower value>" for username/alias attributes
-	order   []*user          // by seq; deleted users linger until compaction
+	order   []*user          // in ListUsers order (pos, seq); deleted users linger until compaction
+	pending []*user          // created since the last listing, not yet in order
 	dead    int
 	seq     uint64
 

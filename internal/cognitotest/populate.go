@@ -152,7 +152,7 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 		u.seq = p.seq
 		p.users[p.canon(u.username)] = u
 		p.bySub[u.sub] = u
-		p.order = append(p.order, u)
+		p.enlist(u)
 		p.reindexAliases(u, nil)
 		res.Users++
 		// Memberships: most users in 0–2 groups, skewed towards the first

@@ -67,6 +67,8 @@ type Service struct {
 	listLag time.Duration
 
 	denials denials // DenyActions
+	// subPrefix says how ListUsers answers a `sub ^=` filter.
+	subPrefix SubPrefix
 }
 
 // New returns a Service with no pools.

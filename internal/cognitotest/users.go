@@ -24,6 +24,7 @@ type attr struct {
 
 type user struct {
 	seq               uint64
+	pos               uint64 // place in the ListUsers order (see enlist)
 	username          string
 	sub               string
 	attrs             []attr // sub first, then in the order written
@@ -35,6 +36,12 @@ type user struct {
 	mfa               mfaPrefs
 	groups            map[string]struct{}
 	deleted           bool
+	// listed is the state ListUsers still shows while the last change is
+	// younger than the listing lag (see SetListingLag); nil otherwise.
+	listed *user
+	// moved is the user's second place in the listing while a change is
+	// younger than the lag; ghostOf marks such a place (see afterChange).
+	moved, ghostOf *user
 }
 
 type mfaPrefs struct {
@@ -319,7 +326,7 @@ func (s *Service) insertUser(p *pool, username string, attrs []attrInput, status
 	u.seq = p.seq
 	p.users[key] = u
 	p.bySub[sub] = u
-	p.order = append(p.order, u)
+	p.enlist(u)
 	p.reindexAliases(u, nil)
 	return u, nil
 }
@@ -335,6 +342,7 @@ func (s *Service) removeUser(p *pool, u *user) {
 		}
 	}
 	p.dead++
+	p.unmove(u)
 	p.compact()
 }
 
@@ -547,7 +555,10 @@ func withUser[T any](s *Service, body []byte, in *T, ref func(*T) userRef, f fun
 	if err != nil {
 		return nil, err
 	}
-	return f(p, u)
+	before := s.beforeChange(u)
+	out, aerr := f(p, u)
+	s.afterChange(p, u, before)
+	return out, aerr
 }
 
 func refOf(r *userRef) userRef { return *r }

@@ -228,8 +228,19 @@ func compareUsers(ctx context.Context, old, new Source, ignore map[string]bool, 
 			changed[oldName(k)] = u
 		}
 	}
-	for k := range oldDigests {
-		r.UsersRemoved = append(r.UsersRemoved, oldName(k))
+	for k, d := range oldDigests {
+		u, found, err := confirmed(ctx, new, oldName(k), opts)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			r.UsersRemoved = append(r.UsersRemoved, oldName(k))
+			continue
+		}
+		r.UsersCompared++
+		if d != digestOf(&u, ignore, opts.CompareMFA) {
+			changed[oldName(k)] = u
+		}
 	}
 	if len(changed) > 0 {
 		for u, err := range old.Users(ctx) {
@@ -386,4 +397,21 @@ func identityKeys(u *snapshot.User) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Confirmer is a source whose listing may lag (a live pool): it can read one
+// user consistently, so that a user missing from its listing is not called
+// removed on the listing's word alone.
+type Confirmer interface {
+	User(ctx context.Context, username string) (u snapshot.User, found bool, err error)
+}
+
+// confirmed reads username from src when src can (and users are matched by
+// username); found is false when it cannot or the user is really gone.
+func confirmed(ctx context.Context, src Source, username string, opts Options) (snapshot.User, bool, error) {
+	c, ok := src.(Confirmer)
+	if !ok || opts.MatchBy != "" {
+		return snapshot.User{}, false, nil
+	}
+	return c.User(ctx, username)
 }

@@ -2,9 +2,12 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/cognito"
@@ -42,6 +45,7 @@ func (s SnapshotSource) Memberships(ctx context.Context) iter.Seq2[snapshot.Memb
 // LiveAPI is what reading a live pool needs.
 type LiveAPI interface {
 	cognito.UserLister
+	backup.UserGetter
 	cognito.GroupMemberLister
 	backup.PoolConfigAPI
 }
@@ -61,7 +65,7 @@ type LiveSource struct {
 
 func (s LiveSource) Users(ctx context.Context) iter.Seq2[snapshot.User, error] {
 	return func(yield func(snapshot.User, error) bool) {
-		for u, err := range cognito.ShardedUsers(ctx, s.API, s.PoolID, cognito.SubShards(), 16) {
+		for u, err := range cognito.AllUsers(ctx, s.API, s.PoolID, 16, nil) {
 			if err != nil {
 				yield(snapshot.User{}, err)
 				return
@@ -104,4 +108,20 @@ func (s LiveSource) Memberships(ctx context.Context) iter.Seq2[snapshot.Membersh
 			}
 		}
 	}
+}
+
+// User reads one user with AdminGetUser, which is consistent where ListUsers
+// is not: a user the listing does not show yet is found here.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
+func (s LiveSource) User(ctx context.Context, username string) (snapshot.User, bool, error) {
+	out, err := s.API.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.PoolID, Username: &username})
+	if cognito.IsUserNotFound(err) {
+		return snapshot.User{}, false, nil
+	}
+	if err != nil {
+		return snapshot.User{}, false, fmt.Errorf("read user %q of %s: %w", username, s.PoolID, err)
+	}
+	rec, err := backup.UserRecord(types.UserType{Username: out.Username, Attributes: out.UserAttributes, Enabled: out.Enabled,
+		UserStatus: out.UserStatus, UserCreateDate: out.UserCreateDate, UserLastModifiedDate: out.UserLastModifiedDate})
+	return rec, err == nil, err
 }

@@ -203,7 +203,7 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 // never created again: a user the job imported must stay as the job left it.
 func (r *run) findImported(ctx context.Context, sent []string, failed, admin map[string]string) (map[string]listed, error) {
 	present := map[string]listed{}
-	for u, err := range cognito.ShardedUsers(ctx, r.api, r.opts.Target, cognito.SubShards(), 16) {
+	for u, err := range cognito.AllUsers(ctx, r.api, r.opts.Target, 16, nil) {
 		if err != nil {
 			return nil, err
 		}

@@ -154,7 +154,7 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 		}
 		tg.groups[aws.ToString(g.GroupName)] = g
 	}
-	for u, err := range cognito.ShardedUsers(ctx, api, pool, cognito.SubShards(), 16) {
+	for u, err := range cognito.AllUsers(ctx, api, pool, 16, nil) {
 		if err != nil {
 			return nil, err
 		}

@@ -104,9 +104,11 @@ func (r *run) createUser(ctx context.Context, u snapshot.User) (rec stateRecord,
 		rec.NewSub, _ = cognito.Attr(out.User.Attributes, "sub")
 		rec.NewName = aws.ToString(out.User.Username)
 	case cognito.IsUsernameExists(err) && !earlier:
-		// Not ours: someone created it while we ran. Never adopt it.
+		// Not ours: someone created it while we ran, or it was there but
+		// the eventually consistent listing did not show it yet. Either
+		// way, never adopt it.
 		r.rep.locked(func() {
-			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it appeared in the target while the restore ran; rerun with --on-existing update to overwrite it"})
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it exists in the target, but the target's user listing did not show it when the restore began (created meanwhile, or not listed yet: ListUsers is eventually consistent); rerun to treat it as existing (--on-existing)"})
 		})
 		return rec, false, nil
 	case cognito.IsUsernameExists(err):
