@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ type fakeCognitoOptions struct {
 	// UsernameAttributes, when set, makes the pool sign in with email and/or
 	// phone_number as username (usernames are subs) instead of aliases.
 	UsernameAttributes []string
+	// LambdaEndpoint is the Lambda Invoke API the fake calls for the
+	// trigger ARNs a pool's LambdaConfig names.
+	LambdaEndpoint string
 }
 
 func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
@@ -33,6 +37,7 @@ func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoQuotas, "no-quotas", false, "turn request-rate quotas off")
 	fs.StringSliceVar(&o.UsernameAttributes, "username-attributes", nil,
 		"sign in with these as username: `email[,phone_number]` (default: usernames, with email, phone_number and preferred_username as aliases)")
+	fs.StringVar(&o.LambdaEndpoint, "lambda-endpoint", "", "invoke the Lambda triggers a pool's LambdaConfig names through the Lambda Invoke API at this `URL` (default: invoke none)")
 }
 
 func newFakeCognitoCommand(g *globalOptions) *cobra.Command {
@@ -62,6 +67,15 @@ by email are: every local user's username is its sub (a UUID), every local
 user has a sign-in email or phone number, unique in the pool (emails compared
 case-insensitively), and API calls accept the email or phone number wherever
 they take a Username. Federated users keep their Google_<id> usernames.
+
+Lambda triggers: a pool created with a LambdaConfig keeps it. With
+--lambda-endpoint URL the fake invokes those functions as Cognito does,
+synchronously through the Lambda Invoke API at URL
+(POST /2015-03-31/functions/<name>/invocations) with the event Cognito
+sends: AdminCreateUser runs PreSignUp (PreSignUp_AdminCreateUser) before it
+creates the user, and CustomMessage (CustomMessage_AdminCreateUser) when it
+sends an invitation (not with MessageAction=SUPPRESS). A function error fails
+the call with UserLambdaValidationException. Without the flag no trigger runs.
 
 Any access key works; the fake does not check signatures.
 
@@ -96,12 +110,16 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 		}
 		seen[a] = true
 	}
+	if err := checkLambdaEndpoint(opts.LambdaEndpoint); err != nil {
+		return err
+	}
 	region := g.Region
 	if region == "" {
 		region = "us-east-1"
 	}
 	srv, err := cognitotest.Start(opts.Listen, cognitotest.Options{
 		Region: region, Seed: opts.Seed, QuotaScale: opts.QuotaScale, NoQuotas: opts.NoQuotas,
+		LambdaEndpoint: opts.LambdaEndpoint,
 	})
 	if err != nil {
 		return err
@@ -151,5 +169,17 @@ Press Ctrl-C to stop.
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	fmt.Fprintln(g.stderr, "fake Cognito stopped")
+	return nil
+}
+
+// checkLambdaEndpoint refuses a --lambda-endpoint that is not an http(s) URL.
+func checkLambdaEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError("--lambda-endpoint %q: give the http(s) URL of a Lambda Invoke API, e.g. http://127.0.0.1:9001", endpoint)
+	}
 	return nil
 }
