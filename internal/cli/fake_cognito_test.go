@@ -70,7 +70,10 @@ func TestFakeCognitoUsernameAttributesFlag(t *testing.T) {
 func TestFakeCognitoLambdaEndpointFlag(t *testing.T) {
 	isolateAWS(t)
 	for _, bad := range []string{"127.0.0.1:9001", "ftp://x", "http://"} {
-		code, _, errOut := run(t, context.Background(), "fake-cognito", "--listen", "127.0.0.1:0", "--users", "1", "--lambda-endpoint", bad)
+		// Bounded, so that a fake that wrongly starts serving ends the run.
+		bounded, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		code, _, errOut := run(t, bounded, "fake-cognito", "--listen", "127.0.0.1:0", "--users", "1", "--lambda-endpoint", bad)
+		stop()
 		if code != 2 || !strings.Contains(errOut, "--lambda-endpoint") {
 			t.Errorf("--lambda-endpoint %s: exit %d, stderr %q; want a usage error naming the flag", bad, code, errOut)
 		}
