@@ -210,6 +210,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	api := cip.NewFromConfig(cfg)
 	var created *poolcfg.Result
 	if opts.CreatePool != "" {
+		if err := checkCreatedPoolTriggers(ctx, r, m, ro, opts.CreatePool); err != nil {
+			return err
+		}
 		if created, err = createPool(ctx, g, api, r, m, opts, poolMap, cfg.Region); err != nil {
 			return err
 		}
@@ -239,6 +242,19 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return restoreFailed(err, ro.StatePath)
 	}
 	return reportRestore(g, opts, rep, created, ro.StatePath, mapping)
+}
+
+// checkCreatedPoolTriggers refuses --create-pool without --allow-triggers
+// when the pool would be created with triggers the restore then refuses.
+func checkCreatedPoolTriggers(ctx context.Context, r *repo.Repo, m *snapshot.Manifest, ro restore.Options, name string) error {
+	cfg, err := r.Pool(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := restore.CheckCreatedPoolTriggers(cfg, ro, "to be created, "+name+","); err != nil {
+		return withCode(ExitUsage, fmt.Errorf("%w (the snapshot's pool configuration carries them into the new pool)", err))
+	}
+	return nil
 }
 
 // restoreOptions checks the flags and turns them into the restore's options.

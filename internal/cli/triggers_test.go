@@ -71,3 +71,31 @@ func TestRestoreIntoPoolWithTriggers(t *testing.T) {
 		t.Fatalf("restore --allow-triggers: exit %d, want line %q in\n%s", code, want, out)
 	}
 }
+
+// restore --create-pool from a snapshot whose pool had a PreSignUp trigger
+// is refused before the pool is created: refusing after would leave a pool.
+func TestCreatePoolWithTriggersNeedsAllowTriggers(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, _ := srv.Populate(cognitotest.PopulateOptions{Users: 5})
+	if err := srv.SetLambdaConfig(src.PoolID, map[string]string{"PreSignUp": "arn:aws:lambda:us-east-1:123456789012:function:gate"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", dir + "/repo"}
+	if code, _, errOut := run(t, context.Background(), append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	args := append([]string{"restore", "latest", "--create-pool", "copy", "--state-file", dir + "/state", "--mapping-file", dir + "/subs",
+		"--id-map-file", dir + "/ids.json"}, common...)
+	code, _, errOut := run(t, context.Background(), args...)
+	if code != 2 || !strings.Contains(errOut, "--allow-triggers") || !strings.Contains(errOut, "PreSignUp") {
+		t.Fatalf("--create-pool without --allow-triggers: exit %d, stderr %q", code, errOut)
+	}
+	if n := srv.OpStats("CreateUserPool").Calls; n != 0 {
+		t.Fatalf("refused --create-pool created %d pools", n)
+	}
+	if code, _, errOut := run(t, context.Background(), append(args, "--allow-triggers")...); code != 0 && code != 3 {
+		t.Fatalf("--create-pool --allow-triggers: exit %d %s", code, errOut)
+	}
+}

@@ -1,11 +1,14 @@
 package restore
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
 // Trigger is a Lambda trigger of the target pool and what the restore does
@@ -101,6 +104,19 @@ func checkTriggers(triggers []Trigger, opts Options, users bool) error {
 	}
 	return fmt.Errorf("restore: %w: the target pool %s has Lambda triggers that this restore fires or that act on restored users: %s; nothing was written: pass --allow-triggers to restore anyway (a user the PreSignUp function rejects is reported and the rest go on; see the plan with --dry-run), or remove the triggers from the pool first",
 		ErrRefused, opts.Target, strings.Join(gated, ", "))
+}
+
+// CheckCreatedPoolTriggers refuses, before the pool is created, a restore
+// --create-pool whose snapshot configuration carries triggers that would
+// need --allow-triggers in the new pool: refusing after creating it would
+// leave a pool behind. pool names the pool to be created.
+func CheckCreatedPoolTriggers(cfg *snapshot.PoolConfig, opts Options, pool string) error {
+	var up struct{ LambdaConfig *types.LambdaConfigType }
+	if cfg == nil || json.Unmarshal(cfg.UserPool, &up) != nil {
+		return nil
+	}
+	opts.Target = pool
+	return checkTriggers(readTriggers(up.LambdaConfig), opts, len(opts.Only) == 0 || opts.Only["users"])
 }
 
 // lambdaRejected reports whether err is a trigger's answer to a user:
