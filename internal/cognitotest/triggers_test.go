@@ -185,3 +185,29 @@ func isCode(err error, code string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == code
 }
+
+// A verification code sent by AdminUpdateUserAttributes runs CustomMessage;
+// setting *_verified with the value sends none and runs nothing.
+func TestCustomMessageRunsForAVerificationCode(t *testing.T) {
+	api, pool, rec := triggerPool(t)
+	if _, err := api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &pool, Username: aws.String("erin"),
+		UserAttributes: attrs("email", "e@example.com"), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &pool, Username: aws.String("erin"),
+		UserAttributes: attrs("email", "e2@example.com", "email_verified", "true")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: &pool, Username: aws.String("erin"),
+		UserAttributes: attrs("email", "e3@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.sources()
+	if strings.Join(got, ",") != "PreSignUp_AdminCreateUser,CustomMessage_UpdateUserAttribute" {
+		t.Fatalf("trigger sources %v", got)
+	}
+	ua := rec.calls[1].event["request"].(map[string]any)["userAttributes"].(map[string]any)
+	if ua["email"] != "e3@example.com" || ua["email_verified"] != "false" {
+		t.Fatalf("CustomMessage_UpdateUserAttribute saw %v", ua)
+	}
+}

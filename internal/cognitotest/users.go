@@ -722,6 +722,7 @@ type updateAttrsInput struct {
 	UserPoolId     string
 	Username       string
 	UserAttributes []attrInput
+	ClientMetadata map[string]string
 }
 
 // AdminUpdateUserAttributes. Changing email or phone_number without also
@@ -740,9 +741,15 @@ type updateAttrsInput struct {
 // signs in with is refused with AliasExistsException
 // (https://github.com/aws/aws-sdk-net/issues/4387); in a pool with alias
 // attributes a verified value moves from its former holder (reindexAliases).
+//
+// Each verification code sent runs the pool's CustomMessage trigger
+// (CustomMessage_UpdateUserAttribute, docs/cognito-facts.md §13), after the
+// update, outside the lock.
 func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 	in := &updateAttrsInput{}
-	return withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
+	var codes []*TriggerEvent
+	var arn string
+	out, err := withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
 		func(p *pool, u *user) (any, *apiError) {
 			if in.UserAttributes == nil {
 				return nil, validationErr("null", "userAttributes", "Member must not be null")
@@ -780,13 +787,44 @@ func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 					}
 					if a.Value != "" && given[a.Name+"_verified"] != "true" {
 						s.messages.Add(1) // the verification code
+						codes = append(codes, nil)
 					}
 				}
 			}
 			u.modified = s.now()
 			p.reindexAliases(u, old)
+			if arn = s.triggerARN(p, TriggerCustomMessage); arn != "" {
+				for i := range codes {
+					codes[i] = s.updateAttributeMessage(p, u, in.ClientMetadata)
+				}
+			}
 			return struct{}{}, nil
 		})
+	if err != nil || arn == "" {
+		return out, err
+	}
+	for _, ev := range codes {
+		if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+			return nil, err // the attributes stay updated
+		}
+	}
+	return out, nil
+}
+
+// updateAttributeMessage is the CustomMessage_UpdateUserAttribute event for
+// a verification code sent to u. Caller holds s.mu.
+func (s *Service) updateAttributeMessage(p *pool, u *user, meta map[string]string) *TriggerEvent {
+	attrs := map[string]string{"cognito:user_status": u.status}
+	for _, a := range u.attrs {
+		attrs[a.Name] = a.Value
+	}
+	ev := s.newTriggerEvent(p, "CustomMessage_UpdateUserAttribute", u.username, attrs)
+	ev.Request["codeParameter"] = "{####}"
+	ev.Request["linkParameter"] = "{##Click Here##}"
+	ev.Request["usernameParameter"] = nil
+	ev.Request["clientMetadata"] = meta
+	ev.Response = map[string]any{"smsMessage": nil, "emailMessage": nil, "emailSubject": nil}
+	return ev
 }
 
 // AdminSetUserPassword: Permanent=true makes the user CONFIRMED, false makes

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/backup"
@@ -150,5 +152,36 @@ func TestTriggersThatDoNotActOnRestoredUsersAreNotGated(t *testing.T) {
 	}
 	if _, err := e.restore(t, restore.Options{Only: map[string]bool{"groups": true}, StatePath: filepath.Join(e.dir, "groups.state")}); err != nil {
 		t.Fatalf("--only groups into a pool with PreSignUp: %v", err)
+	}
+}
+
+// The plan says a restore runs no CustomMessage trigger: it creates users
+// with MessageAction=SUPPRESS and updates emails with email_verified in the
+// same call. The fake runs CustomMessage for every message it would send
+// (cognitotest's TestCustomMessageRuns*), so any message would show here.
+func TestRestoreRunsNoCustomMessageTrigger(t *testing.T) {
+	var mu sync.Mutex
+	var sources []string
+	e := triggerEnv(t, 60, map[string]string{"CustomMessage": "arn:aws:lambda:us-east-1:123456789012:function:messages"},
+		func(fn string, ev cognitotest.TriggerEvent) (cognitotest.TriggerEvent, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			sources = append(sources, ev.TriggerSource)
+			return ev, nil
+		})
+	users, _ := snapshotUsers(t, e)
+	existing := 0
+	for _, u := range users {
+		if v, ok := u.Attr("email"); ok && v != "" && u.Status != "EXTERNAL_PROVIDER" && existing < 5 {
+			e.precreate(t, u.Username, types.AttributeType{Name: aws.String("email"), Value: aws.String("old" + v)})
+			existing++
+		}
+	}
+	rep, err := e.restore(t, restore.Options{OnExisting: restore.OnExistingUpdate, AllowTriggers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UsersUpdate != existing || rep.UsersCreate == 0 || len(sources) != 0 {
+		t.Fatalf("updated %d of %d, created %d; CustomMessage ran for %v", rep.UsersUpdate, existing, rep.UsersCreate, sources)
 	}
 }
