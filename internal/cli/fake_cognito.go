@@ -74,8 +74,10 @@ synchronously through the Lambda Invoke API at URL
 (POST /2015-03-31/functions/<name>/invocations) with the event Cognito
 sends: AdminCreateUser runs PreSignUp (PreSignUp_AdminCreateUser) before it
 creates the user, and CustomMessage (CustomMessage_AdminCreateUser) when it
-sends an invitation (not with MessageAction=SUPPRESS). A function error fails
-the call with UserLambdaValidationException. Without the flag no trigger runs.
+sends an invitation (not with MessageAction=SUPPRESS); AdminUpdateUserAttributes
+runs CustomMessage (CustomMessage_UpdateUserAttribute) for each verification
+code it sends. A function error fails the call with
+UserLambdaValidationException. Without the flag no trigger runs.
 
 Any access key works; the fake does not check signatures.
 

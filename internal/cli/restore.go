@@ -115,7 +115,8 @@ PreTokenGeneration and UserMigration do not run during the restore but act on
 restored users later (password resets, sign-ins). With any of PreSignUp,
 CustomMessage, PostConfirmation, PreTokenGeneration or UserMigration set, a
 restore that writes users needs --allow-triggers, and without it is refused
-before any write.
+before any write (with --create-pool, before the pool is created, when the
+snapshot's configuration carries such a trigger).
 
 What cannot be restored is listed with the reason: federated-only users (they
 come back on their next sign-in), authenticator-app (TOTP) secrets, links to
