@@ -253,7 +253,7 @@ func checkCreatedPoolTriggers(ctx context.Context, r *repo.Repo, m *snapshot.Man
 		return err
 	}
 	if err := restore.CheckCreatedPoolTriggers(cfg, ro, "to be created, "+name+","); err != nil {
-		return withCode(ExitUsage, fmt.Errorf("%w (the snapshot's pool configuration carries them into the new pool)", err))
+		return withCode(ExitUsage, fmt.Errorf("%w (from the snapshot's pool configuration, which --create-pool carries into the new pool when in its Region or rewritten by --map)", err))
 	}
 	return nil
 }

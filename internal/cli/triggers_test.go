@@ -99,3 +99,29 @@ func TestCreatePoolWithTriggersNeedsAllowTriggers(t *testing.T) {
 		t.Fatalf("--create-pool --allow-triggers: exit %d %s", code, errOut)
 	}
 }
+
+// clone is backup + restore --create-pool: it takes --allow-triggers too.
+func TestCloneWithTriggersNeedsAllowTriggers(t *testing.T) {
+	isolateAWS(t)
+	east := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Region: "us-east-1"})
+	west := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Region: "eu-west-1"})
+	src, _ := east.Populate(cognitotest.PopulateOptions{PoolName: "acme", Users: 5})
+	if err := east.SetLambdaConfig(src.PoolID, map[string]string{"UserMigration": "arn:aws:lambda:us-east-1:123456789012:function:migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mapFile := dir + "/map.json"
+	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"clone", "--from", src.PoolID, "--region", "us-east-1", "--endpoint-url", east.URL, "--map", mapFile,
+		"--to-region", "eu-west-1", "--to-endpoint-url", west.URL, "--state-file", dir + "/state", "--mapping-file", dir + "/subs",
+		"--id-map-file", dir + "/ids.json", "--repo", dir + "/repo"}
+	code, _, errOut := run(t, context.Background(), args...)
+	if code != 2 || !strings.Contains(errOut, "UserMigration") || !strings.Contains(errOut, "--allow-triggers") || west.OpStats("CreateUserPool").Calls != 0 {
+		t.Fatalf("clone without --allow-triggers: exit %d, %d pools created, stderr %q", code, west.OpStats("CreateUserPool").Calls, errOut)
+	}
+	if code, out, errOut := run(t, context.Background(), append(args, "--allow-triggers")...); code != 0 && code != 3 {
+		t.Fatalf("clone --allow-triggers: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
