@@ -76,7 +76,8 @@ sends: AdminCreateUser runs PreSignUp (PreSignUp_AdminCreateUser) before it
 creates the user, and CustomMessage (CustomMessage_AdminCreateUser) when it
 sends an invitation (not with MessageAction=SUPPRESS); AdminUpdateUserAttributes
 runs CustomMessage (CustomMessage_UpdateUserAttribute) for each verification
-code it sends. A function error fails the call with
+code it sends; AdminConfirmSignUp runs PostConfirmation
+(PostConfirmation_ConfirmSignUp). A function error fails the call with
 UserLambdaValidationException. Without the flag no trigger runs.
 
 Any access key works; the fake does not check signatures.

@@ -211,3 +211,44 @@ func TestCustomMessageRunsForAVerificationCode(t *testing.T) {
 		t.Fatalf("CustomMessage_UpdateUserAttribute saw %v", ua)
 	}
 }
+
+// AdminConfirmSignUp runs PostConfirmation_ConfirmSignUp; a function error
+// fails the call with Cognito's message.
+func TestPostConfirmationRunsOnAdminConfirmSignUp(t *testing.T) {
+	rec := &lambdaRecorder{reject: map[string]bool{"frank": true}}
+	lambda := httptest.NewServer(rec)
+	t.Cleanup(lambda.Close)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, LambdaEndpoint: lambda.URL})
+	api := newClient(srv)
+	p, err := api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("pc"), LambdaConfig: &types.LambdaConfigType{
+		PostConfirmation: aws.String("arn:aws:lambda:us-east-1:123456789012:function:welcome")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: p.UserPool.Id, ClientName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"grace", "frank"} {
+		if _, err := api.SignUp(ctx, &cip.SignUpInput{ClientId: c.UserPoolClient.ClientId, Username: aws.String(name), Password: aws.String("Passw0rd!x"),
+			UserAttributes: attrs("email", name+"@example.com")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := api.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: p.UserPool.Id, Username: aws.String("grace")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = api.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: p.UserPool.Id, Username: aws.String("frank")})
+	var lve *types.UserLambdaValidationException
+	if !errors.As(err, &lve) || lve.ErrorMessage() != "PostConfirmation failed with error not on the guest list." {
+		t.Fatalf("rejecting PostConfirmation: %v", err)
+	}
+	if got := rec.sources(); strings.Join(got, ",") != "PostConfirmation_ConfirmSignUp,PostConfirmation_ConfirmSignUp" {
+		t.Fatalf("trigger sources %v", got)
+	}
+	ev := rec.calls[0].event
+	ua := ev["request"].(map[string]any)["userAttributes"].(map[string]any)
+	if rec.calls[0].path != "/2015-03-31/functions/welcome/invocations" || ev["userName"] != "grace" || ua["cognito:user_status"] != "CONFIRMED" || ua["sub"] == nil {
+		t.Fatalf("PostConfirmation event %v", ev)
+	}
+}

@@ -858,17 +858,47 @@ func adminSetUserPassword(s *Service, body []byte) (any, *apiError) {
 	})
 }
 
-// AdminConfirmSignUp confirms an UNCONFIRMED user.
+// AdminConfirmSignUp confirms an UNCONFIRMED user, then runs the pool's
+// PostConfirmation trigger (PostConfirmation_ConfirmSignUp: "Post sign-up
+// confirmation", docs/cognito-facts.md §13) outside the lock. A function
+// error fails the call; the user stays confirmed (what Cognito does then is
+// UNCONFIRMED).
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminConfirmSignUp.html
 func adminConfirmSignUp(s *Service, body []byte) (any, *apiError) {
-	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+	in := &struct {
+		userRef
+		ClientMetadata map[string]string
+	}{}
+	var arn string
+	var ev *TriggerEvent
+	out, err := withUser(s, body, in, func(i *struct {
+		userRef
+		ClientMetadata map[string]string
+	}) userRef {
+		return i.userRef
+	}, func(p *pool, u *user) (any, *apiError) {
 		if u.status != StatusUnconfirmed {
 			return nil, newErr("NotAuthorizedException", "User cannot be confirmed. Current status is %s", u.status)
 		}
 		u.status = StatusConfirmed
 		u.modified = s.now()
+		if arn = s.triggerARN(p, TriggerPostConfirmation); arn != "" {
+			attrs := map[string]string{"cognito:user_status": u.status}
+			for _, a := range u.attrs {
+				attrs[a.Name] = a.Value
+			}
+			ev = s.newTriggerEvent(p, "PostConfirmation_ConfirmSignUp", u.username, attrs)
+			ev.Request["clientMetadata"] = in.ClientMetadata
+		}
 		return struct{}{}, nil
 	})
+	if err != nil || arn == "" {
+		return out, err
+	}
+	if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 type mfaSettings struct {
