@@ -92,6 +92,10 @@ type RestoreRequest struct {
 	Via        string `json:"via"`
 	OnExisting string `json:"onExisting"`
 	DryRun     bool   `json:"dryRun"`
+	// AllowTriggers lets the restore write users into a pool with Lambda
+	// triggers, such as the pool whose PostConfirmation trigger is this
+	// function (restore.Options.AllowTriggers).
+	AllowTriggers bool `json:"allowTriggers"`
 }
 
 func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
@@ -99,7 +103,7 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun)", err)
+		return nil, fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun, allowTriggers)", err)
 	}
 	if req.Target == "" {
 		req.Target = h.cfg.PoolID
@@ -154,7 +158,7 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		}
 	}
 	rep, err := restore.Run(ctx, h.cfg.Cognito, src, m, restore.Options{
-		Target: req.Target, Via: req.Via, OnExisting: req.OnExisting, DryRun: req.DryRun,
+		Target: req.Target, Via: req.Via, OnExisting: req.OnExisting, DryRun: req.DryRun, AllowTriggers: req.AllowTriggers,
 		StatePath: filepath.Join(tmp, fmt.Sprintf("cogvault-restore-%s-%s.state", req.Target, m.ID)),
 		Import:    restore.ImportOptions{RoleArn: h.cfg.ImportRoleArn, Logs: h.cfg.ImportLogs, TempDir: tmp},
 		Rand:      h.cfg.Rand,

@@ -26,6 +26,8 @@ type cloneOptions struct {
 	DryRun      bool
 	Via         string
 	RoleArn     string
+	// AllowTriggers is restore's --allow-triggers.
+	AllowTriggers bool
 }
 
 func (o *cloneOptions) AddFlags(fs *pflag.FlagSet) {
@@ -41,6 +43,7 @@ func (o *cloneOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DryRun, "dry-run", false, "back up, then print what would be created and restored; create nothing")
 	fs.StringVar(&o.Via, "via", "admin", "how users are restored: admin or import (see 'cogvault restore --help')")
 	fs.StringVar(&o.RoleArn, "import-role-arn", "", "with --via import: the role Cognito assumes in the new pool's account")
+	fs.BoolVar(&o.AllowTriggers, "allow-triggers", false, "restore users although the new pool gets Lambda triggers that act on them (see 'cogvault restore --help'); without it such a clone is refused before the pool is created")
 }
 
 func newCloneCommand(g *globalOptions) *cobra.Command {
@@ -127,7 +130,7 @@ func runClone(ctx context.Context, opts cloneOptions, g *globalOptions) error {
 		dst.stdout = &restoreOut
 	}
 	rerr := runRestore(ctx, restoreOptions{CreatePool: name, MapFile: opts.MapFile, IDMapFile: opts.IDMapFile, StateFile: opts.StateFile,
-		MappingFile: opts.MappingFile, DryRun: opts.DryRun, Via: opts.Via, RoleArn: opts.RoleArn, OnExisting: "skip"}, &dst, []string{m.ID})
+		MappingFile: opts.MappingFile, DryRun: opts.DryRun, Via: opts.Via, RoleArn: opts.RoleArn, OnExisting: "skip", AllowTriggers: opts.AllowTriggers}, &dst, []string{m.ID})
 	if g.json() {
 		doc := map[string]json.RawMessage{"backup": rawOrNull(backupOut.Bytes()), "restore": rawOrNull(restoreOut.Bytes())}
 		if err := printJSON(g.stdout, doc); err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type fakeCognitoOptions struct {
 	UsernameAttributes []string
 	// ListLag makes ListUsers eventually consistent (SetListingLag).
 	ListLag time.Duration
+	// LambdaEndpoint is the Lambda Invoke API the fake calls for the
+	// trigger ARNs a pool's LambdaConfig names.
+	LambdaEndpoint string
 }
 
 func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
@@ -36,6 +40,7 @@ func (o *fakeCognitoOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.UsernameAttributes, "username-attributes", nil,
 		"sign in with these as username: `email[,phone_number]` (default: usernames, with email, phone_number and preferred_username as aliases)")
 	fs.DurationVar(&o.ListLag, "list-lag", 0, "make ListUsers eventually consistent: for this long after a user is created it is not listed, after a change it is listed as it was (and, at a second place, as it is); AdminGetUser is always current")
+	fs.StringVar(&o.LambdaEndpoint, "lambda-endpoint", "", "invoke the Lambda triggers a pool's LambdaConfig names through the Lambda Invoke API at this `URL` (default: invoke none)")
 }
 
 func newFakeCognitoCommand(g *globalOptions) *cobra.Command {
@@ -71,6 +76,18 @@ for 3 s after a user is created, listings do not show it; for 3 s after a
 change, they show (and filter on) its state before the change, and also, at a
 second place, its current state, so one listing may meet it twice.
 AdminGetUser always reads the current state. Listings are in no fixed order.
+
+Lambda triggers: a pool created with a LambdaConfig keeps it. With
+--lambda-endpoint URL the fake invokes those functions as Cognito does,
+synchronously through the Lambda Invoke API at URL
+(POST /2015-03-31/functions/<name>/invocations) with the event Cognito
+sends: AdminCreateUser runs PreSignUp (PreSignUp_AdminCreateUser) before it
+creates the user, and CustomMessage (CustomMessage_AdminCreateUser) when it
+sends an invitation (not with MessageAction=SUPPRESS); AdminUpdateUserAttributes
+runs CustomMessage (CustomMessage_UpdateUserAttribute) for each verification
+code it sends; AdminConfirmSignUp runs PostConfirmation
+(PostConfirmation_ConfirmSignUp). A function error fails the call with
+UserLambdaValidationException. Without the flag no trigger runs.
 
 Any access key works; the fake does not check signatures.
 
@@ -108,12 +125,16 @@ func runFakeCognito(ctx context.Context, opts fakeCognitoOptions, g *globalOptio
 		}
 		seen[a] = true
 	}
+	if err := checkLambdaEndpoint(opts.LambdaEndpoint); err != nil {
+		return err
+	}
 	region := g.Region
 	if region == "" {
 		region = "us-east-1"
 	}
 	srv, err := cognitotest.Start(opts.Listen, cognitotest.Options{
 		Region: region, Seed: opts.Seed, QuotaScale: opts.QuotaScale, NoQuotas: opts.NoQuotas,
+		LambdaEndpoint: opts.LambdaEndpoint,
 	})
 	if err != nil {
 		return err
@@ -167,5 +188,17 @@ Press Ctrl-C to stop.
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	fmt.Fprintln(g.stderr, "fake Cognito stopped")
+	return nil
+}
+
+// checkLambdaEndpoint refuses a --lambda-endpoint that is not an http(s) URL.
+func checkLambdaEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError("--lambda-endpoint %q: give the http(s) URL of a Lambda Invoke API, e.g. http://127.0.0.1:9001", endpoint)
+	}
 	return nil
 }

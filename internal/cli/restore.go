@@ -43,6 +43,9 @@ type restoreOptions struct {
 	MapFile      string
 	IDMapFile    string
 	DropAttrs    []string
+	// AllowTriggers lets a restore write users into a pool with Lambda
+	// triggers (restore.Options.AllowTriggers).
+	AllowTriggers bool
 }
 
 func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
@@ -61,6 +64,7 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.At, "at", "", "restore the state at this time (RFC 3339, e.g. 2026-11-24T10:00:00Z): the newest snapshot finished by then plus the journal events up to then")
 	fs.StringVar(&o.Pool, "pool", "", poolFlagHelp+"; with --at, the pool whose state to restore")
 	fs.StringArrayVar(&o.DropAttrs, "drop-attribute", nil, "restore without this `attribute` that the target's schema lacks (repeatable); without it such a restore is refused before any write")
+	fs.BoolVar(&o.AllowTriggers, "allow-triggers", false, "restore users into a target whose PreSignUp, CustomMessage, PostConfirmation, PreTokenGeneration or UserMigration Lambda trigger is set (see the plan's trigger lines); without it such a restore is refused before any write")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
 }
 
@@ -101,6 +105,18 @@ Cognito gives every restored user a new sub. The old → new sub and username
 mapping is written next to the state file (CSV and JSON, mode 0600); with
 --sub-attribute the old sub is also stored in that custom attribute (the
 oldest one, when the snapshot already carried one there).
+
+Lambda triggers: the plan lists every trigger the target pool has and what
+the restore does with it, for the admin API path and for import jobs.
+AdminCreateUser runs the PreSignUp trigger for every user it creates; a user
+the function rejects is listed with the function's message and the rest are
+restored. No message is sent, so CustomMessage does not run; PostConfirmation,
+PreTokenGeneration and UserMigration do not run during the restore but act on
+restored users later (password resets, sign-ins). With any of PreSignUp,
+CustomMessage, PostConfirmation, PreTokenGeneration or UserMigration set, a
+restore that writes users needs --allow-triggers, and without it is refused
+before any write (with --create-pool, before the pool is created, when the
+snapshot's configuration carries such a trigger).
 
 What cannot be restored is listed with the reason: federated-only users (they
 come back on their next sign-in), authenticator-app (TOTP) secrets, links to
@@ -164,7 +180,8 @@ EXIT STATUS
   2  bad flags, no such snapshot, "latest" in a repository of several pools
      without --pool, or the restore was refused before any write (attributes
      the target lacks, --on-existing fail with existing users, a state file
-     of another restore, a target its users could not sign in to)
+     of another restore, a target its users could not sign in to, Lambda
+     triggers on the target without --allow-triggers)
   3  completed, with items that could not be restored (listed in the report)`,
 		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
   cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update
@@ -199,6 +216,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	api := cip.NewFromConfig(cfg)
 	var created *poolcfg.Result
 	if opts.CreatePool != "" {
+		if err := checkCreatedPoolTriggers(ctx, r, m, ro, opts.CreatePool); err != nil {
+			return err
+		}
 		if created, err = createPool(ctx, g, api, r, m, opts, poolMap, cfg.Region); err != nil {
 			return err
 		}
@@ -234,6 +254,19 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	return reportRestore(g, opts, rep, created, ro.StatePath, mapping)
 }
 
+// checkCreatedPoolTriggers refuses --create-pool without --allow-triggers
+// when the pool would be created with triggers the restore then refuses.
+func checkCreatedPoolTriggers(ctx context.Context, r *repo.Repo, m *snapshot.Manifest, ro restore.Options, name string) error {
+	cfg, err := r.Pool(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := restore.CheckCreatedPoolTriggers(cfg, ro, "to be created, "+name+","); err != nil {
+		return withCode(ExitUsage, fmt.Errorf("%w (from the snapshot's pool configuration, which --create-pool carries into the new pool when in its Region or rewritten by --map)", err))
+	}
+	return nil
+}
+
 // restoreOptions checks the flags and turns them into the restore's options.
 func (o *restoreOptions) restoreOptions(args []string) (restore.Options, poolcfg.Map, error) {
 	var ro restore.Options
@@ -261,7 +294,7 @@ func (o *restoreOptions) restoreOptions(args []string) (restore.Options, poolcfg
 		}
 	}
 	ro = restore.Options{Target: o.To, OnExisting: o.OnExisting, DryRun: o.DryRun, SubAttribute: o.SubAttribute,
-		Via: o.Via, Import: restore.ImportOptions{RoleArn: o.RoleArn}}
+		Via: o.Via, Import: restore.ImportOptions{RoleArn: o.RoleArn}, AllowTriggers: o.AllowTriggers}
 	for _, part := range o.Only {
 		if part != "groups" && part != "users" && part != "memberships" {
 			return ro, pm, usageError("--only %q: accepted values are groups, users and memberships", part)
@@ -585,6 +618,7 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 		fmt.Fprintf(w, " (%d of users this restore did not create or update: not added)", rep.MembershipsSkipped)
 	}
 	fmt.Fprintln(w)
+	printTriggers(g, rep.Triggers)
 	if !rep.DryRun {
 		fmt.Fprintf(w, "  links        %d federated identities linked\n", rep.LinksRestored)
 		fmt.Fprintf(w, "  sub mapping  %d users: %s.csv, %s.json\n", rep.SubMappings, mapping, mapping)
@@ -608,5 +642,17 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 	}
 	if !rep.DryRun {
 		fmt.Fprintln(w, "next: users sign in again through \"forgot password\"; applications that stored subs use the mapping")
+	}
+}
+
+// printTriggers lists the target's Lambda triggers: what the admin API path
+// and import jobs do with each, and what it does to restored users later.
+func printTriggers(g *globalOptions, triggers []restore.Trigger) {
+	for _, t := range triggers {
+		fmt.Fprintf(g.stdout, "  trigger      %s %s\n", t.Name, t.Function)
+		fmt.Fprintf(g.stdout, "               admin API: %s; import jobs: %s\n", t.Admin, t.Import)
+		if t.Later != "" {
+			fmt.Fprintf(g.stdout, "               later: %s\n", t.Later)
+		}
 	}
 }

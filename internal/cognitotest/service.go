@@ -38,6 +38,12 @@ type Options struct {
 	Seed uint64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// LambdaEndpoint, when set, is the Lambda Invoke API the fake calls for
+	// the trigger ARNs in a pool's LambdaConfig (triggers.go); empty: the
+	// fake invokes no trigger.
+	LambdaEndpoint string
+	// LambdaClient makes those calls (default http.DefaultClient).
+	LambdaClient *http.Client
 }
 
 // Service is the fake cognito-idp service. It implements http.Handler.

@@ -1,6 +1,7 @@
 package cognitotest
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -350,6 +351,8 @@ type adminCreateUserInput struct {
 	UserPoolId         string
 	Username           string
 	UserAttributes     []attrInput
+	ValidationData     []attrInput
+	ClientMetadata     map[string]string
 	TemporaryPassword  string
 	MessageAction      string
 	ForceAliasCreation bool
@@ -358,6 +361,14 @@ type adminCreateUserInput struct {
 // AdminCreateUser creates a FORCE_CHANGE_PASSWORD user. With
 // MessageAction=SUPPRESS nothing is sent.
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
+//
+// With a PreSignUp trigger the function runs first
+// (PreSignUp_AdminCreateUser) and an error from it fails the call, leaving
+// no user; its autoConfirm/autoVerify answers are ignored ("ignored by
+// Amazon Cognito when the Pre Sign-up lambda is triggered by the
+// AdminCreateUser API", user-pool-lambda-pre-sign-up.html). With a
+// CustomMessage trigger and an invitation to send, CustomMessage_AdminCreateUser
+// runs after the user exists. docs/cognito-facts.md §13.
 func adminCreateUser(s *Service, body []byte) (any, *apiError) {
 	var in adminCreateUserInput
 	if err := decode(body, &in); err != nil {
@@ -371,40 +382,155 @@ func adminCreateUser(s *Service, body []byte) (any, *apiError) {
 	default:
 		return nil, validationErr(in.MessageAction, "messageAction", "Member must satisfy enum value set: [RESEND, SUPPRESS]")
 	}
+	if in.MessageAction == "RESEND" {
+		return s.resendInvitation(in)
+	}
+	arn, ev, err := s.preSignUp(in)
+	if err != nil {
+		return nil, err
+	}
+	if arn != "" {
+		if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+			return nil, err
+		}
+	}
+	out, arn, ev, err := s.insertAdminUser(in)
+	if err != nil {
+		return nil, err
+	}
+	if arn != "" {
+		if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+			return nil, err // the user stays created, unconfirmed by any message
+		}
+	}
+	return out, nil
+}
+
+// resendInvitation is AdminCreateUser with MessageAction=RESEND.
+func (s *Service) resendInvitation(in adminCreateUserInput) (any, *apiError) {
+	s.mu.Lock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	u, err := p.findUser(in.Username)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.messages.Add(1)
+	out := map[string]any{"User": u.render(nil)}
+	arn, ev := s.customMessageAdmin(p, u, in.ClientMetadata)
+	s.mu.Unlock()
+	if arn != "" {
+		if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkAdminCreate refuses what AdminCreateUser refuses before creating
+// anything. Caller holds s.mu.
+func (p *pool) checkAdminCreate(in adminCreateUserInput) *apiError {
+	if err := p.checkWrite(in.UserAttributes, true); err != nil {
+		return err
+	}
+	if in.TemporaryPassword != "" {
+		if err := checkPassword(in.TemporaryPassword); err != nil {
+			return err
+		}
+	}
+	if len(p.usernameAttrs) == 0 && p.users[p.canon(in.Username)] != nil {
+		return errUsernameExists()
+	}
+	return p.checkNewAliases(in.Username, in.UserAttributes, in.ForceAliasCreation)
+}
+
+// preSignUp checks the request and returns the pool's PreSignUp function
+// with its PreSignUp_AdminCreateUser event ("" when there is none).
+func (s *Service) preSignUp(in adminCreateUserInput) (string, *TriggerEvent, *apiError) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.pool(in.UserPoolId)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := p.checkAdminCreate(in); err != nil {
+		return "", nil, err
+	}
+	arn := s.triggerARN(p, TriggerPreSignUp)
+	if arn == "" {
+		return "", nil, nil
+	}
+	attrs := map[string]string{}
+	for _, a := range in.UserAttributes {
+		attrs[a.Name] = a.Value
+	}
+	ev := s.newTriggerEvent(p, "PreSignUp_AdminCreateUser", in.Username, attrs)
+	ev.Request["validationData"] = attrMap(in.ValidationData)
+	ev.Request["clientMetadata"] = in.ClientMetadata
+	ev.Response = map[string]any{"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}
+	return arn, ev, nil
+}
+
+// insertAdminUser creates the user (checking again: the pool may have
+// changed while a trigger ran) and returns the answer, with the
+// CustomMessage function and event when an invitation goes out.
+func (s *Service) insertAdminUser(in adminCreateUserInput) (any, string, *TriggerEvent, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.pool(in.UserPoolId)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
-	if in.MessageAction == "RESEND" {
-		u, err := p.findUser(in.Username)
-		if err != nil {
-			return nil, err
-		}
-		s.messages.Add(1)
-		return map[string]any{"User": u.render(nil)}, nil
-	}
-	if err := p.checkWrite(in.UserAttributes, true); err != nil {
-		return nil, err
-	}
-	if in.TemporaryPassword != "" {
-		if err := checkPassword(in.TemporaryPassword); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.checkNewAliases(in.Username, in.UserAttributes, in.ForceAliasCreation); err != nil {
-		return nil, err
+	if err := p.checkAdminCreate(in); err != nil {
+		return nil, "", nil, err
 	}
 	u, err := s.insertUser(p, in.Username, in.UserAttributes, StatusForceChangePassword)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	u.hasPassword = true
-	if in.MessageAction != "SUPPRESS" {
-		s.messages.Add(1)
+	out := map[string]any{"User": u.render(nil)}
+	if in.MessageAction == "SUPPRESS" {
+		return out, "", nil, nil
 	}
-	return map[string]any{"User": u.render(nil)}, nil
+	s.messages.Add(1)
+	arn, ev := s.customMessageAdmin(p, u, in.ClientMetadata)
+	return out, arn, ev, nil
+}
+
+// customMessageAdmin is the pool's CustomMessage function and its
+// CustomMessage_AdminCreateUser event for u's invitation ("" when none).
+// The request carries the placeholders the function must keep, and the
+// user's attributes with its status, as captured events show
+// (docs/cognito-facts.md §13). Caller holds s.mu.
+func (s *Service) customMessageAdmin(p *pool, u *user, meta map[string]string) (string, *TriggerEvent) {
+	arn := s.triggerARN(p, TriggerCustomMessage)
+	if arn == "" {
+		return "", nil
+	}
+	attrs := map[string]string{"cognito:user_status": u.status}
+	for _, a := range u.attrs {
+		attrs[a.Name] = a.Value
+	}
+	ev := s.newTriggerEvent(p, "CustomMessage_AdminCreateUser", u.username, attrs)
+	ev.Request["codeParameter"] = "{####}"
+	ev.Request["linkParameter"] = "{##Click Here##}"
+	ev.Request["usernameParameter"] = "{username}"
+	ev.Request["clientMetadata"] = meta
+	ev.Response = map[string]any{"smsMessage": nil, "emailMessage": nil, "emailSubject": nil}
+	return arn, ev
+}
+
+func attrMap(as []attrInput) map[string]string {
+	m := map[string]string{}
+	for _, a := range as {
+		m[a.Name] = a.Value
+	}
+	return m
 }
 
 // checkNewAliases refuses, in a pool with alias attributes, a new user whose
@@ -624,6 +750,7 @@ type updateAttrsInput struct {
 	UserPoolId     string
 	Username       string
 	UserAttributes []attrInput
+	ClientMetadata map[string]string
 }
 
 // AdminUpdateUserAttributes. Changing email or phone_number without also
@@ -642,9 +769,15 @@ type updateAttrsInput struct {
 // signs in with is refused with AliasExistsException
 // (https://github.com/aws/aws-sdk-net/issues/4387); in a pool with alias
 // attributes a verified value moves from its former holder (reindexAliases).
+//
+// Each verification code sent runs the pool's CustomMessage trigger
+// (CustomMessage_UpdateUserAttribute, docs/cognito-facts.md §13), after the
+// update, outside the lock.
 func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 	in := &updateAttrsInput{}
-	return withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
+	var codes []*TriggerEvent
+	var arn string
+	out, err := withUser(s, body, in, func(i *updateAttrsInput) userRef { return userRef{i.UserPoolId, i.Username} },
 		func(p *pool, u *user) (any, *apiError) {
 			if in.UserAttributes == nil {
 				return nil, validationErr("null", "userAttributes", "Member must not be null")
@@ -682,13 +815,44 @@ func adminUpdateUserAttributes(s *Service, body []byte) (any, *apiError) {
 					}
 					if a.Value != "" && given[a.Name+"_verified"] != "true" {
 						s.messages.Add(1) // the verification code
+						codes = append(codes, nil)
 					}
 				}
 			}
 			u.modified = s.now()
 			p.reindexAliases(u, old)
+			if arn = s.triggerARN(p, TriggerCustomMessage); arn != "" {
+				for i := range codes {
+					codes[i] = s.updateAttributeMessage(p, u, in.ClientMetadata)
+				}
+			}
 			return struct{}{}, nil
 		})
+	if err != nil || arn == "" {
+		return out, err
+	}
+	for _, ev := range codes {
+		if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+			return nil, err // the attributes stay updated
+		}
+	}
+	return out, nil
+}
+
+// updateAttributeMessage is the CustomMessage_UpdateUserAttribute event for
+// a verification code sent to u. Caller holds s.mu.
+func (s *Service) updateAttributeMessage(p *pool, u *user, meta map[string]string) *TriggerEvent {
+	attrs := map[string]string{"cognito:user_status": u.status}
+	for _, a := range u.attrs {
+		attrs[a.Name] = a.Value
+	}
+	ev := s.newTriggerEvent(p, "CustomMessage_UpdateUserAttribute", u.username, attrs)
+	ev.Request["codeParameter"] = "{####}"
+	ev.Request["linkParameter"] = "{##Click Here##}"
+	ev.Request["usernameParameter"] = nil
+	ev.Request["clientMetadata"] = meta
+	ev.Response = map[string]any{"smsMessage": nil, "emailMessage": nil, "emailSubject": nil}
+	return ev
 }
 
 // AdminSetUserPassword: Permanent=true makes the user CONFIRMED, false makes
@@ -722,17 +886,47 @@ func adminSetUserPassword(s *Service, body []byte) (any, *apiError) {
 	})
 }
 
-// AdminConfirmSignUp confirms an UNCONFIRMED user.
+// AdminConfirmSignUp confirms an UNCONFIRMED user, then runs the pool's
+// PostConfirmation trigger (PostConfirmation_ConfirmSignUp: "Post sign-up
+// confirmation", docs/cognito-facts.md §13) outside the lock. A function
+// error fails the call; the user stays confirmed (what Cognito does then is
+// UNCONFIRMED).
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminConfirmSignUp.html
 func adminConfirmSignUp(s *Service, body []byte) (any, *apiError) {
-	return withUser(s, body, &userRef{}, refOf, func(p *pool, u *user) (any, *apiError) {
+	in := &struct {
+		userRef
+		ClientMetadata map[string]string
+	}{}
+	var arn string
+	var ev *TriggerEvent
+	out, err := withUser(s, body, in, func(i *struct {
+		userRef
+		ClientMetadata map[string]string
+	}) userRef {
+		return i.userRef
+	}, func(p *pool, u *user) (any, *apiError) {
 		if u.status != StatusUnconfirmed {
 			return nil, newErr("NotAuthorizedException", "User cannot be confirmed. Current status is %s", u.status)
 		}
 		u.status = StatusConfirmed
 		u.modified = s.now()
+		if arn = s.triggerARN(p, TriggerPostConfirmation); arn != "" {
+			attrs := map[string]string{"cognito:user_status": u.status}
+			for _, a := range u.attrs {
+				attrs[a.Name] = a.Value
+			}
+			ev = s.newTriggerEvent(p, "PostConfirmation_ConfirmSignUp", u.username, attrs)
+			ev.Request["clientMetadata"] = in.ClientMetadata
+		}
 		return struct{}{}, nil
 	})
+	if err != nil || arn == "" {
+		return out, err
+	}
+	if _, err := s.invokeTrigger(context.Background(), arn, ev); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 type mfaSettings struct {

@@ -166,7 +166,7 @@ func TestRecreateAPoolInAnotherRegion(t *testing.T) {
 			t.Errorf("client mapping %+v", c)
 		}
 	}
-	rep := must(restore.Run(ctx, dst, r, m, restore.Options{Target: res.NewPool, StatePath: filepath.Join(dir, "state")}, nil))
+	rep := must(restore.Run(ctx, dst, r, m, restore.Options{Target: res.NewPool, StatePath: filepath.Join(dir, "state"), AllowTriggers: true}, nil))
 	if rep.UsersCreate != 3 || len(rep.NotRestored) != 0 {
 		t.Errorf("users: %+v", rep)
 	}

@@ -72,7 +72,10 @@ type Options struct {
 	DropAttributes map[string]bool
 	// SubAttribute stores each user's old sub in this custom attribute.
 	SubAttribute string
-	DryRun       bool
+	// AllowTriggers lets a restore write users into a pool with Lambda
+	// triggers it fires or that act on restored users (triggers.go).
+	AllowTriggers bool
+	DryRun        bool
 	// StatePath is the state file that makes the restore resumable.
 	StatePath string
 	// Workers bounds users restored concurrently (default 16); pacing is the
@@ -103,15 +106,18 @@ type Report struct {
 	MembershipsAdd int    `json:"membershipsAdd"`
 	// MembershipsSkipped are memberships of users this restore did not
 	// create or update (skipped, or not restored): they get no group.
-	MembershipsSkipped int          `json:"membershipsSkipped"`
-	LinksRestored      int          `json:"linksRestored"`
-	NotRestored        []Item       `json:"notRestored"`
-	Changed            []Item       `json:"changed"` // restored, but not exactly
-	SubMappings        int          `json:"subMappings"`
-	UsersImported      int          `json:"usersImported,omitempty"`
-	ImportJobs         []ImportJob  `json:"importJobs,omitempty"`
-	Stats              *Stats       `json:"-"`
-	Mappings           []SubMapping `json:"-"`
+	MembershipsSkipped int         `json:"membershipsSkipped"`
+	LinksRestored      int         `json:"linksRestored"`
+	NotRestored        []Item      `json:"notRestored"`
+	Changed            []Item      `json:"changed"` // restored, but not exactly
+	SubMappings        int         `json:"subMappings"`
+	UsersImported      int         `json:"usersImported,omitempty"`
+	ImportJobs         []ImportJob `json:"importJobs,omitempty"`
+	// Triggers are the target's Lambda triggers and what the restore does
+	// with each.
+	Triggers []Trigger    `json:"triggers"`
+	Stats    *Stats       `json:"-"`
+	Mappings []SubMapping `json:"-"`
 
 	mu sync.Mutex // guards the report while workers fill it
 }
@@ -237,6 +243,10 @@ func (r *run) prepare(ctx context.Context) (*snapshot.PoolConfig, error) {
 		return nil, err
 	}
 	r.tg = tg
+	r.rep.Triggers = append([]Trigger{}, tg.triggers...)
+	if err := checkTriggers(tg.triggers, opts, r.want("users")); err != nil {
+		return nil, err
+	}
 	if opts.SubAttribute != "" && !tg.writable[opts.SubAttribute] {
 		return nil, fmt.Errorf("restore: --sub-attribute %s: the target pool %s has no such writable custom attribute; add it to the pool (String, mutable, 36+ characters) or drop the flag", opts.SubAttribute, opts.Target)
 	}

@@ -41,6 +41,8 @@ type target struct {
 	// username, so that two snapshot users that are one user in the target
 	// are caught instead of merged.
 	planned map[string]string
+	// triggers are the pool's Lambda triggers (LambdaConfig).
+	triggers []Trigger
 }
 
 // existingUser is a user the target held before the restore.
@@ -121,6 +123,7 @@ func readTarget(ctx context.Context, api API, pool string) (*target, error) {
 	tg := &target{name: aws.ToString(up.Name), writable: map[string]bool{}, mutable: map[string]bool{}, maxLen: map[string]int{}, providers: map[string]bool{},
 		existing: map[string]existingUser{}, groups: map[string]types.GroupType{}, caseSensitive: true, planned: map[string]string{}}
 	readSchema(tg, up.SchemaAttributes)
+	tg.triggers = readTriggers(up.LambdaConfig)
 	for _, ua := range up.UsernameAttributes {
 		tg.usernameAttrs = append(tg.usernameAttrs, string(ua))
 	}

@@ -123,6 +123,13 @@ func (r *run) createUser(ctx context.Context, u snapshot.User) (rec stateRecord,
 		if imported && g.UserStatus == types.UserStatusTypeResetRequired {
 			rec.Via, rec.Status = ViaImport, string(g.UserStatus)
 		}
+	case lambdaRejected(cognito.Code(err)):
+		// The target's PreSignUp function turned this user down (run with
+		// --allow-triggers): report it and go on; a later run tries again.
+		r.rep.locked(func() {
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "the target's PreSignUp trigger rejected it: " + apiMessage(err)})
+		})
+		return rec, false, nil
 	case refused(err):
 		// The target refuses this user (a stricter schema, an email that is
 		// another user's alias): report it and go on; a later run tries again.
