@@ -402,104 +402,126 @@ func (b *run) optional(what string, err error) error {
 }
 
 func readPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepSecrets bool, optional optionalRead) (*snapshot.PoolConfig, *types.UserPoolType, error) {
-	pool := &poolID
-	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
+	desc, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &poolID})
 	if err != nil {
 		return nil, nil, fmt.Errorf("describe user pool %s: %w", poolID, err)
 	}
-	cfg := &snapshot.PoolConfig{FormatVersion: snapshot.FormatVersion}
-	if cfg.UserPool, err = json.Marshal(desc.UserPool); err != nil {
+	r := &configReader{ctx: ctx, api: api, poolID: poolID, keepSecrets: keepSecrets, optional: optional,
+		cfg: &snapshot.PoolConfig{FormatVersion: snapshot.FormatVersion}}
+	if r.cfg.UserPool, err = json.Marshal(desc.UserPool); err != nil {
 		return nil, nil, fmt.Errorf("encode user pool %s: %w", poolID, err)
 	}
-	clients := &cip.ListUserPoolClientsInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
-	err = eachPage(func(token *string) (*string, error) {
-		clients.NextToken = token
-		out, err := api.ListUserPoolClients(ctx, clients)
+	steps := []func() error{r.clients, r.providers, r.resourceServers, r.ui, r.mfa,
+		func() error { return r.domains(desc.UserPool) }, r.groups}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r.cfg, desc.UserPool, nil
+}
+
+// configReader reads a pool's configuration into cfg, one part per method.
+type configReader struct {
+	ctx         context.Context
+	api         PoolConfigAPI
+	poolID      string
+	keepSecrets bool
+	optional    optionalRead
+	cfg         *snapshot.PoolConfig
+}
+
+func (r *configReader) clients() error {
+	in := &cip.ListUserPoolClientsInput{UserPoolId: &r.poolID, MaxResults: ptr(int32(cognito.MaxPageSize))}
+	return eachPage(func(token *string) (*string, error) {
+		in.NextToken = token
+		out, err := r.api.ListUserPoolClients(r.ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list app clients of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list app clients of %s: %w", r.poolID, err)
 		}
 		for _, c := range out.UserPoolClients {
-			d, err := api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: pool, ClientId: c.ClientId})
+			d, err := r.api.DescribeUserPoolClient(r.ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &r.poolID, ClientId: c.ClientId})
 			if err != nil {
-				return nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), poolID, err)
+				return nil, fmt.Errorf("describe app client %s of %s: %w", deref(c.ClientId), r.poolID, err)
 			}
-			raw, err := redactClient(d.UserPoolClient, keepSecrets)
+			raw, err := redactClient(d.UserPoolClient, r.keepSecrets)
 			if err != nil {
 				return nil, err
 			}
-			cfg.Clients = append(cfg.Clients, raw)
+			r.cfg.Clients = append(r.cfg.Clients, raw)
 		}
 		return out.NextToken, nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
+}
 
-	idps := &cip.ListIdentityProvidersInput{UserPoolId: pool, MaxResults: ptr(int32(cognito.MaxPageSize))}
-	err = eachPage(func(token *string) (*string, error) {
-		idps.NextToken = token
-		out, err := api.ListIdentityProviders(ctx, idps)
+func (r *configReader) providers() error {
+	in := &cip.ListIdentityProvidersInput{UserPoolId: &r.poolID, MaxResults: ptr(int32(cognito.MaxPageSize))}
+	return eachPage(func(token *string) (*string, error) {
+		in.NextToken = token
+		out, err := r.api.ListIdentityProviders(r.ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list identity providers of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list identity providers of %s: %w", r.poolID, err)
 		}
 		for _, p := range out.Providers {
-			d, err := api.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: pool, ProviderName: p.ProviderName})
+			d, err := r.api.DescribeIdentityProvider(r.ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &r.poolID, ProviderName: p.ProviderName})
 			if err != nil {
-				return nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), poolID, err)
+				return nil, fmt.Errorf("describe identity provider %s of %s: %w", deref(p.ProviderName), r.poolID, err)
 			}
-			raw, err := redactProvider(d.IdentityProvider, keepSecrets)
+			raw, err := redactProvider(d.IdentityProvider, r.keepSecrets)
 			if err != nil {
 				return nil, err
 			}
-			cfg.IdentityProviders = append(cfg.IdentityProviders, raw)
+			r.cfg.IdentityProviders = append(r.cfg.IdentityProviders, raw)
 		}
 		return out.NextToken, nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
+}
 
+func (r *configReader) resourceServers() error {
 	// ListResourceServers takes at most 50 per page.
-	servers := &cip.ListResourceServersInput{UserPoolId: pool, MaxResults: ptr(int32(50))}
-	err = eachPage(func(token *string) (*string, error) {
-		servers.NextToken = token
-		out, err := api.ListResourceServers(ctx, servers)
+	in := &cip.ListResourceServersInput{UserPoolId: &r.poolID, MaxResults: ptr(int32(50))}
+	err := eachPage(func(token *string) (*string, error) {
+		in.NextToken = token
+		out, err := r.api.ListResourceServers(r.ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list resource servers of %s: %w", poolID, err)
+			return nil, fmt.Errorf("list resource servers of %s: %w", r.poolID, err)
 		}
 		for _, rs := range out.ResourceServers {
 			raw, err := json.Marshal(rs)
 			if err != nil {
 				return nil, err
 			}
-			cfg.ResourceServers = append(cfg.ResourceServers, raw)
+			r.cfg.ResourceServers = append(r.cfg.ResourceServers, raw)
 		}
 		return out.NextToken, nil
 	})
 	if err != nil {
-		if err = optional(GapResourceServers, err); err != nil {
-			return nil, nil, err
+		if err = r.optional(GapResourceServers, err); err != nil {
+			return err
 		}
-		cfg.ResourceServers = nil
+		r.cfg.ResourceServers = nil
 	}
+	return nil
+}
 
-	// The pool's UI customization, then each client's own (a client
-	// without one is answered with the pool's, ClientId "ALL").
+// ui reads the pool's UI customization, then each client's own (a client
+// without one is answered with the pool's, ClientId "ALL").
+func (r *configReader) ui() error {
 	clientIDs := []*string{nil}
-	for _, raw := range cfg.Clients {
+	for _, raw := range r.cfg.Clients {
 		var c struct{ ClientId *string }
 		if json.Unmarshal(raw, &c) == nil && c.ClientId != nil {
 			clientIDs = append(clientIDs, c.ClientId)
 		}
 	}
 	for _, id := range clientIDs {
-		ui, err := api.GetUICustomization(ctx, &cip.GetUICustomizationInput{UserPoolId: pool, ClientId: id})
+		ui, err := r.api.GetUICustomization(r.ctx, &cip.GetUICustomizationInput{UserPoolId: &r.poolID, ClientId: id})
 		if err != nil {
-			if err = optional(GapUI, err); err != nil {
-				return nil, nil, fmt.Errorf("read UI customization of %s: %w", poolID, err)
+			if err = r.optional(GapUI, err); err != nil {
+				return fmt.Errorf("read UI customization of %s: %w", r.poolID, err)
 			}
-			cfg.UI = nil // one refusal stands for every client's
-			break
+			r.cfg.UI = nil // one refusal stands for every client's
+			return nil
 		}
 		u := ui.UICustomization
 		own := id == nil || deref(u.ClientId) == deref(id)
@@ -508,46 +530,52 @@ func readPoolConfig(ctx context.Context, api PoolConfigAPI, poolID string, keepS
 		}
 		raw, err := json.Marshal(u)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		cfg.UI = append(cfg.UI, raw)
+		r.cfg.UI = append(r.cfg.UI, raw)
 	}
+	return nil
+}
 
-	mfa, err := api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: pool})
-	switch {
-	case err != nil:
-		if err = optional(GapMFA, err); err != nil {
-			return nil, nil, fmt.Errorf("read MFA configuration of %s: %w", poolID, err)
+func (r *configReader) mfa() error {
+	mfa, err := r.api.GetUserPoolMfaConfig(r.ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: &r.poolID})
+	if err != nil {
+		if err = r.optional(GapMFA, err); err != nil {
+			return fmt.Errorf("read MFA configuration of %s: %w", r.poolID, err)
 		}
-	default:
-		if cfg.MFA, err = json.Marshal(mfaConfig{mfa.MfaConfiguration, mfa.SmsMfaConfiguration, mfa.SoftwareTokenMfaConfiguration, mfa.EmailMfaConfiguration, mfa.WebAuthnConfiguration}); err != nil {
-			return nil, nil, err
-		}
+		return nil
 	}
+	r.cfg.MFA, err = json.Marshal(mfaConfig{mfa.MfaConfiguration, mfa.SmsMfaConfiguration, mfa.SoftwareTokenMfaConfiguration, mfa.EmailMfaConfiguration, mfa.WebAuthnConfiguration})
+	return err
+}
 
-	for _, domain := range []*string{desc.UserPool.Domain, desc.UserPool.CustomDomain} {
+func (r *configReader) domains(up *types.UserPoolType) error {
+	for _, domain := range []*string{up.Domain, up.CustomDomain} {
 		if deref(domain) == "" {
 			continue
 		}
-		d, err := api.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: domain})
+		d, err := r.api.DescribeUserPoolDomain(r.ctx, &cip.DescribeUserPoolDomainInput{Domain: domain})
 		if err != nil {
-			if err = optional(GapDomain, err); err != nil {
-				return nil, nil, fmt.Errorf("describe domain %s of %s: %w", *domain, poolID, err)
+			if err = r.optional(GapDomain, err); err != nil {
+				return fmt.Errorf("describe domain %s of %s: %w", *domain, r.poolID, err)
 			}
 			continue
 		}
-		if cfg.Domain, err = json.Marshal(d.DomainDescription); err != nil {
-			return nil, nil, err
+		if r.cfg.Domain, err = json.Marshal(d.DomainDescription); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	for g, err := range cognito.Groups(ctx, api, poolID) {
+func (r *configReader) groups() error {
+	for g, err := range cognito.Groups(r.ctx, r.api, r.poolID) {
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		cfg.Groups = append(cfg.Groups, GroupRecord(g))
+		r.cfg.Groups = append(r.cfg.Groups, GroupRecord(g))
 	}
-	return cfg, desc.UserPool, nil
+	return nil
 }
 
 // eachPage calls page with each NextToken, starting with none, until the
