@@ -1,0 +1,44 @@
+package quota
+
+import "sort"
+
+// used lists the Cognito operations cogvault itself calls: `cogvault quotas`
+// shows them per category, and cogvault reads the provisioned limits of
+// their adjustable categories at start. TestUsedMatchesTheCode keeps it in
+// step with the code.
+var used = []string{
+	// backup, capture and the listing
+	"ListUsers", "ListUsersInGroup", "ListGroups", "AdminGetUser", "AdminListGroupsForUser", "GetGroup",
+	"DescribeUserPool", "ListUserPools", "DescribeUserPoolClient", "ListUserPoolClients",
+	"DescribeIdentityProvider", "ListIdentityProviders", "ListResourceServers", "DescribeUserPoolDomain",
+	"GetUserPoolMfaConfig", "GetUICustomization",
+	// restore: users, groups, import jobs
+	"AdminCreateUser", "AdminSetUserPassword", "AdminUpdateUserAttributes", "AdminDisableUser",
+	"AdminEnableUser", "AdminLinkProviderForUser", "AdminSetUserMFAPreference", "AdminAddUserToGroup",
+	"CreateGroup", "GetCSVHeader", "CreateUserImportJob", "StartUserImportJob", "DescribeUserImportJob",
+	// restore --create-pool
+	"CreateUserPool", "CreateUserPoolClient", "CreateIdentityProvider", "CreateResourceServer",
+	"CreateUserPoolDomain", "SetUserPoolMfaConfig", "SetUICustomization",
+}
+
+// Used lists the operations cogvault calls, sorted.
+func Used() []string {
+	out := append([]string(nil), used...)
+	sort.Strings(out)
+	return out
+}
+
+// UsedAdjustable lists the adjustable categories of the operations cogvault
+// calls: the ones whose provisioned limit it reads at start.
+func UsedAdjustable() []Category {
+	seen := map[Category]bool{}
+	var out []Category
+	for _, op := range used {
+		if c, ok := Of(op); ok && Adjustable(c) && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
