@@ -187,6 +187,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalidParameter("request body too large"))
 		return
 	}
+	if s.quotas != nil && !s.quotas.allowPool(op, body) {
+		s.stats.throttle(op)
+		writeError(w, errTooManyRequests())
+		return
+	}
 	if s.quotas != nil && !s.quotas.allowUser(op, body) {
 		s.stats.throttle(op)
 		writeError(w, errTooManyRequests())
