@@ -18,6 +18,10 @@ import (
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#operation-quotas
 type quotas struct {
 	buckets map[quota.Category]*rate.Limiter
+	// scale multiplies provisioned limits as it did the defaults; pinned
+	// are the categories Options.Rates set, which provisioning leaves alone.
+	scale  float64
+	pinned map[quota.Category]bool
 	// perUser is the rate of each user's reads and of its writes.
 	perUser float64
 	// perPool is the cap of each single operation of the per-pool capped
@@ -26,8 +30,9 @@ type quotas struct {
 	mu      sync.Mutex
 	users   map[string]*rate.Limiter // pool, kind, user → bucket
 	pools   map[string]*rate.Limiter // pool, operation → bucket
-	// now is the clock of the per-pool buckets; tests freeze it so that
-	// "six calls within one second" does not depend on the machine's speed.
+	// now is the clock of the category and per-pool buckets; tests freeze
+	// it so that "six calls within one second" does not depend on the
+	// machine's speed.
 	now func() time.Time
 }
 
@@ -37,12 +42,15 @@ type quotas struct {
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
 const perUserRPS = 10
 
-func newQuotas(r quota.Rates, scale float64) *quotas {
+func newQuotas(r quota.Rates, scale float64, pinned quota.Rates) *quotas {
 	if scale <= 0 {
 		scale = 1
 	}
-	q := &quotas{buckets: map[quota.Category]*rate.Limiter{}, perUser: perUserRPS * scale, users: map[string]*rate.Limiter{},
+	q := &quotas{buckets: map[quota.Category]*rate.Limiter{}, scale: scale, pinned: map[quota.Category]bool{}, perUser: perUserRPS * scale, users: map[string]*rate.Limiter{},
 		perPool: quota.PerPoolOperationRPS * scale, pools: map[string]*rate.Limiter{}, now: time.Now}
+	for c := range pinned {
+		q.pinned[c] = true
+	}
 	for c, rps := range r {
 		if rps <= 0 {
 			continue // unlimited
@@ -62,7 +70,7 @@ func (q *quotas) allow(op string) bool {
 		return true
 	}
 	b := q.buckets[c]
-	return b == nil || b.Allow()
+	return b == nil || b.AllowN(q.now(), 1)
 }
 
 // userKind says whether op is one of a user's reads or writes. The page does

@@ -44,6 +44,7 @@ type Options struct {
 type Service struct {
 	opts   Options
 	quotas *quotas
+	limits provisioned // the account's provisioned limits (provisioned.go)
 	faults faults
 	stats  stats
 	reqID  atomic.Uint64
@@ -94,7 +95,7 @@ func New(opts Options) *Service {
 		if opts.QuotaScale > 0 {
 			rates = rates.Scaled(opts.QuotaScale)
 		}
-		s.quotas = newQuotas(rates, opts.QuotaScale)
+		s.quotas = newQuotas(rates, opts.QuotaScale, opts.Rates)
 	}
 	return s
 }
