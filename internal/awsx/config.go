@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cogvault/cogvault/internal/quota"
@@ -40,6 +41,13 @@ type Options struct {
 	HTTPClient aws.HTTPClient
 	// Credentials replaces the default credential chain (tests, the demo).
 	Credentials aws.CredentialsProvider
+	// ReadProvisioned names the categories whose provisioned limits are read
+	// with GetProvisionedLimit, each on its first call, to pace at what the
+	// account really has; those Rates sets are not read (--quota-rate wins).
+	// Nil reads none.
+	ReadProvisioned []quota.Category
+	// Notice receives the one line said when the limits cannot be read.
+	Notice func(string)
 }
 
 // ErrNoRegion means neither the flags, the environment nor the profile named
@@ -94,5 +102,19 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	if cfg.Region == "" {
 		return aws.Config{}, ErrNoRegion
 	}
+	if cats := unpinned(opts.ReadProvisioned, opts.Rates); len(cats) > 0 {
+		lim.ReadProvisionedLimits(cip.NewFromConfig(cfg), cats, opts.Notice)
+	}
 	return cfg, nil
+}
+
+// unpinned returns the categories of cats that rates does not set.
+func unpinned(cats []quota.Category, rates quota.Rates) []quota.Category {
+	var out []quota.Category
+	for _, c := range cats {
+		if _, pinned := rates[c]; !pinned {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -24,12 +24,12 @@ const cognitoServiceID = "Cognito Identity Provider"
 // per-pool capped categories one more per (pool, operation).
 type Limiter struct {
 	buckets map[quota.Category]*rate.Limiter
-	share   float64
 	// perPool is the pace of one operation on one pool, per capped category.
 	perPool map[quota.Category]float64
 	mu      sync.Mutex
 	pools   map[string]*rate.Limiter // pool, operation → bucket
 	stats   map[quota.Category]*WaitStats
+	prov    *provisioner // reads provisioned limits on first use, or nil
 }
 
 // WaitStats says how much pacing one category needed.
@@ -54,7 +54,7 @@ func NewLimiter(r quota.Rates, share float64) *Limiter {
 	for c, v := range r {
 		rates[c] = v
 	}
-	l := &Limiter{buckets: map[quota.Category]*rate.Limiter{}, share: share, perPool: map[quota.Category]float64{},
+	l := &Limiter{buckets: map[quota.Category]*rate.Limiter{}, perPool: map[quota.Category]float64{},
 		pools: map[string]*rate.Limiter{}, stats: map[quota.Category]*WaitStats{}}
 	for c, rps := range rates {
 		if rps <= 0 {
@@ -76,23 +76,22 @@ func NewLimiter(r quota.Rates, share float64) *Limiter {
 // burstOf is a quarter second's worth of tokens, at least one.
 func burstOf(rps float64) int { return int(math.Max(1, math.Floor(rps/4))) }
 
-// SetRate changes a category's pace to rps × the limiter's share (e.g. to an
-// account's provisioned limit read at start); rps ≤ 0 leaves it unchanged.
-// The per-pool caps keep the pace NewLimiter gave them: only adjustable
-// categories have provisioned limits, and none of them is capped per pool.
-func (l *Limiter) SetRate(c quota.Category, rps float64) {
-	if rps <= 0 {
+// ScaleRate multiplies a category's pace by f, e.g. by provisioned ÷
+// default when the account has raised the category: the pace stays relative
+// to whatever NewLimiter was given (share, a scaled fake). The per-pool caps
+// keep their pace: only adjustable categories have provisioned limits, and
+// none of them is capped per pool.
+func (l *Limiter) ScaleRate(c quota.Category, f float64) {
+	if f <= 0 {
 		return
 	}
-	eff := rps * l.share
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b := l.buckets[c]; b != nil {
+		eff := float64(b.Limit()) * f
 		b.SetLimit(rate.Limit(eff))
 		b.SetBurst(burstOf(eff))
-		return
 	}
-	l.buckets[c] = rate.NewLimiter(rate.Limit(eff), burstOf(eff))
 }
 
 // PerPoolRate returns the pace of one operation of c on one pool in requests
@@ -146,6 +145,9 @@ func (l *Limiter) WaitPool(ctx context.Context, pool, operation string) error {
 	c, ok := quota.Of(operation)
 	if !ok {
 		return nil
+	}
+	if err := l.provision(ctx, c); err != nil {
+		return paceErr(ctx, operation, c, err)
 	}
 	b := l.bucket(c)
 	if b == nil {

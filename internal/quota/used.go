@@ -19,6 +19,8 @@ var used = []string{
 	// restore --create-pool
 	"CreateUserPool", "CreateUserPoolClient", "CreateIdentityProvider", "CreateResourceServer",
 	"CreateUserPoolDomain", "SetUserPoolMfaConfig", "SetUICustomization",
+	// start-up: the account's provisioned limits (internal/awsx)
+	"GetProvisionedLimit",
 }
 
 // Used lists the operations cogvault calls, sorted.
