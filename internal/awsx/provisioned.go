@@ -52,13 +52,20 @@ func ReadProvisioned(ctx context.Context, api LimitReader, cats []quota.Category
 // the provisioned limits and paces at the defaults instead. It names the
 // error code only: an AccessDenied message carries the caller's ARN.
 func LimitsUnreadableNotice(err error) string {
-	why := "an error"
+	why, hint := "an error", ""
 	var ae smithy.APIError
-	if errors.As(err, &ae) {
+	var oe *smithy.OperationError
+	switch {
+	case errors.As(err, &ae):
 		why = ae.ErrorCode()
+		if why == "AccessDeniedException" || why == "NotAuthorizedException" {
+			hint = "allow cognito-idp:GetProvisionedLimit, or "
+		}
+	case errors.As(err, &oe):
+		why = oe.Err.Error() // e.g. no credentials; never a value or token
 	}
-	return fmt.Sprintf("notice: cannot read the account's provisioned Cognito limits (%s); pacing at Cognito's default rates. "+
-		"Allow cognito-idp:GetProvisionedLimit, or pass --quota-rate CATEGORY=RPS for a raised category.", why)
+	return fmt.Sprintf("notice: cannot read the account's provisioned Cognito limits (%s); pacing at Cognito's default rates: "+
+		"%spass --quota-rate CATEGORY=RPS for a raised category", why, hint)
 }
 
 // provisioner reads a category's provisioned limit the first time a call
@@ -120,8 +127,14 @@ func (l *Limiter) provision(ctx context.Context, c quota.Category) error {
 		return nil
 	}
 	p.done[c] = true
-	if lim := limits[c]; lim.Provisioned != lim.Default {
+	l.ApplyProvisioned(c, limits[c])
+	return nil
+}
+
+// ApplyProvisioned paces c at lim.Provisioned ÷ lim.Default times its pace:
+// the account's raise, relative to whatever NewLimiter was given.
+func (l *Limiter) ApplyProvisioned(c quota.Category, lim Limit) {
+	if lim.Default > 0 && lim.Provisioned > 0 && lim.Provisioned != lim.Default {
 		l.ScaleRate(c, lim.Provisioned/lim.Default)
 	}
-	return nil
 }

@@ -75,13 +75,15 @@ var defaultRPS = map[Category]float64{
 
 // operations maps an API operation name (as in X-Amz-Target) to its category.
 //
-// UserFederation and ClientAuthentication hold no API operations: they meter
-// the managed-login federation endpoints and client_credentials requests to
-// the /oauth2/token endpoint, which this table does not cover.
+// UserFederation holds no API operation (it meters the managed-login
+// federation endpoints); ClientAuthentication meters client_credentials
+// requests to the /oauth2/token endpoint and GetClientToken.
 var operations = map[string]Category{
 	// UserAuthentication. RespondToAuthChallenge and AdminRespondToAuthChallenge
 	// have a separate allowance of three times the category rate before they
-	// count against it.
+	// count against it. A response to a NEW_PASSWORD_REQUIRED challenge
+	// counts toward UserAccountRecovery instead (the table's footnote 1);
+	// cogvault sends neither.
 	"AdminInitiateAuth":           UserAuthentication,
 	"AdminRespondToAuthChallenge": UserAuthentication,
 	"InitiateAuth":                UserAuthentication,
@@ -223,6 +225,9 @@ var operations = map[string]Category{
 	"CreateUserPoolClient":   UserPoolClientUpdate,
 	"DeleteUserPoolClient":   UserPoolClientUpdate,
 	"UpdateUserPoolClient":   UserPoolClientUpdate,
+
+	// ClientAuthentication
+	"GetClientToken": ClientAuthentication,
 
 	// LimitManagement: reading and raising the provisioned limits of the
 	// adjustable categories (1 RPS per account).
