@@ -72,7 +72,7 @@ type quotaCategory struct {
 }
 
 type quotasReport struct {
-	Categories []quotaCategory            `json:"categories"`
+	Categories []quotaCategory           `json:"categories"`
 	Operations map[string]quota.Category `json:"operations"`
 }
 
