@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -158,4 +160,23 @@ func printQuotas(g *globalOptions, rep quotasReport) {
 	_ = tw.Flush()
 	fmt.Fprintln(g.stdout, "\nRates in requests per second, per account and Region (PER POOL: per operation and pool).")
 	fmt.Fprintln(g.stdout, "PROVISIONED: - not adjustable, ? not readable. `--output json` lists every operation's category.")
+}
+
+// groupsNote says how long creating n groups in one pool takes at least, from
+// the quota table (CreateGroup's per-pool cap), or "" under a second.
+func groupsNote(n int) string {
+	secs, rps := quota.MinSeconds("CreateGroup", n)
+	if secs < 1 {
+		return ""
+	}
+	return fmt.Sprintf("creating %s groups takes at least %s s (CreateGroup: %g requests/s per pool)", thousands(n), thousands(int(math.Ceil(secs))), rps)
+}
+
+// thousands writes n with comma separators: 10000 → "10,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -173,3 +173,35 @@ func TestQuotasMatchTheFactsTable(t *testing.T) {
 		}
 	}
 }
+
+// A restore's plan says how long its groups take at least: CreateGroup is
+// held to 5 requests a second per pool, so 1,000 groups take 200 s.
+func TestRestorePlanSaysHowLongGroupsTake(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, _ := srv.Populate(cognitotest.PopulateOptions{Users: 5, Groups: 1000})
+	tgt, _ := srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Seed: 5})
+	dir := t.TempDir()
+	// The fake does not throttle; neither need cogvault (1,000 groups'
+	// member listings at UserList's 30 RPS would take half a minute).
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", dir + "/repo",
+		"--quota-rate", "UserList=100000", "--quota-rate", "UserPoolResourceRead=100000"}
+	if code, _, errOut := run(t, context.Background(), append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	args := append([]string{"restore", "latest", "--to", tgt.PoolID, "--dry-run", "--state-file", dir + "/state", "--mapping-file", dir + "/subs"}, common...)
+	_, out, _ := run(t, context.Background(), args...)
+	if !strings.Contains(out, "creating 1,000 groups takes at least 200 s (CreateGroup: 5 requests/s per pool)") {
+		t.Fatalf("dry run does not say how long the groups take:\n%s", out)
+	}
+	_, out, _ = run(t, context.Background(), append(args, "--output", "json")...)
+	var doc struct {
+		Report struct {
+			GroupsCreate     int     `json:"groupsCreate"`
+			GroupsMinSeconds float64 `json:"groupsMinSeconds"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Report.GroupsCreate != 1000 || doc.Report.GroupsMinSeconds != 200 {
+		t.Fatalf("dry run JSON: %v %+v\n%s", err, doc.Report, out)
+	}
+}

@@ -44,3 +44,21 @@ func UsedAdjustable() []Category {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// MinSeconds is the least time n calls of op against one user pool take at
+// Cognito's default quotas: n over the category's rate, or over the per-pool
+// cap where that is lower (any single UserPoolResource*/UserPoolClient*
+// operation: 5 per second per pool, so 10,000 CreateGroup calls take at least
+// 2,000 s). rps is the rate that bounds it; both are 0 for an operation the
+// table does not know.
+func MinSeconds(op string, n int) (secs, rps float64) {
+	c, ok := Of(op)
+	if !ok {
+		return 0, 0
+	}
+	rps = DefaultRate(c)
+	if PerPoolCapped(c) && PerPoolOperationRPS < rps {
+		rps = PerPoolOperationRPS
+	}
+	return float64(n) / rps, rps
+}

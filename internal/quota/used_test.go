@@ -94,3 +94,22 @@ func TestAdjustableAndPerPool(t *testing.T) {
 		t.Errorf("UsedAdjustable = %v, want %v", got, want)
 	}
 }
+
+// The example, from the table: 10,000 groups at CreateGroup's 5 RPS
+// per pool (not UserPoolResourceUpdate's 15) take at least 2,000 s; 1,000
+// AdminCreateUser calls at UserCreation's 50 take 20 s.
+func TestMinSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		op        string
+		n         int
+		secs, rps float64
+	}{
+		{"CreateGroup", 10000, 2000, 5},
+		{"AdminCreateUser", 1000, 20, 50},
+		{"NoSuchOperation", 10, 0, 0},
+	} {
+		if secs, rps := quota.MinSeconds(tc.op, tc.n); secs != tc.secs || rps != tc.rps {
+			t.Errorf("MinSeconds(%s, %d) = %v s at %v/s, want %v s at %v/s", tc.op, tc.n, secs, rps, tc.secs, tc.rps)
+		}
+	}
+}
