@@ -15,7 +15,7 @@
 //
 // Category names, default rates, the adjustable flags and the operation of
 // every cell follow the table as docs/cognito-facts.md §9 copies it; the table
-// holds exactly these operations (TestOperationsFollowTheFactsTable in
+// holds exactly these operations (TestQuotasMatchTheFactsTable in
 // internal/cli compares them cell by cell).
 package quota
 
