@@ -147,7 +147,7 @@ func (l *Limiter) WaitPool(ctx context.Context, pool, operation string) error {
 		return nil
 	}
 	if err := l.provision(ctx, c); err != nil {
-		return paceErr(ctx, operation, c, err)
+		return paceErr(ctx, operation, c)
 	}
 	b := l.bucket(c)
 	if b == nil {
@@ -156,11 +156,11 @@ func (l *Limiter) WaitPool(ctx context.Context, pool, operation string) error {
 	start := time.Now()
 	if pb := l.poolBucket(c, pool, operation); pb != nil {
 		if err := pb.Wait(ctx); err != nil {
-			return paceErr(ctx, operation, c, err)
+			return paceErr(ctx, operation, c)
 		}
 	}
 	if err := b.Wait(ctx); err != nil {
-		return paceErr(ctx, operation, c, err)
+		return paceErr(ctx, operation, c)
 	}
 	l.mu.Lock()
 	s := l.stats[c]
@@ -174,7 +174,7 @@ func (l *Limiter) WaitPool(ctx context.Context, pool, operation string) error {
 	return nil
 }
 
-func paceErr(ctx context.Context, operation string, c quota.Category, _ error) error {
+func paceErr(ctx context.Context, operation string, c quota.Category) error {
 	cause := ctx.Err()
 	if cause == nil {
 		// rate.Wait refuses early when the token would come after the
