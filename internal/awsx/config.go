@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cogvault/cogvault/internal/quota"
@@ -42,6 +43,13 @@ type Options struct {
 	HTTPClient aws.HTTPClient
 	// Credentials replaces the default credential chain (tests, the demo).
 	Credentials aws.CredentialsProvider
+	// ReadProvisioned names the categories whose provisioned limits are read
+	// with GetProvisionedLimit, each on its first call, to pace at what the
+	// account really has; those Rates sets are not read (--quota-rate wins).
+	// Nil reads none.
+	ReadProvisioned []quota.Category
+	// Notice receives the one line said when the limits cannot be read.
+	Notice func(string)
 }
 
 // ErrNoRegion means neither the flags, the environment nor the profile named
@@ -118,6 +126,9 @@ func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 		out.Cognito.BaseEndpoint = aws.String(opts.EndpointURL)
 		out.Cognito.ConfigSources = append([]any{flagEndpoint(opts.EndpointURL)}, cfg.ConfigSources...)
 	}
+	if cats := unpinned(opts.ReadProvisioned, opts.Rates); len(cats) > 0 {
+		lim.ReadProvisionedLimits(cip.NewFromConfig(out.Cognito), cats, opts.Notice)
+	}
 	return out, nil
 }
 
@@ -135,4 +146,15 @@ func (f flagEndpoint) GetServiceBaseEndpoint(_ context.Context, sdkID string) (s
 		return string(f), true, nil
 	}
 	return "", false, nil
+}
+
+// unpinned returns the categories of cats that rates does not set.
+func unpinned(cats []quota.Category, rates quota.Rates) []quota.Category {
+	var out []quota.Category
+	for _, c := range cats {
+		if _, pinned := rates[c]; !pinned {
+			out = append(out, c)
+		}
+	}
+	return out
 }

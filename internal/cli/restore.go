@@ -612,6 +612,9 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 	}
 	fmt.Fprintf(w, "%s: snapshot %s → pool %s\n", verb, rep.Snapshot, rep.Target)
 	fmt.Fprintf(w, "  groups       %d to create, %d already there\n", rep.GroupsCreate, rep.GroupsExisting)
+	if note := groupsNote(rep.GroupsCreate); note != "" {
+		fmt.Fprintf(w, "               %s\n", note)
+	}
 	fmt.Fprintf(w, "  users        %d to create, %d to update, %d skipped, %d resumed\n", rep.UsersCreate, rep.UsersUpdate, rep.UsersSkip, rep.UsersResumed)
 	fmt.Fprintf(w, "  memberships  %d", rep.MembershipsAdd)
 	if rep.MembershipsSkipped > 0 {

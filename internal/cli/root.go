@@ -98,7 +98,10 @@ func (g *globalOptions) rates() (quota.Rates, error) {
 // awsOptions turns the global flags into SDK options.
 func (g *globalOptions) awsOptions() awsx.Options {
 	r, _ := g.rates() // validated before any command runs
-	return awsx.Options{Profile: g.Profile, Region: g.Region, EndpointURL: g.EndpointURL, Rates: r, MaxShare: g.MaxShare}
+	return awsx.Options{Profile: g.Profile, Region: g.Region, EndpointURL: g.EndpointURL, Rates: r, MaxShare: g.MaxShare,
+		// Pace at what the account has: each adjustable category cogvault
+		// uses is read on its first call (one notice if it cannot be).
+		ReadProvisioned: quota.UsedAdjustable(), Notice: func(s string) { fmt.Fprintf(g.stderr, "cogvault: %s\n", s) }}
 }
 
 func (g *globalOptions) json() bool { return g.Output == "json" }
@@ -154,6 +157,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(g),
 		newPoolsCommand(g),
+		newQuotasCommand(g),
 		newInitCommand(g),
 		newBackupCommand(g),
 		newSnapshotsCommand(g),

@@ -47,4 +47,6 @@ var handlers = map[string]handlerFunc{
 	"StartUserImportJob":        startUserImportJob,
 	"StopUserImportJob":         stopUserImportJob,
 	"ListUserImportJobs":        listUserImportJobs,
+	"GetProvisionedLimit":       getProvisionedLimit,
+	"UpdateProvisionedLimit":    updateProvisionedLimit,
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -17,10 +18,22 @@ import (
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#operation-quotas
 type quotas struct {
 	buckets map[quota.Category]*rate.Limiter
+	// scale multiplies provisioned limits as it did the defaults; pinned
+	// are the categories Options.Rates set, which provisioning leaves alone.
+	scale  float64
+	pinned map[quota.Category]bool
 	// perUser is the rate of each user's reads and of its writes.
 	perUser float64
+	// perPool is the cap of each single operation of the per-pool capped
+	// categories on one pool (0: off).
+	perPool float64
 	mu      sync.Mutex
 	users   map[string]*rate.Limiter // pool, kind, user → bucket
+	pools   map[string]*rate.Limiter // pool, operation → bucket
+	// now is the clock of the category and per-pool buckets; tests freeze
+	// it so that "six calls within one second" does not depend on the
+	// machine's speed.
+	now func() time.Time
 }
 
 // perUserRPS is the per-user quota: "For each user, you can make up to ten
@@ -29,11 +42,15 @@ type quotas struct {
 // https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
 const perUserRPS = 10
 
-func newQuotas(r quota.Rates, scale float64) *quotas {
+func newQuotas(r quota.Rates, scale float64, pinned quota.Rates) *quotas {
 	if scale <= 0 {
 		scale = 1
 	}
-	q := &quotas{buckets: map[quota.Category]*rate.Limiter{}, perUser: perUserRPS * scale, users: map[string]*rate.Limiter{}}
+	q := &quotas{buckets: map[quota.Category]*rate.Limiter{}, scale: scale, pinned: map[quota.Category]bool{}, perUser: perUserRPS * scale, users: map[string]*rate.Limiter{},
+		perPool: quota.PerPoolOperationRPS * scale, pools: map[string]*rate.Limiter{}, now: time.Now}
+	for c := range pinned {
+		q.pinned[c] = true
+	}
 	for c, rps := range r {
 		if rps <= 0 {
 			continue // unlimited
@@ -53,7 +70,7 @@ func (q *quotas) allow(op string) bool {
 		return true
 	}
 	b := q.buckets[c]
-	return b == nil || b.Allow()
+	return b == nil || b.AllowN(q.now(), 1)
 }
 
 // userKind says whether op is one of a user's reads or writes. The page does
@@ -104,4 +121,47 @@ func (q *quotas) allowUser(op string, body []byte) bool {
 	}
 	q.mu.Unlock()
 	return b.Allow()
+}
+
+// allowPool spends one token of the per-pool cap of op on the pool body
+// names: "Any individual operation in this category has a constraint that
+// prevents the operation from being called at a rate higher than 5 RPS for a
+// single user pool" (UserPoolResourceRead, UserPoolResourceUpdate,
+// UserPoolClientRead, UserPoolClientUpdate), on top of the category's
+// account-wide rate.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
+// A category the fake does not throttle (rate ≤ 0) has no per-pool cap
+// either. false means throttle.
+func (q *quotas) allowPool(op string, body []byte) bool {
+	c, ok := quota.Of(op)
+	if !ok || !quota.PerPoolCapped(c) || q.perPool <= 0 || q.buckets[c] == nil {
+		return true
+	}
+	key := poolOf(body) + "\x00" + op
+	q.mu.Lock()
+	b := q.pools[key]
+	if b == nil {
+		b = rate.NewLimiter(rate.Limit(q.perPool), int(math.Max(1, math.Floor(q.perPool))))
+		q.pools[key] = b
+	}
+	q.mu.Unlock()
+	return b.AllowN(q.now(), 1)
+}
+
+// poolOf names the pool a request addresses: its UserPoolId, or the pool of
+// a ResourceArn (TagResource, UntagResource, ListTagsForResource:
+// arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL). Requests naming neither
+// (DescribeUserPoolDomain names only the domain) share one bucket.
+func poolOf(body []byte) string {
+	var in struct{ UserPoolId, ResourceArn string }
+	if json.Unmarshal(body, &in) != nil {
+		return ""
+	}
+	if in.UserPoolId != "" {
+		return in.UserPoolId
+	}
+	if _, pool, ok := strings.Cut(in.ResourceArn, ":userpool/"); ok {
+		return pool
+	}
+	return ""
 }

@@ -50,6 +50,7 @@ type Options struct {
 type Service struct {
 	opts   Options
 	quotas *quotas
+	limits provisioned // the account's provisioned limits (provisioned.go)
 	faults faults
 	stats  stats
 	reqID  atomic.Uint64
@@ -108,7 +109,7 @@ func New(opts Options) *Service {
 		if opts.QuotaScale > 0 {
 			rates = rates.Scaled(opts.QuotaScale)
 		}
-		s.quotas = newQuotas(rates, opts.QuotaScale)
+		s.quotas = newQuotas(rates, opts.QuotaScale, opts.Rates)
 	}
 	return s
 }
@@ -204,6 +205,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(body) > maxBody {
 		s.stats.fail(op)
 		writeError(w, errInvalidParameter("request body too large"))
+		return
+	}
+	if s.quotas != nil && !s.quotas.allowPool(op, body) {
+		s.stats.throttle(op)
+		writeError(w, errTooManyRequests())
 		return
 	}
 	if s.quotas != nil && !s.quotas.allowUser(op, body) {

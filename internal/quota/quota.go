@@ -13,13 +13,10 @@
 // shared with the pool's production traffic. Besides the category rates there
 // is a fixed per-user quota of 10 read and 10 write requests per second.
 //
-// Category names and default rates match the doc and the Service Quotas
-// console. The doc lists each category's operations in table cells that the
-// archived awsdocs mirror does not carry; the mapping below follows the live
-// table as far as it could be cross-checked (category descriptions, the
-// UserCreation/UserAuthentication operations the page names in prose, and
-// third-party emulators that copied the table). Re-check the table before
-// relying on an operation cogvault does not call.
+// Category names, default rates, the adjustable flags and the operation of
+// every cell follow the table as docs/cognito-facts.md §9 copies it; the table
+// holds exactly these operations (TestQuotasMatchTheFactsTable in
+// internal/cli compares them cell by cell).
 package quota
 
 import "sort"
@@ -54,11 +51,7 @@ const (
 
 // defaultRPS is each category's default (account-and-Region) quota in requests
 // per second, as the quota table gives it for pools under two million MAUs.
-//
-// UserPoolResourceRead, UserPoolResourceUpdate, UserPoolClientRead and
-// UserPoolClientUpdate carry a footnote: any single operation of those
-// categories is also held to 5 RPS per user pool. This table only models the
-// account-level rate.
+// The per-pool cap of four categories is PerPoolOperationRPS.
 var defaultRPS = map[Category]float64{
 	UserAuthentication:     120,
 	UserCreation:           50,
@@ -82,13 +75,15 @@ var defaultRPS = map[Category]float64{
 
 // operations maps an API operation name (as in X-Amz-Target) to its category.
 //
-// UserFederation and ClientAuthentication hold no API operations: they meter
-// the managed-login federation endpoints and client_credentials requests to
-// the /oauth2/token endpoint, which this table does not cover.
+// UserFederation holds no API operation (it meters the managed-login
+// federation endpoints); ClientAuthentication meters client_credentials
+// requests to the /oauth2/token endpoint and GetClientToken.
 var operations = map[string]Category{
 	// UserAuthentication. RespondToAuthChallenge and AdminRespondToAuthChallenge
 	// have a separate allowance of three times the category rate before they
-	// count against it.
+	// count against it. A response to a NEW_PASSWORD_REQUIRED challenge
+	// counts toward UserAccountRecovery instead (the table's footnote 1);
+	// cogvault sends neither.
 	"AdminInitiateAuth":           UserAuthentication,
 	"AdminRespondToAuthChallenge": UserAuthentication,
 	"InitiateAuth":                UserAuthentication,
@@ -187,7 +182,6 @@ var operations = map[string]Category{
 	"GetCSVHeader":                         UserPoolResourceRead,
 	"GetGroup":                             UserPoolResourceRead,
 	"GetIdentityProviderByIdentifier":      UserPoolResourceRead,
-	"GetLogDeliveryConfiguration":          UserPoolResourceRead,
 	"GetSigningCertificate":                UserPoolResourceRead,
 	"GetUICustomization":                   UserPoolResourceRead,
 	"GetUserPoolMfaConfig":                 UserPoolResourceRead,
@@ -200,31 +194,30 @@ var operations = map[string]Category{
 	"ListUserImportJobs":                   UserPoolResourceRead,
 
 	// UserPoolResourceUpdate (5 RPS per pool).
-	"AddCustomAttributes":         UserPoolResourceUpdate,
-	"SetUserPoolMfaConfig":        UserPoolResourceUpdate,
-	"CreateManagedLoginBranding":  UserPoolResourceUpdate,
-	"UpdateManagedLoginBranding":  UserPoolResourceUpdate,
-	"DeleteManagedLoginBranding":  UserPoolResourceUpdate,
-	"CreateGroup":                 UserPoolResourceUpdate,
-	"CreateIdentityProvider":      UserPoolResourceUpdate,
-	"CreateResourceServer":        UserPoolResourceUpdate,
-	"CreateUserImportJob":         UserPoolResourceUpdate,
-	"CreateUserPoolDomain":        UserPoolResourceUpdate,
-	"DeleteGroup":                 UserPoolResourceUpdate,
-	"DeleteIdentityProvider":      UserPoolResourceUpdate,
-	"DeleteResourceServer":        UserPoolResourceUpdate,
-	"DeleteUserPoolDomain":        UserPoolResourceUpdate,
-	"SetLogDeliveryConfiguration": UserPoolResourceUpdate,
-	"SetRiskConfiguration":        UserPoolResourceUpdate,
-	"SetUICustomization":          UserPoolResourceUpdate,
-	"StartUserImportJob":          UserPoolResourceUpdate,
-	"StopUserImportJob":           UserPoolResourceUpdate,
-	"TagResource":                 UserPoolResourceUpdate,
-	"UntagResource":               UserPoolResourceUpdate,
-	"UpdateGroup":                 UserPoolResourceUpdate,
-	"UpdateIdentityProvider":      UserPoolResourceUpdate,
-	"UpdateResourceServer":        UserPoolResourceUpdate,
-	"UpdateUserPoolDomain":        UserPoolResourceUpdate,
+	"AddCustomAttributes":        UserPoolResourceUpdate,
+	"SetUserPoolMfaConfig":       UserPoolResourceUpdate,
+	"CreateManagedLoginBranding": UserPoolResourceUpdate,
+	"UpdateManagedLoginBranding": UserPoolResourceUpdate,
+	"DeleteManagedLoginBranding": UserPoolResourceUpdate,
+	"CreateGroup":                UserPoolResourceUpdate,
+	"CreateIdentityProvider":     UserPoolResourceUpdate,
+	"CreateResourceServer":       UserPoolResourceUpdate,
+	"CreateUserImportJob":        UserPoolResourceUpdate,
+	"CreateUserPoolDomain":       UserPoolResourceUpdate,
+	"DeleteGroup":                UserPoolResourceUpdate,
+	"DeleteIdentityProvider":     UserPoolResourceUpdate,
+	"DeleteResourceServer":       UserPoolResourceUpdate,
+	"DeleteUserPoolDomain":       UserPoolResourceUpdate,
+	"SetRiskConfiguration":       UserPoolResourceUpdate,
+	"SetUICustomization":         UserPoolResourceUpdate,
+	"StartUserImportJob":         UserPoolResourceUpdate,
+	"StopUserImportJob":          UserPoolResourceUpdate,
+	"TagResource":                UserPoolResourceUpdate,
+	"UntagResource":              UserPoolResourceUpdate,
+	"UpdateGroup":                UserPoolResourceUpdate,
+	"UpdateIdentityProvider":     UserPoolResourceUpdate,
+	"UpdateResourceServer":       UserPoolResourceUpdate,
+	"UpdateUserPoolDomain":       UserPoolResourceUpdate,
 
 	// UserPoolClientRead / UserPoolClientUpdate (5 RPS per pool).
 	"DescribeUserPoolClient": UserPoolClientRead,
@@ -233,11 +226,50 @@ var operations = map[string]Category{
 	"DeleteUserPoolClient":   UserPoolClientUpdate,
 	"UpdateUserPoolClient":   UserPoolClientUpdate,
 
+	// ClientAuthentication
+	"GetClientToken": ClientAuthentication,
+
 	// LimitManagement: reading and raising the provisioned limits of the
 	// adjustable categories (1 RPS per account).
 	"GetProvisionedLimit":    LimitManagement,
 	"UpdateProvisionedLimit": LimitManagement,
 }
+
+// adjustable lists the categories the table marks "Adjustable: Yes". "Only
+// adjustable quota categories support provisioning" (quotas.html
+// #provisioned-quotas, "Considerations"), so only these can differ from the
+// default in an account (docs/cognito-facts.md §9, §10).
+var adjustable = map[Category]bool{
+	UserAuthentication: true,
+	UserCreation:       true,
+	UserFederation:     true,
+	UserRead:           true,
+	UserToken:          true,
+	UserResourceRead:   true,
+}
+
+// PerPoolOperationRPS is the footnote of the quota table: "Any individual
+// operation in this category has a constraint that prevents the operation
+// from being called at a rate higher than 5 RPS for a single user pool",
+// attached to UserPoolResourceRead, UserPoolResourceUpdate,
+// UserPoolClientRead and UserPoolClientUpdate; the category's own rate
+// applies on top, to all pools of the account together.
+// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
+const PerPoolOperationRPS = 5
+
+// PerPoolCapped reports whether every operation of c is also held to
+// PerPoolOperationRPS per user pool.
+func PerPoolCapped(c Category) bool {
+	switch c {
+	case UserPoolResourceRead, UserPoolResourceUpdate, UserPoolClientRead, UserPoolClientUpdate:
+		return true
+	}
+	return false
+}
+
+// Adjustable reports whether an account can raise c (Service Quotas, then
+// UpdateProvisionedLimit). The other categories are fixed at their default.
+func Adjustable(c Category) bool { return adjustable[c] }
 
 // Of returns the category an operation is charged to. ok is false for an
 // operation the table does not know; callers should then not pace it.

@@ -19,6 +19,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/quota"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
@@ -118,6 +119,10 @@ type Report struct {
 	Triggers []Trigger    `json:"triggers"`
 	Stats    *Stats       `json:"-"`
 	Mappings []SubMapping `json:"-"`
+
+	// GroupsMinSeconds is the least time creating GroupsCreate groups takes
+	// (CreateGroup: 5 requests a second per pool, the quota table's cap).
+	GroupsMinSeconds float64 `json:"groupsMinSeconds,omitempty"`
 
 	mu sync.Mutex // guards the report while workers fill it
 }
@@ -311,6 +316,7 @@ func (r *run) apply(ctx context.Context, cfg *snapshot.PoolConfig) error {
 }
 
 func (r *run) restoreGroups(ctx context.Context, groups []snapshot.Group) error {
+	defer func() { r.rep.GroupsMinSeconds, _ = quota.MinSeconds("CreateGroup", r.rep.GroupsCreate) }()
 	for _, g := range groups {
 		if _, ok := r.tg.groups[g.Name]; ok {
 			r.rep.GroupsExisting++
