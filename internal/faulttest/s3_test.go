@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 
@@ -24,10 +25,10 @@ type fakeS3 struct {
 	mu      sync.Mutex // serialises writes
 }
 
-func newFakeS3(t tb) *fakeS3 {
+func newFakeS3(t tb, bucket string) *fakeS3 {
 	f := &fakeS3{backend: s3mem.New()}
 	f.faker = gofakes3.New(f.backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
-	if err := f.backend.CreateBucket("repo"); err != nil {
+	if err := f.backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -128,28 +129,56 @@ func (f *s3Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-// s3Setup serves the fake Cognito and the faulty S3 fake on one endpoint
-// (Cognito calls carry X-Amz-Target, S3 calls do not), as --endpoint-url
-// sends both there.
-func s3Setup(t tb, faults *s3Faults) (srv *cognitotest.Server, res cognitotest.PopulateResult, endpoint string) {
+// s3Setup serves the fake Cognito, and the faulty S3 fake as bucket (a
+// name of the case's own) on the shared S3 endpoint. It returns the
+// repository URL and the Cognito endpoint for --endpoint-url.
+func s3Setup(t tb, faults *s3Faults, bucket string) (res cognitotest.PopulateResult, repo, endpoint string) {
 	users, groups := faultPool()
-	srv, res = newFake(t, users, groups)
-	faults.next = newFakeS3(t)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "" {
-			srv.Service.ServeHTTP(w, r)
-			return
-		}
-		faults.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	return srv, res, hs.URL
+	srv, res := newFake(t, users, groups)
+	faults.next = newFakeS3(t, bucket)
+	routeS3(t, bucket, faults)
+	return res, "s3://" + bucket + "/cogvault", srv.URL
 }
 
-const s3Repo = "s3://repo/cogvault"
+// s3Router serves the S3 cases' buckets on one endpoint, which the
+// in-process CLI finds through AWS_ENDPOINT_URL_S3 (--endpoint-url is
+// Cognito's alone, as in the AWS CLI). One endpoint, because the cases run
+// side by side and the environment belongs to the process. It is never
+// closed: it lives as long as the test process.
+var s3Router struct {
+	once    sync.Once
+	mu      sync.Mutex
+	buckets map[string]http.Handler
+}
+
+func routeS3(t tb, bucket string, h http.Handler) {
+	s3Router.once.Do(func() {
+		s3Router.buckets = map[string]http.Handler{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			s3Router.mu.Lock()
+			next := s3Router.buckets[b]
+			s3Router.mu.Unlock()
+			if next == nil {
+				http.Error(w, "no such bucket", http.StatusNotFound)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+		os.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+	})
+	s3Router.mu.Lock()
+	s3Router.buckets[bucket] = h
+	s3Router.mu.Unlock()
+	t.Cleanup(func() {
+		s3Router.mu.Lock()
+		delete(s3Router.buckets, bucket)
+		s3Router.mu.Unlock()
+	})
+}
 
 // s3Snapshots lists the snapshots of the S3 repository.
-func s3Snapshots(t tb, g []string) []string {
+func s3Snapshots(t tb, s3Repo string, g []string) []string {
 	t.Helper()
 	r := runCLI(append([]string{"snapshots", "--repo", s3Repo, "--output", "json"}, g...)...)
 	if r.Code != 0 {
@@ -172,11 +201,11 @@ func s3Cases() []bgCase {
 	return []bgCase{
 		{"S3: 500 InternalError on every 5th S3 request, reset on every 7th", func(t tb, sc *scenario) {
 			faults := &s3Faults{every500: 5, everyReset: 7}
-			_, res, endpoint := s3Setup(t, faults)
+			res, s3Repo, endpoint := s3Setup(t, faults, "repo-faults")
 			g := global(endpoint, faultClientScale)
 			faults.set(true)
 			r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", s3Repo, "--chunk-records", "50", "--output", "json"}, g...)...)
-			ids := s3Snapshots(t, g) // the faults stay on: listing survives them too
+			ids := s3Snapshots(t, s3Repo, g) // the faults stay on: listing survives them too
 			switch {
 			case r.Code == 0 && len(ids) == 1:
 			case r.Code != 0 && len(ids) == 0:
@@ -198,10 +227,10 @@ func s3Cases() []bgCase {
 			sc.Detail = fmt.Sprintf("%d 500s and %d resets during backup, snapshots and verify; backup complete, verified, no difference with the live pool", e, rs)
 		}},
 		{"S3: response to a data object's PUT lost after S3 stored it", func(t tb, sc *scenario) {
-			lostPut(t, sc, "/data/")
+			lostPut(t, sc, "/data/", "repo-lost-data")
 		}},
 		{"S3: response to the manifest's PUT lost after S3 stored it", func(t tb, sc *scenario) {
-			lostPut(t, sc, "/snapshots/")
+			lostPut(t, sc, "/snapshots/", "repo-lost-manifest")
 		}},
 	}
 }
@@ -209,9 +238,9 @@ func s3Cases() []bgCase {
 // lostPut loses the answer to one PUT whose key contains key, after S3
 // stored the object, and checks that the backup is complete or absent;
 // then whether it completed.
-func lostPut(t tb, sc *scenario, key string) {
+func lostPut(t tb, sc *scenario, key, bucket string) {
 	faults := &s3Faults{loseKey: key}
-	_, res, endpoint := s3Setup(t, faults)
+	res, s3Repo, endpoint := s3Setup(t, faults, bucket)
 	g := global(endpoint, faultClientScale)
 	faults.set(true)
 	r := runCLI(append([]string{"backup", "--pool", res.PoolID, "--repo", s3Repo, "--chunk-records", "50", "--output", "json"}, g...)...)
@@ -221,7 +250,7 @@ func lostPut(t tb, sc *scenario, key string) {
 	if lost != 1 {
 		t.Fatalf("%d responses lost, want 1", lost)
 	}
-	ids := s3Snapshots(t, g)
+	ids := s3Snapshots(t, s3Repo, g)
 	var damaged []string
 	for _, id := range ids {
 		if v := runCLI(append([]string{"verify", "--repo", s3Repo, id}, g...)...); v.Code != 0 {
