@@ -424,8 +424,11 @@ func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 	return out
 }
 
-func (e *evaluated) str(t *testing.T, expr hcl.Expression) string {
+func (e *evaluated) str(t *testing.T, expr hclsyntax.Expression) string {
 	t.Helper()
+	if expr == nil {
+		t.Fatal("no such expression (a missing environment variable?)")
+	}
 	v, diags := expr.Value(e.ctx)
 	if diags.HasErrors() {
 		t.Fatalf("%s: %s", expr.Range(), diags.Error())
@@ -757,3 +760,117 @@ func TestProviderKnowsEd25519(t *testing.T) {
 		}
 	}
 }
+
+// A key of the user's: the module creates no signing key, reads no public
+// key when given one, and hands the given ones to the functions and roles.
+func TestOwnSigningKey(t *testing.T) {
+	m := load(t, ".")
+	const arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	const pub = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=" // RFC 8410, 10.1
+	counts := func(e *evaluated) map[string]int64 {
+		out := map[string]int64{}
+		for _, typ := range []string{"resource", "data"} {
+			for _, b := range m.blocks(typ) {
+				if b.Labels[1] != "signing" {
+					continue
+				}
+				c, ok := b.Body.Attributes["count"]
+				if !ok {
+					t.Fatalf("%s.%s.signing has no count", typ, b.Labels[0])
+				}
+				v, diags := c.Expr.Value(e.ctx)
+				if diags.HasErrors() {
+					t.Fatalf("%s.signing count: %s", b.Labels[0], diags.Error())
+				}
+				n, _ := v.AsBigFloat().Int64()
+				out[b.Labels[0]] = n
+			}
+		}
+		return out
+	}
+	e := evaluate(t, m, nil)
+	if got := counts(e); got["aws_kms_key"] != 1 || got["aws_kms_public_key"] != 1 {
+		t.Errorf("without signing_key_arn: counts %v, want a key and its public key read", got)
+	}
+	e = evaluate(t, m, map[string]cty.Value{"signing_key_arn": cty.StringVal(arn)})
+	if got := counts(e); got["aws_kms_key"] != 0 || got["aws_kms_alias"] != 0 || got["aws_kms_public_key"] != 1 {
+		t.Errorf("with signing_key_arn: counts %v, want no key or alias created, the public key read", got)
+	}
+	e = evaluate(t, m, map[string]cty.Value{"signing_key_arn": cty.StringVal(arn), "signing_public_key": cty.StringVal(pub)})
+	if got := counts(e); got["aws_kms_key"] != 0 || got["aws_kms_public_key"] != 0 {
+		t.Errorf("with signing_key_arn and signing_public_key: counts %v, want nothing created or read", got)
+	}
+	for _, f := range e.functions(t) {
+		if got := e.str(t, f.env["COGVAULT_SIGNING_KEY"]); got != "kms:"+arn {
+			t.Errorf("aws_lambda_function.%s: COGVAULT_SIGNING_KEY = %s, want kms:%s", f.name, got, arn)
+		}
+		if got := e.str(t, f.env["COGVAULT_REPO_KEY"]); got != pub {
+			t.Errorf("aws_lambda_function.%s: COGVAULT_REPO_KEY = %s, want the given public key", f.name, got)
+		}
+	}
+	for role, docs := range e.roles(t) {
+		for _, doc := range docs {
+			for _, st := range e.policy(t, doc) {
+				if st.covers("kms:Sign") && !slices.Equal(st.resources, []string{arn}) {
+					t.Errorf("role %s may kms:Sign on %v, want the given key", role, st.resources)
+				}
+			}
+		}
+	}
+}
+
+// The public key variable takes what KMS returns for an Ed25519 key and
+// nothing else: a PEM, an RSA or P-256 key, a raw 32-byte key.
+func TestSigningPublicKeyValidation(t *testing.T) {
+	m := load(t, ".")
+	var v *hclsyntax.Block
+	for _, b := range m.blocks("variable") {
+		if b.Labels[0] == "signing_public_key" {
+			v = b
+		}
+	}
+	if v == nil {
+		t.Fatal("no variable signing_public_key")
+	}
+	valid := func(value cty.Value) bool {
+		ctx := &hcl.EvalContext{Functions: map[string]function.Function{"can": canFunc, "regex": stdlib.RegexFunc}, Variables: map[string]cty.Value{
+			"var": cty.ObjectVal(map[string]cty.Value{"signing_public_key": value}),
+		}}
+		for _, b := range v.Body.Blocks {
+			if b.Type == "validation" {
+				r, diags := b.Body.Attributes["condition"].Expr.Value(ctx)
+				if diags.HasErrors() || !r.True() {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	const rfc8410 = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=" // RFC 8410, 10.1
+	const p256 = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEkDiX6kCHdzHSQ8bmSFl9Ndb8s+ZFG0XhtlVnlYhMsNDTXcMawwzJHFomyvc4GQIp3Mnae4XBmfh6NjWtzCzVEw=="
+	for value, want := range map[string]bool{
+		rfc8410:                          true,
+		strings.TrimSuffix(rfc8410, "="): false,
+		rfc8410[16:]:                     false, // the raw 32-byte key
+		p256:                             false,
+		"-----BEGIN PUBLIC KEY-----\n" + rfc8410 + "\n-----END PUBLIC KEY-----": false,
+		"": false,
+	} {
+		if got := valid(cty.StringVal(value)); got != want {
+			t.Errorf("signing_public_key = %q: accepted %v, want %v", value, got, want)
+		}
+	}
+	if !valid(cty.NullVal(cty.String)) {
+		t.Error("signing_public_key = null is refused; it means read it from KMS")
+	}
+}
+
+// canFunc is Terraform's can() for these tests: true when its argument
+// evaluated without error (a failed regex() is an error).
+var canFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "expr", Type: cty.DynamicPseudoType, AllowUnknown: true, AllowDynamicType: true, AllowNull: true}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.True, nil
+	},
+})
