@@ -41,8 +41,9 @@ resource "aws_kms_alias" "signing" {
   target_key_id = aws_kms_key.signing[0].key_id
 }
 
-# public_key is base64 of the DER SubjectPublicKeyInfo, the form
-# COGVAULT_REPO_KEY takes. Skipped when signing_public_key is given, for a
+# public_key is GetPublicKey's PublicKey (the DER SubjectPublicKeyInfo) in
+# standard base64 (the provider's internal/service/kms/public_key_data_source.go),
+# the form COGVAULT_REPO_KEY takes. Skipped when signing_public_key is given, for a
 # key whose policy does not let Terraform's principal call kms:GetPublicKey.
 data "aws_kms_public_key" "signing" {
   count = var.signing_public_key == null ? 1 : 0
