@@ -129,6 +129,8 @@ data "aws_iam_policy_document" "capture" {
 
   # GetObject: after a retried PUT answers 412, the function reads the
   # object back to tell its own lost success from another event's key.
+  # Journal objects (at most 1 MiB) are single PUTs, far below the 16 MiB
+  # part size: no multipart upload, so no s3:AbortMultipartUpload.
   statement {
     sid       = "AppendJournal"
     actions   = ["s3:GetObject", "s3:PutObject"]
