@@ -110,6 +110,53 @@ data "aws_iam_policy_document" "bucket" {
       values   = ["false"]
     }
   }
+
+  # The repository's config.json (format, encryption) is written once by
+  # `cogvault init` and never deleted: nobody may delete it or one of its
+  # versions, whatever their IAM policy says (an explicit deny wins). Only
+  # someone who may change this bucket policy can lift that.
+  statement {
+    sid       = "DenyConfigDelete"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${aws_s3_bucket.this[0].arn}/${var.repository_prefix}/config.json"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  # Create-once: a PutObject or CompleteMultipartUpload into the repository
+  # without If-None-Match (which makes S3 refuse an existing key with 412)
+  # is denied, for every principal. cogvault sends If-None-Match: * on every
+  # write. CreateMultipartUpload and UploadPart take no conditional header;
+  # s3:ObjectCreationOperation is false for them, so they pass. S3 User
+  # Guide, "Enforce conditional writes on Amazon S3 buckets". CopyObject into
+  # the repository is refused too (cogvault never copies).
+  statement {
+    sid       = "DenyOverwrite"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this[0].arn}/${var.repository_prefix}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "s3:ObjectCreationOperation"
+      values   = ["true"]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
@@ -169,9 +216,11 @@ resource "aws_s3_bucket_object_lock_configuration" "this" {
 
   bucket = aws_s3_bucket.this[0].id
 
+  # GOVERNANCE by default; COMPLIANCE with object_lock_mode (README.md,
+  # "Object Lock").
   rule {
     default_retention {
-      mode = "GOVERNANCE"
+      mode = var.object_lock_mode
       days = var.object_lock_retention_days
     }
   }

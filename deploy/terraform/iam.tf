@@ -53,27 +53,32 @@ locals {
   cognito_actions_any_resource = [
     "cognito-idp:DescribeUserPoolDomain",
   ]
-  s3_object_actions = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-  s3_bucket_actions = ["s3:ListBucket"]
 }
 
 locals {
-  # Capture and snapshot always; the write actions only when restores are
-  # enabled, so a capture-only deployment cannot change users.
-  cognito_actions = sort(distinct(concat(
-    local.cognito_actions_capture,
+  # capture: the trigger and change events. worker: the snapshot, and the
+  # write actions only when restores are enabled, so a capture-only
+  # deployment cannot change users.
+  cognito_actions_worker = sort(distinct(concat(
     local.cognito_actions_snapshot,
     var.enable_restore ? local.cognito_actions_restore : [],
   )))
-  cognito_actions_on_pool = sort(setsubtract(local.cognito_actions, local.cognito_actions_any_resource))
-  cognito_actions_on_any  = sort(setintersection(local.cognito_actions, local.cognito_actions_any_resource))
+  capture_cognito_on_pool = sort(setsubtract(local.cognito_actions_capture, local.cognito_actions_any_resource))
+  capture_cognito_on_any  = sort(setintersection(local.cognito_actions_capture, local.cognito_actions_any_resource))
+  worker_cognito_on_pool  = sort(setsubtract(local.cognito_actions_worker, local.cognito_actions_any_resource))
+  worker_cognito_on_any   = sort(setintersection(local.cognito_actions_worker, local.cognito_actions_any_resource))
 
-  # Import jobs are part of restores: without enable_restore the function
+  # Where each may write: the capture function appends events of its pool
+  # under journal/<pool id>/ (snapshot.JournalPoolPrefix) and reads the
+  # repository's config.json when it starts; the worker owns the repository.
+  repository_objects_arn = "${local.bucket_arn}/${var.repository_prefix}/*"
+  journal_objects_arn    = "${local.bucket_arn}/${var.repository_prefix}/journal/${var.user_pool_id}/*"
+  config_object_arn      = "${local.bucket_arn}/${var.repository_prefix}/config.json"
+
+  # Import jobs are part of restores: without enable_restore the worker
   # cannot start one, so it gets no role to pass either.
   use_import_role = var.enable_restore && var.import_role_arn != ""
 }
-
-# The function's execution role.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -86,36 +91,58 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
-resource "aws_iam_role" "lambda" {
-  name               = "${var.function_name}-lambda"
-  description        = "cogvault Lambda function for Cognito user pool ${var.user_pool_id}"
+# The capture function's role: read the pool's users and groups, add journal
+# objects, sign them. No delete, no write outside journal/<pool id>/.
+# Overwrites of existing journal objects are refused by the bucket policy
+# (bucket.tf, DenyOverwrite): IAM has no action for "create only".
+
+resource "aws_iam_role" "capture" {
+  name               = "${var.function_name}-capture"
+  description        = "cogvault capture function (trigger, change events) for Cognito user pool ${var.user_pool_id}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
   tags               = var.tags
 }
 
-data "aws_iam_policy_document" "lambda" {
+data "aws_iam_policy_document" "capture" {
   statement {
     sid       = "UserPool"
-    actions   = local.cognito_actions_on_pool
+    actions   = local.capture_cognito_on_pool
     resources = [local.pool_arn]
   }
 
   # No resource-level permissions for these (see local.cognito_actions_any_resource).
-  statement {
-    sid       = "CognitoAnyResource"
-    actions   = local.cognito_actions_on_any
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = length(local.capture_cognito_on_any) > 0 ? [local.capture_cognito_on_any] : []
+
+    content {
+      sid       = "CognitoAnyResource"
+      actions   = statement.value
+      resources = ["*"]
+    }
   }
 
   statement {
-    sid       = "RepositoryObjects"
-    actions   = local.s3_object_actions
-    resources = ["${local.bucket_arn}/${var.repository_prefix}/*"]
+    sid       = "ReadConfig"
+    actions   = ["s3:GetObject"]
+    resources = [local.config_object_arn]
   }
 
+  # GetObject: after a retried PUT answers 412, the function reads the
+  # object back to tell its own lost success from another event's key.
+  # Journal objects (at most 1 MiB) are single PUTs, far below the 16 MiB
+  # part size: no multipart upload, so no s3:AbortMultipartUpload.
+  statement {
+    sid       = "AppendJournal"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.journal_objects_arn]
+  }
+
+  # Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key
+  # (the S3 API reference, GetObject), and a repository without config.json
+  # could not be opened. Listing is read-only.
   statement {
     sid       = "RepositoryList"
-    actions   = local.s3_bucket_actions
+    actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
 
     condition {
@@ -136,13 +163,108 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid       = "SignRepository"
+    actions   = ["kms:Sign"]
+    resources = [local.signing_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = [local.signing_algorithm]
+    }
+  }
+
+  statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.capture.arn}:*"]
   }
 
   # Metrics (CaptureFailures, …) are CloudWatch embedded-metric-format log
   # lines: no cloudwatch:PutMetricData needed.
+}
+
+resource "aws_iam_role_policy" "capture" {
+  name   = "cogvault-capture"
+  role   = aws_iam_role.capture.id
+  policy = data.aws_iam_policy_document.capture.json
+}
+
+# The worker's role: snapshots, forget and prune (the only deletes), and
+# restores when enabled.
+
+resource "aws_iam_role" "worker" {
+  name               = "${var.function_name}-worker"
+  description        = "cogvault worker function (snapshots, restores) for Cognito user pool ${var.user_pool_id}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid       = "UserPool"
+    actions   = local.worker_cognito_on_pool
+    resources = [local.pool_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.worker_cognito_on_any) > 0 ? [local.worker_cognito_on_any] : []
+
+    content {
+      sid       = "CognitoAnyResource"
+      actions   = statement.value
+      resources = ["*"]
+    }
+  }
+
+  # DeleteObject for forget and prune. No s3:DeleteObjectVersion: on the
+  # versioned bucket a delete leaves the old version for the lifecycle rule
+  # (or Object Lock) to deal with.
+  statement {
+    sid       = "RepositoryObjects"
+    actions   = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = [local.repository_objects_arn]
+  }
+
+  statement {
+    sid       = "RepositoryList"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.repository_prefix}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [local.kms_key_arn] : []
+
+    content {
+      sid       = "RepositoryKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+
+  statement {
+    sid       = "SignRepository"
+    actions   = ["kms:Sign"]
+    resources = [local.signing_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = [local.signing_algorithm]
+    }
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.worker.arn}:*"]
+  }
 
   dynamic "statement" {
     for_each = local.use_import_role ? [var.import_role_arn] : []
@@ -172,10 +294,10 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
-resource "aws_iam_role_policy" "lambda" {
-  name   = "cogvault"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
+resource "aws_iam_role_policy" "worker" {
+  name   = "cogvault-worker"
+  role   = aws_iam_role.worker.id
+  policy = data.aws_iam_policy_document.worker.json
 }
 
 # The role EventBridge Scheduler assumes to start the snapshot.
@@ -206,9 +328,9 @@ resource "aws_iam_role" "scheduler" {
 
 data "aws_iam_policy_document" "scheduler" {
   statement {
-    sid       = "InvokeCogvault"
+    sid       = "InvokeWorker"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.this.arn]
+    resources = [aws_lambda_function.worker.arn]
   }
 }
 

@@ -6,7 +6,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  region    = data.aws_region.current.region
   account   = data.aws_caller_identity.current.account_id
 
   # A pool id starts with its region: "eu-west-1_AbCdEf123".
@@ -21,40 +21,51 @@ locals {
   repository_url = "s3://${local.bucket_name}/${var.repository_prefix}"
 }
 
-resource "aws_cloudwatch_log_group" "this" {
-  name              = "/aws/lambda/${var.function_name}"
+locals {
+  capture_function_name = var.function_name
+  worker_function_name  = "${var.function_name}-worker"
+}
+
+resource "aws_cloudwatch_log_group" "capture" {
+  name              = "/aws/lambda/${local.capture_function_name}"
   retention_in_days = var.log_retention_days
   tags              = var.tags
 }
 
-# One function serves three callers: the Cognito PostConfirmation trigger
-# (returns within the trigger's 5 s budget on its own), EventBridge events for
-# Cognito API calls recorded by CloudTrail, and the scheduled full snapshot,
-# which is what the 900 s timeout is for.
-resource "aws_lambda_function" "this" {
-  function_name    = var.function_name
-  description      = "cogvault: journal and snapshots of Cognito user pool ${var.user_pool_id}"
-  role             = aws_iam_role.lambda.arn
+resource "aws_cloudwatch_log_group" "worker" {
+  name              = "/aws/lambda/${local.worker_function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+# Two functions from one package: the handler tells events apart by their
+# shape, so each function runs the same code, and what each may do is its
+# role's business (iam.tf).
+#
+# capture: the Cognito PostConfirmation trigger (answers within the
+# trigger's 5 s budget on its own) and EventBridge events for Cognito API
+# calls recorded by CloudTrail. Its role may only add journal objects.
+resource "aws_lambda_function" "capture" {
+  function_name    = local.capture_function_name
+  description      = "cogvault capture: journal of Cognito user pool ${var.user_pool_id}"
+  role             = aws_iam_role.capture.arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
   architectures    = [var.architecture]
   filename         = local.lambda_zip
   source_code_hash = filebase64sha256(local.lambda_zip)
-  memory_size      = var.memory_size
-  timeout          = 900
+  memory_size      = var.capture_memory_size
+  timeout          = var.capture_timeout
 
-  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+  reserved_concurrent_executions = var.capture_reserved_concurrency == null ? -1 : var.capture_reserved_concurrency
 
   environment {
     variables = {
-      COGVAULT_REPO            = local.repository_url
-      COGVAULT_POOL_ID         = var.user_pool_id
-      COGVAULT_KMS_KEY_ID      = local.use_kms ? local.kms_key_arn : ""
-      COGVAULT_KEEP_LAST       = tostring(var.retention.last)
-      COGVAULT_KEEP_DAILY      = tostring(var.retention.daily)
-      COGVAULT_KEEP_WEEKLY     = tostring(var.retention.weekly)
-      COGVAULT_KEEP_MONTHLY    = tostring(var.retention.monthly)
-      COGVAULT_IMPORT_ROLE_ARN = var.import_role_arn
+      COGVAULT_REPO        = local.repository_url
+      COGVAULT_POOL_ID     = var.user_pool_id
+      COGVAULT_KMS_KEY_ID  = local.use_kms ? local.kms_key_arn : ""
+      COGVAULT_SIGNING_KEY = "kms:${local.signing_key_arn}"
+      COGVAULT_REPO_KEY    = local.signing_public_key
     }
   }
 
@@ -63,8 +74,8 @@ resource "aws_lambda_function" "this" {
   # The log group must exist before the first invocation: the role may write
   # to it but not create it.
   depends_on = [
-    aws_cloudwatch_log_group.this,
-    aws_iam_role_policy.lambda,
+    aws_cloudwatch_log_group.capture,
+    aws_iam_role_policy.capture,
   ]
 
   lifecycle {
@@ -80,7 +91,64 @@ resource "aws_lambda_function" "this" {
       condition     = var.existing_bucket == null || !var.object_lock
       error_message = "object_lock applies to a bucket the module creates; enable Object Lock on an existing bucket yourself."
     }
+    precondition {
+      condition     = var.signing_public_key == null || var.signing_key_arn != null
+      error_message = "signing_public_key is the public key of signing_key_arn: set signing_key_arn too, or leave both null for a key the module creates."
+    }
   }
+}
+
+# worker: the scheduled snapshot (with forget and prune) and manual
+# restores, {"action": "snapshot" | "restore", ...}. The only role that may
+# delete repository objects.
+resource "aws_lambda_function" "worker" {
+  function_name    = local.worker_function_name
+  description      = "cogvault worker: snapshots and restores of Cognito user pool ${var.user_pool_id}"
+  role             = aws_iam_role.worker.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.architecture]
+  filename         = local.lambda_zip
+  source_code_hash = filebase64sha256(local.lambda_zip)
+  memory_size      = var.memory_size
+  timeout          = 900
+
+  reserved_concurrent_executions = var.worker_reserved_concurrency == null ? -1 : var.worker_reserved_concurrency
+
+  environment {
+    variables = {
+      COGVAULT_REPO            = local.repository_url
+      COGVAULT_POOL_ID         = var.user_pool_id
+      COGVAULT_KMS_KEY_ID      = local.use_kms ? local.kms_key_arn : ""
+      COGVAULT_SIGNING_KEY     = "kms:${local.signing_key_arn}"
+      COGVAULT_REPO_KEY        = local.signing_public_key
+      COGVAULT_KEEP_LAST       = tostring(var.retention.last)
+      COGVAULT_KEEP_DAILY      = tostring(var.retention.daily)
+      COGVAULT_KEEP_WEEKLY     = tostring(var.retention.weekly)
+      COGVAULT_KEEP_MONTHLY    = tostring(var.retention.monthly)
+      COGVAULT_IMPORT_ROLE_ARN = var.import_role_arn
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [
+    aws_cloudwatch_log_group.worker,
+    aws_iam_role_policy.worker,
+  ]
+}
+
+# Before the split, the one function was aws_lambda_function.this with the
+# capture function's name: keep it (and its logs) in place, so the trigger
+# attached to the pool still points at the function that handles it.
+moved {
+  from = aws_lambda_function.this
+  to   = aws_lambda_function.capture
+}
+
+moved {
+  from = aws_cloudwatch_log_group.this
+  to   = aws_cloudwatch_log_group.capture
 }
 
 # PostConfirmation trigger. Terraform cannot add one trigger to a pool it does
@@ -90,7 +158,7 @@ resource "aws_lambda_function" "this" {
 resource "aws_lambda_permission" "cognito" {
   statement_id   = "AllowCognitoPostConfirmation"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = aws_lambda_function.capture.function_name
   principal      = "cognito-idp.amazonaws.com"
   source_arn     = local.pool_arn
   source_account = local.account
@@ -142,13 +210,13 @@ resource "aws_cloudwatch_event_rule" "cognito_api" {
 resource "aws_cloudwatch_event_target" "cognito_api" {
   rule      = aws_cloudwatch_event_rule.cognito_api.name
   target_id = "cogvault"
-  arn       = aws_lambda_function.this.arn
+  arn       = aws_lambda_function.capture.arn
 }
 
 resource "aws_lambda_permission" "events" {
   statement_id  = "AllowEventBridgeCognitoApiCalls"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this.function_name
+  function_name = aws_lambda_function.capture.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.cognito_api.arn
 }
@@ -166,7 +234,7 @@ resource "aws_scheduler_schedule" "snapshot" {
   }
 
   target {
-    arn      = aws_lambda_function.this.arn
+    arn      = aws_lambda_function.worker.arn
     role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode({ action = "snapshot" })
   }

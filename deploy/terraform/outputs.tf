@@ -1,11 +1,21 @@
 output "function_arn" {
-  description = "ARN of the Lambda function. Set it as lambda_config.post_confirmation on the pool's aws_cognito_user_pool to attach the trigger."
-  value       = aws_lambda_function.this.arn
+  description = "ARN of the capture function. Set it as lambda_config.post_confirmation on the pool's aws_cognito_user_pool to attach the trigger."
+  value       = aws_lambda_function.capture.arn
 }
 
 output "function_name" {
-  description = "Name of the Lambda function."
-  value       = aws_lambda_function.this.function_name
+  description = "Name of the capture function (PostConfirmation trigger and change events)."
+  value       = aws_lambda_function.capture.function_name
+}
+
+output "worker_function_arn" {
+  description = "ARN of the worker function (scheduled snapshots, manual restores)."
+  value       = aws_lambda_function.worker.arn
+}
+
+output "worker_function_name" {
+  description = "Name of the worker function: invoke it with {\"action\":\"restore\", ...} to restore."
+  value       = aws_lambda_function.worker.function_name
 }
 
 output "bucket_name" {
@@ -23,6 +33,16 @@ output "kms_key_arn" {
   value       = local.kms_key_arn
 }
 
+output "signing_key_arn" {
+  description = "ARN of the KMS key (Ed25519, SIGN_VERIFY) the functions sign the repository with."
+  value       = local.signing_key_arn
+}
+
+output "repository_public_key" {
+  description = "Public key of the signing key, base64 of its DER SubjectPublicKeyInfo: what readers pin as COGVAULT_REPO_KEY to verify the repository."
+  value       = local.signing_public_key
+}
+
 output "event_rule_arn" {
   description = "ARN of the EventBridge rule matching Cognito API calls on the pool."
   value       = aws_cloudwatch_event_rule.cognito_api.arn
@@ -33,7 +53,12 @@ output "schedule_arn" {
   value       = aws_scheduler_schedule.snapshot.arn
 }
 
-output "role_arn" {
-  description = "ARN of the Lambda function's execution role (grant it access to an existing bucket's KMS key or bucket policy if needed)."
-  value       = aws_iam_role.lambda.arn
+output "capture_role_arn" {
+  description = "ARN of the capture function's execution role (may add journal objects only)."
+  value       = aws_iam_role.capture.arn
+}
+
+output "worker_role_arn" {
+  description = "ARN of the worker function's execution role (the only one that may delete repository objects)."
+  value       = aws_iam_role.worker.arn
 }

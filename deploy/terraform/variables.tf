@@ -9,7 +9,7 @@ variable "user_pool_id" {
 }
 
 variable "function_name" {
-  description = "Name of the Lambda function. Also the base name of its log group, IAM roles, EventBridge rule and schedule; change it to deploy cogvault for several pools in one account and region."
+  description = "Name of the capture Lambda function (the PostConfirmation trigger); the worker is <function_name>-worker. Also the base name of the log groups, IAM roles, EventBridge rule and schedule; change it to deploy cogvault for several pools in one account and region."
   type        = string
   default     = "cogvault"
 
@@ -37,7 +37,7 @@ variable "lambda_zip" {
 }
 
 variable "memory_size" {
-  description = "Memory of the Lambda function in MB. CPU share scales with it; 512 MB is enough for the trigger and for snapshots of pools with a few hundred thousand users."
+  description = "Memory of the worker Lambda function (snapshots, restores) in MB. CPU share scales with it; 512 MB is enough for snapshots of pools with a few hundred thousand users."
   type        = number
   default     = 512
 
@@ -47,19 +47,52 @@ variable "memory_size" {
   }
 }
 
-variable "reserved_concurrency" {
-  description = "Reserved concurrent executions of the Lambda function. null leaves the function on the account's unreserved pool. Do not set 0: it disables the function, and with the PostConfirmation trigger attached, sign-ups fail."
+variable "capture_memory_size" {
+  description = "Memory of the capture function (PostConfirmation trigger and change events) in MB. It reads one user and writes one small object per event."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.capture_memory_size >= 128 && var.capture_memory_size <= 10240
+    error_message = "The capture_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "capture_timeout" {
+  description = "Timeout of the capture function in seconds. The trigger answers within its own 3 s budget; change events may wait for a re-read of an eventually consistent listing."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.capture_timeout >= 5 && var.capture_timeout <= 900
+    error_message = "The capture_timeout must be between 5 and 900 seconds."
+  }
+}
+
+variable "capture_reserved_concurrency" {
+  description = "Reserved concurrent executions of the capture function, so that a burst of sign-ups or changes cannot be starved by other functions (and cannot starve them). null leaves it on the account's unreserved pool. Do not set 0: it disables the function, and with the PostConfirmation trigger attached, sign-ups fail."
   type        = number
   default     = null
 
   validation {
-    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 1
-    error_message = "The reserved_concurrency must be null or at least 1."
+    condition     = var.capture_reserved_concurrency == null ? true : var.capture_reserved_concurrency >= 1
+    error_message = "The capture_reserved_concurrency must be null or at least 1."
+  }
+}
+
+variable "worker_reserved_concurrency" {
+  description = "Reserved concurrent executions of the worker function (snapshots, restores). null leaves it on the account's unreserved pool; 1 keeps a manual restore from running beside the scheduled snapshot."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.worker_reserved_concurrency == null ? true : var.worker_reserved_concurrency >= 1
+    error_message = "The worker_reserved_concurrency must be null or at least 1."
   }
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda function's CloudWatch log group /aws/lambda/<function_name>, in days (0 keeps logs forever)."
+  description = "Retention of the Lambda functions' CloudWatch log groups /aws/lambda/<function name>, in days (0 keeps logs forever)."
   type        = number
   default     = 30
 
@@ -185,19 +218,54 @@ variable "noncurrent_version_days" {
 }
 
 variable "object_lock" {
-  description = "Create the bucket with S3 Object Lock and a default retention in GOVERNANCE mode of object_lock_retention_days. Can only be chosen when the bucket is created; not available with existing_bucket."
+  description = "Create the bucket with S3 Object Lock and a default retention of object_lock_retention_days in object_lock_mode. Can only be chosen when the bucket is created; not available with existing_bucket."
   type        = bool
   default     = false
 }
 
+variable "object_lock_mode" {
+  description = "Default Object Lock retention mode with object_lock: \"GOVERNANCE\" (a principal granted s3:BypassGovernanceRetention can still delete locked versions) or \"COMPLIANCE\" (nobody, not even the account root, can delete a locked version or shorten its retention until it ends)."
+  type        = string
+  default     = "GOVERNANCE"
+
+  validation {
+    condition     = contains(["GOVERNANCE", "COMPLIANCE"], var.object_lock_mode)
+    error_message = "The object_lock_mode must be \"GOVERNANCE\" or \"COMPLIANCE\"."
+  }
+}
+
 variable "object_lock_retention_days" {
-  description = "Default Object Lock retention (GOVERNANCE mode) of every new object, in days, when object_lock is true."
+  description = "Default Object Lock retention of every new object version, in days, when object_lock is true."
   type        = number
   default     = 30
 
   validation {
     condition     = var.object_lock_retention_days >= 1
     error_message = "The object_lock_retention_days must be at least 1."
+  }
+}
+
+variable "signing_key_arn" {
+  description = "ARN of an existing AWS KMS key that signs the repository (key spec ECC_NIST_EDWARDS25519, key usage SIGN_VERIFY). null makes the module create one. The functions get COGVAULT_SIGNING_KEY = \"kms:<ARN>\" and kms:Sign on it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.signing_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.signing_key_arn))
+    error_message = "The signing_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN cannot be used in IAM policies."
+  }
+}
+
+variable "signing_public_key" {
+  description = "Public key of signing_key_arn, base64 of its DER SubjectPublicKeyInfo (what `aws kms get-public-key` and the aws_kms_public_key data source return), for when whoever runs Terraform may not call kms:GetPublicKey on that key. null reads it from KMS. Passed as COGVAULT_REPO_KEY."
+  type        = string
+  default     = null
+
+  validation {
+    # An Ed25519 SubjectPublicKeyInfo is 44 bytes: the 12-byte header
+    # 302a300506032b6570032100 (RFC 8410, OID 1.3.101.112) and the 32-byte key.
+    condition     = var.signing_public_key == null ? true : can(regex("^MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=$", var.signing_public_key))
+    error_message = "The signing_public_key must be null or the base64 of an Ed25519 SubjectPublicKeyInfo (60 characters starting with MCowBQYDK2VwAyEA), such as `aws kms get-public-key --key-id <ARN> --query PublicKey --output text` prints."
   }
 }
 

@@ -3,8 +3,11 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.40"
+      source = "hashicorp/aws"
+      # 6.21: the first release whose KMS SDK knows the key spec
+      # ECC_NIST_EDWARDS25519 of the signing key (signing.tf); 6.x also
+      # names the region data source's attribute `region`.
+      version = ">= 6.21"
     }
   }
 }

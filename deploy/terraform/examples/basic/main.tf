@@ -1,5 +1,6 @@
-# cogvault for one user pool: a new versioned, KMS-encrypted bucket, the
-# capture function, the EventBridge rule and a daily snapshot.
+# cogvault for one user pool: a new versioned, KMS-encrypted bucket, a KMS
+# signing key, the capture function with its EventBridge rule, and the worker
+# function with a daily snapshot.
 #
 #   make lambda                       # in the repository root
 #   cd deploy/terraform/examples/basic
@@ -12,7 +13,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40"
+      version = ">= 6.21"
     }
   }
 }
@@ -44,12 +45,12 @@ module "cogvault" {
 #   }
 
 output "function_arn" {
-  description = "ARN of the cogvault Lambda function."
+  description = "ARN of the cogvault capture function (the PostConfirmation trigger)."
   value       = module.cogvault.function_arn
 }
 
 output "function_name" {
-  description = "Name of the cogvault Lambda function."
+  description = "Name of the cogvault capture function."
   value       = module.cogvault.function_name
 }
 
@@ -78,7 +79,17 @@ output "schedule_arn" {
   value       = module.cogvault.schedule_arn
 }
 
-output "role_arn" {
-  description = "Execution role of the function."
-  value       = module.cogvault.role_arn
+output "repository_public_key" {
+  description = "Public key readers pin as COGVAULT_REPO_KEY to verify the repository."
+  value       = module.cogvault.repository_public_key
+}
+
+output "capture_role_arn" {
+  description = "Execution role of the capture function."
+  value       = module.cogvault.capture_role_arn
+}
+
+output "worker_role_arn" {
+  description = "Execution role of the worker function."
+  value       = module.cogvault.worker_role_arn
 }

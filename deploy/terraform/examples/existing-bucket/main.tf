@@ -1,11 +1,15 @@
 # cogvault writing to a bucket and KMS key that already exist (managed
 # elsewhere, for example by a central backup account's baseline). The module
-# creates no bucket, bucket configuration or key; it grants its function
-# access to <bucket>/<repository_prefix>/* and to the key.
+# creates no bucket, bucket configuration or encryption key; it grants its
+# functions access to <bucket>/<repository_prefix>/ (the capture function to
+# journal/<pool id>/ only) and to the key. It still creates the signing key.
 #
-# The bucket should have versioning enabled. Same-account keys with the
-# default key policy need nothing more; a key whose policy does not delegate
-# to IAM, or a bucket whose policy denies by default, must allow role_arn.
+# The bucket should have versioning enabled, and its policy should carry the
+# module's DenyConfigDelete and DenyOverwrite statements (see the module's
+# README, "Security"). Same-account keys with the default key policy need
+# nothing more; a key whose policy does not delegate to IAM, or a bucket
+# whose policy denies by default, must allow capture_role_arn and
+# worker_role_arn.
 #
 #   make lambda                       # in the repository root
 #   cd deploy/terraform/examples/existing-bucket
@@ -21,7 +25,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40"
+      version = ">= 6.21"
     }
   }
 }
@@ -76,7 +80,7 @@ module "cogvault" {
 }
 
 output "function_arn" {
-  description = "ARN of the cogvault Lambda function; set it as the pool's post_confirmation trigger."
+  description = "ARN of the cogvault capture function; set it as the pool's post_confirmation trigger."
   value       = module.cogvault.function_arn
 }
 
@@ -90,9 +94,19 @@ output "kms_key_arn" {
   value       = module.cogvault.kms_key_arn
 }
 
-output "role_arn" {
-  description = "Execution role of the function; allow it in the bucket or key policy if those do not delegate to IAM."
-  value       = module.cogvault.role_arn
+output "capture_role_arn" {
+  description = "Execution role of the capture function; allow it in the bucket or key policy if those do not delegate to IAM."
+  value       = module.cogvault.capture_role_arn
+}
+
+output "worker_role_arn" {
+  description = "Execution role of the worker function; allow it in the bucket or key policy if those do not delegate to IAM."
+  value       = module.cogvault.worker_role_arn
+}
+
+output "repository_public_key" {
+  description = "Public key readers pin as COGVAULT_REPO_KEY to verify the repository."
+  value       = module.cogvault.repository_public_key
 }
 
 output "event_rule_arn" {
