@@ -153,3 +153,21 @@ func TestRestoreRefusesSymlinkedSideFiles(t *testing.T) {
 		}
 	}
 }
+
+// A directory repository whose data directory is a link out of it is
+// refused, naming the link.
+func TestDirectoryRepositoryRefusesADataLink(t *testing.T) {
+	f := newSideFixture(t)
+	repoDir := f.common[len(f.common)-1]
+	elsewhere := filepath.Join(t.TempDir(), "data")
+	if err := os.Rename(filepath.Join(repoDir, "data"), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(repoDir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, context.Background(), append([]string{"verify"}, f.common...)...)
+	if code == 0 || !strings.Contains(out+errOut, "data in repository "+repoDir) || !strings.Contains(out+errOut, "symbolic link") {
+		t.Fatalf("verify through a data link: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
