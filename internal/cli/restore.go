@@ -227,7 +227,7 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	}
 	defer cleanup()
 	if note := incompleteNote(m); note != "" {
-		fmt.Fprintf(g.stderr, "cogvault: warning: snapshot %s is %s; restoring what it holds\n", m.ID, note)
+		fmt.Fprintf(g.stderr, "cogvault: warning: snapshot %s is %s; restoring what it holds\n", termEscape(m.ID), termEscape(note))
 	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
