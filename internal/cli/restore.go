@@ -190,8 +190,9 @@ EXIT STATUS
   2  bad flags, no such snapshot, "latest" in a repository of several pools
      without --pool, or the restore was refused before any write (attributes
      the target lacks, --on-existing fail with existing users, a state file
-     of another restore, a target its users could not sign in to, Lambda
-     triggers on the target without --allow-triggers)
+     of another restore, a side file that is a symbolic link, a target its
+     users could not sign in to, Lambda triggers on the target without
+     --allow-triggers)
   3  completed, with items that could not be restored (listed in the report)`,
 		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
   cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update
