@@ -449,7 +449,7 @@ func createPool(ctx context.Context, g *globalOptions, api *cip.Client, r *repo.
 	}
 	fmt.Fprintf(w, "%s: pool %q (%s) from snapshot %s of %s\n", verb, opts.CreatePool, res.NewPool, m.ID, res.OldPool)
 	for _, c := range res.Clients {
-		fmt.Fprintf(w, "  app client   %-20s %s → %s", c.Name, c.Old, c.New)
+		fmt.Fprintf(w, "  app client   %-20s %s → %s", termName(c.Name), c.Old, c.New)
 		switch {
 		case c.SecretKept:
 			fmt.Fprint(w, " (same secret, from the snapshot)")
@@ -590,9 +590,9 @@ func aggregate(items []restore.Item) []*itemLine {
 			lines = append(lines, l)
 		}
 		l.n++
-		who := it.Username
+		who := termName(it.Username)
 		if it.Group != "" {
-			who += " in " + it.Group
+			who += " in " + termName(it.Group)
 		}
 		if who != "" && len(l.examples) < maxExamples {
 			l.examples = append(l.examples, who)

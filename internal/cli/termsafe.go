@@ -51,6 +51,18 @@ func termEscape(s string) string {
 	return b.String()
 }
 
+// termName is termEscape for a name printed inside a line (a username, a
+// group or pool name): newline and tab are escaped too, so a name cannot
+// start a line of its own or shift a table's columns. Cognito's pool name
+// pattern allows whitespace, and a repository may hold anything.
+func termName(s string) string {
+	s = termEscape(s)
+	if strings.ContainsAny(s, "\n\t") {
+		s = strings.NewReplacer("\n", `\x0a`, "\t", `\x09`).Replace(s)
+	}
+	return s
+}
+
 func needsEscape(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -36,3 +36,10 @@ func TestTermWriterHoldsASplitRune(t *testing.T) {
 		t.Fatalf("byte-by-byte writes gave %q", got)
 	}
 }
+
+// A name cannot start a line of its own or shift a table's columns.
+func TestTermName(t *testing.T) {
+	if got, want := termName("pool\nname\there\x1b"), `pool\x0aname\x09here\x1b`; got != want {
+		t.Errorf("termName = %q, want %q", got, want)
+	}
+}

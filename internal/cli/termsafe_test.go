@@ -19,7 +19,8 @@ import (
 )
 
 // evilProxy forwards to the fake and rewrites marker in its answers into
-// terminal controls (ESC [2J clears the screen, U+202E reverses the line):
+// terminal controls (ESC [2J clears the screen, U+202E reverses the line,
+// then a newline):
 // Cognito refuses such a group name, so only a changed answer or a
 // tampered repository carries one, which is what the test stands for.
 func evilProxy(t *testing.T, target, marker string) string {
@@ -35,7 +36,7 @@ func evilProxy(t *testing.T, target, marker string) string {
 			return err
 		}
 		r.Body.Close()
-		b = bytes.ReplaceAll(b, []byte(marker), []byte(`\u001b[2J\u202e\u009b`))
+		b = bytes.ReplaceAll(b, []byte(marker), []byte(`\u001b[2J\u202e\u009b\n`))
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		r.ContentLength = int64(len(b))
 		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
@@ -82,6 +83,11 @@ func TestTextOutputEscapesTerminalControls(t *testing.T) {
 	text := strings.Join(all, "\n")
 	if !strings.Contains(text, `evil\x1b[2J\u202e\u009b`) {
 		t.Fatalf("no escaped group name in the output:\n%s", text)
+	}
+	// In the diff's lines the name's newline is escaped too: it cannot start
+	// a line of its own.
+	if !strings.Contains(all[2], "- group evil\\x1b[2J\\u202e\\u009b\\x0a\n") {
+		t.Errorf("diff does not print the group on one line:\n%s", all[2])
 	}
 	for _, raw := range []string{"\x1b", "\u202e", "\u009b"} {
 		if strings.Contains(text, raw) {
