@@ -53,8 +53,8 @@ func termEscape(s string) string {
 
 // termName is termEscape for a name printed inside a line (a username, a
 // group or pool name): newline and tab are escaped too, so a name cannot
-// start a line of its own or shift a table's columns. Cognito's pool name
-// pattern allows whitespace, and a repository may hold anything.
+// start a line of its own or shift a table's columns. A repository may
+// hold anything, whatever Cognito accepts.
 func termName(s string) string {
 	s = termEscape(s)
 	if strings.ContainsAny(s, "\n\t") {
