@@ -212,15 +212,8 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if err != nil {
 		return err
 	}
-	if !opts.DryRun {
-		// Before any write: a state directory that cannot be made refuses
-		// the run, not a half-done restore.
-		if opts.StateDir, err = stateDir(g.getenv, opts.StateDir); err != nil {
-			return err
-		}
-		if err := checkSideFiles(append(mappingFiles(opts.MappingFile), opts.StateFile, opts.IDMapFile)...); err != nil {
-			return err
-		}
+	if err := opts.prepareSideFiles(g.getenv); err != nil {
+		return err
 	}
 	r, m, cleanup, err := restoreSource(ctx, g, opts, args)
 	if err != nil {
@@ -252,13 +245,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		}
 		opts.To, ro.Target = created.NewPool, created.NewPool
 	}
-	base := fmt.Sprintf("cogvault-restore-%s-%s", opts.To, m.ID)
-	ro.StatePath = sidePath(opts.StateDir, opts.StateFile, base+".state")
-	mapping := sidePath(opts.StateDir, opts.MappingFile, base+".subs")
-	if !opts.DryRun {
-		if err := checkSideFiles(append(mappingFiles(mapping), ro.StatePath)...); err != nil {
-			return err
-		}
+	var mapping string
+	if ro.StatePath, mapping, err = opts.sidePaths(m.ID); err != nil {
+		return err
 	}
 	// Import jobs log each failed line's reason to CloudWatch Logs; reading it
 	// needs logs:GetLogEvents, and without it failures are still found.

@@ -66,6 +66,34 @@ func makePrivateDir(dir string, tighten bool) error {
 	return nil
 }
 
+// prepareSideFiles makes the state directory and checks the side files
+// named on the command line, before any write: a run that cannot keep its
+// state is refused, not left half done.
+func (o *restoreOptions) prepareSideFiles(getenv func(string) string) error {
+	if o.DryRun {
+		return nil // writes nothing
+	}
+	dir, err := stateDir(getenv, o.StateDir)
+	if err != nil {
+		return err
+	}
+	o.StateDir = dir
+	return checkSideFiles(append(mappingFiles(o.MappingFile), o.StateFile, o.IDMapFile)...)
+}
+
+// sidePaths returns the state file and the sub mapping's base of the
+// restore of snapshot id into o.To, checked. The default names derive from
+// both, so the same command run again finds its state file.
+func (o *restoreOptions) sidePaths(id string) (state, mapping string, err error) {
+	base := fmt.Sprintf("cogvault-restore-%s-%s", o.To, id)
+	state = sidePath(o.StateDir, o.StateFile, base+".state")
+	mapping = sidePath(o.StateDir, o.MappingFile, base+".subs")
+	if !o.DryRun {
+		err = checkSideFiles(append(mappingFiles(mapping), state)...)
+	}
+	return state, mapping, err
+}
+
 // sidePath is where a side file goes: the explicit flag value as given
 // (it wins), else name in the state directory.
 func sidePath(dir, flag, name string) string {
