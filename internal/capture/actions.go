@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun, allowTriggers)", err)
+		return nil, requestError{fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun, allowTriggers)", err)}
 	}
 	if req.Target == "" {
 		req.Target = h.cfg.PoolID
@@ -118,17 +119,17 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		}
 	}
 	if req.Via == restore.ViaImport && h.cfg.ImportRoleArn == "" && !req.DryRun {
-		return nil, fmt.Errorf("restore request: via import needs COGVAULT_IMPORT_ROLE_ARN")
+		return nil, requestError{errors.New("restore request: via import needs COGVAULT_IMPORT_ROLE_ARN")}
 	}
 	if req.At != "" && req.Snapshot != "" {
-		return nil, fmt.Errorf("restore request: give snapshot or at, not both")
+		return nil, requestError{errors.New("restore request: give snapshot or at, not both")}
 	}
 	tmp := os.TempDir()
 	src, m := h.cfg.Repo, (*snapshot.Manifest)(nil)
 	if req.At != "" {
 		t, err := time.Parse(time.RFC3339Nano, req.At)
 		if err != nil {
-			return nil, fmt.Errorf("restore request: at %q: want RFC 3339, e.g. 2026-11-24T10:00:00Z", req.At)
+			return nil, requestError{fmt.Errorf("restore request: at %q: want RFC 3339, e.g. 2026-11-24T10:00:00Z", req.At)}
 		}
 		pt, err := pitr.At(ctx, h.cfg.Repo, h.cfg.PoolID, t)
 		if err != nil {

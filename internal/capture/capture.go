@@ -158,9 +158,11 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 	case cloudTrailDetailTypes[s.DetailType] && s.Source == "aws.cognito-idp":
 		return nil, h.cloudTrail(ctx, event)
 	case s.DetailType == "Scheduled Event" || s.Action == "snapshot":
-		return h.snapshot(ctx)
+		out, err := h.snapshot(ctx)
+		return out, h.redact("snapshot", err)
 	case s.Action == "restore":
-		return h.restore(ctx, event)
+		out, err := h.restore(ctx, event)
+		return out, h.redact("restore", err)
 	}
 	return nil, fmt.Errorf("%w: not a PostConfirmation trigger, a CloudTrail event from aws.cognito-idp, a scheduled event or an {\"action\": \"snapshot\"|\"restore\"} request", ErrUnknownEvent)
 }

@@ -123,7 +123,7 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		return err
 	}
 	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version(),
-		Warn: func(msg string) { fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", msg) }}
+		Warn: func(msg string) { fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", termEscape(msg)) }}
 	if opts.SingleChain {
 		bo.Filters = []string{""}
 	}

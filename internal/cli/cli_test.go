@@ -37,6 +37,8 @@ func isolateAWS(t *testing.T) {
 		"AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "",
 		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
+		// Restore's side files go to the state directory: never the developer's.
+		"XDG_STATE_HOME": dir + "/state",
 	} {
 		t.Setenv(k, v)
 	}

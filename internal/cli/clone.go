@@ -23,6 +23,7 @@ type cloneOptions struct {
 	IDMapFile   string
 	StateFile   string
 	MappingFile string
+	StateDir    string
 	DryRun      bool
 	Via         string
 	RoleArn     string
@@ -40,6 +41,7 @@ func (o *cloneOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.IDMapFile, "id-map-file", "", "where to write old → new pool and app client ids")
 	fs.StringVar(&o.StateFile, "state-file", "", "restore progress file (resumable; see 'cogvault restore --help')")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping")
+	fs.StringVar(&o.StateDir, "state-dir", "", stateDirHelp)
 	fs.BoolVar(&o.DryRun, "dry-run", false, "back up, then print what would be created and restored; create nothing")
 	fs.StringVar(&o.Via, "via", "admin", "how users are restored: admin or import (see 'cogvault restore --help')")
 	fs.StringVar(&o.RoleArn, "import-role-arn", "", "with --via import: the role Cognito assumes in the new pool's account")
@@ -130,7 +132,7 @@ func runClone(ctx context.Context, opts cloneOptions, g *globalOptions) error {
 		dst.stdout = &restoreOut
 	}
 	rerr := runRestore(ctx, restoreOptions{CreatePool: name, MapFile: opts.MapFile, IDMapFile: opts.IDMapFile, StateFile: opts.StateFile,
-		MappingFile: opts.MappingFile, DryRun: opts.DryRun, Via: opts.Via, RoleArn: opts.RoleArn, OnExisting: "skip", AllowTriggers: opts.AllowTriggers}, &dst, []string{m.ID})
+		MappingFile: opts.MappingFile, StateDir: opts.StateDir, DryRun: opts.DryRun, Via: opts.Via, RoleArn: opts.RoleArn, OnExisting: "skip", AllowTriggers: opts.AllowTriggers}, &dst, []string{m.ID})
 	if g.json() {
 		doc := map[string]json.RawMessage{"backup": rawOrNull(backupOut.Bytes()), "restore": rawOrNull(restoreOut.Bytes())}
 		if err := printJSON(g.stdout, doc); err != nil {

@@ -606,6 +606,7 @@ func corpusIsolateAWS(t *testing.T) {
 		"AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "COGVAULT_REPO": "",
 		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
+		"XDG_STATE_HOME": dir + "/state", // restore's side files: never the developer's
 	} {
 		t.Setenv(k, v)
 	}

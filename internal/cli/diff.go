@@ -167,10 +167,10 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 func printDiff(w io.Writer, from, to string, r *diff.Report) {
 	fmt.Fprintf(w, "comparing snapshot %s with %s\n", from, to)
 	for _, u := range r.UsersAdded {
-		fmt.Fprintf(w, "+ user %s\n", u)
+		fmt.Fprintf(w, "+ user %s\n", termName(u))
 	}
 	for _, u := range r.UsersRemoved {
-		fmt.Fprintf(w, "- user %s\n", u)
+		fmt.Fprintf(w, "- user %s\n", termName(u))
 	}
 	for _, c := range r.UsersChanged {
 		var parts []string
@@ -194,22 +194,22 @@ func printDiff(w io.Writer, from, to string, r *diff.Report) {
 		if c.MFA {
 			parts = append(parts, "MFA settings")
 		}
-		fmt.Fprintf(w, "~ user %s: %s\n", c.Username, strings.Join(parts, "; "))
+		fmt.Fprintf(w, "~ user %s: %s\n", termName(c.Username), strings.Join(parts, "; "))
 	}
 	for _, gname := range r.GroupsAdded {
-		fmt.Fprintf(w, "+ group %s\n", gname)
+		fmt.Fprintf(w, "+ group %s\n", termName(gname))
 	}
 	for _, gname := range r.GroupsRemoved {
-		fmt.Fprintf(w, "- group %s\n", gname)
+		fmt.Fprintf(w, "- group %s\n", termName(gname))
 	}
 	for _, c := range r.GroupsChanged {
-		fmt.Fprintf(w, "~ group %s: %s\n", c.Name, strings.Join(c.Fields, ", "))
+		fmt.Fprintf(w, "~ group %s: %s\n", termName(c.Name), strings.Join(c.Fields, ", "))
 	}
 	for _, m := range r.MembershipsAdded {
-		fmt.Fprintf(w, "+ member %s in group %s\n", m.Username, m.Group)
+		fmt.Fprintf(w, "+ member %s in group %s\n", termName(m.Username), termName(m.Group))
 	}
 	for _, m := range r.MembershipsRemoved {
-		fmt.Fprintf(w, "- member %s in group %s\n", m.Username, m.Group)
+		fmt.Fprintf(w, "- member %s in group %s\n", termName(m.Username), termName(m.Group))
 	}
 	if p := r.Pool; p != nil {
 		if len(p.Settings) > 0 {
@@ -217,13 +217,13 @@ func printDiff(w io.Writer, from, to string, r *diff.Report) {
 		}
 		named := func(kind string, added, removed []string, changed []diff.GroupChange) {
 			for _, c := range added {
-				fmt.Fprintf(w, "+ %s %s\n", kind, c)
+				fmt.Fprintf(w, "+ %s %s\n", kind, termName(c))
 			}
 			for _, c := range removed {
-				fmt.Fprintf(w, "- %s %s\n", kind, c)
+				fmt.Fprintf(w, "- %s %s\n", kind, termName(c))
 			}
 			for _, c := range changed {
-				fmt.Fprintf(w, "~ %s %s: %s\n", kind, c.Name, strings.Join(c.Fields, ", "))
+				fmt.Fprintf(w, "~ %s %s: %s\n", kind, termName(c.Name), strings.Join(c.Fields, ", "))
 			}
 		}
 		named("app client", p.ClientsAdded, p.ClientsRemoved, p.ClientsChanged)

@@ -88,7 +88,7 @@ func runForget(ctx context.Context, opts forgetOptions, g *globalOptions) error 
 		return err
 	}
 	for _, p := range problems {
-		fmt.Fprintf(g.stderr, "cogvault: damaged manifest %s (kept): %v\n", p.Key, p.Err)
+		fmt.Fprintf(g.stderr, "cogvault: damaged manifest %s (kept): %s\n", termEscape(p.Key), termEscape(p.Err.Error()))
 	}
 	var ms []*snapshot.Manifest
 	for _, m := range all {

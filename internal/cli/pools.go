@@ -65,7 +65,7 @@ func runPools(ctx context.Context, _ poolsOptions, g *globalOptions) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "POOL ID\tNAME")
 	for _, p := range pools {
-		fmt.Fprintf(tw, "%s\t%s\n", p.ID, p.Name)
+		fmt.Fprintf(tw, "%s\t%s\n", p.ID, termName(p.Name))
 	}
 	return tw.Flush()
 }

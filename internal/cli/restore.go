@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -42,6 +41,7 @@ type restoreOptions struct {
 	CreatePool   string
 	MapFile      string
 	IDMapFile    string
+	StateDir     string
 	DropAttrs    []string
 	// AllowTriggers lets a restore write users into a pool with Lambda
 	// triggers (restore.Options.AllowTriggers).
@@ -55,17 +55,18 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Only, "only", nil, "restore only some of: groups, users, memberships (comma-separated); memberships go to the users this restore (its state file) created or updated, so --only memberships follows an --only users run of the same restore")
 	fs.StringVar(&o.UsersFile, "users-file", "", "restore only the users listed in this file, one per line: snapshot usernames, or the email or phone number they sign in with")
 	fs.StringVar(&o.SubAttribute, "sub-attribute", "", "store each user's old sub in this custom attribute, e.g. custom:legacy_sub")
-	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state)")
+	fs.StringVar(&o.StateFile, "state-file", "", "progress file that makes the restore resumable (default: cogvault-restore-<target>-<snapshot>.state in --state-dir)")
 	fs.StringVar(&o.Via, "via", restore.ViaAdmin, "admin: the admin API for every user; import: user import jobs for the users the import file can carry exactly, the admin API for the rest")
 	fs.StringVar(&o.RoleArn, "import-role-arn", "", "with --via import: the IAM role Cognito assumes to write the import job's CloudWatch log")
 	fs.StringVar(&o.CreatePool, "create-pool", "", "create a new pool with this `name` from the snapshot's configuration (in --region) and restore into it, instead of --to")
 	fs.StringVar(&o.MapFile, "map", "", "with --create-pool: JSON `file` rewriting what cannot be carried: {\"replace\": {old ARN: new}, \"domain\": prefix|\"-\", \"providerSecrets\": {provider: {\"client_secret\": …}}}")
-	fs.StringVar(&o.IDMapFile, "id-map-file", "", "with --create-pool: where to write old → new pool and app client ids (default: cogvault-create-<new pool>.ids.json)")
+	fs.StringVar(&o.IDMapFile, "id-map-file", "", "with --create-pool: where to write old → new pool and app client ids (default: cogvault-create-<new pool>.ids.json in --state-dir)")
 	fs.StringVar(&o.At, "at", "", "restore the state at this time (RFC 3339, e.g. 2026-11-24T10:00:00Z): the newest snapshot finished by then plus the journal events up to then")
 	fs.StringVar(&o.Pool, "pool", "", poolFlagHelp+"; with --at, the pool whose state to restore")
 	fs.StringArrayVar(&o.DropAttrs, "drop-attribute", nil, "restore without this `attribute` that the target's schema lacks (repeatable); without it such a restore is refused before any write")
 	fs.BoolVar(&o.AllowTriggers, "allow-triggers", false, "restore users into a target whose PreSignUp, CustomMessage, PostConfirmation, PreTokenGeneration or UserMigration Lambda trigger is set (see the plan's trigger lines); without it such a restore is refused before any write")
-	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs)")
+	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs in --state-dir)")
+	fs.StringVar(&o.StateDir, "state-dir", "", stateDirHelp)
 }
 
 func newRestoreCommand(g *globalOptions) *cobra.Command {
@@ -102,7 +103,7 @@ to a user later; --drop-attribute NAME restores without it, and the report
 lists it), or with --on-existing fail, any user that already exists.
 
 Cognito gives every restored user a new sub. The old → new sub and username
-mapping is written next to the state file (CSV and JSON, mode 0600); with
+mapping is written to the state directory (CSV and JSON, mode 0600); with
 --sub-attribute the old sub is also stored in that custom attribute (the
 oldest one, when the snapshot already carried one there).
 
@@ -162,6 +163,15 @@ to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated. The
 file belongs to one snapshot and one target: it is refused for another.
 
+The state file, the sub mapping and the id map pair usernames with
+identifiers: they go to a private state directory, never the current one:
+--state-dir, else $XDG_STATE_HOME/cogvault, else ~/.local/state/cogvault
+(created mode 0700). Their default names come from the target and the
+snapshot, so running the same command again finds the state file there;
+--state-file, --mapping-file and --id-map-file put one elsewhere. Each is
+written mode 0600, also when it existed, and never through a symbolic link.
+The report says where they are.
+
 The report prints one line per kind of item with a count and a few
 usernames; --output json lists every item.
 
@@ -180,8 +190,9 @@ EXIT STATUS
   2  bad flags, no such snapshot, "latest" in a repository of several pools
      without --pool, or the restore was refused before any write (attributes
      the target lacks, --on-existing fail with existing users, a state file
-     of another restore, a target its users could not sign in to, Lambda
-     triggers on the target without --allow-triggers)
+     of another restore, a side file that is a symbolic link, a target its
+     users could not sign in to, Lambda triggers on the target without
+     --allow-triggers)
   3  completed, with items that could not be restored (listed in the report)`,
 		Example: `  cogvault restore --repo s3://my-backups/cognito latest --to eu-west-1_NewPool1 --dry-run
   cogvault restore --repo ./backups 20261124T2206 --to us-east-1_AbC123def --on-existing update
@@ -201,13 +212,16 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	if err != nil {
 		return err
 	}
+	if err := opts.prepareSideFiles(g.getenv); err != nil {
+		return err
+	}
 	r, m, cleanup, err := restoreSource(ctx, g, opts, args)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	if note := incompleteNote(m); note != "" {
-		fmt.Fprintf(g.stderr, "cogvault: warning: snapshot %s is %s; restoring what it holds\n", m.ID, note)
+		fmt.Fprintf(g.stderr, "cogvault: warning: snapshot %s is %s; restoring what it holds\n", termEscape(m.ID), termEscape(note))
 	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
@@ -231,9 +245,10 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		}
 		opts.To, ro.Target = created.NewPool, created.NewPool
 	}
-	base := fmt.Sprintf("cogvault-restore-%s-%s", opts.To, m.ID)
-	ro.StatePath = cmp.Or(opts.StateFile, base+".state")
-	mapping := cmp.Or(opts.MappingFile, base+".subs")
+	var mapping string
+	if ro.StatePath, mapping, err = opts.sidePaths(m.ID); err != nil {
+		return err
+	}
 	// Import jobs log each failed line's reason to CloudWatch Logs; reading it
 	// needs logs:GetLogEvents, and without it failures are still found.
 	logsCfg, err := g.otherConfig(ctx) // its own endpoint, not --endpoint-url
@@ -363,7 +378,7 @@ func reportRestore(g *globalOptions, opts restoreOptions, rep *restore.Report, c
 		}
 	}
 	if g.json() {
-		if err := printJSON(g.stdout, map[string]any{"report": rep, "stateFile": statePath, "mappingFile": mapping, "createPool": created}); err != nil {
+		if err := printJSON(g.stdout, map[string]any{"report": rep, "stateDir": opts.StateDir, "stateFile": statePath, "mappingFile": mapping, "createPool": created}); err != nil {
 			return err
 		}
 	} else {
@@ -396,10 +411,7 @@ func createPool(ctx context.Context, g *globalOptions, api *cip.Client, r *repo.
 		res, err = poolcfg.Create(ctx, api, cfg, opts.CreatePool, pm)
 	}
 	if res != nil && res.NewPool != "" && !opts.DryRun {
-		path := opts.IDMapFile
-		if path == "" {
-			path = fmt.Sprintf("cogvault-create-%s.ids.json", res.NewPool)
-		}
+		path := sidePath(opts.StateDir, opts.IDMapFile, fmt.Sprintf("cogvault-create-%s.ids.json", res.NewPool))
 		if werr := writeFile0600(path, res); werr != nil {
 			return res, werr
 		}
@@ -426,7 +438,7 @@ func createPool(ctx context.Context, g *globalOptions, api *cip.Client, r *repo.
 	}
 	fmt.Fprintf(w, "%s: pool %q (%s) from snapshot %s of %s\n", verb, opts.CreatePool, res.NewPool, m.ID, res.OldPool)
 	for _, c := range res.Clients {
-		fmt.Fprintf(w, "  app client   %-20s %s → %s", c.Name, c.Old, c.New)
+		fmt.Fprintf(w, "  app client   %-20s %s → %s", termName(c.Name), c.Old, c.New)
 		switch {
 		case c.SecretKept:
 			fmt.Fprint(w, " (same secret, from the snapshot)")
@@ -457,18 +469,6 @@ func readPoolMap(path string) (poolcfg.Map, error) {
 		return pm, fmt.Errorf("%s: %w (fields: replace, domain, providerSecrets)", path, err)
 	}
 	return pm, nil
-}
-
-// writeFile0600 writes v as indented JSON, readable by its owner only.
-func writeFile0600(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // pointInTime computes the state at opts.At into a private scratch
@@ -533,14 +533,14 @@ func readUsersFile(path string) (map[string]bool, error) {
 // with identifiers, which is personal data.
 func writeMappings(base string, maps []restore.SubMapping) error {
 	csvPath, jsonPath := base+".csv", base+".json"
-	f, err := os.OpenFile(csvPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := storage.OpenPrivate(csvPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("write sub mapping: %w", err)
 	}
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"old_sub", "new_sub", "username", "new_username"})
 	for _, m := range maps {
-		_ = w.Write([]string{m.OldSub, m.NewSub, m.Username, m.NewUsername})
+		_ = w.Write(csvSafeRow(m.OldSub, m.NewSub, m.Username, m.NewUsername))
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -579,9 +579,9 @@ func aggregate(items []restore.Item) []*itemLine {
 			lines = append(lines, l)
 		}
 		l.n++
-		who := it.Username
+		who := termName(it.Username)
 		if it.Group != "" {
-			who += " in " + it.Group
+			who += " in " + termName(it.Group)
 		}
 		if who != "" && len(l.examples) < maxExamples {
 			l.examples = append(l.examples, who)

@@ -63,6 +63,9 @@ func (g *globalOptions) validate() error {
 	if g.AgeIdentity == "" {
 		g.AgeIdentity = g.getenv("COGVAULT_AGE_IDENTITY")
 	}
+	if !g.json() {
+		g.stdout = newTermWriter(g.stdout) // names from a pool or a repository may carry terminal controls
+	}
 	return nil
 }
 
@@ -194,7 +197,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = withCode(exitCode(err), fmt.Errorf("interrupted: %w", err))
 	}
-	fmt.Fprintf(stderr, "cogvault: %v\n", err)
+	fmt.Fprintf(stderr, "cogvault: %s\n", termEscape(err.Error()))
 	return exitCode(err)
 }
 

@@ -60,6 +60,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AWS_CONFIG_FILE", env.WorkDir+"/no-aws-config")
 			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", env.WorkDir+"/no-aws-credentials")
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			// Restore's side files go to the state directory: never the developer's.
+			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/.state")
 			return nil
 		},
 	})

@@ -71,7 +71,7 @@ func runSnapshots(ctx context.Context, opts snapshotsOptions, g *globalOptions) 
 		}
 	}
 	for _, p := range problems {
-		fmt.Fprintf(g.stderr, "cogvault: damaged manifest %s: %v\n", p.Key, p.Err)
+		fmt.Fprintf(g.stderr, "cogvault: damaged manifest %s: %s\n", termEscape(p.Key), termEscape(p.Err.Error()))
 	}
 	if g.json() {
 		if err := printJSON(g.stdout, list); err != nil {

@@ -79,6 +79,7 @@ func isolateProcess(home string) error {
 	}
 	set := map[string]string{
 		"HOME":                        home,
+		"XDG_STATE_HOME":              home + "/state", // restore's side files, never the developer's
 		"AWS_ACCESS_KEY_ID":           "fake",
 		"AWS_SECRET_ACCESS_KEY":       "fake",
 		"AWS_EC2_METADATA_DISABLED":   "true",

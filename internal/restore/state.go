@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // createdUser is what the state keeps of a "created" record in memory, per
@@ -66,7 +68,9 @@ type state struct {
 
 func openState(path, target, snapshotID string) (*state, error) {
 	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	// 0600 also when it existed, never through a link: it pairs usernames
+	// with subs.
+	f, err := storage.OpenPrivate(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("open restore state %s: %w", path, err)
 	}

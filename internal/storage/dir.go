@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,11 +43,42 @@ func NewDir(path string) (*Dir, error) {
 
 func (d *Dir) String() string { return d.root }
 
+// path checks key and returns its path relative to the root.
 func (d *Dir) path(key string) (string, error) {
 	if err := CheckKey(key); err != nil {
 		return "", err
 	}
-	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+	return filepath.FromSlash(key), nil
+}
+
+// open returns the repository as an os.Root, opened per operation: every
+// access through it stays inside the repository, so a symbolic link in it
+// (say data -> /elsewhere) is never followed out, without a window between
+// a check and the use. A link within the repository is followed.
+func (d *Dir) open() (*os.Root, error) {
+	r, err := os.OpenRoot(d.root)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", d.root, mapFSErr(err))
+	}
+	return r, nil
+}
+
+// fail explains err of an operation on key: when a component of the key's
+// path is a symbolic link, that link is what to fix, and the error names it.
+func (d *Dir) fail(op, key string, err error) error {
+	rel := ""
+	for part := range strings.SplitSeq(key, "/") {
+		rel = filepath.Join(rel, part)
+		fi, lerr := os.Lstat(filepath.Join(d.root, rel))
+		if lerr != nil {
+			break
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			to, _ := os.Readlink(filepath.Join(d.root, rel))
+			return fmt.Errorf("%s %s: %s in repository %s %w (it points to %s): remove the link, or move what it points to into the repository", op, key, filepath.ToSlash(rel), d.root, ErrLink, to)
+		}
+	}
+	return fmt.Errorf("%s %s: %w", op, key, mapFSErr(err))
 }
 
 // Put writes to a temporary file in the target's directory, syncs it, then
@@ -57,18 +89,42 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("put %s: %w", key, mapFSErr(err))
+	root, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	dir := filepath.Dir(p)
+	if err := root.MkdirAll(dir, 0o700); err != nil {
+		return d.fail("put", key, err)
 	}
 	var rb [8]byte
 	_, _ = rand.Read(rb[:])
-	tmp := filepath.Join(filepath.Dir(p), tmpPrefix+hex.EncodeToString(rb[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rb[:]))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, mapFSErr(err))
+		return d.fail("put", key, err)
 	}
-	defer os.Remove(tmp)
-	_, err = io.Copy(f, ctxReader{ctx, r})
+	defer root.Remove(tmp)
+	if err := writeSynced(ctx, f, r); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := root.Link(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("put %s: %w", key, ErrExist)
+		}
+		return d.fail("put", key, err)
+	}
+	if dh, err := root.Open(dir); err == nil {
+		_ = dh.Sync() // make the new name durable
+		_ = dh.Close()
+	}
+	return nil
+}
+
+// writeSynced copies r into f, syncs and closes it.
+func writeSynced(ctx context.Context, f *os.File, r io.Reader) error {
+	_, err := io.Copy(f, ctxReader{ctx, r})
 	if err == nil {
 		err = f.Sync()
 	}
@@ -78,20 +134,7 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
 	if err == nil {
 		err = ctx.Err()
 	}
-	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
-	if err := os.Link(tmp, p); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("put %s: %w", key, ErrExist)
-		}
-		return fmt.Errorf("put %s: %w", key, mapFSErr(err))
-	}
-	if dir, err := os.Open(filepath.Dir(p)); err == nil {
-		_ = dir.Sync() // make the new name durable
-		_ = dir.Close()
-	}
-	return nil
+	return err
 }
 
 func (d *Dir) Get(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -99,9 +142,14 @@ func (d *Dir) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
-	f, err := os.Open(p)
+	root, err := d.open()
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, mapFSErr(err))
+		return nil, err
+	}
+	defer root.Close() // the file stays open
+	f, err := root.Open(p)
+	if err != nil {
+		return nil, d.fail("get", key, err)
 	}
 	return f, nil
 }
@@ -111,9 +159,14 @@ func (d *Dir) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, err)
 	}
-	fi, err := os.Stat(p)
+	root, err := d.open()
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, mapFSErr(err))
+		return ObjectInfo{}, err
+	}
+	defer root.Close()
+	fi, err := root.Stat(p)
+	if err != nil {
+		return ObjectInfo{}, d.fail("stat", key, err)
 	}
 	if fi.IsDir() {
 		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, ErrNotExist)
@@ -126,14 +179,20 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, mapFSErr(err))
+	root, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return d.fail("delete", key, err)
 	}
 	return nil
 }
 
 // List walks the directory in key order: entries of a directory are sorted
-// as their keys sort, a subdirectory as its name plus "/".
+// as their keys sort, a subdirectory as its name plus "/". A symbolic link
+// in the repository is an error naming it, not an object.
 func (d *Dir) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
 		// Start at the deepest directory the prefix fully names.
@@ -141,23 +200,43 @@ func (d *Dir) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, err
 		if i := strings.LastIndex(prefix, "/"); i >= 0 {
 			base = prefix[:i]
 		}
-		_, err := d.walk(ctx, base, prefix, yield)
+		root, err := d.open()
+		if err != nil {
+			yield(ObjectInfo{}, err)
+			return
+		}
+		defer root.Close()
+		_, err = d.walk(ctx, root, base, prefix, yield)
 		if err != nil {
 			yield(ObjectInfo{}, err)
 		}
 	}
 }
 
-func (d *Dir) walk(ctx context.Context, rel, prefix string, yield func(ObjectInfo, error) bool) (bool, error) {
+// readDir lists the directory rel of root; a missing one is empty.
+func (d *Dir) readDir(root *os.Root, rel string) ([]fs.DirEntry, error) {
+	f, err := root.Open(cmp.Or(filepath.FromSlash(rel), "."))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, d.fail("list", rel, err)
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", d.root, mapFSErr(err))
+	}
+	return entries, nil
+}
+
+func (d *Dir) walk(ctx context.Context, root *os.Root, rel, prefix string, yield func(ObjectInfo, error) bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	entries, err := os.ReadDir(filepath.Join(d.root, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true, nil
-	}
+	entries, err := d.readDir(root, rel)
 	if err != nil {
-		return false, fmt.Errorf("list %s: %w", d.root, mapFSErr(err))
+		return false, err
 	}
 	sortKey := func(e fs.DirEntry) string {
 		if e.IsDir() {
@@ -174,12 +253,18 @@ func (d *Dir) walk(ctx context.Context, rel, prefix string, yield func(ObjectInf
 		if rel != "" {
 			key = rel + "/" + e.Name()
 		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			if !strings.HasPrefix(key, prefix) && !strings.HasPrefix(prefix, key+"/") {
+				continue
+			}
+			return false, d.fail("list", key, fs.ErrInvalid)
+		}
 		if e.IsDir() {
 			// Descend only where keys can still match the prefix.
 			if !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
 				continue
 			}
-			if more, err := d.walk(ctx, key, prefix, yield); !more || err != nil {
+			if more, err := d.walk(ctx, root, key, prefix, yield); !more || err != nil {
 				return more, err
 			}
 			continue
@@ -222,15 +307,21 @@ type Sweeper interface {
 // with dryRun, would remove). A write in progress touches its file, so a
 // grace period keeps it safe.
 func (d *Dir) Sweep(ctx context.Context, prefix string, before time.Time, dryRun bool) (int, error) {
-	root := filepath.Join(d.root, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
+	root, err := d.open()
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	// Through the root, a link out of the repository is never walked.
+	start := cmp.Or(strings.TrimSuffix(prefix, "/"), ".")
 	n := 0
 	var dirs []string
-	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), start, func(path string, e fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		if err != nil {
-			return err
+			return d.fail("sweep", path, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -250,7 +341,7 @@ func (d *Dir) Sweep(ctx context.Context, prefix string, before time.Time, dryRun
 		if dryRun {
 			return nil
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(filepath.FromSlash(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", path, mapFSErr(err))
 		}
 		return nil
@@ -261,8 +352,8 @@ func (d *Dir) Sweep(ctx context.Context, prefix string, before time.Time, dryRun
 	if !dryRun {
 		// Deepest first; a directory that is not empty stays (Remove fails).
 		for i := len(dirs) - 1; i >= 0; i-- {
-			if dirs[i] != root {
-				_ = os.Remove(dirs[i])
+			if dirs[i] != start {
+				_ = root.Remove(filepath.FromSlash(dirs[i]))
 			}
 		}
 	}
