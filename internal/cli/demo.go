@@ -18,7 +18,6 @@ import (
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/quota"
-	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -135,7 +134,12 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := backup.Run(ctx, api, store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
+	r, pub, err := demoRepo(ctx, store)
+	if err != nil {
+		return err
+	}
+	say("   repository %s is signed with a demo key (public key %s), kept outside your ~/.config", store, pub)
+	m, err := backup.Run(ctx, api, r.Store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
 	if err != nil {
 		return err
 	}
@@ -147,7 +151,6 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	say("2. backup: snapshot %s in %s", m.ID, store)
 	say("   %d users, %d groups, %d memberships in %d objects (%s)", rep.Users, rep.Groups, rep.Memberships, rep.Objects, humanBytes(rep.Bytes))
 
-	r := repo.New(store)
 	vr, err := r.Verify(ctx, m)
 	if err != nil {
 		return err

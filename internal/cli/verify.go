@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
@@ -67,7 +69,7 @@ func runVerify(ctx context.Context, opts verifyOptions, g *globalOptions, args [
 		targets = append(targets, m)
 	} else {
 		all, problems, err := r.Snapshots(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, sign.ErrSignature) {
 			return withCode(ExitUsage, err)
 		}
 		for _, m := range all {

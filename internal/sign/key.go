@@ -86,14 +86,14 @@ func GenerateKeyFile(path string) (*FileSigner, error) {
 		return nil, err
 	}
 	body := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	if err := writeNew(path, body); err != nil {
+	if err := WriteNewFile(path, body); err != nil {
 		return nil, fmt.Errorf("write signing key %s: %w", path, err)
 	}
 	return &FileSigner{key: priv, Path: path}, nil
 }
 
-// writeNew creates path with body, mode 0600, never replacing a file.
-func writeNew(path string, body []byte) error {
+// WriteNewFile creates path with body, mode 0600, never replacing a file.
+func WriteNewFile(path string, body []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
