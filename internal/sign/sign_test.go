@@ -107,12 +107,24 @@ func TestOpenBindsEveryField(t *testing.T) {
 	e.Body = []byte(`{"id":"y"}`)
 	changed, _ := json.Marshal(e)
 	for name, try := range map[string]func() error{
-		"other key":        func() error { _, err := sign.Open(other, "repo1", "manifest", "snapshots/b.json", env); return err },
-		"other repository": func() error { _, err := sign.Open(s.Public(), "repo2", "manifest", "snapshots/b.json", env); return err },
-		"other kind":       func() error { _, err := sign.Open(s.Public(), "repo1", "journal", "snapshots/b.json", env); return err },
-		"renamed":          func() error { _, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/c.json", env); return err },
-		"changed body":     func() error { _, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/b.json", changed); return err },
-		"unsigned":         func() error { _, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/b.json", body); return err },
+		"other key": func() error { _, err := sign.Open(other, "repo1", "manifest", "snapshots/b.json", env); return err },
+		"other repository": func() error {
+			_, err := sign.Open(s.Public(), "repo2", "manifest", "snapshots/b.json", env)
+			return err
+		},
+		"other kind": func() error { _, err := sign.Open(s.Public(), "repo1", "journal", "snapshots/b.json", env); return err },
+		"renamed": func() error {
+			_, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/c.json", env)
+			return err
+		},
+		"changed body": func() error {
+			_, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/b.json", changed)
+			return err
+		},
+		"unsigned": func() error {
+			_, err := sign.Open(s.Public(), "repo1", "manifest", "snapshots/b.json", body)
+			return err
+		},
 	} {
 		if err := try(); !errors.Is(err, sign.ErrSignature) {
 			t.Errorf("%s: %v, want ErrSignature", name, err)
