@@ -143,7 +143,7 @@ func (g *globalOptions) initialise(ctx context.Context, store storage.Store, cfg
 	} else if !errors.Is(err, repo.ErrNoConfig) {
 		return "", "", err
 	}
-	if err := refuseNonEmpty(ctx, store); err != nil {
+	if err := repo.CheckEmpty(ctx, store); err != nil {
 		return "", "", err
 	}
 	if noSigning {
@@ -184,20 +184,6 @@ func (g *globalOptions) newRepoSigner(ctx context.Context, id string) (sign.Sign
 	return s, path, err
 }
 
-// refuseNonEmpty: a repository that already holds snapshots or journal
-// events gets a configuration only through 'init --upgrade', which checks
-// what it signs.
-func refuseNonEmpty(ctx context.Context, store storage.Store) error {
-	for _, prefix := range []string{"snapshots/", "journal/"} {
-		for o, err := range store.List(ctx, prefix) {
-			if err != nil {
-				return err
-			}
-			return fmt.Errorf("%s holds %s but no config.json: run 'cogvault init --upgrade' to check and sign what it holds", store, o.Key)
-		}
-	}
-	return nil
-}
 
 // demoRepo initialises the demo's repository, signed with a key in a
 // temporary directory of its own: the demo never touches the user's

@@ -87,3 +87,18 @@ func noConfig(ctx context.Context, store storage.Store, opts OpenOptions) (*Conf
 	}
 	return &Config{FormatVersion: 1, Encryption: EncryptionNone}, Trust{}, nil
 }
+
+// CheckEmpty refuses a repository that holds snapshots or journal events:
+// one without config.json gets a configuration only through
+// 'cogvault init --upgrade', which checks what it signs.
+func CheckEmpty(ctx context.Context, store storage.Store) error {
+	for _, prefix := range []string{snapshot.ManifestPrefix, snapshot.JournalPrefix} {
+		for o, err := range store.List(ctx, prefix) {
+			if err != nil {
+				return fmt.Errorf("list %s in %s: %w", prefix, store, err)
+			}
+			return fmt.Errorf("%s holds %s but %w: run 'cogvault init --upgrade' to check and sign what it holds", store, o.Key, ErrNoConfig)
+		}
+	}
+	return nil
+}
