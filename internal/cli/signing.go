@@ -184,7 +184,6 @@ func (g *globalOptions) newRepoSigner(ctx context.Context, id string) (sign.Sign
 	return s, path, err
 }
 
-
 // demoRepo initialises the demo's repository, signed with a key in a
 // temporary directory of its own: the demo never touches the user's
 // configuration directory or trust store.
