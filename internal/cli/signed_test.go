@@ -325,3 +325,85 @@ func TestSignedRepositoryRefusesTheReviewAttacks(t *testing.T) {
 		}
 	})
 }
+
+// TestInitUpgradeSignsAnOldRepository: a repository from before signing
+// (no config.json, or an unsigned one) is refused or read with a warning
+// until 'init --upgrade' checks and signs it; a damaged one is not signed.
+func TestInitUpgradeSignsAnOldRepository(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, _ := srv.Populate(cognitotest.PopulateOptions{Users: 20, Groups: 2})
+	dir := t.TempDir()
+	aws := []string{"--endpoint-url", srv.URL, "--region", "us-east-1"}
+	old := func(name string) string {
+		p := filepath.Join(dir, name)
+		if code, _, errOut := run(t, ctx, "init", "--no-signing", "--repo", p); code != 0 {
+			t.Fatal(errOut)
+		}
+		if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID, "--repo", p}, aws...)...); code != 0 {
+			t.Fatal(errOut)
+		}
+		store, _ := storage.NewDir(p)
+		r, _, err := repo.Open(ctx, store, repo.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &snapshot.Event{PoolID: src.PoolID, Kind: snapshot.EventGroupDeleted, Time: time.Now(), Group: &snapshot.Group{Name: "g"}, EventID: "e1", Source: "DeleteGroup"}
+		if _, err := r.AppendEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	unsigned := old("unsigned")
+	if code, out, errOut := run(t, ctx, "verify", "--repo", unsigned); code != 0 || !strings.Contains(errOut, "not signed") {
+		t.Fatalf("verify of an unsigned repository: exit %d, no warning\n%s\n%s", code, out, errOut)
+	}
+	noConfig := old("no-config")
+	os.Remove(filepath.Join(noConfig, "config.json"))
+	if code, _, errOut := run(t, ctx, "snapshots", "--repo", noConfig); code != 1 || !strings.Contains(errOut, "config.json") || !strings.Contains(errOut, "init --upgrade") {
+		t.Fatalf("snapshots of a repository without config.json: exit %d %s", code, errOut)
+	}
+
+	damaged := old("damaged")
+	chunks, _ := filepath.Glob(filepath.Join(damaged, "data", "*", "users-000001.jsonl.zst"))
+	b, _ := os.ReadFile(chunks[0])
+	b[len(b)/2] ^= 0xff
+	os.Remove(chunks[0])
+	os.WriteFile(chunks[0], b, 0o600)
+	cfgBefore, _ := os.ReadFile(filepath.Join(damaged, "config.json"))
+	if code, _, errOut := run(t, ctx, "init", "--upgrade", "--repo", damaged); code != 1 || !strings.Contains(errOut, "users-000001.jsonl.zst") || !strings.Contains(errOut, "nothing was signed") {
+		t.Fatalf("upgrade of a damaged repository: exit %d %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(filepath.Join(damaged, "config.json")); string(after) != string(cfgBefore) {
+		t.Fatal("a failed upgrade changed config.json")
+	}
+	if code, _, errOut := run(t, ctx, "verify", "--repo", damaged); code != 1 || strings.Contains(errOut, "pinned") {
+		t.Fatalf("a failed upgrade pinned a key: exit %d %s", code, errOut)
+	}
+
+	for _, p := range []string{unsigned, noConfig} {
+		code, out, errOut := run(t, ctx, "init", "--upgrade", "--repo", p)
+		if code != 0 || !strings.Contains(out, "1 snapshot(s) checked and signed, 1 journal event(s) signed") {
+			t.Fatalf("upgrade %s: exit %d\n%s\n%s", p, code, out, errOut)
+		}
+		code, out, errOut = run(t, ctx, "verify", "--repo", p)
+		if code != 0 || strings.Contains(errOut, "warning") {
+			t.Fatalf("verify after upgrade: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if code, out, errOut := run(t, ctx, "journal", "list", "--repo", p, "--pool", src.PoolID); code != 0 || !strings.Contains(out, "DeleteGroup") {
+			t.Fatalf("journal list after upgrade: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if r := openSigned(t, p); !r.Trust.Signed {
+			t.Fatal("not signed after upgrade")
+		}
+		// Upgrading again (or resuming a stopped run) changes nothing.
+		if code, _, errOut := run(t, ctx, "init", "--upgrade", "--repo", p); code != 0 {
+			t.Fatalf("second upgrade: exit %d %s", code, errOut)
+		}
+		if code, _, errOut := run(t, ctx, "verify", "--repo", p); code != 0 {
+			t.Fatalf("verify after a second upgrade: exit %d %s", code, errOut)
+		}
+	}
+}
