@@ -341,9 +341,6 @@ func restoreSource(ctx context.Context, g *globalOptions, opts restoreOptions, a
 	if err != nil {
 		return nil, nil, nil, withCode(ExitUsage, err) // no such snapshot, or no readable one
 	}
-	if err := checkBeforeWrite(ctx, r, m); err != nil {
-		return nil, nil, nil, err
-	}
 	return r, m, func() {}, nil
 }
 

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -98,6 +99,7 @@ type signedEnv struct {
 	victim, evil        string // pool ids
 	dir, good, attacker string
 	identity            string // age identity file
+	recipient           string // the repository's age recipient
 	attackerRecipient   string
 }
 
@@ -110,6 +112,7 @@ func newSignedEnv(t *testing.T) *signedEnv {
 	e.victim = src.PoolID
 	id, _ := age.GenerateX25519Identity()
 	e.identity = filepath.Join(e.dir, "owner.agekey")
+	e.recipient = id.Recipient().String()
 	os.WriteFile(e.identity, []byte(id.String()+"\n"), 0o600)
 	e.good = filepath.Join(e.dir, "good")
 	if code, out, errOut := run(t, ctx, "init", "--repo", e.good, "--age-recipient", id.Recipient().String()); code != 0 || !strings.Contains(out, "public key: ed25519:") {
@@ -270,9 +273,32 @@ func TestSignedRepositoryRefusesTheReviewAttacks(t *testing.T) {
 		os.Remove(ids[0])
 		os.WriteFile(ids[0], b, 0o600)
 		rel, _ := filepath.Rel(r, ids[0])
+		// Refused as plaintext, before any checksum is computed.
+		if _, out, errOut := run(t, ctx, "verify", "--repo", r, "--age-identity", e.identity); !strings.Contains(out+errOut, "stored in plaintext") {
+			t.Errorf("plaintext chunk not refused as such:\n%s\n%s", out, errOut)
+		}
 		e.refused(t, "plaintext chunk", filepath.ToSlash(rel), "verify", "--repo", r)
 		e.refused(t, "plaintext chunk", filepath.ToSlash(rel), e.restoreArgs(t, r)...)
 		e.refused(t, "plaintext chunk", filepath.ToSlash(rel), e.restoreArgs(t, r, "--at", at)...)
+	})
+	t.Run("chunk re-encrypted to the repository's own recipient", func(t *testing.T) {
+		// The recipients are public: anyone can encrypt a chunk the
+		// repository decrypts; the signed manifest's checksums refuse it
+		// (restore checks the whole snapshot before its first write).
+		r := e.victimCopy(t, "reencrypted")
+		ours, _ := filepath.Glob(filepath.Join(r, "data", "*", "members-000001.jsonl.zst"))
+		evil, _ := filepath.Glob(filepath.Join(e.attacker, "data", "*", "members-000001.jsonl.zst"))
+		plain, _ := os.ReadFile(evil[0])
+		rcpt, _ := age.ParseX25519Recipient(e.recipient)
+		var buf bytes.Buffer
+		w, _ := age.Encrypt(&buf, rcpt)
+		w.Write(plain)
+		w.Close()
+		os.Remove(ours[0])
+		os.WriteFile(ours[0], buf.Bytes(), 0o600)
+		rel, _ := filepath.Rel(r, ours[0])
+		e.refused(t, "re-encrypted chunk", filepath.ToSlash(rel), "verify", "--repo", r)
+		e.refused(t, "re-encrypted chunk", filepath.ToSlash(rel), e.restoreArgs(t, r)...)
 	})
 	t.Run("3 config.json removed", func(t *testing.T) {
 		r := e.victimCopy(t, "attack3")

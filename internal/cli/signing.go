@@ -14,7 +14,6 @@ import (
 
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/sign"
-	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
@@ -202,18 +201,4 @@ func demoRepo(ctx context.Context, store storage.Store) (*repo.Repo, string, err
 	r, _, err := repo.Open(ctx, store, repo.OpenOptions{RepoKey: key.Public(),
 		Signer: func(context.Context) (sign.Signer, error) { return key, nil }})
 	return r, sign.FormatPublicKey(key.Public()), err
-}
-
-// checkBeforeWrite re-reads a whole snapshot before a restore writes
-// anything: a replaced chunk fails its checksum only at its end, by which
-// time a streaming restore would have applied its first records.
-func checkBeforeWrite(ctx context.Context, r *repo.Repo, m *snapshot.Manifest) error {
-	res, err := r.Verify(ctx, m)
-	if err != nil {
-		return fmt.Errorf("check snapshot %s before restoring it: %w", m.ID, err)
-	}
-	if !res.OK() {
-		return fmt.Errorf("snapshot %s is damaged, nothing was restored: %s; this snapshot cannot be used: restore another one (see 'cogvault snapshots') or run 'cogvault backup' again", m.ID, strings.Join(res.Problems, "; "))
-	}
-	return nil
 }
