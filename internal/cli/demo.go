@@ -134,11 +134,12 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	r, pub, err := demoRepo(ctx, store)
+	keyDir := filepath.Clean(dir) + ".keys"
+	r, pub, err := demoRepo(ctx, store, keyDir)
 	if err != nil {
 		return err
 	}
-	say("   repository %s is signed with a demo key (public key %s), kept outside your ~/.config", store, pub)
+	say("   repository %s is signed with a demo key in %s (public key %s), not in your ~/.config", store, keyDir, pub)
 	m, err := backup.Run(ctx, api, r.Store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 		return printJSON(g.stdout, rep)
 	}
 	say("done in %.1fs: %d Cognito API calls, %d throttled", rep.Seconds, rep.Calls, rep.Throttles)
-	say("look around: cogvault snapshots --repo %s", store)
+	say("look around: cogvault snapshots --repo %s --repo-key %s", store, pub)
 	return nil
 }
 

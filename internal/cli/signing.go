@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -183,19 +182,18 @@ func (g *globalOptions) newRepoSigner(ctx context.Context, id string) (sign.Sign
 	return s, path, err
 }
 
-// demoRepo initialises the demo's repository, signed with a key in a
-// temporary directory of its own: the demo never touches the user's
-// configuration directory or trust store.
-func demoRepo(ctx context.Context, store storage.Store) (*repo.Repo, string, error) {
-	dir, err := os.MkdirTemp("", "cogvault-demo-keys-")
+// demoRepo initialises the demo's repository, signed with a key in keyDir
+// (next to the repository, never inside it): the demo never touches the
+// user's configuration directory or trust store.
+func demoRepo(ctx context.Context, store storage.Store, keyDir string) (*repo.Repo, string, error) {
+	path := filepath.Join(keyDir, "demo-signing.key")
+	key, err := sign.LoadKeyFile(path) // a demo run again into the same repository
 	if err != nil {
-		return nil, "", fmt.Errorf("demo signing key: %w", err)
+		if key, err = sign.GenerateKeyFile(path); err != nil {
+			return nil, "", err
+		}
 	}
-	key, err := sign.GenerateKeyFile(filepath.Join(dir, "demo-signing.key"))
-	if err != nil {
-		return nil, "", err
-	}
-	if err := repo.Init(ctx, store, repo.Config{Encryption: repo.EncryptionNone}, key); err != nil {
+	if err := repo.Init(ctx, store, repo.Config{Encryption: repo.EncryptionNone}, key); err != nil && !errors.Is(err, repo.ErrInitialised) {
 		return nil, "", err
 	}
 	r, _, err := repo.Open(ctx, store, repo.OpenOptions{RepoKey: key.Public(),
