@@ -433,3 +433,95 @@ func TestInitUpgradeSignsAnOldRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysAndPinsAcrossMachines: init on one machine signs with a key it
+// keeps private and pins; another machine (another config directory) reads
+// with --repo-key, or records the key on first use and then refuses a
+// change; key generate makes both kinds of key.
+func TestKeysAndPinsAcrossMachines(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, _ := srv.Populate(cognitotest.PopulateOptions{Users: 10, Groups: 1})
+	dir := t.TempDir()
+	aws := []string{"--endpoint-url", srv.URL, "--region", "us-east-1"}
+	machineA := os.Getenv("XDG_CONFIG_HOME")
+
+	// key generate: an age identity and a signing key, 0600, never replaced.
+	code, out, errOut := run(t, ctx, "key", "generate", "--file", dir+"/id.agekey")
+	if code != 0 || !strings.HasPrefix(out, "age1") {
+		t.Fatalf("key generate: exit %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = run(t, ctx, "key", "generate", "--signing", "--file", dir+"/ci.key")
+	if code != 0 || !strings.HasPrefix(out, "ed25519:") {
+		t.Fatalf("key generate --signing: exit %d %s %s", code, out, errOut)
+	}
+	ciPub := strings.TrimSpace(out)
+	for _, f := range []string{dir + "/id.agekey", dir + "/ci.key"} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if code, _, _ := run(t, ctx, "key", "generate", "--signing", "--file", dir+"/ci.key"); code != 1 {
+		t.Fatal("key generate replaced a key file")
+	}
+
+	// init without flags: a new key under the config directory, pinned.
+	repoA := dir + "/a"
+	code, out, errOut = run(t, ctx, "init", "--repo", repoA)
+	if code != 0 || !strings.Contains(out, "public key: ed25519:") {
+		t.Fatalf("init: exit %d %s %s", code, out, errOut)
+	}
+	pub := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "public key: ", 2)[1], "\n", 2)[0])
+	keys, _ := filepath.Glob(filepath.Join(machineA, "cogvault", "keys", "*.key"))
+	if len(keys) != 1 {
+		t.Fatalf("keys: %v", keys)
+	}
+	if fi, _ := os.Stat(filepath.Dir(keys[0])); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("keys directory mode %v", fi.Mode().Perm())
+	}
+	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID, "--repo", repoA}, aws...)...); code != 0 {
+		t.Fatalf("backup with no flag: %s", errOut)
+	}
+
+	// Machine B: no trust store entry, no key.
+	t.Setenv("XDG_CONFIG_HOME", dir+"/machine-b")
+	if code, out, errOut := run(t, ctx, "verify", "--repo", repoA, "--repo-key", pub); code != 0 || strings.Contains(errOut, "first use") {
+		t.Fatalf("verify with --repo-key: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, ctx, "verify", "--repo", repoA, "--repo-key", ciPub); code != 1 || !strings.Contains(errOut, "config.json") {
+		t.Fatalf("verify with another --repo-key: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, ctx, "snapshots", "--repo", repoA); code != 0 || !strings.Contains(errOut, "on first use") || !strings.Contains(errOut, pub) {
+		t.Fatalf("first use: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID, "--repo", repoA}, aws...)...); code != 1 || !strings.Contains(errOut, "signing key") {
+		t.Fatalf("backup without the signing key: exit %d %s", code, errOut)
+	}
+	// The repository is replaced by another one signed by another key: the
+	// pin refuses it.
+	os.RemoveAll(repoA)
+	if code, _, errOut := run(t, ctx, "init", "--repo", repoA, "--signing-key", dir+"/ci.key"); code != 1 || !strings.Contains(errOut, "already pins") {
+		t.Fatalf("init over a pinned repository: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(repoA + "/config.json"); err == nil {
+		t.Fatal("a refused init wrote config.json")
+	}
+	t.Setenv("XDG_CONFIG_HOME", dir+"/machine-c")
+	if code, _, errOut := run(t, ctx, "init", "--repo", repoA, "--signing-key", dir+"/ci.key"); code != 0 {
+		t.Fatalf("init --signing-key: %s", errOut)
+	}
+	t.Setenv("XDG_CONFIG_HOME", dir+"/machine-b")
+	if code, _, errOut := run(t, ctx, "snapshots", "--repo", repoA); code != 1 || !strings.Contains(errOut, "config.json") {
+		t.Fatalf("a replaced repository on a pinned machine: exit %d %s", code, errOut)
+	}
+
+	// --no-signing: readers warn.
+	t.Setenv("XDG_CONFIG_HOME", machineA)
+	if code, out, _ := run(t, ctx, "init", "--no-signing", "--repo", dir+"/plain"); code != 0 || !strings.Contains(out, "NOT signed") {
+		t.Fatalf("init --no-signing: %s", out)
+	}
+	if code, _, errOut := run(t, ctx, "snapshots", "--repo", dir+"/plain"); code != 0 || !strings.Contains(errOut, "warning: the repository is not signed") {
+		t.Fatalf("reading an unsigned repository: exit %d %s", code, errOut)
+	}
+}

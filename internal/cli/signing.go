@@ -151,8 +151,8 @@ func (g *globalOptions) initialise(ctx context.Context, store storage.Store, cfg
 	if err != nil {
 		return "", "", err
 	}
-	if p.key != nil && g.RepoKey == "" {
-		return "", "", fmt.Errorf("%s: the trust store %s already pins this repository to key %s; remove its entry first if the old repository is gone for good", g.repoURL(), p.trust.Path, sign.FormatPublicKey(p.key))
+	if e, ok := p.trust.Lookup(g.repoURL()); ok {
+		return "", "", fmt.Errorf("%s: the trust store %s already pins this repository to key %s; remove its entry first if the old repository is gone for good", g.repoURL(), p.trust.Path, e.PublicKey)
 	}
 	cfg.ID = repo.NewID()
 	s, keyRef, err := g.newRepoSigner(ctx, cfg.ID)
