@@ -23,9 +23,12 @@ const (
 	KindJournal  = "journal"
 )
 
-// maxSigned bounds a signed object read whole: manifests are read with the
-// same bound.
-const maxSigned = 64 << 20
+// maxSigned bounds the body of a signed object (manifests are read with the
+// same bound); maxEnvelope its stored form, base64 in JSON.
+const (
+	maxSigned   = 64 << 20
+	maxEnvelope = maxSigned/3*4 + 1<<20
+)
 
 // signedKind says which kind of signed object key is, or "" for objects
 // the signature does not cover directly (data objects: the signed
@@ -118,7 +121,7 @@ func (s *signedStore) Get(ctx context.Context, key string) (io.ReadCloser, error
 		return nil, err
 	}
 	defer rc.Close()
-	stored, err := io.ReadAll(io.LimitReader(rc, maxSigned+1))
+	stored, err := io.ReadAll(io.LimitReader(rc, maxEnvelope))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}

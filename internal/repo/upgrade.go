@@ -132,7 +132,7 @@ func readAll(ctx context.Context, store storage.Store, key string) ([]byte, erro
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, maxSigned))
+	return io.ReadAll(io.LimitReader(rc, maxEnvelope))
 }
 
 // checkAll verifies every snapshot and reads every journal event, and
