@@ -15,6 +15,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/quota"
+	"github.com/cogvault/cogvault/internal/sign"
 )
 
 // globalOptions are the flags every command shares, spelled as the AWS CLI
@@ -35,6 +36,7 @@ type globalOptions struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	cfgs           *awsx.Configs // loaded on first use by awsConfig / otherConfig
+	initSigner     sign.Signer   // the key a repository was just initialised with
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {

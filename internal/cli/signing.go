@@ -101,7 +101,10 @@ func (g *globalOptions) openTrusted(ctx context.Context, store storage.Store, id
 		return nil, err
 	}
 	opts := repo.OpenOptions{Identities: ids, RepoKey: p.key, RepoID: p.id}
-	if p.signer != "" {
+	if s := g.initSigner; s != nil {
+		opts.RepoKey = s.Public()
+		opts.Signer = func(context.Context) (sign.Signer, error) { return s, nil }
+	} else if p.signer != "" {
 		ref := p.signer
 		opts.Signer = func(ctx context.Context) (sign.Signer, error) { return g.loadSigner(ctx, ref) }
 		if g.SigningKey != "" && p.key == nil {
@@ -162,6 +165,7 @@ func (g *globalOptions) initialise(ctx context.Context, store storage.Store, cfg
 	if err := repo.Init(ctx, store, cfg, s); err != nil {
 		return "", "", err
 	}
+	g.initSigner = s // the command goes on writing with it, whatever the trust store says
 	pub = sign.FormatPublicKey(s.Public())
 	return pub, keyRef, p.trust.Record(g.repoURL(), sign.Trusted{ID: cfg.ID, PublicKey: pub, SigningKey: keyRef})
 }

@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -233,5 +235,37 @@ func BenchmarkSealOpen(b *testing.B) {
 		if _, err := sign.Open(s.Public(), "r", "journal", "journal/p/e.json", env); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTrustStoreKeepsConcurrentRecords: cogvault processes sharing one
+// configuration directory (parallel jobs) each record their repository;
+// none loses another's entry.
+func TestTrustStoreKeepsConcurrentRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trust.json")
+	key := sign.FormatPublicKey(newKeyFile(t).Public())
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		ts, err := sign.LoadTrust(path) // each loads before any records
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- ts.Record(fmt.Sprintf("s3://b/p%d", i), sign.Trusted{ID: fmt.Sprint(i), PublicKey: key})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts, _ := sign.LoadTrust(path)
+	if len(ts.Repos) != 16 {
+		t.Fatalf("%d of 16 entries kept", len(ts.Repos))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ConfigDir is cogvault's configuration directory: $XDG_CONFIG_HOME/cogvault,
@@ -76,6 +77,18 @@ func (t *TrustStore) Lookup(url string) (Trusted, bool) {
 // key or id is refused: a change is what an attacker who replaced
 // config.json would present.
 func (t *TrustStore) Record(url string, e Trusted) error {
+	unlock, err := lockFile(t.Path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Another cogvault may have recorded a repository since Load: re-read
+	// under the lock so that its entry is neither lost nor overridden.
+	fresh, err := LoadTrust(t.Path)
+	if err != nil {
+		return err
+	}
+	t.Repos = fresh.Repos
 	if old, ok := t.Repos[url]; ok && (old.PublicKey != e.PublicKey || old.ID != e.ID) {
 		return fmt.Errorf("%s: %w: the trust store %s pins repository %s to key %s, it now presents repository %s with key %s; if that change is yours, remove its entry from the trust store", url, ErrKeyChanged, t.Path, old.ID, old.PublicKey, e.ID, e.PublicKey)
 	}
@@ -84,6 +97,33 @@ func (t *TrustStore) Record(url string, e Trusted) error {
 	}
 	t.Repos[url] = e
 	return t.save()
+}
+
+// lockFile takes an exclusive lock by creating path (O_EXCL), waiting for a
+// holder to finish; a lock older than a minute is a crashed holder's.
+func lockFile(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("trust store: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("trust store lock: %w", err)
+		}
+		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > time.Minute {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("trust store: %s is held by another cogvault; remove it if none is running", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // save writes the store atomically, mode 0600.
