@@ -34,7 +34,9 @@ func (g *globalOptions) repoURL() string {
 func (g *globalOptions) trustStore() (*sign.TrustStore, error) {
 	dir, err := sign.ConfigDir(g.getenv)
 	if err != nil {
-		return nil, err
+		// Readers with --repo-key need no trust store; first use then
+		// pins for this run only, and says so.
+		return &sign.TrustStore{Repos: map[string]sign.Trusted{}}, nil
 	}
 	return sign.LoadTrust(filepath.Join(dir, "trust.json"))
 }
@@ -126,7 +128,11 @@ func (g *globalOptions) openTrusted(ctx context.Context, store storage.Store, id
 		if err := p.trust.Record(g.repoURL(), sign.Trusted{ID: r.Trust.ID, PublicKey: key}); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(g.stderr, "cogvault: trusting %s's key %s on first use (recorded in %s); check it against the key 'cogvault init' printed\n", g.Repo, key, p.trust.Path)
+		where := "recorded in " + p.trust.Path
+		if p.trust.Path == "" {
+			where = "not recorded: no configuration directory; pass --repo-key"
+		}
+		fmt.Fprintf(g.stderr, "cogvault: trusting %s's key %s on first use (%s); check it against the key 'cogvault init' printed\n", g.Repo, key, where)
 	}
 	if w := r.Trust.Warning(); w != "" {
 		fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", w)

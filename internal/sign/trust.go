@@ -38,7 +38,8 @@ type Trusted struct {
 }
 
 // TrustStore maps repository URLs to their pinned keys; it is a JSON file,
-// mode 0600, that a repository's bucket never sees.
+// mode 0600, that a repository's bucket never sees. One with an empty Path
+// lives in memory only (there is no configuration directory).
 type TrustStore struct {
 	Path  string
 	Repos map[string]Trusted `json:"repositories"`
@@ -77,6 +78,10 @@ func (t *TrustStore) Lookup(url string) (Trusted, bool) {
 // key or id is refused: a change is what an attacker who replaced
 // config.json would present.
 func (t *TrustStore) Record(url string, e Trusted) error {
+	if t.Path == "" { // no configuration directory: pinned for this run only
+		t.Repos[url] = e
+		return nil
+	}
 	unlock, err := lockFile(t.Path + ".lock")
 	if err != nil {
 		return err
