@@ -22,7 +22,6 @@ import (
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/capture"
-	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
@@ -52,7 +51,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	}
 	// An encrypted repository needs only its public recipients to be
 	// written; the function holds no identity.
-	r, _, err := repo.Open(ctx, store, repo.OpenOptions{})
+	r, err := openRepo(ctx, cfg, store, os.Getenv, log)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/sign"
+	"github.com/cogvault/cogvault/internal/sign/kmstest"
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
@@ -68,5 +71,54 @@ func TestMisconfiguredNeverBlocksSignUps(t *testing.T) {
 	t.Setenv("COGNITO_USER_POOL_ID", "")
 	if _, err := newHandler(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "COGVAULT_REPO") {
 		t.Errorf("newHandler without configuration: %v", err)
+	}
+}
+
+// TestLambdaSignsWithKMS wires the Lambda as Terraform does: a KMS signing
+// key (COGVAULT_SIGNING_KEY=kms:ARN, through the real KMS client against
+// the KMS fake) and the key's public key as aws_kms_public_key gives it
+// (COGVAULT_REPO_KEY, base64 DER). What it writes verifies with that key
+// alone; a Lambda pinned to another key refuses the repository.
+func TestLambdaSignsWithKMS(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	pool, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 5, Groups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf := kmstest.New(t)
+	key := kf.CreateKey("")
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"COGNITO_BACKUP_BUCKET": "", "COGVAULT_REPO": dir, "COGNITO_USER_POOL_ID": pool.PoolID, "COGVAULT_KEEP_LAST": "",
+		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": srv.URL, "AWS_ENDPOINT_URL_KMS": kf.URL, "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+		"COGVAULT_SIGNING_KEY": "kms:" + key.ARN, "COGVAULT_REPO_KEY": base64.StdEncoding.EncodeToString(key.PublicDER()),
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	h, err := newHandler(ctx, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Handle(ctx, json.RawMessage(`{"action":"snapshot"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if kf.Signs.Load() < 2 {
+		t.Fatalf("%d KMS signatures, want config.json and the manifest", kf.Signs.Load())
+	}
+	store, _ := storage.NewDir(dir)
+	r, _, err := repo.Open(ctx, store, repo.OpenOptions{RepoKey: key.Public()})
+	if err != nil || !r.Trust.Signed {
+		t.Fatalf("open with the KMS key's public key: %v (signed %v)", err, r != nil && r.Trust.Signed)
+	}
+	if all, _, err := r.Snapshots(ctx); err != nil || len(all) != 1 {
+		t.Fatalf("snapshots: %d, %v", len(all), err)
+	}
+	// A cold start pinned to another key refuses the repository.
+	other := kf.CreateKey("")
+	t.Setenv("COGVAULT_REPO_KEY", base64.StdEncoding.EncodeToString(other.PublicDER()))
+	if _, err := newHandler(ctx, slog.New(slog.NewJSONHandler(io.Discard, nil))); !errors.Is(err, sign.ErrSignature) {
+		t.Fatalf("a Lambda pinned to another key: %v", err)
 	}
 }

@@ -665,6 +665,15 @@ func corpusClient(srv *cognitotest.Server) *cip.Client {
 // snapshot id.
 func corpusBackup(t *testing.T, e *corpusEnv, pool, repo string, extra ...string) string {
 	t.Helper()
+	// The corpus damages manifests by hand to reach the checks behind the
+	// signature (checksums, counts, versions), so its repositories are
+	// unsigned; signed_test.go covers what signing refuses.
+	if _, err := os.Stat(filepath.Join(repo, "config.json")); err != nil {
+		in := &corpusResult{args: []string{"init", "--no-signing", "--repo", repo}}
+		if in.run(t); in.code != 0 {
+			t.Fatalf("init: %s", in)
+		}
+	}
 	r := &corpusResult{args: append(append([]string{"backup", "--pool", pool, "--repo", repo, "--output", "json"}, corpusAWSFlags(e)...), extra...)}
 	r.run(t)
 	var sum struct{ Snapshot string }
@@ -1003,6 +1012,10 @@ func staticManifest(file string) func(t *testing.T, e *corpusEnv) *corpusFixture
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// An unsigned repository: the manifest's own checks are the case.
+		if err := os.WriteFile(filepath.Join(f.repo, "config.json"), []byte(`{"formatVersion":1,"encryption":"none"}`), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return f

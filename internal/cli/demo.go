@@ -18,7 +18,6 @@ import (
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/quota"
-	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -135,7 +134,13 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := backup.Run(ctx, api, store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
+	keyDir := filepath.Clean(dir) + ".keys"
+	r, pub, err := demoRepo(ctx, store, keyDir)
+	if err != nil {
+		return err
+	}
+	say("   repository %s is signed with a demo key in %s (public key %s), not in your ~/.config", store, keyDir, pub)
+	m, err := backup.Run(ctx, api, r.Store, backup.Options{PoolID: res.PoolID, Region: srv.Region(), ToolVersion: Version()}, nil)
 	if err != nil {
 		return err
 	}
@@ -147,7 +152,6 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 	say("2. backup: snapshot %s in %s", m.ID, store)
 	say("   %d users, %d groups, %d memberships in %d objects (%s)", rep.Users, rep.Groups, rep.Memberships, rep.Objects, humanBytes(rep.Bytes))
 
-	r := repo.New(store)
 	vr, err := r.Verify(ctx, m)
 	if err != nil {
 		return err
@@ -207,7 +211,7 @@ func runDemo(ctx context.Context, opts demoOptions, g *globalOptions) error {
 		return printJSON(g.stdout, rep)
 	}
 	say("done in %.1fs: %d Cognito API calls, %d throttled", rep.Seconds, rep.Calls, rep.Throttles)
-	say("look around: cogvault snapshots --repo %s", store)
+	say("look around: cogvault snapshots --repo %s --repo-key %s", store, pub)
 	return nil
 }
 

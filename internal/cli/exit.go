@@ -3,7 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cogvault/cogvault/internal/crypt"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/sign"
 )
+
+// refusedAsForged: the repository presents an object its writer did not
+// sign, a plaintext object in an encrypted repository, a removed
+// config.json, or a key other than the pinned one.
+func refusedAsForged(err error) bool {
+	return errors.Is(err, sign.ErrSignature) || errors.Is(err, sign.ErrKeyChanged) ||
+		errors.Is(err, crypt.ErrPlaintext) || errors.Is(err, repo.ErrNoConfig)
+}
 
 // Exit codes scripts depend on (see each command's EXIT STATUS).
 const (
@@ -38,6 +50,11 @@ func withCode(code int, err error) error {
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	if refusedAsForged(err) {
+		// Whatever step met it, an object someone without the key wrote
+		// is a refusal (exit 1), never a usage error.
+		return ExitError
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -11,9 +11,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
-	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
-	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // TestPointInTimeCommands drives journal list, restore --at, journal
@@ -30,8 +28,9 @@ func TestPointInTimeCommands(t *testing.T) {
 	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
 		t.Fatal(errOut)
 	}
-	store, _ := storage.NewDir(repoDir)
-	r := repo.New(store)
+	// The Lambda's writes, signed with the repository's key as the
+	// Lambda's KMS key would sign them.
+	r := openSigned(t, repoDir)
 	base, err := r.Resolve(ctx, "latest", "")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -22,12 +23,47 @@ func (g *globalOptions) openRepo(ctx context.Context, kmsKeyID string) (*repo.Re
 	return g.open(ctx, storage.Options{KMSKeyID: kmsKeyID, MustExist: true})
 }
 
-// createRepo opens the repository, creating a local one if need be.
+// createRepo opens the repository for writing, creating a local one if
+// need be; an empty repository without config.json is initialised first,
+// unencrypted and signed (as 'cogvault init' would), so that a first backup
+// is signed without a flag.
 func (g *globalOptions) createRepo(ctx context.Context, kmsKeyID string) (*repo.Repo, error) {
-	return g.open(ctx, storage.Options{KMSKeyID: kmsKeyID})
+	store, err := g.openStore(ctx, storage.Options{KMSKeyID: kmsKeyID})
+	if err != nil {
+		return nil, err
+	}
+	ids, err := g.identities()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.ReadConfig(ctx, store); errors.Is(err, repo.ErrNoConfig) {
+		pub, keyRef, err := g.initialise(ctx, store, repo.Config{Encryption: repo.EncryptionNone}, false)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(g.stderr, "cogvault: initialised %s: unencrypted, signed with key %s (private key: %s)\n", g.Repo, pub, keyRef)
+	}
+	r, err := g.openTrusted(ctx, store, ids)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.CheckWritable(ctx)
 }
 
 func (g *globalOptions) open(ctx context.Context, opts storage.Options) (*repo.Repo, error) {
+	store, err := g.openStore(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := g.identities()
+	if err != nil {
+		return nil, err
+	}
+	return g.openTrusted(ctx, store, ids)
+}
+
+// openStore opens the store --repo names, without reading config.json.
+func (g *globalOptions) openStore(ctx context.Context, opts storage.Options) (storage.Store, error) {
 	if g.Repo == "" {
 		return nil, usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
 	}
@@ -42,15 +78,7 @@ func (g *globalOptions) open(ctx context.Context, opts storage.Options) (*repo.R
 	if errors.Is(err, storage.ErrNoRepository) {
 		return nil, withCode(ExitUsage, err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	ids, err := g.identities()
-	if err != nil {
-		return nil, err
-	}
-	r, _, err := repo.Open(ctx, store, repo.OpenOptions{Identities: ids})
-	return r, err
+	return store, err
 }
 
 // identities reads --age-identity, if given.

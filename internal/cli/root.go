@@ -15,6 +15,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/quota"
+	"github.com/cogvault/cogvault/internal/sign"
 )
 
 // globalOptions are the flags every command shares, spelled as the AWS CLI
@@ -28,11 +29,14 @@ type globalOptions struct {
 	MaxShare    float64
 	QuotaRates  []string
 	AgeIdentity string
+	SigningKey  string
+	RepoKey     string
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	cfgs           *awsx.Configs // loaded on first use by awsConfig / otherConfig
+	initSigner     sign.Signer   // the key a repository was just initialised with
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -42,6 +46,8 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Output, "output", "text", "output `format`: text or json (json prints one document on stdout)")
 	fs.StringVar(&g.Repo, "repo", "", "repository `URL`: a path, file://PATH or s3://BUCKET/PREFIX (default: $COGVAULT_REPO)")
 	fs.StringVar(&g.AgeIdentity, "age-identity", "", "age identity `file` that decrypts an encrypted repository (default: $COGVAULT_AGE_IDENTITY)")
+	fs.StringVar(&g.SigningKey, "signing-key", "", "the repository's signing key: an Ed25519 key `file` or kms:KEY_ARN (default: $COGVAULT_SIGNING_KEY, then the trust store)")
+	fs.StringVar(&g.RepoKey, "repo-key", "", "the repository's public `key` to verify against (ed25519:…, or base64 DER as KMS and Terraform give it; default: $COGVAULT_REPO_KEY, then the trust store)")
 	fs.Float64Var(&g.MaxShare, "max-share", 1, "`fraction` (0,1] of each Cognito quota this run may use; quotas are shared with production traffic")
 	fs.StringArrayVar(&g.QuotaRates, "quota-rate", nil, "`CATEGORY=RPS`: override a quota category's rate (repeatable), e.g. UserList=50 after a quota increase")
 }
@@ -62,6 +68,12 @@ func (g *globalOptions) validate() error {
 	}
 	if g.AgeIdentity == "" {
 		g.AgeIdentity = g.getenv("COGVAULT_AGE_IDENTITY")
+	}
+	if g.SigningKey == "" {
+		g.SigningKey = g.getenv("COGVAULT_SIGNING_KEY")
+	}
+	if g.RepoKey == "" {
+		g.RepoKey = g.getenv("COGVAULT_REPO_KEY")
 	}
 	if !g.json() {
 		g.stdout = newTermWriter(g.stdout) // names from a pool or a repository may carry terminal controls
@@ -162,6 +174,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newPoolsCommand(g),
 		newQuotasCommand(g),
 		newInitCommand(g),
+		newKeyCommand(g),
 		newBackupCommand(g),
 		newSnapshotsCommand(g),
 		newVerifyCommand(g),

@@ -26,6 +26,15 @@ func TestMain(m *testing.M) {
 type cleanDir struct{ m *testing.M }
 
 func (c cleanDir) Run() int {
+	// No test may write keys or the trust store into the developer's
+	// ~/.config; tests that need their own set XDG_CONFIG_HOME again.
+	xdg, err := os.MkdirTemp("", "cogvault-test-config-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(xdg)
+	os.Setenv("XDG_CONFIG_HOME", xdg)
 	before := sideFiles()
 	code := c.m.Run()
 	for f := range sideFiles() {
@@ -62,6 +71,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			// Restore's side files go to the state directory: never the developer's.
 			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/.state")
+			// Keys and the trust store stay out of the developer's ~/.config.
+			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/.config")
+			env.Setenv("COGVAULT_SIGNING_KEY", "")
+			env.Setenv("COGVAULT_REPO_KEY", "")
 			return nil
 		},
 	})

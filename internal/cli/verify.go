@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
@@ -29,6 +31,12 @@ and check it against the manifest: present, same size and sha256 as stored,
 same sha256 once decompressed, every record decodable, and the record counts
 the manifest promises. Every damaged object is named.
 
+In a signed repository every manifest (and config.json) must carry a valid
+signature by the repository's key (--repo-key, COGVAULT_REPO_KEY or the trust
+store): an unsigned or wrongly signed one is reported as damage, and so is a
+plaintext data object in an age-encrypted repository. An unsigned repository
+is checked with a warning; 'cogvault init --upgrade' signs it.
+
 SNAPSHOT is an id, an unambiguous prefix of one, or "latest": the newest
 snapshot of --pool. In a repository holding snapshots of several pools,
 "latest" needs --pool; a full id needs nothing. Without SNAPSHOT, --pool
@@ -37,7 +45,8 @@ pool are always reported).
 
 EXIT STATUS
   0  no damage found
-  1  damage found (the report names each damaged object)
+  1  damage found (the report names each damaged object), including a forged
+     or unsigned manifest, a removed or replaced config.json
   2  the check could not run: bad flags, unreadable repository, no such
      snapshot, or "latest" without --pool in a repository of several pools
      (the error lists them)`,
@@ -67,7 +76,7 @@ func runVerify(ctx context.Context, opts verifyOptions, g *globalOptions, args [
 		targets = append(targets, m)
 	} else {
 		all, problems, err := r.Snapshots(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, sign.ErrSignature) {
 			return withCode(ExitUsage, err)
 		}
 		for _, m := range all {

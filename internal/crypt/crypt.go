@@ -42,10 +42,16 @@ type Store struct {
 	prefixes   []string
 }
 
+// ErrPlaintext means an object the repository encrypts is stored in
+// plaintext: whoever wrote it did not need the repository's recipients, so
+// it is refused, never read.
+var ErrPlaintext = errors.New("is stored in plaintext, but the repository encrypts it with age")
+
 // Wrap returns a Store that encrypts objects whose keys start with one of
 // prefixes to recipients, and decrypts with identities (which may be empty:
-// then encrypted objects cannot be read). Objects stored in plaintext
-// before the repository was encrypted stay readable.
+// then encrypted objects cannot be read). A plaintext object under those
+// prefixes is refused (ErrPlaintext): age proves nothing about who wrote a
+// file, but anyone can write one without encrypting it.
 func Wrap(inner storage.Store, recipients []age.Recipient, identities []age.Identity, prefixes ...string) *Store {
 	return &Store{inner: inner, recipients: recipients, identities: identities, prefixes: prefixes}
 }
@@ -83,7 +89,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	return err
 }
 
-// Get decrypts an encrypted object; a plaintext one passes through.
+// Get decrypts an encrypted object; a plaintext one under an encrypted
+// prefix is refused, naming the object.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	rc, err := s.inner.Get(ctx, key)
 	if err != nil {
@@ -91,6 +98,10 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	br := bufio.NewReader(rc)
 	if peek, _ := br.Peek(len(header)); !bytes.Equal(peek, []byte(header)) {
+		if s.encrypts(key) {
+			rc.Close()
+			return nil, fmt.Errorf("%s %w: refusing it (anyone can write a plaintext object; move it out of the repository)", key, ErrPlaintext)
+		}
 		return readCloser{br, rc}, nil
 	}
 	if len(s.identities) == 0 {

@@ -91,13 +91,25 @@ func TestTamperedCiphertextFailsNamingTheObject(t *testing.T) {
 	}
 }
 
-func TestPlaintextObjectsStayReadable(t *testing.T) {
+// TestPlaintextObjectsAreRefused: attack 2 of issue 17 put one plaintext
+// journal file into an age repository; a plaintext data or journal object
+// is refused by name, while plaintext outside the encrypted prefixes
+// (manifests) still reads.
+func TestPlaintextObjectsAreRefused(t *testing.T) {
 	_, inner, _, r := setup(t)
-	if err := inner.Put(ctx, "data/old/users-000001.jsonl.zst", strings.NewReader("written before init")); err != nil {
+	for _, key := range []string{"data/old/users-000001.jsonl.zst", "journal/p/2026/11/24/1-s-e.json"} {
+		if err := inner.Put(ctx, key, strings.NewReader(`{"formatVersion":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := read(t, r, key); !errors.Is(err, crypt.ErrPlaintext) || !strings.Contains(err.Error(), key) {
+			t.Fatalf("plaintext %s: %q, %v", key, got, err)
+		}
+	}
+	if err := inner.Put(ctx, "snapshots/a.json", strings.NewReader("{}")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := read(t, r, "data/old/users-000001.jsonl.zst"); err != nil || string(got) != "written before init" {
-		t.Fatalf("plaintext object: %q, %v", got, err)
+	if got, err := read(t, r, "snapshots/a.json"); err != nil || string(got) != "{}" {
+		t.Fatalf("manifest: %q, %v", got, err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -22,6 +23,25 @@ import (
 // Repo is a repository of snapshots in a Store.
 type Repo struct {
 	Store storage.Store
+	// Config and Trust are set by Open: the repository's configuration and
+	// what its signatures established.
+	Config *Config
+	Trust  Trust
+
+	signed *signedStore // set by Open for a signed repository
+}
+
+// CheckWritable finds the writer's key of a signed repository, so that a
+// command that cannot sign is refused before its first write.
+func (r *Repo) CheckWritable(ctx context.Context) error {
+	if r.signed == nil {
+		return nil
+	}
+	_, err := r.signed.getSigner(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.Store, err)
+	}
+	return nil
 }
 
 // New returns a Repo over store.
@@ -37,7 +57,9 @@ type Problem struct {
 }
 
 // Snapshots returns every snapshot's manifest, oldest first, and the
-// manifests that could not be read (listing goes on past them).
+// manifests that could not be read (listing goes on past them). When one
+// of those fails its signature check, the error says so (wrapping
+// sign.ErrSignature) and the lists are returned too.
 func (r *Repo) Snapshots(ctx context.Context) ([]*snapshot.Manifest, []Problem, error) {
 	var out []*snapshot.Manifest
 	var problems []Problem
@@ -57,7 +79,9 @@ func (r *Repo) Snapshots(ctx context.Context) ([]*snapshot.Manifest, []Problem, 
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, problems, nil
+	// A forged manifest fails the listing itself, so that no caller picks
+	// a snapshot beside it; callers that report (verify) still get both.
+	return out, problems, refuseForgeries(problems)
 }
 
 // Manifest reads and validates one snapshot's manifest.
@@ -199,6 +223,19 @@ func (r *Repo) Resolve(ctx context.Context, ref, poolID string) (*snapshot.Manif
 		return nil, fmt.Errorf("snapshot %q is %w: %d snapshots start with it; give more of the id", ref, ErrAmbiguous, len(match))
 	}
 	return match[0], nil
+}
+
+// refuseForgeries refuses to choose among snapshots when a manifest fails
+// its signature check (or an encrypted repository holds a plaintext one):
+// someone without the key wrote to the repository, and the forged manifest
+// may be the one that should have been newest.
+func refuseForgeries(problems []Problem) error {
+	for _, p := range problems {
+		if errors.Is(p.Err, sign.ErrSignature) {
+			return fmt.Errorf("%w; refusing to choose a snapshot: run 'cogvault verify', move the object out of the repository, and check who can write to it", p.Err)
+		}
+	}
+	return nil
 }
 
 func wrongPool(m *snapshot.Manifest, poolID string) error {
