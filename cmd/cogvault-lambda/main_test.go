@@ -107,6 +107,9 @@ func TestLambdaSignsWithKMS(t *testing.T) {
 	if kf.Signs.Load() < 2 {
 		t.Fatalf("%d KMS signatures, want config.json and the manifest", kf.Signs.Load())
 	}
+	if n := kf.PublicKeys.Load(); n != 0 {
+		t.Fatalf("%d GetPublicKey calls: with COGVAULT_REPO_KEY set the role needs kms:Sign alone", n)
+	}
 	store, _ := storage.NewDir(dir)
 	r, _, err := repo.Open(ctx, store, repo.OpenOptions{RepoKey: key.Public()})
 	if err != nil || !r.Trust.Signed {

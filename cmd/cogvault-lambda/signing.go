@@ -24,18 +24,6 @@ import (
 // initialised first, signed when there is a signing key, so that the next
 // cold start finds it.
 func openRepo(ctx context.Context, cfg aws.Config, store storage.Store, getenv func(string) string, log *slog.Logger) (*repo.Repo, error) {
-	var signer sign.Signer
-	if ref := strings.TrimSpace(getenv("COGVAULT_SIGNING_KEY")); ref != "" {
-		arn, ok := strings.CutPrefix(ref, "kms:")
-		if !ok {
-			return nil, fmt.Errorf("COGVAULT_SIGNING_KEY %q: the Lambda signs with KMS only: kms:KEY_ARN of a key with key spec ECC_NIST_EDWARDS25519", ref)
-		}
-		s, err := sign.NewKMS(ctx, kms.NewFromConfig(cfg), arn)
-		if err != nil {
-			return nil, fmt.Errorf("COGVAULT_SIGNING_KEY: %w", err)
-		}
-		signer = s
-	}
 	var pin ed25519.PublicKey
 	if v := strings.TrimSpace(getenv("COGVAULT_REPO_KEY")); v != "" {
 		k, err := sign.ParsePublicKey(v)
@@ -43,8 +31,25 @@ func openRepo(ctx context.Context, cfg aws.Config, store storage.Store, getenv f
 			return nil, fmt.Errorf("COGVAULT_REPO_KEY: %w", err)
 		}
 		pin = k
-	} else if signer != nil {
-		pin = signer.Public()
+	}
+	var signer sign.Signer
+	if ref := strings.TrimSpace(getenv("COGVAULT_SIGNING_KEY")); ref != "" {
+		arn, ok := strings.CutPrefix(ref, "kms:")
+		if !ok {
+			return nil, fmt.Errorf("COGVAULT_SIGNING_KEY %q: the Lambda signs with KMS only: kms:KEY_ARN of a key with key spec ECC_NIST_EDWARDS25519", ref)
+		}
+		// With the repository key known, the role needs kms:Sign alone
+		// (the Terraform module grants nothing else on the key).
+		if pin != nil {
+			signer = sign.NewKMSWithKey(kms.NewFromConfig(cfg), arn, pin)
+		} else {
+			s, err := sign.NewKMS(ctx, kms.NewFromConfig(cfg), arn)
+			if err != nil {
+				return nil, fmt.Errorf("COGVAULT_SIGNING_KEY: %w", err)
+			}
+			signer = s
+			pin = s.Public()
+		}
 	}
 	if err := initIfEmpty(ctx, store, signer, log); err != nil {
 		return nil, err

@@ -19,7 +19,8 @@ type KMSAPI interface {
 
 // KMSSigner signs with an AWS KMS asymmetric key of key spec
 // ECC_NIST_EDWARDS25519; the private key never leaves KMS and the caller
-// needs only kms:Sign (and kms:GetPublicKey once, at start).
+// needs only kms:Sign (and kms:GetPublicKey once, at start, unless the
+// caller knows the public key: NewKMSWithKey).
 type KMSSigner struct {
 	api   KMSAPI
 	keyID string
@@ -49,6 +50,14 @@ func NewKMS(ctx context.Context, api KMSAPI, keyID string) (*KMSSigner, error) {
 		return nil, fmt.Errorf("KMS signing key %s: %w", keyID, err)
 	}
 	return &KMSSigner{api: api, keyID: keyID, pub: pub}, nil
+}
+
+// NewKMSWithKey is NewKMS for a caller that already knows the key's public
+// key (the Lambda: COGVAULT_REPO_KEY), so that its role needs kms:Sign
+// alone. Nothing is checked up front; every signature is checked against
+// pub, so a key of another spec, or another key, fails the first write.
+func NewKMSWithKey(api KMSAPI, keyID string, pub ed25519.PublicKey) *KMSSigner {
+	return &KMSSigner{api: api, keyID: keyID, pub: pub}
 }
 
 // Public returns the KMS key's public key.

@@ -43,6 +43,8 @@ type Server struct {
 	mu    sync.Mutex
 	keys  map[string]*Key
 	Signs atomic.Int64 // Sign calls answered
+	// PublicKeys counts GetPublicKey calls answered.
+	PublicKeys atomic.Int64
 	// Mangle, when set, replaces each signature Sign returns.
 	Mangle func([]byte) []byte
 }
@@ -96,6 +98,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch op {
 	case "GetPublicKey":
+		s.PublicKeys.Add(1)
 		reply(w, map[string]any{"KeyId": k.ARN, "KeySpec": k.Spec, "KeyUsage": k.Usage,
 			"PublicKey": k.PublicDER(), "SigningAlgorithms": algorithms(k.Spec)})
 	case "Sign":
