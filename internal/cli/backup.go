@@ -105,6 +105,20 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if opts.ChunkRecords <= 0 {
 		return usageError("--chunk-records must be positive")
 	}
+	if g.Repo == "" {
+		// Said here too: the AWS checks below would otherwise speak first.
+		return usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
+	}
+	// Credentials, Region and the pool are checked before the repository is
+	// created: a run that cannot read the pool writes nothing.
+	cfg, err := g.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	api := cip.NewFromConfig(cfg)
+	if err := checkPool(ctx, api, opts.Pool, cfg.Region); err != nil {
+		return err
+	}
 	r, err := g.createRepo(ctx, opts.KMSKeyID)
 	if err != nil {
 		return err
@@ -117,10 +131,6 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		if rc.Encryption != repo.EncryptionAge {
 			return usageError("--include-secrets needs an encrypted repository: secrets must never be stored in the clear; run 'cogvault init --repo %s --age-recipient age1…' on a new repository", g.Repo)
 		}
-	}
-	cfg, err := g.awsConfig(ctx)
-	if err != nil {
-		return err
 	}
 	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version(),
 		Warn: func(msg string) { fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", msg) }}
@@ -140,10 +150,13 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
 	start := time.Now()
-	m, err := backup.Run(ctx, cip.NewFromConfig(cfg), r.Store, bo, stats)
+	m, err := backup.Run(ctx, api, r.Store, bo, stats)
 	stop()
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err // Main says "interrupted"
+		}
+		return fmt.Errorf("backup of %s failed: %w", opts.Pool, err)
 	}
 	sum := backupSummary{Snapshot: m.ID, Incomplete: m.Incomplete, PoolID: m.PoolID, Users: m.Counts.Users, Groups: m.Counts.Groups,
 		Memberships: m.Counts.Memberships, Objects: len(m.Objects), Seconds: time.Since(start).Seconds()}
