@@ -187,7 +187,7 @@ func TestPruneForgottenAtOnceUnfinishedAfterGrace(t *testing.T) {
 	if !slices.Equal(rep.Snapshots, []string{fresh.ID}) || rep.DataObjects != 1 || !slices.Equal(rep.Young, []string{unfinished}) {
 		t.Fatalf("prune: %+v; want %s's data removed and %s left as young", rep, fresh.ID, unfinished)
 	}
-	if left := keys(t, s, snapshot.DataPrefix + fresh.ID + "/"); len(left) != 0 {
+	if left := keys(t, s, snapshot.DataPrefix+fresh.ID+"/"); len(left) != 0 {
 		t.Errorf("left of the forgotten snapshot: %v", left)
 	}
 	rep, err = r.Prune(ctx, repo.PruneOptions{Grace: 0})
