@@ -145,12 +145,14 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		defer debug.SetGCPercent(debug.SetGCPercent(25))
 	}
 	stats := &backup.Stats{}
-	stop := g.progress(ctx,
+	var failed bool // read by stop, so that a failed backup's bars are not drawn full
+	stop := g.progressOf(ctx, func() bool { return failed },
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersEstimate.Load},
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
 	start := time.Now()
 	m, err := backup.Run(ctx, api, r.Store, bo, stats)
+	failed = err != nil
 	stop()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -186,10 +188,15 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 // progress shows tasks on stderr: bars on a terminal, log lines otherwise,
 // nothing with --output json (stdout stays one document; stderr quiet).
 func (g *globalOptions) progress(ctx context.Context, tasks ...progress.Task) (stop func()) {
+	return g.progressOf(ctx, nil, tasks...)
+}
+
+// progressOf is progress for work that can say it failed (read at stop).
+func (g *globalOptions) progressOf(ctx context.Context, failed func() bool, tasks ...progress.Task) (stop func()) {
 	if g.json() {
 		return func() {}
 	}
-	return progress.Start(ctx, progress.Options{Out: g.stderr, TTY: progress.IsTerminal(g.stderr)}, tasks...)
+	return progress.Start(ctx, progress.Options{Out: g.stderr, TTY: progress.IsTerminal(g.stderr), Failed: failed}, tasks...)
 }
 
 func humanBytes(n int64) string {

@@ -55,7 +55,7 @@ func TestFailedBackupSaysFailed(t *testing.T) {
 	// NotAuthorizedException is not retried: the backup fails at once.
 	srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultError, Code: "NotAuthorizedException"})
 	code, _, errOut := run(t, context.Background(), "backup", "--pool", pool.PoolID, "--repo", t.TempDir(), "--endpoint-url", srv.URL)
-	if code != 1 || !strings.Contains(errOut, "\ncogvault: backup of "+pool.PoolID+" failed: no snapshot was written") || strings.Contains(errOut, "interrupt") {
+	if code != 1 || !strings.Contains(errOut, "\ncogvault: backup of "+pool.PoolID+" failed: no snapshot was written") || strings.Contains(errOut, "interrupt") || !strings.Contains(errOut, "msg=stopped") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
