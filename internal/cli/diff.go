@@ -134,6 +134,10 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		pool := live
 		if pool == "" {
 			pool = oldM.PoolID
+			// The live pool is the snapshot's: its id gives the Region.
+			if err := g.usePoolRegion("snapshot "+oldM.ID+" of", pool); err != nil {
+				return err
+			}
 		}
 		cfg, err := g.awsConfig(ctx)
 		if err != nil {

@@ -100,7 +100,7 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 		opts.Now = time.Now
 	}
 	cutoff := opts.Now().Add(-opts.Grace)
-	rep := &PruneReport{}
+	rep := &PruneReport{Snapshots: []string{}} // [] in JSON when none
 
 	manifests, problems, err := r.Snapshots(ctx)
 	if err != nil {
