@@ -143,7 +143,11 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
-		newSrc = diff.LiveSource{API: cip.NewFromConfig(cfg), PoolID: pool}
+		api := cip.NewFromConfig(cfg)
+		if err := checkPool(ctx, api, pool, cfg.Region); err != nil {
+			return withCode(ExitUsage, err)
+		}
+		newSrc = diff.LiveSource{API: api, PoolID: pool}
 		against = "live pool " + pool
 		samePool = pool == oldM.PoolID
 	}

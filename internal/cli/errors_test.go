@@ -79,3 +79,32 @@ func TestRegionComesFromThePoolID(t *testing.T) {
 		t.Fatalf("snapshots: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// restore and diff name a missing pool the way backup does, before any
+// write, and restore gives no advice to run it again.
+func TestMissingPoolIsNamedByRestoreAndDiff(t *testing.T) {
+	isolateAWS(t)
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	pool, err := srv.Populate(cognitotest.PopulateOptions{Users: 5, Groups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	common := []string{"--endpoint-url", srv.URL, "--repo", dir + "/repo"}
+	if code, _, errOut := run(t, context.Background(), append([]string{"backup", "--pool", pool.PoolID}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	want := "cogvault: no pool us-east-1_Nope12345 in us-east-1 for this account (see 'cogvault pools --region us-east-1')\n"
+	code, _, errOut := run(t, context.Background(), append([]string{"restore", "latest", "--to", "us-east-1_Nope12345",
+		"--state-file", dir + "/state", "--mapping-file", dir + "/subs"}, common...)...)
+	if code != 1 || errOut != want {
+		t.Errorf("restore into a missing pool: exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+	if _, err := os.Stat(dir + "/state"); !os.IsNotExist(err) {
+		t.Errorf("restore into a missing pool wrote its state file: %v", err)
+	}
+	code, _, errOut = run(t, context.Background(), append([]string{"diff", "latest", "--to", "us-east-1_Nope12345"}, common...)...)
+	if code != 2 || errOut != want {
+		t.Errorf("diff against a missing pool: exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}

@@ -59,8 +59,11 @@ func (g *globalOptions) usePoolRegion(what, pool string) error {
 // that a wrong id or Region says so in words instead of as a failed backup.
 // DescribeUserPool answers ResourceNotFoundException for a pool the account
 // does not have in that Region (API reference, API_DescribeUserPool.html,
-// Errors).
+// Errors). No pool (restore --create-pool) checks nothing.
 func checkPool(ctx context.Context, api *cip.Client, pool, region string) error {
+	if pool == "" {
+		return nil
+	}
 	_, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(pool)})
 	switch {
 	case err == nil:

@@ -214,6 +214,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return err
 	}
 	api := cip.NewFromConfig(cfg)
+	if err := checkPool(ctx, api, opts.To, cfg.Region); err != nil {
+		return err // a wrong target: running again would not help
+	}
 	var created *poolcfg.Result
 	if opts.CreatePool != "" {
 		if err := checkCreatedPoolTriggers(ctx, r, m, ro, opts.CreatePool); err != nil {
