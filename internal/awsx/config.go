@@ -10,6 +10,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cogvault/cogvault/internal/quota"
@@ -22,6 +23,12 @@ type Options struct {
 	Profile string
 	// Region overrides the region (--region).
 	Region string
+	// DefaultRegion is used when neither Region, the environment nor the
+	// profile names one: the Region a pool id names (PoolRegion).
+	DefaultRegion string
+	// CheckCredentials retrieves credentials while loading, so that a
+	// missing chain fails with ErrNoCredentials before any work starts.
+	CheckCredentials bool
 	// EndpointURL is Cognito's endpoint (--endpoint-url), e.g. `cogvault
 	// fake-cognito` or a Cognito VPC endpoint. Like the AWS CLI's flag it
 	// names one service's endpoint: LoadConfigs puts it in the Cognito config
@@ -90,6 +97,9 @@ func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 		lim = NewLimiter(opts.Rates, opts.MaxShare)
 	}
 	loaders := []func(*config.LoadOptions) error{
+		// The SDK's default logger writes to os.Stderr (IMDS fallbacks,
+		// retries); a CLI says what failed in its own one line instead.
+		config.WithLogger(logging.Nop{}),
 		config.WithRetryer(func() aws.Retryer { return NewRetryer(opts) }),
 		config.WithAPIOptions([]func(*middleware.Stack) error{lim.AddToStack}),
 	}
@@ -98,6 +108,9 @@ func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 	}
 	if opts.Region != "" {
 		loaders = append(loaders, config.WithRegion(opts.Region))
+	}
+	if opts.DefaultRegion != "" {
+		loaders = append(loaders, config.WithDefaultRegion(opts.DefaultRegion))
 	}
 	if opts.HTTPClient != nil {
 		loaders = append(loaders, config.WithHTTPClient(opts.HTTPClient))
@@ -120,6 +133,11 @@ func LoadConfigs(ctx context.Context, opts Options) (Configs, error) {
 	cfg.HTTPClient = bufferBodies{next: cfg.HTTPClient}
 	if cfg.Region == "" {
 		return Configs{}, ErrNoRegion
+	}
+	if opts.CheckCredentials {
+		if err := checkCredentials(ctx, cfg); err != nil {
+			return Configs{}, err
+		}
 	}
 	out := Configs{Cognito: cfg.Copy(), Other: cfg}
 	if opts.EndpointURL != "" {

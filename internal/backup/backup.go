@@ -121,8 +121,9 @@ type Stats struct {
 }
 
 // ErrInterrupted wraps the cause when a backup stops before its manifest is
-// written.
-var ErrInterrupted = errors.New("backup interrupted; no snapshot was written")
+// written, by failure or cancellation: the caller knows which, and says
+// "failed" or "interrupted".
+var ErrInterrupted = errors.New("no snapshot was written")
 
 // Run backs up the pool into store and returns the manifest it wrote.
 func Run(ctx context.Context, api API, store Store, opts Options, stats *Stats) (*snapshot.Manifest, error) {

@@ -105,6 +105,20 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 	if opts.ChunkRecords <= 0 {
 		return usageError("--chunk-records must be positive")
 	}
+	if g.Repo == "" {
+		// Said here too: the AWS checks below would otherwise speak first.
+		return usageError("no repository: pass --repo (a path, file://PATH or s3://BUCKET/PREFIX) or set COGVAULT_REPO")
+	}
+	// Credentials, Region and the pool are checked before the repository is
+	// created: a run that cannot read the pool writes nothing.
+	cfg, err := g.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	api := cip.NewFromConfig(cfg)
+	if err := checkPool(ctx, api, opts.Pool, cfg.Region); err != nil {
+		return err
+	}
 	r, err := g.createRepo(ctx, opts.KMSKeyID)
 	if err != nil {
 		return err
@@ -117,10 +131,6 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		if rc.Encryption != repo.EncryptionAge {
 			return usageError("--include-secrets needs an encrypted repository: secrets must never be stored in the clear; run 'cogvault init --repo %s --age-recipient age1…' on a new repository", g.Repo)
 		}
-	}
-	cfg, err := g.awsConfig(ctx)
-	if err != nil {
-		return err
 	}
 	bo := backup.Options{PoolID: opts.Pool, Region: cfg.Region, MFA: opts.MFA, IncludeSecrets: opts.Secrets, ChunkRecords: opts.ChunkRecords, ToolVersion: Version(),
 		Warn: func(msg string) { fmt.Fprintf(g.stderr, "cogvault: warning: %s\n", termEscape(msg)) }}
@@ -135,15 +145,20 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 		defer debug.SetGCPercent(debug.SetGCPercent(25))
 	}
 	stats := &backup.Stats{}
-	stop := g.progress(ctx,
+	var failed bool // read by stop, so that a failed backup's bars are not drawn full
+	stop := g.progressOf(ctx, func() bool { return failed },
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersEstimate.Load},
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
 	start := time.Now()
-	m, err := backup.Run(ctx, cip.NewFromConfig(cfg), r.Store, bo, stats)
+	m, err := backup.Run(ctx, api, r.Store, bo, stats)
+	failed = err != nil
 	stop()
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err // Main says "interrupted"
+		}
+		return fmt.Errorf("backup of %s failed: %w", opts.Pool, err)
 	}
 	sum := backupSummary{Snapshot: m.ID, Incomplete: m.Incomplete, PoolID: m.PoolID, Users: m.Counts.Users, Groups: m.Counts.Groups,
 		Memberships: m.Counts.Memberships, Objects: len(m.Objects), Seconds: time.Since(start).Seconds()}
@@ -173,10 +188,15 @@ func runBackup(ctx context.Context, opts backupOptions, g *globalOptions) error 
 // progress shows tasks on stderr: bars on a terminal, log lines otherwise,
 // nothing with --output json (stdout stays one document; stderr quiet).
 func (g *globalOptions) progress(ctx context.Context, tasks ...progress.Task) (stop func()) {
+	return g.progressOf(ctx, nil, tasks...)
+}
+
+// progressOf is progress for work that can say it failed (read at stop).
+func (g *globalOptions) progressOf(ctx context.Context, failed func() bool, tasks ...progress.Task) (stop func()) {
 	if g.json() {
 		return func() {}
 	}
-	return progress.Start(ctx, progress.Options{Out: g.stderr, TTY: progress.IsTerminal(g.stderr)}, tasks...)
+	return progress.Start(ctx, progress.Options{Out: g.stderr, TTY: progress.IsTerminal(g.stderr), Failed: failed}, tasks...)
 }
 
 func humanBytes(n int64) string {

@@ -34,7 +34,7 @@ type cloneOptions struct {
 func (o *cloneOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.From, "from", "", "the pool to clone, e.g. us-east-1_AbC123 (in --region / --profile)")
 	fs.StringVar(&o.Name, "name", "", "name of the new pool (default: the old pool's name)")
-	fs.StringVar(&o.ToRegion, "to-region", "", "Region of the new pool (default: --region)")
+	fs.StringVar(&o.ToRegion, "to-region", "", "Region of the new pool (default: the source pool's Region, i.e. --region or the pool id's)")
 	fs.StringVar(&o.ToProfile, "to-profile", "", "AWS profile of the account of the new pool (default: --profile)")
 	fs.StringVar(&o.ToEndpoint, "to-endpoint-url", "", "send the new pool's calls to this `URL` (a second fake-cognito, in tests)")
 	fs.StringVar(&o.MapFile, "map", "", "JSON `file` rewriting what cannot be carried (see 'cogvault restore --help')")
@@ -51,12 +51,12 @@ func (o *cloneOptions) AddFlags(fs *pflag.FlagSet) {
 func newCloneCommand(g *globalOptions) *cobra.Command {
 	var opts cloneOptions
 	cmd := &cobra.Command{
-		Use:   "clone --from POOL_ID --to-region REGION [--to-profile PROFILE] [--map FILE] [--dry-run]",
+		Use:   "clone --from POOL_ID [--to-region REGION] [--to-profile PROFILE] [--map FILE] [--dry-run]",
 		Short: "Copy a pool, configuration and users, to another Region or account",
 		Long: `Clone a user pool in one command: back it up (into --repo, or a private
 temporary repository removed afterwards), create a new pool from the
-snapshot's configuration in --to-region (and the account of --to-profile),
-and restore the users, groups and memberships into it. It is exactly
+snapshot's configuration in --to-region (default: the source pool's
+Region) and the account of --to-profile (default: the source's), and restore the users, groups and memberships into it. It is exactly
 'cogvault backup' followed by 'cogvault restore --create-pool': see
 'cogvault restore --help' for what is carried, what --map rewrites, and the
 id and sub mappings written for applications.
@@ -84,9 +84,6 @@ EXIT STATUS
 func runClone(ctx context.Context, opts cloneOptions, g *globalOptions) error {
 	if opts.From == "" {
 		return usageError("--from is required: the pool to clone (see 'cogvault pools')")
-	}
-	if opts.ToRegion == "" && opts.ToProfile == "" && opts.ToEndpoint == "" {
-		return usageError("give --to-region and/or --to-profile: where the new pool goes")
 	}
 	src := *g
 	if src.Repo == "" {

@@ -100,3 +100,33 @@ func TestCloneToAnotherRegion(t *testing.T) {
 		t.Errorf("--to with --create-pool: exit %d %s", code, errOut)
 	}
 }
+
+// Without --to-region the new pool is made where the old one is, as the
+// help says: the source pool's Region (here from its id, no --region).
+func TestCloneDefaultsToTheSourceRegion(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, Region: "eu-west-1"})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "acme", Users: 20, Groups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, out, errOut := run(t, ctx, "clone", "--from", src.PoolID, "--endpoint-url", srv.URL, "--name", "acme-copy",
+		"--state-file", dir+"/state", "--mapping-file", dir+"/subs", "--id-map-file", dir+"/ids.json")
+	if code != 0 && code != 3 {
+		t.Fatalf("clone without --to-region: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var ids struct{ OldPool, NewPool string }
+	b, err := os.ReadFile(dir + "/ids.json")
+	if err != nil || json.Unmarshal(b, &ids) != nil {
+		t.Fatalf("id mapping: %v\n%s", err, b)
+	}
+	if !strings.HasPrefix(ids.NewPool, "eu-west-1_") || ids.NewPool == src.PoolID {
+		t.Fatalf("new pool %q, want another pool in eu-west-1", ids.NewPool)
+	}
+	users, err := newFakeClient(t, srv).ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(ids.NewPool)})
+	if err != nil || len(users.Users) < 15 {
+		t.Fatalf("the new pool holds %d users (%v)", len(users.Users), err)
+	}
+}

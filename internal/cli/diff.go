@@ -134,12 +134,20 @@ func runDiff(ctx context.Context, opts diffOptions, g *globalOptions, args []str
 		pool := live
 		if pool == "" {
 			pool = oldM.PoolID
+			// The live pool is the snapshot's: its id gives the Region.
+			if err := g.usePoolRegion("snapshot "+oldM.ID+" of", pool); err != nil {
+				return err
+			}
 		}
 		cfg, err := g.awsConfig(ctx)
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
-		newSrc = diff.LiveSource{API: cip.NewFromConfig(cfg), PoolID: pool}
+		api := cip.NewFromConfig(cfg)
+		if err := checkPool(ctx, api, pool, cfg.Region); err != nil {
+			return withCode(ExitUsage, err)
+		}
+		newSrc = diff.LiveSource{API: api, PoolID: pool}
 		against = "live pool " + pool
 		samePool = pool == oldM.PoolID
 	}

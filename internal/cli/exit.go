@@ -62,3 +62,13 @@ func exitCode(err error) int {
 	}
 	return ExitError
 }
+
+// listed says where the items an error counts were printed: above it in
+// text, but with --output json in the document on stdout, as stderr then
+// has nothing above.
+func (g *globalOptions) listed() string {
+	if g.json() {
+		return "listed in the JSON output"
+	}
+	return "listed above"
+}

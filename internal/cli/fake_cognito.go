@@ -179,7 +179,7 @@ Try it (any credentials work):
   (restore --via import reads job logs from CloudWatch Logs, which the fake
   serves too: export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s)
 
-Press Ctrl-C to stop.
+Press Ctrl-C (or send SIGTERM) to stop.
 `, srv.URL, region, res.PoolID, res.ClientID, res.Users, res.Groups, res.Memberships, opts.Seed, signIn, quotas, opts.ListLag,
 			srv.URL, region, res.PoolID, srv.URL, region, srv.URL)
 	}

@@ -33,7 +33,7 @@ func (o *forgetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Pool, "pool", "", "apply the policy to this pool's snapshots only (default: every pool, each on its own)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print what would be forgotten and change nothing")
 	fs.BoolVar(&o.Prune, "prune", false, "also prune: remove the forgotten snapshots' data right away")
-	fs.DurationVar(&o.Grace, "grace", 24*time.Hour, "with --prune: leave data of unfinished backups younger than this alone")
+	fs.DurationVar(&o.Grace, "grace", repo.DefaultGrace, "with --prune: leave data of unfinished backups younger than this alone (forgotten snapshots' data go at once)")
 }
 
 func newForgetCommand(g *globalOptions) *cobra.Command {
@@ -43,7 +43,10 @@ func newForgetCommand(g *globalOptions) *cobra.Command {
 		Short: "Forget snapshots a retention policy does not keep",
 		Long: `Apply a retention policy to each pool's snapshots and forget those it does not
 keep: their manifests are deleted, so they no longer exist for snapshots,
-restore or diff. Their data are removed by 'cogvault prune' (or --prune).
+restore or diff. Their data are removed by --prune, or by a later
+'cogvault prune', at once: as in restic, the data of a forgotten snapshot
+do not wait. --grace protects only the data of backups that never finished
+(one may still be running); --grace 0s means no wait at all.
 
 The rules are restic's: --keep-daily 7 keeps the newest snapshot of each of
 the last 7 days that have a snapshot, and so on for each rule; a snapshot kept
@@ -171,7 +174,7 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
 		Use:   "prune --repo URL [--dry-run]",
 		Short: "Remove data no snapshot refers to, and journal events no restore can use",
 		Long: `Remove from the repository:
-  - the data of forgotten snapshots;
+  - the data of forgotten snapshots, at once;
   - the data of backups that never finished (no manifest), once older than
     --grace, so that a backup running right now is never touched;
   - journal events older than the start of their pool's oldest snapshot.
@@ -203,7 +206,7 @@ EXIT STATUS
 		},
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be removed and change nothing")
-	cmd.Flags().DurationVar(&opts.Grace, "grace", 24*time.Hour, "leave data of unfinished backups younger than this alone")
+	cmd.Flags().DurationVar(&opts.Grace, "grace", repo.DefaultGrace, "leave data of unfinished backups younger than this alone (0s: no wait)")
 	return cmd
 }
 

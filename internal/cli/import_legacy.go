@@ -87,7 +87,7 @@ func runImportLegacy(ctx context.Context, opts importLegacyOptions, g *globalOpt
 		return err
 	}
 	if g.json() {
-		if err := printJSON(g.stdout, map[string]any{"snapshot": m.ID, "poolId": m.PoolID, "users": m.Counts.Users, "skipped": sum.Skipped}); err != nil {
+		if err := printJSON(g.stdout, map[string]any{"snapshot": m.ID, "poolId": m.PoolID, "users": m.Counts.Users, "skipped": nonNil(sum.Skipped)}); err != nil {
 			return err
 		}
 	} else {
@@ -98,7 +98,7 @@ func runImportLegacy(ctx context.Context, opts importLegacyOptions, g *globalOpt
 		fmt.Fprintln(g.stdout, "next: run 'cogvault backup --pool "+m.PoolID+"' for groups, disabled users and pool configuration")
 	}
 	if len(sum.Skipped) > 0 {
-		return withCode(ExitIncomplete, fmt.Errorf("%d object(s) skipped (listed above)", len(sum.Skipped)))
+		return withCode(ExitIncomplete, fmt.Errorf("%d object(s) skipped (%s)", len(sum.Skipped), g.listed()))
 	}
 	return nil
 }

@@ -80,7 +80,8 @@ type quotasReport struct {
 
 func runQuotas(ctx context.Context, _ quotasOptions, g *globalOptions) error {
 	ao := g.awsOptions()
-	ao.ReadProvisioned = nil // read below, all adjustable categories at once
+	ao.ReadProvisioned = nil    // read below, all adjustable categories at once
+	ao.CheckCredentials = false // without credentials it shows the defaults
 	cfg, err := awsx.LoadConfig(ctx, ao)
 	if err != nil {
 		return err

@@ -228,6 +228,9 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return err
 	}
 	api := cip.NewFromConfig(cfg)
+	if err := checkPool(ctx, api, opts.To, cfg.Region); err != nil {
+		return err // a wrong target: running again would not help
+	}
 	var created *poolcfg.Result
 	if opts.CreatePool != "" {
 		if err := checkCreatedPoolTriggers(ctx, r, m, ro, opts.CreatePool); err != nil {
@@ -239,7 +242,7 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		if opts.DryRun {
 			// The new pool does not exist: there is no user plan to make.
 			if n := len(created.NotCarried); n > 0 {
-				return withCode(ExitIncomplete, fmt.Errorf("%d item(s) would not be carried (listed above)", n))
+				return withCode(ExitIncomplete, fmt.Errorf("%d item(s) would not be carried (%s)", n, g.listed()))
 			}
 			return nil
 		}
@@ -385,7 +388,7 @@ func reportRestore(g *globalOptions, opts restoreOptions, rep *restore.Report, c
 		printRestoreReport(g, rep, statePath, mapping)
 	}
 	if n := len(rep.NotRestored) + notCarried(created); n > 0 {
-		return withCode(ExitIncomplete, fmt.Errorf("%d item(s) could not be restored (listed above)", n))
+		return withCode(ExitIncomplete, fmt.Errorf("%d item(s) could not be restored (%s)", n, g.listed()))
 	}
 	return nil
 }

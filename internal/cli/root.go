@@ -37,6 +37,7 @@ type globalOptions struct {
 	getenv         func(string) string
 	cfgs           *awsx.Configs // loaded on first use by awsConfig / otherConfig
 	initSigner     sign.Signer   // the key a repository was just initialised with
+	poolRegion     string        // the Region the command's pool id names (region.go)
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -113,7 +114,7 @@ func (g *globalOptions) rates() (quota.Rates, error) {
 // awsOptions turns the global flags into SDK options.
 func (g *globalOptions) awsOptions() awsx.Options {
 	r, _ := g.rates() // validated before any command runs
-	return awsx.Options{Profile: g.Profile, Region: g.Region, EndpointURL: g.EndpointURL, Rates: r, MaxShare: g.MaxShare,
+	return awsx.Options{Profile: g.Profile, Region: g.Region, DefaultRegion: g.poolRegion, CheckCredentials: true, EndpointURL: g.EndpointURL, Rates: r, MaxShare: g.MaxShare,
 		// Pace at what the account has: each adjustable category cogvault
 		// uses is read on its first call (one notice if it cannot be).
 		ReadProvisioned: quota.UsedAdjustable(), Notice: func(s string) { fmt.Fprintf(g.stderr, "cogvault: %s\n", s) }}
@@ -162,7 +163,10 @@ func newRoot(g *globalOptions) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return g.validate()
+			if err := g.validate(); err != nil {
+				return err
+			}
+			return g.regionFromPoolFlag(cmd)
 		},
 	}
 	g.AddFlags(root.PersistentFlags())

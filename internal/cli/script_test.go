@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +14,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(cleanDir{m}, map[string]func(){
 		"cogvault": func() {
-			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			// Run, as cmd/cogvault does: the scripts send signals.
+			os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
 }

@@ -113,7 +113,10 @@ func (r *Report) Empty() bool {
 
 // Compare reports how new differs from old.
 func Compare(ctx context.Context, old, new Source, opts Options) (*Report, error) {
-	r := &Report{}
+	// Empty lists, not nil: --output json prints [] for "none", which
+	// scripts can iterate; null they cannot.
+	r := &Report{UsersAdded: []string{}, UsersRemoved: []string{}, UsersChanged: []UserChange{}, GroupsAdded: []string{},
+		GroupsRemoved: []string{}, GroupsChanged: []GroupChange{}, MembershipsAdded: []snapshot.Membership{}, MembershipsRemoved: []snapshot.Membership{}}
 	ignore := map[string]bool{}
 	for _, a := range opts.IgnoreAttributes {
 		ignore[a] = true

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -35,6 +36,10 @@ type Options struct {
 	TTY bool
 	// Interval between log lines (default 10s). Bars refresh on their own.
 	Interval time.Duration
+	// Failed, asked once at stop, says the work failed. A failed or
+	// interrupted run (ctx ended) leaves each bar where it stood, never
+	// filled, and ends with "stopped" instead of "finished".
+	Failed func() bool
 }
 
 // IsTerminal reports whether w is a character device, i.e. a terminal a
@@ -57,24 +62,27 @@ func Start(ctx context.Context, opts Options, tasks ...Task) (stop func()) {
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Second
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
+	var stopped atomic.Bool // set before cancel: the run did not finish
 	var wg sync.WaitGroup
 	wg.Add(1)
 	if opts.TTY {
-		go func() { defer wg.Done(); runBars(ctx, opts, tasks) }()
+		go func() { defer wg.Done(); runBars(ctx, opts, tasks, stopped.Load) }()
 	} else {
-		go func() { defer wg.Done(); runLines(ctx, opts, tasks) }()
+		go func() { defer wg.Done(); runLines(ctx, opts, tasks, stopped.Load) }()
 	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			stopped.Store(parent.Err() != nil || (opts.Failed != nil && opts.Failed()))
 			cancel()
 			wg.Wait()
 		})
 	}
 }
 
-func runLines(ctx context.Context, opts Options, tasks []Task) {
+func runLines(ctx context.Context, opts Options, tasks []Task, stopped func() bool) {
 	log := slog.New(slog.NewTextHandler(opts.Out, nil))
 	start := time.Now()
 	emit := func(final bool) {
@@ -91,7 +99,10 @@ func runLines(ctx context.Context, opts Options, tasks []Task) {
 				attrs = append(attrs, "per_second", fmt.Sprintf("%.1f", float64(done)/secs))
 			}
 			msg := "progress"
-			if final {
+			switch {
+			case final && stopped():
+				msg = "stopped"
+			case final:
 				msg = "finished"
 			}
 			log.Info(msg, attrs...)
@@ -110,14 +121,15 @@ func runLines(ctx context.Context, opts Options, tasks []Task) {
 	}
 }
 
-func runBars(ctx context.Context, opts Options, tasks []Task) {
+func runBars(ctx context.Context, opts Options, tasks []Task, stopped func() bool) {
 	// WithAutoRefresh: the caller decided a person is watching; mpb then draws
 	// even when Out is not a file (ForceTTY would need a real terminal size).
 	p := mpb.New(mpb.WithOutput(opts.Out), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 	bars := make([]*mpb.Bar, len(tasks))
+	known := make([]atomic.Bool, len(tasks))
 	for i, t := range tasks {
 		bars[i] = p.New(0, mpb.BarStyle(),
-			mpb.PrependDecorators(decor.Name(t.Name, decor.WC{W: 14, C: decor.DindentRight}), decor.CountersNoUnit("%d / %d")),
+			mpb.PrependDecorators(decor.Name(t.Name, decor.WC{W: 14, C: decor.DindentRight}), counter(&known[i])),
 			mpb.AppendDecorators(decor.AverageSpeed(0, "%.0f/s")),
 		)
 	}
@@ -126,6 +138,7 @@ func runBars(ctx context.Context, opts Options, tasks []Task) {
 			if t.Total != nil {
 				if total := t.Total(); total > 0 {
 					bars[i].SetTotal(total, false)
+					known[i].Store(true)
 				}
 			}
 			bars[i].SetCurrent(t.Done())
@@ -138,7 +151,11 @@ func runBars(ctx context.Context, opts Options, tasks []Task) {
 		case <-ctx.Done():
 			update()
 			for _, b := range bars {
-				b.SetTotal(-1, true) // mark complete at the current count
+				if stopped() {
+					b.Abort(false) // drawn where it stood: not full
+				} else {
+					b.SetTotal(-1, true) // complete at the current count
+				}
 			}
 			p.Wait()
 			return
@@ -146,4 +163,15 @@ func runBars(ctx context.Context, opts Options, tasks []Task) {
 			update()
 		}
 	}
+}
+
+// counter shows "done / total" once the total is known and only "done"
+// before: a total of 0 means unknown, not zero.
+func counter(known *atomic.Bool) decor.Decorator {
+	return decor.Any(func(s decor.Statistics) string {
+		if known.Load() {
+			return fmt.Sprintf("%d / %d", s.Current, s.Total)
+		}
+		return fmt.Sprintf("%d", s.Current)
+	})
 }

@@ -2,7 +2,10 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +13,14 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
 )
+
+// ForgottenObjectName is the marker Forget leaves among a forgotten
+// snapshot's data: it tells Prune that the data belong to a backup that
+// finished and was forgotten, so they go at once, while data without a
+// manifest and without the marker may be a backup still running and wait
+// for the grace period. It lives under data/<id>/ so that whoever may write
+// and delete data (the worker role) may write and delete it too.
+const ForgottenObjectName = "forgotten"
 
 // Forget deletes the manifests of the snapshots the decisions do not keep:
 // a snapshot ceases to exist when its manifest goes; its data become garbage
@@ -24,17 +35,37 @@ func (r *Repo) Forget(ctx context.Context, decisions []snapshot.Decision, dryRun
 		if dryRun {
 			continue
 		}
-		if err := r.Store.Delete(ctx, snapshot.ManifestKey(d.Manifest.ID)); err != nil {
-			return ids[:len(ids)-1], fmt.Errorf("forget snapshot %s: %w", d.Manifest.ID, err)
+		if err := r.forget(ctx, d.Manifest.ID); err != nil {
+			return ids[:len(ids)-1], err
 		}
 	}
 	return ids, nil
 }
 
+// forget marks the data first, then deletes the manifest: a crash in
+// between leaves a snapshot that still exists (Prune skips it) and a marker
+// a second forget finds in place.
+func (r *Repo) forget(ctx context.Context, id string) error {
+	mark := snapshot.DataKey(id, ForgottenObjectName)
+	if err := r.Store.Put(ctx, mark, strings.NewReader(id+"\n")); err != nil && !errors.Is(err, storage.ErrExist) {
+		return fmt.Errorf("forget snapshot %s: mark its data: %w", id, err)
+	}
+	if err := r.Store.Delete(ctx, snapshot.ManifestKey(id)); err != nil {
+		return fmt.Errorf("forget snapshot %s: %w", id, err)
+	}
+	return nil
+}
+
+// DefaultGrace is how long Prune leaves the data of an unfinished backup
+// alone unless told otherwise: longer than any backup runs.
+const DefaultGrace = 24 * time.Hour
+
 // PruneOptions configures Prune.
 type PruneOptions struct {
-	// Grace protects data younger than this (default 24h): a backup that is
-	// running has written data but not yet its manifest.
+	// Grace protects data of unfinished backups younger than this: a backup
+	// that is running has written data but not yet its manifest. Zero means
+	// zero; callers pass DefaultGrace for the usual day. Data of forgotten
+	// snapshots go regardless.
 	Grace  time.Duration
 	DryRun bool
 	Now    func() time.Time
@@ -57,19 +88,19 @@ type PruneReport struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Prune removes data no snapshot refers to, once older than the grace
-// period, and journal events older than the start of their pool's oldest
+// Prune removes the data of forgotten snapshots at once, data of backups
+// that never finished once older than the grace period, and journal events older than the start of their pool's oldest
 // snapshot (no point in time before it can be computed). Data of a snapshot
 // whose manifest exists but cannot be read are kept.
 func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, error) {
-	if opts.Grace == 0 {
-		opts.Grace = 24 * time.Hour
+	if opts.Grace < 0 {
+		return nil, fmt.Errorf("prune: grace period %s is negative", opts.Grace)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	cutoff := opts.Now().Add(-opts.Grace)
-	rep := &PruneReport{}
+	rep := &PruneReport{Snapshots: []string{}} // [] in JSON when none
 
 	manifests, problems, err := r.Snapshots(ctx)
 	if err != nil {
@@ -89,30 +120,25 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 		}
 	}
 
+	orphans, err := r.orphans(ctx, exists, rep)
+	if err != nil {
+		return nil, err
+	}
 	var doomed []string
-	garbage := map[string]bool{}
-	young := map[string]bool{}
-	for o, err := range r.Store.List(ctx, snapshot.DataPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w", snapshot.DataPrefix, r.Store, err)
-		}
-		id, _, ok := strings.Cut(strings.TrimPrefix(o.Key, snapshot.DataPrefix), "/")
-		if !ok || exists[id] {
+	for _, id := range slices.Sorted(maps.Keys(orphans)) {
+		o := orphans[id]
+		// A forgotten snapshot finished: nothing writes its data any more.
+		if !o.forgotten && (o.newest.After(cutoff) || o.started.After(cutoff)) {
+			rep.Young = append(rep.Young, id)
 			continue
 		}
-		started, err := snapshot.ParseID(id)
-		if err != nil {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is not a snapshot's data object; left alone", o.Key))
-			continue
+		rep.Snapshots = append(rep.Snapshots, id)
+		rep.DataObjects += len(o.keys)
+		if o.forgotten {
+			rep.DataObjects-- // the marker is not data
 		}
-		if o.ModTime.After(cutoff) || started.After(cutoff) {
-			young[id] = true
-			continue
-		}
-		garbage[id] = true
-		rep.DataObjects++
-		rep.DataBytes += o.Size
-		doomed = append(doomed, o.Key)
+		rep.DataBytes += o.bytes
+		doomed = append(doomed, o.keys...)
 	}
 	// Delete after listing: a store need not list stably under deletes.
 	if err := r.deleteAll(ctx, doomed, opts.DryRun); err != nil {
@@ -127,15 +153,6 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 				return rep, err
 			}
 		}
-	}
-	for id := range garbage {
-		if young[id] {
-			continue // some of its objects are young: report it as young only
-		}
-		rep.Snapshots = append(rep.Snapshots, id)
-	}
-	for id := range young {
-		rep.Young = append(rep.Young, id)
 	}
 	sort.Strings(rep.Snapshots)
 	sort.Strings(rep.Young)
@@ -168,6 +185,54 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 		}
 	}
 	return rep, r.deleteAll(ctx, doomed, opts.DryRun)
+}
+
+// orphan is the data of one snapshot id that has no manifest.
+type orphan struct {
+	started   time.Time
+	newest    time.Time // newest object's time
+	forgotten bool      // Forget left its marker
+	keys      []string  // the marker last, so a failed prune can be rerun
+	bytes     int64
+}
+
+// orphans lists the data of ids without a manifest, by id.
+func (r *Repo) orphans(ctx context.Context, exists map[string]bool, rep *PruneReport) (map[string]*orphan, error) {
+	out := map[string]*orphan{}
+	for o, err := range r.Store.List(ctx, snapshot.DataPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", snapshot.DataPrefix, r.Store, err)
+		}
+		id, name, ok := strings.Cut(strings.TrimPrefix(o.Key, snapshot.DataPrefix), "/")
+		if !ok || exists[id] {
+			continue
+		}
+		started, err := snapshot.ParseID(id)
+		if err != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is not a snapshot's data object; left alone", o.Key))
+			continue
+		}
+		g := out[id]
+		if g == nil {
+			g = &orphan{started: started}
+			out[id] = g
+		}
+		if o.ModTime.After(g.newest) {
+			g.newest = o.ModTime
+		}
+		if name == ForgottenObjectName {
+			g.forgotten = true
+			continue
+		}
+		g.bytes += o.Size
+		g.keys = append(g.keys, o.Key)
+	}
+	for id, g := range out {
+		if g.forgotten {
+			g.keys = append(g.keys, snapshot.DataKey(id, ForgottenObjectName))
+		}
+	}
+	return out, nil
 }
 
 func (r *Repo) deleteAll(ctx context.Context, keys []string, dryRun bool) error {

@@ -89,14 +89,15 @@ func TestForgetAndPrune(t *testing.T) {
 		t.Fatalf("forgot %v, want %v (pool B's only snapshot is its newest)", forgotten, want)
 	}
 
-	dryRep, err := r.Prune(ctx, repo.PruneOptions{DryRun: true})
+	dryRep, err := r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(keys(t, s, snapshot.DataPrefix)); got != 7 {
-		t.Fatalf("dry-run prune deleted data: %d objects left, want 7", got)
+	// 7 data objects and the markers of the 2 forgotten snapshots.
+	if got := len(keys(t, s, snapshot.DataPrefix)); got != 9 {
+		t.Fatalf("dry-run prune deleted data: %d objects left, want 9", got)
 	}
-	rep, err := r.Prune(ctx, repo.PruneOptions{})
+	rep, err := r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +147,60 @@ func TestPruneKeepsDataOfUnreadableManifests(t *testing.T) {
 	}
 	if len(rep.Notes) == 0 || !strings.Contains(rep.Notes[0], "verify") {
 		t.Errorf("notes = %v, want one saying journal pruning was skipped", rep.Notes)
+	}
+}
+
+// A snapshot forgotten a minute after it was taken loses its data at once;
+// an unfinished backup of the same age waits for the grace period, and a
+// grace of zero is zero, not the default.
+func TestPruneForgottenAtOnceUnfinishedAfterGrace(t *testing.T) {
+	s, _ := storage.NewDir(t.TempDir())
+	r := repo.New(s)
+	now := time.Now().UTC()
+	fresh := putManifest(t, s, "us-east-1_A", now.Add(-time.Minute), 1)
+	newest := putManifest(t, s, "us-east-1_A", now.Add(-30*time.Second), 2)
+	unfinished, _ := snapshot.NewID(now.Add(-time.Minute), strings.NewReader("dead"))
+	for _, id := range []string{fresh.ID, newest.ID, unfinished} {
+		if err := s.Put(ctx, snapshot.DataKey(id, snapshot.PoolObjectName), strings.NewReader("data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decisions, err := snapshot.Apply([]*snapshot.Manifest{fresh, newest}, snapshot.Policy{Last: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Forget(ctx, decisions, false); err != nil {
+		t.Fatal(err)
+	}
+	// A second forget of the same snapshot (a rerun after a crash between
+	// marker and manifest delete) finds its marker in place.
+	if err := s.Put(ctx, snapshot.ManifestKey(fresh.ID), strings.NewReader("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Forget(ctx, decisions, false); err != nil {
+		t.Fatalf("forget again: %v", err)
+	}
+	rep, err := r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Snapshots, []string{fresh.ID}) || rep.DataObjects != 1 || !slices.Equal(rep.Young, []string{unfinished}) {
+		t.Fatalf("prune: %+v; want %s's data removed and %s left as young", rep, fresh.ID, unfinished)
+	}
+	if left := keys(t, s, snapshot.DataPrefix+fresh.ID+"/"); len(left) != 0 {
+		t.Errorf("left of the forgotten snapshot: %v", left)
+	}
+	rep, err = r.Prune(ctx, repo.PruneOptions{Grace: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Snapshots, []string{unfinished}) || len(rep.Young) != 0 {
+		t.Fatalf("prune --grace 0: %+v; want the unfinished backup's data removed", rep)
+	}
+	if got := keys(t, s, snapshot.DataPrefix); len(got) != 1 || !strings.Contains(got[0], newest.ID) {
+		t.Errorf("data left: %v, want only the kept snapshot's", got)
+	}
+	if _, err := r.Prune(ctx, repo.PruneOptions{Grace: -time.Second}); err == nil {
+		t.Error("a negative grace period was accepted")
 	}
 }
