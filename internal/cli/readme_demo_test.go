@@ -53,6 +53,7 @@ var demoMasks = []struct {
 	{regexp.MustCompile(`\S*/cogvault-demo-\d+`), "DIR"},
 	{regexp.MustCompile(`\d+(\.\d+)? (B|KiB|MiB)\)`), "SIZE)"},
 	{regexp.MustCompile(`done in [\d.]+s: \d+ Cognito API calls`), "done in Ts: N Cognito API calls"},
+	{regexp.MustCompile(`ed25519:[A-Za-z0-9+/]{43}=`), "ed25519:KEY"},
 }
 
 func maskDemo(s string) string {
