@@ -85,9 +85,12 @@ func TestEncryptedRepository(t *testing.T) {
 	if code, out, _ := run(t, ctx, append([]string{"snapshots"}, common...)...); code != 0 || !strings.Contains(out, src.PoolID) {
 		t.Fatalf("snapshots without a key: exit %d %s", code, out)
 	}
+	// Without the key nothing can be checked: exit 2, never "damaged" and
+	// never advice to forget or prune what may be whole.
 	code, out, errOut := run(t, ctx, append([]string{"verify"}, common...)...)
-	if code == 0 || !strings.Contains(out+errOut, "--age-identity") {
-		t.Fatalf("verify without a key: exit %d\n%s\n%s", code, out, errOut)
+	if code != 2 || !strings.Contains(errOut, "cannot check: the repository is encrypted; give --age-identity") ||
+		strings.Contains(out+errOut, "DAMAGED") || strings.Contains(out+errOut, "forget") {
+		t.Fatalf("verify without a key: exit %d, want 2 and no damage\n%s\n%s", code, out, errOut)
 	}
 	withKey := append([]string{"--age-identity", keyFile}, common...)
 	if code, out, errOut := run(t, ctx, append([]string{"verify"}, withKey...)...); code != 0 {

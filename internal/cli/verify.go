@@ -47,7 +47,8 @@ EXIT STATUS
   0  no damage found
   1  damage found (the report names each damaged object), including a forged
      or unsigned manifest, a removed or replaced config.json
-  2  the check could not run: bad flags, unreadable repository, no such
+  2  the check could not run: bad flags, unreadable repository, an
+     encrypted repository without --age-identity, no such
      snapshot, or "latest" without --pool in a repository of several pools
      (the error lists them)`,
 		Example: `  cogvault verify --repo s3://my-backups/cognito
@@ -65,6 +66,11 @@ func runVerify(ctx context.Context, opts verifyOptions, g *globalOptions, args [
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
 		return withCode(ExitUsage, err)
+	}
+	// Without the identity nothing can be decrypted, so nothing can be
+	// checked: that is not damage, and forget/prune must not be advised.
+	if r.Config != nil && r.Config.Encryption == repo.EncryptionAge && g.AgeIdentity == "" {
+		return usageError("cannot check: the repository is encrypted; give --age-identity FILE (or set COGVAULT_AGE_IDENTITY)")
 	}
 	var targets []*snapshot.Manifest
 	var results []*repo.VerifyResult
