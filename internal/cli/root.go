@@ -146,16 +146,20 @@ func newRoot(g *globalOptions) *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       versionLine(), // --version
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return g.validate()
 		},
 	}
 	g.AddFlags(root.PersistentFlags())
+	root.Flags().Bool("version", false, "print cogvault's version, as 'cogvault version' does")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 	root.AddCommand(
 		newVersionCommand(g),
+		newIAMPolicyCommand(g),
 		newPoolsCommand(g),
 		newQuotasCommand(g),
 		newInitCommand(g),
