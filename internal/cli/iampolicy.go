@@ -107,7 +107,7 @@ func runIAMPolicy(ctx context.Context, modeName string, opts iamPolicyOptions, g
 func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 	checks := []struct {
 		flag, val, want string
-		re             *regexp.Regexp
+		re              *regexp.Regexp
 	}{
 		{"--pool", o.Pool, "a user pool id such as us-east-1_AbC123", poolIDRe},
 		{"--account", o.Account, "a 12-digit AWS account id", accountRe},

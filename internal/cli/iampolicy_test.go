@@ -1,0 +1,148 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/iampolicy"
+)
+
+// granted are the Cognito operations the policy `cogvault iam-policy MODE`
+// prints lets the caller call (dependent actions are checked by IAM, never
+// called, so they are left out).
+func granted(t *testing.T, m iampolicy.Mode, o iampolicy.Options) []string {
+	t.Helper()
+	var ops []string
+	for _, st := range iampolicy.Build(m, o).Statement {
+		for _, a := range st.Action {
+			if op, ok := strings.CutPrefix(a, "cognito-idp:"); ok && !slices.Contains(m.Dependent, a) {
+				ops = append(ops, op)
+			}
+		}
+	}
+	slices.Sort(ops)
+	return slices.Compact(ops)
+}
+
+// notExercised are granted actions the scenario below does not reach, and
+// why: each is called only for data the small fake pool does not have.
+var notExercised = map[string]string{
+	"AdminEnableUser":           "re-enables an existing disabled user (--on-existing update)",
+	"AdminUpdateUserAttributes": "updates existing users (--on-existing update)",
+	"AdminGetUser":              "restore: confirms a user the eventually consistent listing does not show yet",
+	"AdminLinkProviderForUser":  "links native users to federated identities; these 30 users have none",
+	"AdminSetUserMFAPreference": "migrate: clone backs up without --mfa, so there are no MFA preferences",
+	"CreateIdentityProvider":    "the pool's Google provider needs its secret from --map",
+	"SetUICustomization":        "the pool has no hosted-UI customization",
+	"SetUserPoolMfaConfig":      "the pool's MFA is off, Cognito's default",
+}
+
+// TestIAMPolicyGrantsWhatEachModeCalls proves the table drives the code:
+// each CLI mode runs against the fake with every Cognito operation its
+// printed policy does not grant denied (IAM's AccessDeniedException), and
+// still succeeds; then each granted operation it calls is denied alone, and
+// the run must fail or say so (exit status or output).
+func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	src, err := srv.Populate(cognitotest.PopulateOptions{Users: 30, Groups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A domain and a resource server, so that backup reads and create-pool
+	// creates them.
+	api := newFakeClient(t, srv)
+	if _, err := api.CreateUserPoolDomain(ctx, &cip.CreateUserPoolDomainInput{UserPoolId: &src.PoolID, Domain: aws.String("acme-auth")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.CreateResourceServer(ctx, &cip.CreateResourceServerInput{UserPoolId: &src.PoolID, Identifier: aws.String("https://api.example.com"), Name: aws.String("api")}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", srv.URL)
+	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--repo", dir + "/repo"}
+	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID}, common...)...); code != 0 {
+		t.Fatalf("backup: %s", errOut)
+	}
+	const role = "arn:aws:iam::123456789012:role/import"
+	n := 0
+	fresh := func(what string) string { n++; return fmt.Sprintf("%s/%s%d", dir, what, n) }
+	target := func() string {
+		p, err := srv.Populate(cognitotest.PopulateOptions{PoolName: fmt.Sprint("target", n), Seed: uint64(100 + n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PoolID
+	}
+	restore := func(extra ...string) []string {
+		return append([]string{"restore", "latest", "--pool", src.PoolID, "--state-file", fresh("state"), "--mapping-file", fresh("subs")}, extra...)
+	}
+	modes := map[string]func() []string{
+		// Its own repository: the runs with a denied optional read write
+		// incomplete snapshots, which the restores must not pick up.
+		"backup":         func() []string { return []string{"backup", "--pool", src.PoolID, "--mfa", "--repo", fresh("repo")} },
+		"restore":        func() []string { return restore("--to", target()) },
+		"restore-import": func() []string { return restore("--to", target(), "--via", "import", "--import-role-arn", role) },
+		"create-pool": func() []string {
+			return restore("--create-pool", fresh("pool")[len(dir)+1:], "--id-map-file", fresh("ids"))
+		},
+		"migrate": func() []string {
+			return []string{"clone", "--from", src.PoolID, "--to-region", "us-east-1", "--to-endpoint-url", srv.URL,
+				"--state-file", fresh("state"), "--mapping-file", fresh("subs"), "--id-map-file", fresh("ids")}
+		},
+	}
+	for _, name := range []string{"backup", "restore", "restore-import", "create-pool", "migrate"} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := iampolicy.Lookup(name)
+			grant := granted(t, m, iampolicy.Options{PoolID: src.PoolID, ImportRoleARN: role})
+			// Without any denial first: the policy must not change the outcome.
+			want, out, errOut := run(t, ctx, append(common, modes[name]()...)...)
+			if want != 0 && want != 3 {
+				t.Fatalf("without denials: exit %d\n%s\n%s", want, out, errOut)
+			}
+			allow := srv.DenyActions(slices.DeleteFunc(cognitotest.Operations(), func(op string) bool { return slices.Contains(grant, op) })...)
+			defer allow()
+			srv.ResetStats()
+			base, out, errOut := run(t, ctx, append(common, modes[name]()...)...)
+			if base != want {
+				t.Fatalf("with only the policy's actions: exit %d\n%s\n%s", base, out, errOut)
+			}
+			called := calledOps(srv)
+			for _, op := range grant {
+				if !slices.Contains(called, op) {
+					if why, ok := notExercised[op]; ok && name != "backup" {
+						t.Logf("%s granted, not reached here: %s", op, why)
+						continue
+					}
+					t.Errorf("%s is granted but the run never called it", op)
+					continue
+				}
+				lift := srv.DenyActions(op)
+				code, out, errOut := run(t, ctx, append(common, modes[name]()...)...)
+				lift()
+				if code == base && !strings.Contains(out+errOut, op) && !strings.Contains(out+errOut, "AccessDenied") {
+					t.Errorf("denying %s changed nothing visible: exit %d\n%s\n%s", op, code, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+func calledOps(srv *cognitotest.Server) []string {
+	var ops []string
+	for op, st := range srv.Stats() {
+		if st.Calls > 0 {
+			ops = append(ops, op)
+		}
+	}
+	slices.Sort(ops)
+	return ops
+}
