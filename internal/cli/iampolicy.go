@@ -191,3 +191,23 @@ func (g *globalOptions) callerAccount(ctx context.Context) string {
 func (g *globalOptions) notef(format string, args ...any) {
 	fmt.Fprintf(g.stderr, "cogvault: "+format+"\n", args...)
 }
+
+// iamHelp is the IAM paragraph of a command's --help: what `cogvault
+// iam-policy MODE` grants, from the same table.
+func iamHelp(mode string) string {
+	m, ok := iampolicy.Lookup(mode)
+	if !ok {
+		panic("iamHelp: unknown mode " + mode) // a typo in this package
+	}
+	return iampolicy.Help(m, 78)
+}
+
+// iamHelpAdded lists what mode needs beyond base, after label.
+func iamHelpAdded(base, mode, label string) string {
+	b, ok1 := iampolicy.Lookup(base)
+	m, ok2 := iampolicy.Lookup(mode)
+	if !ok1 || !ok2 {
+		panic("iamHelpAdded: unknown mode " + base + " or " + mode)
+	}
+	return iampolicy.Added(b, m, label, 78)
+}

@@ -146,3 +146,21 @@ func calledOps(srv *cognitotest.Server) []string {
 	slices.Sort(ops)
 	return ops
 }
+
+// The IAM paragraphs of --help come from the table: every action the
+// policy of a mode grants is named in its command's help.
+func TestHelpNamesEveryActionOfThePolicy(t *testing.T) {
+	for cmd, modes := range map[string][]string{"backup": {"backup"}, "restore": {"restore", "restore-import", "create-pool"}} {
+		_, help, _ := run(t, context.Background(), cmd, "--help")
+		for _, name := range modes {
+			m, _ := iampolicy.Lookup(name)
+			for _, st := range iampolicy.Build(m, iampolicy.Options{Bucket: "b", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r"}).Statement {
+				for _, a := range st.Action {
+					if !strings.Contains(help, a) {
+						t.Errorf("%s --help does not name %s (iam-policy %s grants it)", cmd, a, name)
+					}
+				}
+			}
+		}
+	}
+}

@@ -102,4 +102,5 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:SetUICustomization":        "userpool",
 	"cognito-idp:SetUserPoolMfaConfig":      "userpool", // dependent action iam:PassRole (the SMS role)
 	"cognito-idp:StartUserImportJob":        "userpool",
+	"cognito-idp:TagResource":               "userpool", // optional resource type; CreateUserPool's dependent action for its tags
 }
