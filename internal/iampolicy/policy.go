@@ -58,12 +58,11 @@ func Build(m Mode, o Options) Document {
 	add("NewUserPool", newOnPool, poolARN(o, newRegion, "*"))
 	add("CognitoAnyResource", sorted(onAny, newOnAny), "*")
 	addRepo(&d, m, o)
+	// Readers too get GenerateDataKey: the S3 user guide says uploading or
+	// downloading an SSE-KMS object needs both (docs/cognito-facts.md 15.3),
+	// and GenerateDataKey decrypts nothing already written.
 	if o.KMSKey != "" && m.Repo != RepoNone {
-		actions := []string{"kms:Decrypt"}
-		if m.Repo != RepoRead {
-			actions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
-		}
-		add("RepositoryKey", actions, o.KMSKey)
+		add("RepositoryKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, o.KMSKey)
 	}
 	if o.SigningKey != "" && m.Writer {
 		add("SignRepository", []string{"kms:Sign"}, o.SigningKey)
