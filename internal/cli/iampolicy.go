@@ -54,6 +54,8 @@ The pool ARN needs a Region and an account: the Region comes from --pool
 (us-east-1_AbC → us-east-1) or --region, the account from --account or,
 when credentials are available, STS GetCallerIdentity; otherwise "*" with a
 note on stderr. A repository that is not in S3 gets no S3 statements.
+create-pool grants on userpool/* in --region (the new pool's id is not known
+yet). The policy is JSON whatever --output says.
 
 EXIT STATUS
   0  the policy was printed
@@ -97,7 +99,7 @@ func runIAMPolicy(ctx context.Context, modeName string, opts iamPolicyOptions, g
 	if opts.EnableRestore {
 		mode = mode.WithRestore()
 	}
-	o, err := policyOptions(ctx, opts, g)
+	o, err := policyOptions(ctx, mode, opts, g)
 	if err != nil {
 		return err
 	}
@@ -135,33 +137,26 @@ func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 }
 
 // policyOptions scopes the policy: Region from the pool id, account from
-// --account or STS, repository from --repo.
-func policyOptions(ctx context.Context, opts iamPolicyOptions, g *globalOptions) (iampolicy.Options, error) {
+// --account or STS, repository from --repo. Each "*" it leaves gets a note.
+func policyOptions(ctx context.Context, m iampolicy.Mode, opts iamPolicyOptions, g *globalOptions) (iampolicy.Options, error) {
 	o := iampolicy.Options{PoolID: opts.Pool, Account: opts.Account, NewPoolRegion: opts.ToRegion,
 		KMSKey: opts.KMSKey, SigningKey: opts.SigningKey, ImportRoleARN: opts.ImportRoleARN}
+	if err := repoScope(&o, m, g); err != nil {
+		return o, err
+	}
 	o.Region = g.Region
 	if r, _, ok := strings.Cut(opts.Pool, "_"); ok {
 		o.Region = r
 	}
+	if len(m.NewPool) > 0 && len(m.Cognito) == 0 && g.Region != "" {
+		o.NewPoolRegion = g.Region // restore --create-pool creates it in --region
+	}
 	o.Partition = iampolicy.PartitionOf(o.Region)
-	if o.Region == "" {
+	if o.Region == "" && o.NewPoolRegion == "" {
 		g.notef("no --pool or --region: the policy names every Region (*)")
 	}
-	if opts.Pool == "" {
+	if opts.Pool == "" && len(m.Cognito) > 0 {
 		g.notef("no --pool: the policy grants its Cognito actions on every pool in the account (userpool/*)")
-	}
-	switch {
-	case strings.HasPrefix(g.Repo, "s3://"):
-		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(g.Repo, "s3://"), "/")
-		if bucket == "" {
-			return o, usageError("--repo %q: want s3://BUCKET/PREFIX", g.Repo)
-		}
-		o.Bucket, o.Prefix = bucket, strings.Trim(prefix, "/")
-	case g.Repo == "":
-		o.AnyBucket = true
-		g.notef("no --repo: the policy grants its S3 actions on every bucket; pass --repo s3://BUCKET/PREFIX to scope them")
-	default:
-		g.notef("--repo %s is not in S3: the policy has no S3 statements", g.Repo)
 	}
 	if o.Account == "" {
 		if g.Region == "" {
@@ -170,6 +165,25 @@ func policyOptions(ctx context.Context, opts iamPolicyOptions, g *globalOptions)
 		o.Account = g.callerAccount(ctx)
 	}
 	return o, nil
+}
+
+// repoScope reads --repo: the bucket and prefix of an S3 repository.
+func repoScope(o *iampolicy.Options, m iampolicy.Mode, g *globalOptions) error {
+	switch {
+	case m.Repo == iampolicy.RepoNone:
+	case strings.HasPrefix(g.Repo, "s3://"):
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(g.Repo, "s3://"), "/")
+		if bucket == "" {
+			return usageError("--repo %q: want s3://BUCKET/PREFIX", g.Repo)
+		}
+		o.Bucket, o.Prefix = bucket, strings.Trim(prefix, "/")
+	case g.Repo == "":
+		o.AnyBucket = true
+		g.notef("no --repo: the policy grants its S3 actions on every bucket; pass --repo s3://BUCKET/PREFIX to scope them")
+	default:
+		g.notef("--repo %s is not in S3: the policy has no S3 statements", g.Repo)
+	}
+	return nil
 }
 
 // callerAccount asks STS whose credentials these are, or returns "" (the
