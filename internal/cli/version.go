@@ -40,7 +40,7 @@ func readBuildInfo() buildInfo {
 	if b.Version == "" && ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		b.Version = info.Main.Version
 	}
-	if b.Version == "" {
+	if b.Version == "" || b.Version == "devel" { // dist.sh outside a git checkout stamps "devel"
 		b.Version, b.Devel = "devel", true
 	}
 	if ok && b.Commit == "" {
