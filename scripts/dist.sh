@@ -3,7 +3,8 @@
 # (tar.gz for unix, zip for windows), each holding the binary, README.md and
 # LICENSE if present, plus SHA256SUMS in the format `sha256sum -c` checks.
 # VERSION and COMMIT are stamped into the binary (internal/cli.stampedVersion,
-# stampedCommit). PLATFORMS overrides the list (e.g. "linux/amd64").
+# stampedCommit). PLATFORMS overrides the list (e.g. "linux/amd64"). The
+# unpacked directories stay in dist/ too: dist/cogvault_<v>_<os>_<arch>/cogvault.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dist=${DIST:-dist}
@@ -32,7 +33,6 @@ for p in $platforms; do
     archive=$name.tar.gz
     tar -C "$dist" -czf "$dist/$archive" "$name"
   fi
-  rm -rf "$dir"
   archives+=("$archive")
   echo "$dist/$archive"
 done
