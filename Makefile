@@ -1,4 +1,4 @@
-.PHONY: test lint ci demo lambda
+.PHONY: test lint ci demo lambda dist
 
 # The README's test command, plus vet.
 test:
@@ -9,6 +9,12 @@ lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# Release archives for linux, darwin and windows on amd64 and arm64, with the
+# version (git describe) and commit stamped in, and dist/SHA256SUMS
+# (check with: cd dist && sha256sum -c SHA256SUMS). See scripts/dist.sh.
+dist:
+	bash scripts/dist.sh
 
 ci:
 	bash .ci/run

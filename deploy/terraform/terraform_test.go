@@ -3,9 +3,9 @@
 // (hclwrite.Format is the formatter terraform fmt runs), every variable
 // referenced is declared and every declared one used, the examples pass
 // only declared inputs and every required one, the IAM action lists are
-// exactly what the code calls (capture.Actions), each role is granted its
+// exactly what the code calls (iampolicy.Lambda, the table `cogvault iam-policy` prints from), each role is granted its
 // function's actions on the resource type the Service Authorization
-// Reference lists for them (capture.ResourceTypes), the functions'
+// Reference lists for them (iampolicy.ResourceTypes), the functions'
 // environments set only variables the code reads, and (policy_test.go) what
 // each role may do to the repository and the signing key.
 package terraform_test
@@ -25,6 +25,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cogvault/cogvault/internal/capture"
+	"github.com/cogvault/cogvault/internal/iampolicy"
 )
 
 // module is one directory of .tf files.
@@ -190,10 +191,10 @@ func literalList(t *testing.T, m *module, name string) []string {
 
 func TestIAMActionsMatchTheCode(t *testing.T) {
 	m := load(t, ".")
-	for mode, want := range capture.Actions {
+	for mode, want := range iampolicy.Lambda {
 		got := literalList(t, m, "cognito_actions_"+mode)
 		if !slices.Equal(got, want) {
-			t.Errorf("local.cognito_actions_%s = %v\nthe code calls (capture.Actions[%q]) %v", mode, got, mode, want)
+			t.Errorf("local.cognito_actions_%s = %v\nthe code calls (iampolicy.Lambda[%q]) %v", mode, got, mode, want)
 		}
 	}
 }
@@ -246,7 +247,7 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 		for role, ms := range modes {
 			want := map[string]bool{}
 			for _, mode := range ms {
-				for _, a := range capture.Actions[mode] {
+				for _, a := range iampolicy.Lambda[mode] {
 					want[a] = true
 				}
 			}
@@ -261,10 +262,10 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 				}
 			}
 			for _, a := range keys(want) {
-				typ, known := capture.ResourceTypes[a]
+				typ, known := iampolicy.ResourceTypes[a]
 				switch sts := granted[a]; {
 				case !known:
-					t.Errorf("%s is called but missing from capture.ResourceTypes (the Service Authorization Reference's table)", a)
+					t.Errorf("%s is called but missing from iampolicy.ResourceTypes (the Service Authorization Reference's table)", a)
 				case len(sts) != 1:
 					t.Errorf("enable_restore=%v: role %s: %s is granted by %d statements, want 1", restore, role, a, len(sts))
 				case resourceType(e, sts[0]) != typ:
@@ -280,16 +281,16 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 	}
 	// The module's literal list of "*" actions is exactly the reference's.
 	var anyRes []string
-	for _, actions := range capture.Actions {
+	for _, actions := range iampolicy.Lambda {
 		for _, a := range actions {
-			if typ, ok := capture.ResourceTypes[a]; ok && typ == "" && !slices.Contains(anyRes, a) {
+			if typ, ok := iampolicy.ResourceTypes[a]; ok && typ == "" && !slices.Contains(anyRes, a) {
 				anyRes = append(anyRes, a)
 			}
 		}
 	}
 	sort.Strings(anyRes)
 	if got := literalList(t, m, "cognito_actions_any_resource"); !slices.Equal(got, anyRes) {
-		t.Errorf("local.cognito_actions_any_resource = %v, want %v (capture.ResourceTypes)", got, anyRes)
+		t.Errorf("local.cognito_actions_any_resource = %v, want %v (iampolicy.ResourceTypes)", got, anyRes)
 	}
 }
 

@@ -1,99 +1,12 @@
 package capture
 
-// Actions are the IAM actions each mode of the Lambda calls, as the policy
-// in deploy/terraform grants them: a test runs every mode against the fake
-// and checks that it calls nothing else, and another checks that the
-// Terraform module's lists are exactly these.
-var Actions = map[string][]string{
-	// PostConfirmation and CloudTrail events.
-	"capture": {
-		"cognito-idp:AdminGetUser",
-		"cognito-idp:AdminListGroupsForUser",
-		"cognito-idp:GetGroup",
-		"cognito-idp:ListUsers",
-	},
-	// The scheduled snapshot.
-	"snapshot": {
-		"cognito-idp:DescribeIdentityProvider",
-		"cognito-idp:DescribeUserPool",
-		"cognito-idp:DescribeUserPoolClient",
-		"cognito-idp:DescribeUserPoolDomain",
-		"cognito-idp:GetUICustomization",
-		"cognito-idp:GetUserPoolMfaConfig",
-		"cognito-idp:ListGroups",
-		"cognito-idp:ListIdentityProviders",
-		"cognito-idp:ListResourceServers",
-		"cognito-idp:ListUserPoolClients",
-		"cognito-idp:ListUsers",
-		"cognito-idp:ListUsersInGroup",
-	},
-	// The manual restore, admin and import paths.
-	"restore": {
-		"cognito-idp:AdminAddUserToGroup",
-		"cognito-idp:AdminCreateUser",
-		"cognito-idp:AdminDisableUser",
-		"cognito-idp:AdminEnableUser",
-		"cognito-idp:AdminGetUser",
-		"cognito-idp:AdminLinkProviderForUser",
-		"cognito-idp:AdminSetUserMFAPreference",
-		"cognito-idp:AdminSetUserPassword",
-		"cognito-idp:AdminUpdateUserAttributes",
-		"cognito-idp:CreateGroup",
-		"cognito-idp:CreateUserImportJob",
-		"cognito-idp:DescribeUserImportJob",
-		"cognito-idp:DescribeUserPool",
-		"cognito-idp:GetCSVHeader",
-		"cognito-idp:ListGroups",
-		"cognito-idp:ListIdentityProviders",
-		"cognito-idp:ListUsers",
-		"cognito-idp:StartUserImportJob",
-	},
-}
+import "github.com/cogvault/cogvault/internal/iampolicy"
 
-// ResourceTypes is, for every Cognito action cogvault calls (the Lambda's
-// modes above and the CLI's clone and pool creation), the resource type the
-// Service Authorization Reference lists for it: "userpool" (grant it on the
-// pool's ARN, arn:${Partition}:cognito-idp:${Region}:${Account}:userpool/${UserPoolId})
-// or "" (no resource-level permissions: the policy must say Resource "*").
-// Source: "Actions, resources, and condition keys for Amazon Cognito User
-// Pools", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncognitouserpools.html
-// (docs/cognito-facts.md section 14). deploy/terraform's test checks that
-// the module's policy grants each action on exactly this resource type.
-var ResourceTypes = map[string]string{
-	"cognito-idp:AdminAddUserToGroup":       "userpool",
-	"cognito-idp:AdminCreateUser":           "userpool",
-	"cognito-idp:AdminDisableUser":          "userpool",
-	"cognito-idp:AdminEnableUser":           "userpool",
-	"cognito-idp:AdminGetUser":              "userpool",
-	"cognito-idp:AdminLinkProviderForUser":  "userpool",
-	"cognito-idp:AdminListGroupsForUser":    "userpool",
-	"cognito-idp:AdminSetUserMFAPreference": "userpool",
-	"cognito-idp:AdminSetUserPassword":      "userpool",
-	"cognito-idp:AdminUpdateUserAttributes": "userpool",
-	"cognito-idp:CreateGroup":               "userpool", // dependent action iam:PassRole (a group's role)
-	"cognito-idp:CreateIdentityProvider":    "userpool",
-	"cognito-idp:CreateResourceServer":      "userpool",
-	"cognito-idp:CreateUserImportJob":       "userpool", // dependent action iam:PassRole (the logs role)
-	"cognito-idp:CreateUserPool":            "",         // the pool does not exist yet
-	"cognito-idp:CreateUserPoolClient":      "userpool",
-	"cognito-idp:CreateUserPoolDomain":      "userpool",
-	"cognito-idp:DescribeIdentityProvider":  "userpool",
-	"cognito-idp:DescribeUserImportJob":     "userpool",
-	"cognito-idp:DescribeUserPool":          "userpool",
-	"cognito-idp:DescribeUserPoolClient":    "userpool",
-	"cognito-idp:DescribeUserPoolDomain":    "", // the request names a domain, not a pool
-	"cognito-idp:GetCSVHeader":              "userpool",
-	"cognito-idp:GetGroup":                  "userpool",
-	"cognito-idp:GetUICustomization":        "userpool",
-	"cognito-idp:GetUserPoolMfaConfig":      "userpool",
-	"cognito-idp:ListGroups":                "userpool",
-	"cognito-idp:ListIdentityProviders":     "userpool",
-	"cognito-idp:ListResourceServers":       "userpool",
-	"cognito-idp:ListUserPoolClients":       "userpool",
-	"cognito-idp:ListUserPools":             "",
-	"cognito-idp:ListUsers":                 "userpool",
-	"cognito-idp:ListUsersInGroup":          "userpool",
-	"cognito-idp:SetUICustomization":        "userpool",
-	"cognito-idp:SetUserPoolMfaConfig":      "userpool", // dependent action iam:PassRole (the SMS role)
-	"cognito-idp:StartUserImportJob":        "userpool",
-}
+// Actions are the IAM actions each mode of the Lambda calls, and
+// ResourceTypes the resource type of each Cognito action cogvault calls.
+// Both live in internal/iampolicy, the one table `cogvault iam-policy`, the
+// Terraform module's test and this package's tests read.
+var (
+	Actions       = iampolicy.Lambda
+	ResourceTypes = iampolicy.ResourceTypes
+)

@@ -53,10 +53,10 @@ production. Data objects are written as they fill; the manifest is written
 last, so an interrupted backup leaves no snapshot (and its data objects are
 removed).
 
-Needs cognito-idp:DescribeUserPool, ListUsers, ListGroups, ListUsersInGroup,
-ListUserPoolClients, DescribeUserPoolClient, ListIdentityProviders,
-DescribeIdentityProvider (and AdminGetUser with --mfa), plus write access to
-the repository. The pool-configuration extras (ListResourceServers,
+IAM: what 'cogvault iam-policy backup' prints, scoped to a pool and
+repository (AdminGetUser is for --mfa; the KMS keys only when used):
+` + iamHelp("backup") + `
+The pool-configuration extras (ListResourceServers,
 GetUICustomization, GetUserPoolMfaConfig, DescribeUserPoolDomain) are
 optional: when the service refuses one (AccessDeniedException, or
 OperationNotEnabledException where the Region lacks it) the snapshot is still

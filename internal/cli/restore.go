@@ -154,10 +154,9 @@ a snapshot), a domain prefix taken in the Region. A --map file looks like:
   {"replace": {"arn:aws:lambda:us-east-1:111:function:pre": "arn:aws:lambda:eu-west-1:222:function:pre"},
    "domain": "acme-auth-eu",
    "providerSecrets": {"Google": {"client_secret": "…"}}}
-Creating needs cognito-idp:CreateUserPool, SetUserPoolMfaConfig,
-CreateResourceServer, CreateIdentityProvider, CreateUserPoolClient and
-CreateUserPoolDomain.
-
+Creating needs, besides the restore's actions on the new pool (see
+'cogvault iam-policy create-pool'):
+` + iamHelpAdded("restore", "create-pool", `on the pool it creates or "*":`) + `
 A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated. The
@@ -175,15 +174,10 @@ The report says where they are.
 The report prints one line per kind of item with a count and a few
 usernames; --output json lists every item.
 
-Needs, on the target pool: cognito-idp:DescribeUserPool, ListUsers,
-ListGroups, ListIdentityProviders, CreateGroup, AdminCreateUser, AdminGetUser,
-AdminSetUserPassword, AdminUpdateUserAttributes, AdminDisableUser,
-AdminEnableUser, AdminSetUserMFAPreference, AdminAddUserToGroup,
-AdminLinkProviderForUser (with --via import also GetCSVHeader,
-CreateUserImportJob, StartUserImportJob, DescribeUserImportJob, and
-iam:PassRole on the import role, and logs:GetLogEvents to name the reason
-of each failed line); read access to the repository.
-
+IAM: what 'cogvault iam-policy restore' prints, scoped to the target pool
+and repository (logs:GetLogEvents is optional: it names the reason of each
+failed import line):
+` + iamHelp("restore") + iamHelpAdded("restore", "restore-import", "with --via import:") + `
 EXIT STATUS
   0  everything was restored
   1  the restore failed (run it again to resume)

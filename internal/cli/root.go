@@ -162,6 +162,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       versionLine(), // --version
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.validate(); err != nil {
 				return err
@@ -170,11 +171,14 @@ func newRoot(g *globalOptions) *cobra.Command {
 		},
 	}
 	g.AddFlags(root.PersistentFlags())
+	root.Flags().Bool("version", false, "print cogvault's version, as 'cogvault version' does")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 	root.AddCommand(
 		newVersionCommand(g),
+		newIAMPolicyCommand(g),
 		newPoolsCommand(g),
 		newQuotasCommand(g),
 		newInitCommand(g),

@@ -1,0 +1,77 @@
+package iampolicy
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Every action a mode calls has its resource type recorded: split sends an
+// unknown one to "*", which would hide a missing row.
+func TestEveryActionHasAResourceType(t *testing.T) {
+	for _, m := range Modes {
+		for _, a := range sorted(m.Cognito, m.NewPool, m.Dependent, m.WithRestore().Cognito) {
+			if _, ok := ResourceTypes[a]; !ok {
+				t.Errorf("mode %s: %s is not in ResourceTypes (the Service Authorization Reference's table)", m.Name, a)
+			}
+		}
+	}
+	for mode, actions := range Lambda {
+		if !slices.IsSorted(actions) || len(slices.Compact(slices.Clone(actions))) != len(actions) {
+			t.Errorf("Lambda[%q] is not sorted and unique", mode)
+		}
+	}
+}
+
+// The Lambda modes grant exactly what the Terraform module grants the
+// functions (deploy/terraform checks the module against Lambda).
+func TestLambdaModesAreTheLambdaTable(t *testing.T) {
+	capture, _ := Lookup("lambda-capture")
+	worker, _ := Lookup("lambda-worker")
+	if !slices.Equal(capture.Cognito, Lambda["capture"]) || !slices.Equal(worker.Cognito, Lambda["snapshot"]) ||
+		!slices.Equal(worker.WithRestore().Cognito, sorted(Lambda["snapshot"], Lambda["restore"])) {
+		t.Fatal("lambda modes differ from the Lambda table")
+	}
+}
+
+func TestBuildScopesEachStatement(t *testing.T) {
+	m, _ := Lookup("backup")
+	d := Build(m, Options{Region: "eu-west-1", Account: "123456789012", PoolID: "eu-west-1_X", Bucket: "b", Prefix: "p"})
+	b, _ := json.Marshal(d)
+	for _, want := range []string{
+		`"Version":"2012-10-17"`,
+		`"Resource":["arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_X"]`,
+		`"Action":["cognito-idp:DescribeUserPoolDomain","cognito-idp:GetProvisionedLimit"],"Resource":["*"]`,
+		`"Resource":["arn:aws:s3:::b/p/*"]`,
+		`"Condition":{"StringLike":{"s3:prefix":["p/*"]}}`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("policy lacks %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "kms:") || strings.Contains(string(b), "iam:PassRole") {
+		t.Errorf("backup without --kms-key/--signing-key grants KMS or PassRole:\n%s", b)
+	}
+	if p := PartitionOf("cn-north-1"); p != "aws-cn" {
+		t.Errorf("PartitionOf(cn-north-1) = %s", p)
+	}
+}
+
+func TestHelpListsEveryGrantedAction(t *testing.T) {
+	for _, m := range Modes {
+		h := Help(m, 78)
+		for _, st := range Build(m, Options{Bucket: "b", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r"}).Statement {
+			for _, a := range st.Action {
+				if !strings.Contains(h, a) {
+					t.Errorf("%s: help lacks %s:\n%s", m.Name, a, h)
+				}
+			}
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(h, "\n"), "\n") {
+			if len(l) > 78 {
+				t.Errorf("%s: help line over 78 columns: %q", m.Name, l)
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package iampolicy
+
+import (
+	"strings"
+)
+
+// Options scope a policy. Empty fields are granted on "*" in their part of
+// the ARN (Notes says so).
+type Options struct {
+	Partition     string // "aws" when empty
+	Region        string // the pool's Region
+	Account       string // the pool's account
+	PoolID        string // the pool the mode reads or restores into
+	NewPoolRegion string // where create-pool and migrate create the pool (default Region)
+	Bucket        string // S3 repository bucket; "" when the repository is not in S3
+	Prefix        string // S3 repository prefix, no leading or trailing slash
+	AnyBucket     bool   // no repository given: S3 actions on every bucket
+	KMSKey        string // SSE-KMS key ARN of the repository
+	SigningKey    string // KMS key ARN the repository is signed with
+	ImportRoleARN string // the import job's CloudWatch Logs role
+}
+
+// Document is an IAM policy document.
+type Document struct {
+	Version   string
+	Statement []Statement
+}
+
+// Statement is one statement of a Document.
+type Statement struct {
+	Sid       string
+	Effect    string
+	Action    []string
+	Resource  []string
+	Condition map[string]map[string][]string `json:",omitempty"`
+}
+
+// Build returns the policy that grants m everything it calls, scoped by o.
+func Build(m Mode, o Options) Document {
+	if o.Partition == "" {
+		o.Partition = "aws"
+	}
+	d := Document{Version: "2012-10-17"}
+	add := func(sid string, actions []string, resources ...string) *Statement {
+		if len(actions) == 0 {
+			return nil
+		}
+		d.Statement = append(d.Statement, Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources})
+		return &d.Statement[len(d.Statement)-1]
+	}
+	onPool, onAny := split(m.Cognito)
+	add("UserPool", onPool, poolARN(o, o.Region, star(o.PoolID)))
+	newRegion := o.NewPoolRegion
+	if newRegion == "" {
+		newRegion = o.Region
+	}
+	newOnPool, newOnAny := split(sorted(m.NewPool, m.Dependent))
+	add("NewUserPool", newOnPool, poolARN(o, newRegion, "*"))
+	add("CognitoAnyResource", sorted(onAny, newOnAny), "*")
+	addRepo(&d, m, o)
+	// Readers too get GenerateDataKey: the S3 user guide says uploading or
+	// downloading an SSE-KMS object needs both (docs/cognito-facts.md 15.3),
+	// and GenerateDataKey decrypts nothing already written.
+	if o.KMSKey != "" && m.Repo != RepoNone {
+		add("RepositoryKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, o.KMSKey)
+	}
+	if o.SigningKey != "" && m.Writer {
+		add("SignRepository", []string{"kms:Sign"}, o.SigningKey)
+	}
+	if m.ImportRole && o.ImportRoleARN != "" {
+		st := add("PassImportRole", []string{"iam:PassRole"}, o.ImportRoleARN)
+		st.Condition = map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"cognito-idp.amazonaws.com"}}}
+		add("ReadImportJobLogs", []string{"logs:GetLogEvents"},
+			"arn:"+o.Partition+":logs:"+star(o.Region)+":"+star(o.Account)+":log-group:/aws/cognito/userpools/"+star(o.PoolID)+"/*")
+	}
+	return d
+}
+
+// addRepo grants the S3 actions on the repository's prefix.
+func addRepo(d *Document, m Mode, o Options) {
+	if m.Repo == RepoNone || (o.Bucket == "" && !o.AnyBucket) {
+		return
+	}
+	bucket, objects := "arn:"+o.Partition+":s3:::"+o.Bucket, "arn:"+o.Partition+":s3:::"+o.Bucket+"/"+o.Prefix+"/*"
+	if o.Prefix == "" {
+		objects = bucket + "/*"
+	}
+	if o.AnyBucket {
+		bucket, objects = "arn:"+o.Partition+":s3:::*", "arn:"+o.Partition+":s3:::*/*"
+	}
+	st := func(sid string, actions []string, res string) Statement {
+		return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: []string{res}}
+	}
+	switch m.Repo {
+	case RepoRead:
+		d.Statement = append(d.Statement, st("RepositoryObjects", []string{"s3:GetObject"}, objects))
+	case RepoWrite:
+		// DeleteObject removes an interrupted backup's objects (and serves
+		// forget/prune); AbortMultipartUpload ends a failed multipart upload.
+		d.Statement = append(d.Statement, st("RepositoryObjects", []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"}, objects))
+	case RepoJournal:
+		cfg, journal := strings.TrimSuffix(objects, "*")+"config.json", strings.TrimSuffix(objects, "*")+"journal/"+star(o.PoolID)+"/*"
+		d.Statement = append(d.Statement, st("ReadConfig", []string{"s3:GetObject"}, cfg), st("AppendJournal", []string{"s3:GetObject", "s3:PutObject"}, journal))
+	}
+	// Without s3:ListBucket S3 answers 403, not 404, for a missing key.
+	list := st("RepositoryList", []string{"s3:ListBucket"}, bucket)
+	if o.Prefix != "" && !o.AnyBucket {
+		list.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {o.Prefix + "/*"}}}
+	}
+	d.Statement = append(d.Statement, list)
+}
+
+// split divides Cognito actions into those granted on a pool's ARN and those
+// with no resource type (granted on "*"). An action missing from
+// ResourceTypes goes to "*": a pool ARN would make IAM refuse it if it has
+// none, while "*" works either way (a test keeps the table complete).
+func split(actions []string) (onPool, onAny []string) {
+	for _, a := range actions {
+		if ResourceTypes[a] == "userpool" {
+			onPool = append(onPool, a)
+		} else {
+			onAny = append(onAny, a)
+		}
+	}
+	return onPool, onAny
+}
+
+func poolARN(o Options, region, pool string) string {
+	return "arn:" + o.Partition + ":cognito-idp:" + star(region) + ":" + star(o.Account) + ":userpool/" + pool
+}
+
+func star(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
+}
+
+// PartitionOf is the ARN partition of a Region.
+func PartitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
