@@ -127,7 +127,9 @@ type handlerFunc func(s *Service, body []byte) (any, *apiError)
 const maxBody = 1 << 20
 
 // ServeHTTP implements the AWS JSON 1.1 protocol: POST / with
-// X-Amz-Target: AWSCognitoIdentityProviderService.<Op>.
+// X-Amz-Target: AWSCognitoIdentityProviderService.<Op>. A call passes, in
+// order, IAM, injected faults, the category quota, then (once its body is
+// read) the per-pool and per-user quotas, and only then reaches its handler.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("%08x-fake-%012x", s.opts.Seed, s.reqID.Add(1))
 	w.Header().Set("x-amzn-RequestId", id)
@@ -135,9 +137,44 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveImportUpload(w, r)
 		return
 	}
-	if r.Method != http.MethodPost {
-		writeError(w, newErr("UnknownOperationException", "method %s not allowed", r.Method))
+	op, h, aerr := route(r)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
+	}
+	s.stats.call(op)
+	if !s.admit(w, r, op) {
+		return
+	}
+	body, aerr := readBody(r)
+	if aerr != nil {
+		s.failed(w, op, aerr)
+		return
+	}
+	if s.quotas != nil && (!s.quotas.allowPool(op, body) || !s.quotas.allowUser(op, body)) {
+		s.throttled(w, op)
+		return
+	}
+	out, aerr := h(s, body)
+	if aerr != nil {
+		s.failed(w, op, aerr)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.failed(w, op, errInternal())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+	_, _ = w.Write(b)
+}
+
+// route finds the operation a request names and its handler, in the
+// Cognito table or the CloudWatch Logs one.
+func route(r *http.Request) (string, handlerFunc, *apiError) {
+	if r.Method != http.MethodPost {
+		return "", nil, newErr("UnknownOperationException", "method %s not allowed", r.Method)
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, targetPrefix)
@@ -148,90 +185,77 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !ok {
-		writeError(w, newErr("UnknownOperationException", "missing or unknown X-Amz-Target"))
-		return
+		return "", nil, newErr("UnknownOperationException", "missing or unknown X-Amz-Target")
 	}
 	h, ok := table[op]
 	if !ok {
-		writeError(w, newErr("UnknownOperationException", "operation %s is not implemented by the fake", op))
-		return
+		return "", nil, newErr("UnknownOperationException", "operation %s is not implemented by the fake", op)
 	}
-	s.stats.call(op)
-	if aerr := s.denied(op, r); aerr != nil { // IAM answers before quotas and faults
-		s.stats.fail(op)
-		writeError(w, aerr)
-		return
-	}
+	return op, h, nil
+}
 
-	if f := s.faults.take(op); f != nil {
-		if f.Latency > 0 {
-			select {
-			case <-time.After(f.Latency):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		switch f.Kind {
-		case FaultThrottle:
-			s.stats.throttle(op)
-			writeError(w, errTooManyRequests())
-			return
-		case FaultServerError:
-			s.stats.fail(op)
-			writeError(w, errInternal())
-			return
-		case FaultReset:
-			s.stats.fail(op)
-			resetConn(w)
-			return
-		case FaultError:
-			s.stats.fail(op)
-			writeError(w, newErr(f.Code, "injected %s", f.Code))
-			return
-		}
+// admit applies what answers before the body is read: IAM, injected
+// faults and the category quota. It reports whether the call goes on.
+func (s *Service) admit(w http.ResponseWriter, r *http.Request, op string) bool {
+	if aerr := s.denied(op, r); aerr != nil { // IAM answers before quotas and faults
+		s.failed(w, op, aerr)
+		return false
+	}
+	if f := s.faults.take(op); f != nil && !s.injected(w, r, op, f) {
+		return false
 	}
 	if s.quotas != nil && !s.quotas.allow(op) {
-		s.stats.throttle(op)
-		writeError(w, errTooManyRequests())
-		return
+		s.throttled(w, op)
+		return false
 	}
+	return true
+}
 
+// injected applies fault f to a call of op; it reports whether the call
+// goes on (latency only).
+func (s *Service) injected(w http.ResponseWriter, r *http.Request, op string, f *Fault) bool {
+	if f.Latency > 0 {
+		select {
+		case <-time.After(f.Latency):
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	switch f.Kind {
+	case FaultThrottle:
+		s.throttled(w, op)
+	case FaultServerError:
+		s.failed(w, op, errInternal())
+	case FaultReset:
+		s.stats.fail(op)
+		resetConn(w)
+	case FaultError:
+		s.failed(w, op, newErr(f.Code, "injected %s", f.Code))
+	default:
+		return true
+	}
+	return false
+}
+
+func readBody(r *http.Request) ([]byte, *apiError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		s.stats.fail(op)
-		writeError(w, errInvalidParameter("cannot read request body: %v", err))
-		return
+		return nil, errInvalidParameter("cannot read request body: %v", err)
 	}
 	if len(body) > maxBody {
-		s.stats.fail(op)
-		writeError(w, errInvalidParameter("request body too large"))
-		return
+		return nil, errInvalidParameter("request body too large")
 	}
-	if s.quotas != nil && !s.quotas.allowPool(op, body) {
-		s.stats.throttle(op)
-		writeError(w, errTooManyRequests())
-		return
-	}
-	if s.quotas != nil && !s.quotas.allowUser(op, body) {
-		s.stats.throttle(op)
-		writeError(w, errTooManyRequests())
-		return
-	}
-	out, aerr := h(s, body)
-	if aerr != nil {
-		s.stats.fail(op)
-		writeError(w, aerr)
-		return
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		s.stats.fail(op)
-		writeError(w, errInternal())
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	_, _ = w.Write(b)
+	return body, nil
+}
+
+func (s *Service) throttled(w http.ResponseWriter, op string) {
+	s.stats.throttle(op)
+	writeError(w, errTooManyRequests())
+}
+
+func (s *Service) failed(w http.ResponseWriter, op string, aerr *apiError) {
+	s.stats.fail(op)
+	writeError(w, aerr)
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
