@@ -188,6 +188,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.stats.fail(op)
 			writeError(w, newErr(f.Code, "injected %s", f.Code))
 			return
+		case FaultDrop:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			_, _ = w.Write([]byte("{}"))
+			return
 		}
 	}
 	if s.quotas != nil && !s.quotas.allow(op) {
