@@ -173,6 +173,9 @@ func printDrill(g *globalOptions, res *drill.Result) error {
 	fmt.Fprintf(w, "  time         measured %.1f s; whole snapshot: %.1f s scaled, %.1f s at the quotas; projected %.1f s\n",
 		t.MeasuredSeconds, t.ExtrapolatedSeconds, t.QuotaSeconds, t.ProjectedSeconds)
 	fmt.Fprintf(w, "  differences  %d expected (the restore report predicted them), %d unexpected\n", len(res.Expected), len(res.Unexpected))
+	for _, l := range expectedLines(res.Expected) {
+		fmt.Fprintf(w, "  ~ %s\n", l)
+	}
 	for _, d := range res.Unexpected {
 		fmt.Fprintf(w, "  ! %s\n", differenceLine(d))
 	}
@@ -194,4 +197,23 @@ func differenceLine(d drill.Difference) string {
 		s += " " + termName(d.Group)
 	}
 	return s + ": " + d.Change
+}
+
+// expectedLines counts the expected differences by kind, change and reason:
+// a large pool has thousands of the same kind (--output json lists each).
+func expectedLines(ds []drill.Difference) []string {
+	var keys []string
+	n := map[string]int{}
+	for _, d := range ds {
+		k := d.Kind + " " + d.Change + " (" + d.Reason + ")"
+		if n[k] == 0 {
+			keys = append(keys, k)
+		}
+		n[k]++
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%d × %s", n[k], k)
+	}
+	return out
 }
