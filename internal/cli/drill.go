@@ -28,7 +28,8 @@ func newDrillCommand(g *globalOptions) *cobra.Command {
 		Use:   "drill --repo URL [SNAPSHOT|latest] [--sample N]",
 		Short: "Restore a snapshot into a scratch pool, compare, and delete the pool",
 		Long: `Prove that a snapshot restores. The drill:
-  1. creates a scratch pool in --region from the snapshot's configuration, as
+  1. creates a scratch pool in --region (default: AWS_REGION, the profile's,
+     else the Region of the snapshot's pool) from the snapshot's configuration, as
      restore --create-pool does, named ` + drill.NamePrefix + `<run id> and tagged
      ` + drill.TagKey + `=<run id>, with deletion protection off, without
      the snapshot's Lambda triggers (listed in the report: a drill must not
@@ -47,12 +48,13 @@ The report gives the measured time to restore, that time scaled to the
 whole snapshot, the least time the whole snapshot takes at the account's
 quotas (the pace cogvault keeps: provisioned rates where readable, times
 --max-share, or --quota-rate; groups, then users, then memberships), and the
-projection: the larger of the two. --output json prints it all, with every
+projection: the larger of the last two. --output json prints it all, with every
 difference.
 
-IAM: what 'cogvault iam-policy restore' and 'cogvault iam-policy
-create-pool' print, plus cognito-idp:DeleteUserPool (on the scratch pool, or
-on "*" with a condition on the ` + drill.TagKey + ` tag).
+IAM: what 'cogvault iam-policy create-pool' prints (the restore's actions
+and those that create a pool, on userpool/* in the Region: the scratch
+pool's id is not known in advance), plus cognito-idp:DeleteUserPool on
+userpool/*. Whatever the policy allows, the drill deletes only its own pool.
 
 EXIT STATUS
   0  the restore matched the snapshot: nothing unexpected differs
@@ -88,6 +90,9 @@ func runDrill(ctx context.Context, opts drillOptions, g *globalOptions, args []s
 	m, err := resolveSnapshot(ctx, r, ref, opts.Pool)
 	if err != nil {
 		return withCode(ExitUsage, err)
+	}
+	if region, ok := awsx.PoolRegion(m.PoolID); ok && g.Region == "" {
+		g.poolRegion = region // the default: the snapshot's own Region
 	}
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {
