@@ -163,8 +163,11 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 	case s.Action == "restore":
 		out, err := h.restore(ctx, event)
 		return out, h.redact("restore", err)
+	case s.Action == "drill":
+		out, err := h.drill(ctx, event)
+		return out, h.redact("drill", err)
 	}
-	return nil, fmt.Errorf("%w: not a PostConfirmation trigger, a CloudTrail event from aws.cognito-idp, a scheduled event or an {\"action\": \"snapshot\"|\"restore\"} request", ErrUnknownEvent)
+	return nil, fmt.Errorf("%w: not a PostConfirmation trigger, a CloudTrail event from aws.cognito-idp, a scheduled event or an {\"action\": \"snapshot\"|\"restore\"|\"drill\"} request", ErrUnknownEvent)
 }
 
 // eventID makes a random id for events whose source has none.

@@ -189,6 +189,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newDiffCommand(g),
 		newRestoreCommand(g),
 		newCloneCommand(g),
+		newDrillCommand(g),
 		newImportLegacyCommand(g),
 		newForgetCommand(g),
 		newPruneCommand(g),

@@ -20,6 +20,10 @@ const (
 	FaultReset
 	// FaultError answers the exception named by Fault.Code (HTTP 400).
 	FaultError
+	// FaultDrop answers success (HTTP 200, an empty JSON object) without
+	// serving the call: a lost write. A test tool, not a Cognito behaviour:
+	// it lets tests show that a check notices what a caller believed done.
+	FaultDrop
 )
 
 func (k FaultKind) String() string {
@@ -34,6 +38,8 @@ func (k FaultKind) String() string {
 		return "reset"
 	case FaultError:
 		return "error"
+	case FaultDrop:
+		return "drop"
 	}
 	return "unknown"
 }

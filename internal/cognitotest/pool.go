@@ -320,6 +320,11 @@ func deleteUserPool(s *Service, body []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	// A protected pool is refused with InvalidParameterException until
+	// UpdateUserPool sets DeletionProtection INACTIVE; CreateUserPool leaves
+	// it inactive by default. Developer guide, "User pool deletion
+	// protection" (user-pool-settings-deletion-protection.html);
+	// docs/cognito-facts.md §19.
 	if p.deletionProt {
 		return nil, errInvalidParameter("The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.")
 	}

@@ -231,6 +231,9 @@ func (s *Service) injected(w http.ResponseWriter, r *http.Request, op string, f 
 		resetConn(w)
 	case FaultError:
 		s.failed(w, op, newErr(f.Code, "injected %s", f.Code))
+	case FaultDrop:
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte("{}"))
 	default:
 		return true
 	}

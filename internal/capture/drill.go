@@ -1,0 +1,102 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/drill"
+)
+
+// DrillRequest is the invoke {"action": "drill", "sample": N, "snapshot": …}
+// that the weekly drill schedule sends.
+type DrillRequest struct {
+	Action string `json:"action"`
+	// Sample restores only this many users (0: all). A Lambda runs at most
+	// 15 minutes: a large pool needs a sample.
+	Sample int   `json:"sample"`
+	Seed   int64 `json:"seed"`
+	// Snapshot is an id, a prefix or "latest" (default), of this pool.
+	Snapshot string `json:"snapshot"`
+}
+
+// drillMargin is the time kept before the invocation's deadline for
+// deleting the scratch pool: the runtime stops the function at its
+// deadline, and deferred cleanup would not run.
+const drillMargin = 90 * time.Second
+
+// drill runs a restore drill of this pool's snapshot and emits DrillSuccess
+// (1 or 0) and, once the restore finished, DrillDurationSeconds (its
+// measured time).
+func (h *Handler) drill(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var req DrillRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, requestError{fmt.Errorf("drill request: %w (fields: sample, seed, snapshot)", err)}
+	}
+	if req.Sample < 0 {
+		return nil, requestError{fmt.Errorf("drill request: sample %d: give a positive number of users, or leave it out for all", req.Sample)}
+	}
+	res, err := h.runDrill(ctx, req)
+	if res != nil && res.Restore != nil {
+		h.metricUnit("DrillDurationSeconds", res.Timing.MeasuredSeconds, "Seconds")
+	}
+	if err == nil && !res.OK() {
+		err = fmt.Errorf("drill %s: %d unexpected difference(s) between snapshot %s and its restore", res.RunID, len(res.Unexpected), res.Snapshot)
+	}
+	if err != nil {
+		h.metricUnit("DrillSuccess", 0, "Count")
+		return nil, err
+	}
+	h.metricUnit("DrillSuccess", 1, "Count")
+	h.cfg.Log.Info("drill passed", "run", res.RunID, "snapshot", res.Snapshot, "users", res.UsersDrilled,
+		"measuredSeconds", res.Timing.MeasuredSeconds, "projectedSeconds", res.Timing.ProjectedSeconds, "expected", len(res.Expected))
+	return json.Marshal(res)
+}
+
+func (h *Handler) runDrill(ctx context.Context, req DrillRequest) (*drill.Result, error) {
+	api, ok := h.cfg.Cognito.(drill.API)
+	if !ok {
+		return nil, errors.New("drill: the Cognito client cannot create or delete pools")
+	}
+	ref := req.Snapshot
+	if ref == "" {
+		ref = "latest"
+	}
+	m, err := h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-drillMargin))
+		defer cancel()
+	}
+	runID := h.cfg.Now().UTC().Format("20060102T150405") + "-" + h.eventID()[:8]
+	return drill.Run(ctx, api, drill.Options{Repo: h.cfg.Repo, Manifest: m, RunID: runID, Sample: req.Sample, Seed: req.Seed,
+		TempDir: os.TempDir(), Now: h.cfg.Now})
+}
+
+// metricUnit is metric with a unit other than Count (CloudWatch embedded
+// metric format: Metrics[].Unit).
+func (h *Handler) metricUnit(name string, value float64, unit string) {
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": h.cfg.Now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  "cogvault",
+				"Dimensions": [][]string{{"PoolId"}},
+				"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
+			}},
+		},
+		"PoolId": h.cfg.PoolID,
+		name:     value,
+	}
+	b, _ := json.Marshal(line)
+	fmt.Fprintf(h.cfg.Metrics, "%s\n", b)
+}

@@ -1,0 +1,97 @@
+package capture_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/cognitotest"
+)
+
+// emf is one CloudWatch embedded-metric-format line.
+type emf struct {
+	AWS struct {
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name, Unit string }
+		}
+	} `json:"_aws"`
+	PoolID string `json:"PoolId"`
+	values map[string]any
+}
+
+func metricLines(t *testing.T, out string) map[string]emf {
+	t.Helper()
+	got := map[string]emf{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m emf
+		must(t, json.Unmarshal([]byte(line), &m))
+		must(t, json.Unmarshal([]byte(line), &m.values))
+		for _, cm := range m.AWS.CloudWatchMetrics {
+			for _, x := range cm.Metrics {
+				if cm.Namespace != "cogvault" || len(cm.Dimensions) != 1 || !slices.Equal(cm.Dimensions[0], []string{"PoolId"}) {
+					t.Errorf("metric %s: namespace %q dimensions %v", x.Name, cm.Namespace, cm.Dimensions)
+				}
+				got[x.Name+" "+x.Unit] = m
+			}
+		}
+	}
+	return got
+}
+
+func (e *env) poolCount(t *testing.T) int {
+	t.Helper()
+	out, err := e.api.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	must(t, err)
+	return len(out.UserPools)
+}
+
+// The drill action restores a sample into a scratch pool, deletes it, and
+// emits DrillSuccess 1 and DrillDurationSeconds; a drill that finds an
+// unexpected difference emits DrillSuccess 0 and fails.
+func TestDrillActionEmitsMetrics(t *testing.T) {
+	e := setup(t, 100)
+	_, err := e.h.Handle(ctx, []byte(`{"action":"snapshot"}`))
+	must(t, err)
+	before := e.poolCount(t)
+	e.metrics.Reset()
+	out, err := e.h.Handle(ctx, []byte(`{"action":"drill","sample":30,"snapshot":"latest"}`))
+	must(t, err)
+	var res struct {
+		Deleted      bool
+		UsersDrilled int
+	}
+	must(t, json.Unmarshal(out, &res))
+	m := metricLines(t, e.metrics.String())
+	ok, dur := m["DrillSuccess Count"], m["DrillDurationSeconds Seconds"]
+	if ok.values["DrillSuccess"] != 1.0 || ok.PoolID != e.pool.PoolID || dur.values == nil || !res.Deleted || res.UsersDrilled == 0 || res.UsersDrilled > 30 {
+		t.Fatalf("drill: %s\nmetrics:\n%s", out, e.metrics)
+	}
+	if n := e.poolCount(t); n != before {
+		t.Errorf("pools before %d, after %d", before, n)
+	}
+
+	// One disabled user stays enabled: the drill notices.
+	e.metrics.Reset()
+	e.srv.InjectFault(cognitotest.Fault{Operation: "AdminDisableUser", Kind: cognitotest.FaultDrop})
+	_, err = e.h.Handle(ctx, []byte(`{"action":"drill"}`))
+	if err == nil || !strings.Contains(err.Error(), "drill failed") {
+		t.Fatalf("drill with lost writes: %v", err)
+	}
+	if m := metricLines(t, e.metrics.String()); m["DrillSuccess Count"].values["DrillSuccess"] != 0.0 {
+		t.Errorf("metrics:\n%s", e.metrics)
+	}
+	if n := e.poolCount(t); n != before {
+		t.Errorf("pools before %d, after the failed drill %d", before, n)
+	}
+	for _, bad := range []string{`{"action":"drill","sample":-1}`, `{"action":"drill","users":3}`} {
+		if _, err := e.h.Handle(ctx, []byte(bad)); err == nil || !strings.Contains(err.Error(), "drill request") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
