@@ -161,6 +161,15 @@ data "aws_iam_policy_document" "capture" {
       sid       = "RepositoryKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 
@@ -259,6 +268,15 @@ data "aws_iam_policy_document" "worker" {
       sid       = "RepositoryKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 

@@ -26,15 +26,21 @@ locals {
   worker_function_name  = "${var.function_name}-worker"
 }
 
+# With log_kms_key_arn the logs are encrypted with that key; its key policy
+# must let the CloudWatch Logs service principal logs.<region>.amazonaws.com
+# use it (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs
+# using AWS KMS").
 resource "aws_cloudwatch_log_group" "capture" {
   name              = "/aws/lambda/${local.capture_function_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "worker" {
   name              = "/aws/lambda/${local.worker_function_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
 }
 

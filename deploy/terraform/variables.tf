@@ -322,3 +322,14 @@ variable "role_path" {
     error_message = "The role_path must start and end with \"/\" (\"/\" or \"/team/app/\"), at most 512 characters."
   }
 }
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the functions' log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "The log_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}

@@ -509,3 +509,46 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestRolesAndLogsTakeTheOrganisationsSettings: every role gets the path
+// and permissions boundary, every log group the log key, and the
+// repository key is usable only through S3.
+func TestRolesAndLogsTakeTheOrganisationsSettings(t *testing.T) {
+	m := load(t, ".")
+	const boundary, path, logKey = "arn:aws:iam::123456789012:policy/boundary", "/cogvault/", "arn:aws:kms:eu-west-1:123456789012:key/logs"
+	e := evaluate(t, m, map[string]cty.Value{
+		"permissions_boundary": cty.StringVal(boundary), "role_path": cty.StringVal(path), "log_kms_key_arn": cty.StringVal(logKey),
+		"kms_key_arn": cty.StringVal("arn:aws:kms:eu-west-1:123456789012:key/repo"),
+	})
+	roles := e.instances(t, "aws_iam_role")
+	if len(roles) < 4 {
+		t.Fatalf("%d roles, want capture, worker, states, scheduler", len(roles))
+	}
+	for _, r := range roles {
+		if r.str(t, "permissions_boundary") != boundary || r.str(t, "path") != path {
+			t.Errorf("aws_iam_role.%s: boundary %q path %q, want the inputs", r.name, r.str(t, "permissions_boundary"), r.str(t, "path"))
+		}
+	}
+	for _, l := range e.instances(t, "aws_cloudwatch_log_group") {
+		if l.str(t, "kms_key_id") != logKey {
+			t.Errorf("aws_cloudwatch_log_group.%s is not encrypted with log_kms_key_arn", l.name)
+		}
+	}
+	via := "s3." + e.local(t, "region") + ".amazonaws.com"
+	for role, docs := range e.roles(t) {
+		for _, doc := range docs {
+			for _, st := range e.policy(t, doc) {
+				if !slices.Contains(st.resources, "arn:aws:kms:eu-west-1:123456789012:key/repo") {
+					continue
+				}
+				ok := false
+				for _, c := range st.conditions {
+					ok = ok || (c.test == "StringEquals" && c.variable == "kms:ViaService" && slices.Equal(c.values, []string{via}))
+				}
+				if !ok {
+					t.Errorf("role %s may use the repository key outside S3 (statement %q): want kms:ViaService = %s", role, st.sid, via)
+				}
+			}
+		}
+	}
+}
