@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -96,7 +95,7 @@ func TestSeveralPools(t *testing.T) {
 			if name == "source" || name == "for_each" {
 				continue
 			}
-			v, diags := attr.Expr.(hclsyntax.Expression).Value(ctx)
+			v, diags := attr.Expr.Value(ctx)
 			if diags.HasErrors() {
 				t.Fatalf("module input %s: %s", name, diags.Error())
 			}
