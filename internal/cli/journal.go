@@ -17,7 +17,9 @@ func newJournalCommand(g *globalOptions) *cobra.Command {
 		Long: `The journal holds one event per change the capture Lambda saw: the state of a
 user (or group) read right after the change, or its deletion. 'cogvault
 restore --at TIME' rolls the newest snapshot finished by TIME forward with the
-events up to TIME. See docs/format.md for the layout.`,
+events up to TIME. 'cogvault journal replay' re-drives the change events that
+failed capture from the Lambda's dead-letter queue. See docs/format.md for the
+layout.`,
 	}
 	cmd.AddCommand(newJournalListCommand(g), newJournalCompactCommand(g), newJournalReplayCommand(g))
 	return cmd
