@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -27,13 +26,14 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	h, err := newHandler(context.Background(), log)
-	if err != nil {
-		log.Error("cogvault is misconfigured", "error", err.Error())
-		lambda.Start(broken(err, log))
-		return
+	l := newLazyHandler(func(ctx context.Context) (*capture.Handler, error) { return newHandler(ctx, log) }, log, os.Stdout)
+	// Build during Lambda's init phase when that works within the trigger's
+	// budget (a cold start then costs no invocation time); otherwise the
+	// first invocation tries again (startup.go).
+	if _, err := l.handler(context.Background(), true); err != nil {
+		log.Error("cogvault start-up failed at init; retried on the first invocation", "error", err.Error())
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(l.Handle)
 }
 
 func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error) {
@@ -64,19 +64,4 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 		Retention: env.Retention, ImportRoleArn: env.ImportRoleArn, ImportLogs: cloudwatchlogs.NewFromConfig(cfg),
 		ToolVersion: version, Log: log, Metrics: os.Stdout,
 	})
-}
-
-// broken answers while the configuration is wrong: a trigger still gets its
-// event back, so users can sign up; everything else fails loudly.
-func broken(cause error, log *slog.Logger) func(context.Context, json.RawMessage) (json.RawMessage, error) {
-	return func(_ context.Context, ev json.RawMessage) (json.RawMessage, error) {
-		var s struct {
-			TriggerSource string `json:"triggerSource"`
-		}
-		if json.Unmarshal(ev, &s) == nil && s.TriggerSource != "" {
-			log.Error("trigger not captured: cogvault is misconfigured", "triggerSource", s.TriggerSource)
-			return ev, nil
-		}
-		return nil, cause
-	}
 }

@@ -97,10 +97,12 @@ data "aws_iam_policy_document" "lambda_assume" {
 # (bucket.tf, DenyOverwrite): IAM has no action for "create only".
 
 resource "aws_iam_role" "capture" {
-  name               = "${var.function_name}-capture"
-  description        = "cogvault capture function (trigger, change events) for Cognito user pool ${var.user_pool_id}"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
+  name                 = "${var.function_name}-capture"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary
+  description          = "cogvault capture function (trigger, change events) for Cognito user pool ${var.user_pool_id}"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "capture" {
@@ -159,6 +161,15 @@ data "aws_iam_policy_document" "capture" {
       sid       = "RepositoryKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 
@@ -182,6 +193,16 @@ data "aws_iam_policy_document" "capture" {
 
   # Metrics (CaptureFailures, …) are CloudWatch embedded-metric-format log
   # lines: no cloudwatch:PutMetricData needed.
+
+  # Lambda sends the record of an event that failed every retry to the
+  # on-failure destination with the function's execution role (the Lambda
+  # developer guide, "Capturing records of Lambda asynchronous
+  # invocations"). Send only: reading and deleting is the replay's business.
+  statement {
+    sid       = "FailedEvents"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.capture_failures.arn]
+  }
 }
 
 resource "aws_iam_role_policy" "capture" {
@@ -194,10 +215,12 @@ resource "aws_iam_role_policy" "capture" {
 # restores when enabled.
 
 resource "aws_iam_role" "worker" {
-  name               = "${var.function_name}-worker"
-  description        = "cogvault worker function (snapshots, restores) for Cognito user pool ${var.user_pool_id}"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
+  name                 = "${var.function_name}-worker"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary
+  description          = "cogvault worker function (snapshots, restores) for Cognito user pool ${var.user_pool_id}"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "worker" {
@@ -245,6 +268,15 @@ data "aws_iam_policy_document" "worker" {
       sid       = "RepositoryKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 
@@ -300,7 +332,7 @@ resource "aws_iam_role_policy" "worker" {
   policy = data.aws_iam_policy_document.worker.json
 }
 
-# The role EventBridge Scheduler assumes to start the snapshot.
+# The role EventBridge Scheduler assumes to start snapshots (and drills).
 
 data "aws_iam_policy_document" "scheduler_assume" {
   statement {
@@ -320,22 +352,27 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name               = "${var.function_name}-scheduler"
-  description        = "EventBridge Scheduler: starts cogvault snapshots of Cognito user pool ${var.user_pool_id}"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = var.tags
+  name                 = "${var.function_name}-scheduler"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary
+  description          = "EventBridge Scheduler: starts cogvault snapshots of Cognito user pool ${var.user_pool_id}"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
+  tags                 = var.tags
 }
 
+# The schedules start the state machine (sfn.tf), which invokes the worker:
+# the Scheduler's templated target for Step Functions StartExecution (the
+# EventBridge Scheduler guide, "Using templated targets").
 data "aws_iam_policy_document" "scheduler" {
   statement {
-    sid       = "InvokeWorker"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.worker.arn]
+    sid       = "StartWorkerExecution"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.worker.arn]
   }
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  name   = "invoke-cogvault"
+  name   = "start-cogvault-worker"
   role   = aws_iam_role.scheduler.id
   policy = data.aws_iam_policy_document.scheduler.json
 }

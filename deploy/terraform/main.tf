@@ -26,15 +26,21 @@ locals {
   worker_function_name  = "${var.function_name}-worker"
 }
 
+# With log_kms_key_arn the logs are encrypted with that key; its key policy
+# must let the CloudWatch Logs service principal logs.<region>.amazonaws.com
+# use it (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs
+# using AWS KMS").
 resource "aws_cloudwatch_log_group" "capture" {
   name              = "/aws/lambda/${local.capture_function_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "worker" {
   name              = "/aws/lambda/${local.worker_function_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
 }
 
@@ -221,7 +227,8 @@ resource "aws_lambda_permission" "events" {
   source_arn    = aws_cloudwatch_event_rule.cognito_api.arn
 }
 
-# The full snapshot, with retention applied after it.
+# The full snapshot, with retention applied after it: the schedule starts the
+# state machine (sfn.tf), which invokes the worker until the snapshot is done.
 resource "aws_scheduler_schedule" "snapshot" {
   name        = "${var.function_name}-snapshot"
   description = "cogvault: full snapshot of user pool ${var.user_pool_id}"
@@ -234,8 +241,29 @@ resource "aws_scheduler_schedule" "snapshot" {
   }
 
   target {
-    arn      = aws_lambda_function.worker.arn
+    arn      = aws_sfn_state_machine.worker.arn
     role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode({ action = "snapshot" })
+  }
+}
+
+# The restore drill (restore the latest snapshot into a scratch pool and
+# compare), weekly when drill_schedule_expression is set.
+resource "aws_scheduler_schedule" "drill" {
+  count       = var.drill_schedule_expression == null ? 0 : 1
+  name        = "${var.function_name}-drill"
+  description = "cogvault: restore drill of user pool ${var.user_pool_id}"
+
+  schedule_expression          = var.drill_schedule_expression
+  schedule_expression_timezone = "UTC"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_sfn_state_machine.worker.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ action = "drill" })
   }
 }

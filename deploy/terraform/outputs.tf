@@ -14,7 +14,7 @@ output "worker_function_arn" {
 }
 
 output "worker_function_name" {
-  description = "Name of the worker function: invoke it with {\"action\":\"restore\", ...} to restore."
+  description = "Name of the worker function. Long requests (snapshots, restores) go through the state machine (state_machine_arn), which invokes it step by step."
   value       = aws_lambda_function.worker.function_name
 }
 
@@ -61,4 +61,14 @@ output "capture_role_arn" {
 output "worker_role_arn" {
   description = "ARN of the worker function's execution role (the only one that may delete repository objects)."
   value       = aws_iam_role.worker.arn
+}
+
+output "state_machine_arn" {
+  description = "ARN of the Step Functions state machine that runs worker requests to the end: aws stepfunctions start-execution --state-machine-arn <this> --input '{\"action\":\"restore\", ...}'."
+  value       = aws_sfn_state_machine.worker.arn
+}
+
+output "capture_failures_queue_url" {
+  description = "URL of the SQS queue holding change events that failed capture after Lambda's retries: what cogvault journal replay --queue takes."
+  value       = aws_sqs_queue.capture_failures.url
 }

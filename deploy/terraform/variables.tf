@@ -9,13 +9,17 @@ variable "user_pool_id" {
 }
 
 variable "function_name" {
-  description = "Name of the capture Lambda function (the PostConfirmation trigger); the worker is <function_name>-worker. Also the base name of the log groups, IAM roles, EventBridge rule and schedule; change it to deploy cogvault for several pools in one account and region."
+  description = "Name of the capture Lambda function (the PostConfirmation trigger); the worker is <function_name>-worker. Also the base name of the log groups, IAM roles, EventBridge rule, schedules, state machine, queue and alarms (at most 46 characters); change it to deploy cogvault for several pools in one account and region."
   type        = string
   default     = "cogvault"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
-    error_message = "The function_name must be 1 to 48 letters, digits, hyphens or underscores (it is a prefix of IAM role names, which are limited to 64 characters)."
+    # The longest name built from it is the EventBridge rule
+    # "<function_name>-cognito-api-calls" (18 more), and rule names are
+    # limited to 64 characters (EventBridge API reference, PutRule);
+    # terraform_test.go checks every generated name against its limit.
+    condition     = can(regex("^[A-Za-z0-9_-]{1,46}$", var.function_name))
+    error_message = "The function_name must be 1 to 46 letters, digits, hyphens or underscores: the module's longest name, the EventBridge rule <function_name>-cognito-api-calls, is limited to 64 characters."
   }
 }
 
@@ -273,4 +277,59 @@ variable "tags" {
   description = "Tags added to every resource the module creates that supports them."
   type        = map(string)
   default     = {}
+}
+
+variable "alarm_topic_arn" {
+  description = "ARN of an SNS topic the CloudWatch alarms notify (ALARM and OK). null creates the alarms without actions: they show in the console only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null ? true : can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_topic_arn))
+    error_message = "The alarm_topic_arn must be null or an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+}
+
+variable "drill_schedule_expression" {
+  description = "EventBridge Scheduler expression of the restore drill, such as \"cron(0 4 ? * SUN *)\" (UTC). null (the default) schedules no drill and creates no drill alarm."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.drill_schedule_expression == null ? true : can(regex("^(rate|cron|at)\\(.+\\)$", var.drill_schedule_expression))
+    error_message = "The drill_schedule_expression must be null or a rate(...), cron(...) or at(...) expression."
+  }
+}
+
+variable "permissions_boundary" {
+  description = "ARN of an IAM managed policy set as the permissions boundary of every role the module creates (capture, worker, state machine, scheduler). null sets none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary == null ? true : can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+$", var.permissions_boundary))
+    error_message = "The permissions_boundary must be null or an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of every role the module creates, such as \"/cogvault/\"."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7e]+/)?$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "The role_path must start and end with \"/\" (\"/\" or \"/team/app/\"), at most 512 characters."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the functions' log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "The log_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }

@@ -13,13 +13,15 @@ import (
 func newJournalCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "journal",
-		Short: "List and compact the change journal the Lambda capture writes",
+		Short: "List, compact and replay the change journal the Lambda capture writes",
 		Long: `The journal holds one event per change the capture Lambda saw: the state of a
 user (or group) read right after the change, or its deletion. 'cogvault
 restore --at TIME' rolls the newest snapshot finished by TIME forward with the
-events up to TIME. See docs/format.md for the layout.`,
+events up to TIME. 'cogvault journal replay' re-drives the change events that
+failed capture from the Lambda's dead-letter queue. See docs/format.md for the
+layout.`,
 	}
-	cmd.AddCommand(newJournalListCommand(g), newJournalCompactCommand(g))
+	cmd.AddCommand(newJournalListCommand(g), newJournalCompactCommand(g), newJournalReplayCommand(g))
 	return cmd
 }
 

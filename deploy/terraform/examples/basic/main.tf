@@ -13,7 +13,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 6.21"
+      version = ">= 6.21, < 7.0"
     }
   }
 }
