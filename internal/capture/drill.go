@@ -56,7 +56,11 @@ func (h *Handler) drill(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	h.metricUnit("DrillSuccess", 1, "Count")
 	h.cfg.Log.Info("drill passed", "run", res.RunID, "snapshot", res.Snapshot, "users", res.UsersDrilled,
 		"measuredSeconds", res.Timing.MeasuredSeconds, "projectedSeconds", res.Timing.ProjectedSeconds, "expected", len(res.Expected))
-	return json.Marshal(res)
+	// "done": a drill is one step; the state machine loops until done.
+	return json.Marshal(struct {
+		Done bool `json:"done"`
+		*drill.Result
+	}{true, res})
 }
 
 func (h *Handler) runDrill(ctx context.Context, req DrillRequest) (*drill.Result, error) {

@@ -63,13 +63,14 @@ func TestDrillActionEmitsMetrics(t *testing.T) {
 	out, err := e.h.Handle(ctx, []byte(`{"action":"drill","sample":30,"snapshot":"latest"}`))
 	must(t, err)
 	var res struct {
+		Done         bool `json:"done"` // the state machine loops until done
 		Deleted      bool
 		UsersDrilled int
 	}
 	must(t, json.Unmarshal(out, &res))
 	m := metricLines(t, e.metrics.String())
 	ok, dur := m["DrillSuccess Count"], m["DrillDurationSeconds Seconds"]
-	if ok.values["DrillSuccess"] != 1.0 || ok.PoolID != e.pool.PoolID || dur.values == nil || !res.Deleted || res.UsersDrilled == 0 || res.UsersDrilled > 30 {
+	if ok.values["DrillSuccess"] != 1.0 || ok.PoolID != e.pool.PoolID || dur.values == nil || !res.Done || !res.Deleted || res.UsersDrilled == 0 || res.UsersDrilled > 30 {
 		t.Fatalf("drill: %s\nmetrics:\n%s", out, e.metrics)
 	}
 	if n := e.poolCount(t); n != before {
