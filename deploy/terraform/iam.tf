@@ -55,6 +55,37 @@ locals {
   ]
 }
 
+# Restore drills (drill_schedule_expression) create a scratch pool from the
+# snapshot, restore into it through the admin API, compare, and delete it
+# (internal/drill). Every call but CreateUserPool is on the scratch pool.
+locals {
+  drill_enabled = var.drill_schedule_expression != null
+  drill_tag_key = "cogvault:drill" # drill.TagKey (internal/drill), checked by policy_test.go
+  cognito_actions_drill_scratch = [
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminLinkProviderForUser",
+    "cognito-idp:AdminSetUserMFAPreference",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:CreateGroup",
+    "cognito-idp:CreateIdentityProvider",
+    "cognito-idp:CreateResourceServer",
+    "cognito-idp:CreateUserPoolClient",
+    "cognito-idp:DeleteUserPool",
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:ListGroups",
+    "cognito-idp:ListIdentityProviders",
+    "cognito-idp:ListUsers",
+    "cognito-idp:ListUsersInGroup",
+    "cognito-idp:SetUICustomization",
+    "cognito-idp:SetUserPoolMfaConfig",
+  ]
+}
+
 locals {
   # capture: the trigger and change events. worker: the snapshot, and the
   # write actions only when restores are enabled, so a capture-only
@@ -228,6 +259,58 @@ data "aws_iam_policy_document" "worker" {
     sid       = "UserPool"
     actions   = local.worker_cognito_on_pool
     resources = [local.pool_arn]
+  }
+
+  # Drills, only when scheduled. Cognito user pools take aws:RequestTag on
+  # CreateUserPool (and its dependent TagResource) and aws:ResourceTag on
+  # the userpool resource type (API reference, TagResource: "you can
+  # constrain permissions for user pools based on specific tags"; developer
+  # guide, "Tagging Amazon Cognito resources"). So the role may create only
+  # pools carrying the drill's tag, and act only on pools that carry it.
+  dynamic "statement" {
+    for_each = local.drill_enabled ? [1] : []
+
+    content {
+      sid       = "DrillCreatesTaggedScratchPools"
+      actions   = ["cognito-idp:CreateUserPool", "cognito-idp:TagResource"]
+      resources = ["*"]
+
+      condition {
+        test     = "Null"
+        variable = "aws:RequestTag/${local.drill_tag_key}"
+        values   = ["false"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.drill_enabled ? [1] : []
+
+    content {
+      sid       = "DrillUsesItsScratchPools"
+      actions   = local.cognito_actions_drill_scratch
+      resources = ["arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/*"]
+
+      condition {
+        test     = "Null"
+        variable = "aws:ResourceTag/${local.drill_tag_key}"
+        values   = ["false"]
+      }
+    }
+  }
+
+  # Tagging any pool is what would let the role reach it through the
+  # statement above; the pool this deployment backs up is never tagged nor
+  # deleted by the worker, whatever its tags say.
+  dynamic "statement" {
+    for_each = local.drill_enabled ? [1] : []
+
+    content {
+      sid       = "DrillNeverTouchesTheBackedUpPool"
+      effect    = "Deny"
+      actions   = ["cognito-idp:TagResource", "cognito-idp:DeleteUserPool"]
+      resources = [local.pool_arn]
+    }
   }
 
   dynamic "statement" {

@@ -21,6 +21,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/cogvault/cogvault/internal/drill"
 )
 
 // Test inputs shared by the policy tests.
@@ -874,3 +876,85 @@ var canFunc = function.New(&function.Spec{
 		return cty.True, nil
 	},
 })
+
+// TestDrillRightsReachOnlyTaggedPools: the worker's drill rights exist only
+// when a drill is scheduled; it may create only pools carrying the drill's
+// tag, act only on pools carrying it, and never tag or delete the pool the
+// deployment backs up.
+func TestDrillRightsReachOnlyTaggedPools(t *testing.T) {
+	m := load(t, ".")
+	hasCondition := func(st statement, variable string) bool {
+		return slices.ContainsFunc(st.conditions, func(c condition) bool {
+			return c.test == "Null" && c.variable == variable && slices.Equal(c.values, []string{"false"})
+		})
+	}
+	off := evaluate(t, m, nil)
+	for _, st := range off.policy(t, "worker") {
+		for _, a := range []string{"cognito-idp:CreateUserPool", "cognito-idp:DeleteUserPool", "cognito-idp:TagResource"} {
+			if st.effect == "Allow" && st.covers(a) {
+				t.Errorf("without a drill the worker may %s (statement %s)", a, st.sid)
+			}
+		}
+	}
+	on := evaluate(t, m, map[string]cty.Value{"drill_schedule_expression": cty.StringVal("cron(0 4 ? * SUN *)")})
+	if got := on.local(t, "drill_tag_key"); got != drill.TagKey {
+		t.Fatalf("drill_tag_key %q, the drill tags with %q", got, drill.TagKey)
+	}
+	requestTag, resourceTag := "aws:RequestTag/"+drill.TagKey, "aws:ResourceTag/"+drill.TagKey
+	pool := on.local(t, "pool_arn")
+	var deniedOnPool []string
+	may := map[string]bool{}
+	for _, st := range on.policy(t, "worker") {
+		if st.effect == "Deny" {
+			if slices.Equal(st.resources, []string{pool}) {
+				deniedOnPool = append(deniedOnPool, st.actions...)
+			}
+			continue
+		}
+		if slices.Equal(st.resources, []string{pool}) {
+			continue // the deployment's own pool: snapshot (and restore) rights
+		}
+		for _, a := range st.actions {
+			may[a] = true
+			switch {
+			case a == "cognito-idp:CreateUserPool" || a == "cognito-idp:TagResource":
+				if !hasCondition(st, requestTag) {
+					t.Errorf("statement %s grants %s without requiring the %s tag in the request", st.sid, a, drill.TagKey)
+				}
+			case strings.HasPrefix(a, "cognito-idp:") && !slices.Contains(local(t, on, "cognito_actions_any_resource"), a):
+				if !hasCondition(st, resourceTag) {
+					t.Errorf("statement %s grants %s on %v without requiring the pool's %s tag", st.sid, a, st.resources, drill.TagKey)
+				}
+			}
+		}
+	}
+	// What a drill was seen to call against the fake (internal/drill's
+	// tests), plus CreateUserPool.
+	for _, a := range []string{"AdminAddUserToGroup", "AdminCreateUser", "AdminDisableUser", "AdminGetUser", "AdminSetUserPassword",
+		"CreateGroup", "CreateUserPool", "CreateUserPoolClient", "DeleteUserPool", "DescribeUserPool", "ListGroups",
+		"ListIdentityProviders", "ListUsers", "ListUsersInGroup"} {
+		if !may["cognito-idp:"+a] {
+			t.Errorf("a scheduled drill calls %s on its scratch pool, and the worker may not", a)
+		}
+	}
+	for _, a := range []string{"cognito-idp:TagResource", "cognito-idp:DeleteUserPool"} {
+		if !slices.Contains(deniedOnPool, a) {
+			t.Errorf("the worker is not denied %s on the pool it backs up", a)
+		}
+	}
+}
+
+// local reads a list-of-strings local.
+func local(t *testing.T, e *evaluated, name string) []string {
+	t.Helper()
+	v, ok := e.locals[name]
+	if !ok || !v.CanIterateElements() {
+		t.Fatalf("local.%s is not a list", name)
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, s := it.Element()
+		out = append(out, s.AsString())
+	}
+	return out
+}
