@@ -89,8 +89,9 @@ type PruneReport struct {
 }
 
 // Prune removes the data of forgotten snapshots at once, data of backups
-// that never finished once older than the grace period, and journal events older than the start of their pool's oldest
-// snapshot (no point in time before it can be computed). Data of a snapshot
+// that never finished once older than the grace period, and journal events
+// older than the start of their pool's oldest snapshot (no point in time
+// before it can be computed). Data of a snapshot
 // whose manifest exists but cannot be read are kept.
 func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, error) {
 	if opts.Grace < 0 {
@@ -119,10 +120,22 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 			exists[id] = true
 		}
 	}
+	if err := r.pruneData(ctx, exists, cutoff, opts.DryRun, rep); err != nil {
+		return rep, err
+	}
+	if len(problems) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d manifest(s) could not be read, so no journal event was pruned; run 'cogvault verify'", len(problems)))
+		return rep, nil
+	}
+	return rep, r.pruneJournal(ctx, oldest, opts.DryRun, rep)
+}
 
+// pruneData removes the data of ids without a manifest: forgotten ones at
+// once, unfinished ones past cutoff; then the files of killed writes.
+func (r *Repo) pruneData(ctx context.Context, exists map[string]bool, cutoff time.Time, dryRun bool, rep *PruneReport) error {
 	orphans, err := r.orphans(ctx, exists, rep)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var doomed []string
 	for _, id := range slices.Sorted(maps.Keys(orphans)) {
@@ -140,38 +153,34 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 		rep.DataBytes += o.bytes
 		doomed = append(doomed, o.keys...)
 	}
+	sort.Strings(rep.Snapshots)
+	sort.Strings(rep.Young)
 	// Delete after listing: a store need not list stably under deletes.
-	if err := r.deleteAll(ctx, doomed, opts.DryRun); err != nil {
-		return rep, err
+	if err := r.deleteAll(ctx, doomed, dryRun); err != nil {
+		return err
 	}
 	// Writes killed mid-way leave files no listing shows.
 	if sw, ok := r.Store.(storage.Sweeper); ok {
 		for _, prefix := range []string{snapshot.DataPrefix, snapshot.JournalPrefix} {
-			n, err := sw.Sweep(ctx, prefix, cutoff, opts.DryRun)
+			n, err := sw.Sweep(ctx, prefix, cutoff, dryRun)
 			rep.TempFiles += n
 			if err != nil {
-				return rep, err
+				return err
 			}
 		}
 	}
-	sort.Strings(rep.Snapshots)
-	sort.Strings(rep.Young)
+	return nil
+}
 
-	if len(problems) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d manifest(s) could not be read, so no journal event was pruned; run 'cogvault verify'", len(problems)))
-		return rep, nil
-	}
-	pools := make([]string, 0, len(oldest))
-	for p := range oldest {
-		pools = append(pools, p)
-	}
-	sort.Strings(pools)
-	doomed = doomed[:0]
-	for _, pool := range pools {
+// pruneJournal removes journal events older than the start of their pool's
+// oldest snapshot: no point in time before it can be computed.
+func (r *Repo) pruneJournal(ctx context.Context, oldest map[string]*snapshot.Manifest, dryRun bool, rep *PruneReport) error {
+	var doomed []string
+	for _, pool := range slices.Sorted(maps.Keys(oldest)) {
 		before := oldest[pool].Start
 		for o, err := range r.Store.List(ctx, snapshot.JournalPoolPrefix(pool)) {
 			if err != nil {
-				return rep, fmt.Errorf("list journal of %s in %s: %w", pool, r.Store, err)
+				return fmt.Errorf("list journal of %s in %s: %w", pool, r.Store, err)
 			}
 			t, ok := snapshot.JournalKeyTime(o.Key)
 			if !ok {
@@ -184,7 +193,7 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 			doomed = append(doomed, o.Key)
 		}
 	}
-	return rep, r.deleteAll(ctx, doomed, opts.DryRun)
+	return r.deleteAll(ctx, doomed, dryRun)
 }
 
 // orphan is the data of one snapshot id that has no manifest.
