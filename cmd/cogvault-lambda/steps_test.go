@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/cogvault/cogvault/internal/cli"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/repo"
@@ -73,7 +75,9 @@ func TestRestoreInStepsFromFreshEnvironments(t *testing.T) {
 	}
 	dir := t.TempDir()
 	lambdaEnv(t, srv.URL, dir, src.PoolID)
-	invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"})
+	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
+		t.Fatalf("snapshot answered %v, want done true", ans)
+	}
 
 	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID}
 	req, steps := maps.Clone(orig), 0
@@ -201,3 +205,55 @@ func sameAsSnapshot(t *testing.T, r *repo.Repo, m *snapshot.Manifest, api *cip.C
 	}
 }
 
+// TestRestoreBegunOnAWSFinishesFromTheCLI: a restore whose first step ran
+// in the Lambda is finished by 'cogvault restore --state-in-repo' on a
+// laptop, which continues from the repository's state instead of taking
+// the users the Lambda created for someone else's (skipped, no groups).
+func TestRestoreBegunOnAWSFinishesFromTheCLI(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 200, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lambdaEnv(t, srv.URL, dir, src.PoolID)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"})
+	if ans := invokeFresh(t, 3*time.Second, map[string]any{"action": "restore", "targetPoolId": target.PoolID}); ans["done"] != false {
+		t.Fatalf("the Lambda's first step finished the restore (%v): the test wants it half-way", ans)
+	}
+	var out, errb bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"restore", "latest", "--to", target.PoolID, "--state-in-repo", "--state-file", dir + "/s", "--repo", dir},
+		strings.NewReader(""), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--state-in-repo") {
+		t.Fatalf("--state-file with --state-in-repo: exit %d, %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := cli.Main(context.Background(), []string{"restore", "latest", "--to", target.PoolID, "--state-in-repo", "--repo", dir,
+		"--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json"}, strings.NewReader(""), &out, &errb)
+	if code != 0 && code != 3 {
+		t.Fatalf("cogvault restore --state-in-repo: exit %d\n%s", code, errb.String())
+	}
+	var doc struct{ Report restore.Report }
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Report.UsersResumed == 0 {
+		t.Fatalf("the CLI resumed no user of the Lambda's step: %s", out.String())
+	}
+	store, _ := storage.NewDir(dir)
+	r := repo.New(store)
+	m, err := r.Resolve(context.Background(), "latest", src.PoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAsSnapshot(t, r, m, fakeClient(srv.URL), target.PoolID, &doc.Report)
+	if _, err := r.GetCheckpoint(context.Background(), restore.StateCheckpoint(target.PoolID, m.ID)+"submap.json"); err != nil {
+		t.Fatalf("the CLI left no sub mapping in the repository: %v", err)
+	}
+}

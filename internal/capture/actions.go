@@ -19,6 +19,9 @@ import (
 
 // SnapshotResult is what the scheduled action returns.
 type SnapshotResult struct {
+	// Done is always true: a snapshot runs in one invocation (the step
+	// interface's answer, steps.go).
+	Done     bool            `json:"done"`
 	Snapshot string          `json:"snapshot"`
 	Counts   snapshot.Counts `json:"counts"`
 	// Incomplete is what the snapshot lacks (the CLI's exit 3): it was
@@ -45,7 +48,7 @@ func (h *Handler) snapshot(ctx context.Context) (json.RawMessage, error) {
 		h.metric("SnapshotFailures", 1)
 		return nil, err
 	}
-	res := SnapshotResult{Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
+	res := SnapshotResult{Done: true, Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
 	h.cfg.Log.Info("snapshot written", "snapshot", m.ID, "users", m.Counts.Users, "groups", m.Counts.Groups)
 	if !m.Complete() {
 		h.metric("IncompleteSnapshots", 1)
