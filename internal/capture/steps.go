@@ -13,7 +13,8 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
-// Long work runs in steps (issue 14): an invocation lives at most 900 s, so
+// Long work runs in steps (issue 14): an invocation lives at most 900 s
+// (Lambda developer guide, "Configure Lambda function timeout"; facts §18), so
 // a restore stops before its deadline, keeps its progress in the
 // repository (never /tmp: the next invocation may run in a fresh
 // environment) and answers {"done": false, "resume": {…}}; the caller

@@ -165,6 +165,10 @@ A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated. The
 file belongs to one snapshot and one target: it is refused for another.
+With --state-in-repo the state (and, at the end, the sub mapping) is kept in
+the repository under checkpoints/restore/<target>/<snapshot>/, signed and
+encrypted like the journal, where the Lambda's restore keeps it: a restore
+begun on AWS finishes here, and the reverse.
 
 The state file, the sub mapping and the id map pair usernames with
 identifiers: they go to a private state directory, never the current one:
