@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cogvault/cogvault/internal/backup"
@@ -20,6 +19,9 @@ import (
 
 // SnapshotResult is what the scheduled action returns.
 type SnapshotResult struct {
+	// Done is always true: a snapshot runs in one invocation (the step
+	// interface's answer, steps.go).
+	Done     bool            `json:"done"`
 	Snapshot string          `json:"snapshot"`
 	Counts   snapshot.Counts `json:"counts"`
 	// Incomplete is what the snapshot lacks (the CLI's exit 3): it was
@@ -46,7 +48,7 @@ func (h *Handler) snapshot(ctx context.Context) (json.RawMessage, error) {
 		h.metric("SnapshotFailures", 1)
 		return nil, err
 	}
-	res := SnapshotResult{Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
+	res := SnapshotResult{Done: true, Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
 	h.cfg.Log.Info("snapshot written", "snapshot", m.ID, "users", m.Counts.Users, "groups", m.Counts.Groups)
 	if !m.Complete() {
 		h.metric("IncompleteSnapshots", 1)
@@ -97,6 +99,8 @@ type RestoreRequest struct {
 	// triggers, such as the pool whose PostConfirmation trigger is this
 	// function (restore.Options.AllowTriggers).
 	AllowTriggers bool `json:"allowTriggers"`
+	// Resume is the "resume" of the previous step's answer (steps.go).
+	Resume *RestoreResume `json:"resume,omitempty"`
 }
 
 func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
@@ -104,7 +108,7 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, requestError{fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun, allowTriggers)", err)}
+		return nil, requestError{fmt.Errorf("restore request: %w (fields: snapshot, at, targetPoolId, via, onExisting, dryRun, allowTriggers, resume)", err)}
 	}
 	if req.Target == "" {
 		req.Target = h.cfg.PoolID
@@ -153,20 +157,30 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		if ref == "" {
 			ref = "latest"
 		}
+		if req.Resume != nil {
+			// A step continues the snapshot the first step chose, even
+			// if "latest" has moved on since.
+			ref = req.Resume.Snapshot
+		}
 		var err error
 		if m, err = h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID); err != nil {
 			return nil, err
 		}
 	}
-	rep, err := restore.Run(ctx, h.cfg.Cognito, src, m, restore.Options{
-		Target: req.Target, Via: req.Via, OnExisting: req.OnExisting, DryRun: req.DryRun, AllowTriggers: req.AllowTriggers,
-		StatePath: filepath.Join(tmp, fmt.Sprintf("cogvault-restore-%s-%s.state", req.Target, m.ID)),
-		Import:    restore.ImportOptions{RoleArn: h.cfg.ImportRoleArn, Logs: h.cfg.ImportLogs, TempDir: tmp},
-		Rand:      h.cfg.Rand,
-	}, nil)
-	if err != nil {
-		h.metric("RestoreFailures", 1)
-		return nil, err
+	if err := req.Resume.check(m.ID); err != nil {
+		return nil, requestError{err}
 	}
-	return json.Marshal(rep)
+	opts := restore.Options{
+		Target: req.Target, Via: req.Via, OnExisting: req.OnExisting, DryRun: req.DryRun, AllowTriggers: req.AllowTriggers,
+		Import: restore.ImportOptions{RoleArn: h.cfg.ImportRoleArn, Logs: h.cfg.ImportLogs, TempDir: tmp},
+		Rand:   h.cfg.Rand,
+	}
+	if req.DryRun {
+		rep, err := restore.Run(ctx, h.cfg.Cognito, src, m, opts, nil)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(finalAnswer{Done: true, Report: rep})
+	}
+	return h.restoreStep(ctx, src, m, opts, req.Resume)
 }

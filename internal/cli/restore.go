@@ -46,6 +46,9 @@ type restoreOptions struct {
 	// AllowTriggers lets a restore write users into a pool with Lambda
 	// triggers (restore.Options.AllowTriggers).
 	AllowTriggers bool
+	// StateInRepo keeps the state and the sub mapping in the repository
+	// (restore.RepoState), shared with the Lambda's restore.
+	StateInRepo bool
 }
 
 func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
@@ -67,6 +70,7 @@ func (o *restoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllowTriggers, "allow-triggers", false, "restore users into a target whose PreSignUp, CustomMessage, PostConfirmation, PreTokenGeneration or UserMigration Lambda trigger is set (see the plan's trigger lines); without it such a restore is refused before any write")
 	fs.StringVar(&o.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping, as .csv and .json (default: cogvault-restore-<target>-<snapshot>.subs in --state-dir)")
 	fs.StringVar(&o.StateDir, "state-dir", "", stateDirHelp)
+	fs.BoolVar(&o.StateInRepo, "state-in-repo", false, "keep the state and the sub mapping in the repository (checkpoints/restore/<target>/<snapshot>/), as the Lambda's restore does: a restore begun on AWS finishes here, and the reverse; a signed repository needs --signing-key")
 }
 
 func newRestoreCommand(g *globalOptions) *cobra.Command {
@@ -161,6 +165,10 @@ A restore is resumable: a state file (mode 0600) records each user it set out
 to create and each it finished; run the same command again after an
 interruption and it finishes the job with no user lost or duplicated. The
 file belongs to one snapshot and one target: it is refused for another.
+With --state-in-repo the state (and, at the end, the sub mapping) is kept in
+the repository under checkpoints/restore/<target>/<snapshot>/, signed and
+encrypted like the journal, where the Lambda's restore keeps it: a restore
+begun on AWS finishes here, and the reverse.
 
 The state file, the sub mapping and the id map pair usernames with
 identifiers: they go to a private state directory, never the current one:
@@ -253,6 +261,14 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return err
 	}
 	ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)
+	var rs *restore.RepoState
+	if opts.StateInRepo && !opts.DryRun {
+		if rs, err = fetchRepoState(ctx, g, opts.To, m.ID); err != nil {
+			return err
+		}
+		defer rs.Remove()
+		ro.StatePath = rs.Path()
+	}
 	stats := &restore.Stats{}
 	stop := g.progress(ctx,
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},
@@ -260,10 +276,17 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 	)
 	rep, err := restore.Run(ctx, api, r, m, ro, stats)
 	stop()
-	if err != nil {
-		return restoreFailed(err, ro.StatePath)
+	statePath := ro.StatePath
+	if rs != nil {
+		statePath = "the repository's " + repo.CheckpointPrefix + restore.StateCheckpoint(opts.To, m.ID)
+		if serr := storeRepoState(ctx, rs, rep, err); serr != nil {
+			return errors.Join(err, serr)
+		}
 	}
-	return reportRestore(g, opts, rep, created, ro.StatePath, mapping)
+	if err != nil {
+		return restoreFailed(err, statePath)
+	}
+	return reportRestore(g, opts, rep, created, statePath, mapping)
 }
 
 // checkCreatedPoolTriggers refuses --create-pool without --allow-triggers
@@ -290,6 +313,8 @@ func (o *restoreOptions) restoreOptions(args []string) (restore.Options, poolcfg
 		return ro, pm, usageError("give --to or --create-pool, not both")
 	case o.CreatePool == "" && (o.MapFile != "" || o.IDMapFile != ""):
 		return ro, pm, usageError("--map and --id-map-file go with --create-pool")
+	case o.StateInRepo && o.StateFile != "":
+		return ro, pm, usageError("give --state-file or --state-in-repo, not both")
 	case o.At != "" && len(args) == 1:
 		return ro, pm, usageError("give a snapshot or --at, not both: --at picks the snapshot itself")
 	case o.Via != restore.ViaAdmin && o.Via != restore.ViaImport:

@@ -41,6 +41,8 @@ func signedKind(key string) string {
 		return KindManifest
 	case strings.HasPrefix(key, snapshot.JournalPrefix):
 		return KindJournal
+	case strings.HasPrefix(key, CheckpointPrefix):
+		return KindCheckpoint
 	}
 	return ""
 }

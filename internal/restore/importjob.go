@@ -289,7 +289,7 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 		}
 		r.stats.Users.Add(1)
 		return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: got.name})
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,13 @@ type Options struct {
 	// Workers bounds users restored concurrently (default 16); pacing is the
 	// client's job.
 	Workers int
-	Rand    io.Reader
+	// Stop, when set, is asked before each user and membership is handed to
+	// a worker (admin path). Once it says true the restore lets the ones in
+	// flight finish, records how far it got in the state file and returns
+	// ErrStopped: the next run with the same state file continues. Each run
+	// hands out at least one item before it stops, so steps always progress.
+	Stop func() bool
+	Rand io.Reader
 }
 
 // Item is something the restore could not carry over exactly, and why.
@@ -157,6 +163,10 @@ type Stats struct {
 // ErrExisting is returned with --on-existing fail when a user exists.
 var ErrExisting = errors.New("user already exists in the target")
 
+// ErrStopped is returned when Options.Stop ended a run before the restore
+// was finished; the state file holds its progress.
+var ErrStopped = errors.New("restore stopped before it finished (resume it with the same state)")
+
 // ErrRefused is returned when the restore would lose data or could not
 // give users a way to sign in; it is returned before the first write.
 var ErrRefused = errors.New("refused")
@@ -193,6 +203,11 @@ func checkOptions(opts *Options) error {
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
+	}
+	if opts.Via == ViaImport || opts.DryRun {
+		// Import jobs run for as long as Cognito takes; a dry run writes
+		// nothing to resume: neither stops half-way.
+		opts.Stop = nil
 	}
 	if !opts.DryRun && opts.StatePath == "" {
 		return errors.New("restore: no state file path")
@@ -402,8 +417,10 @@ func randomPassword(r io.Reader) (string, error) {
 
 // fanOut streams the records of a snapshot and hands those keep accepts to
 // workers goroutines running do; the first error stops everything. keep runs
-// on the reading goroutine, in snapshot order.
-func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error], keep func(T) bool, do func(context.Context, T) error) error {
+// on the reading goroutine, in snapshot order. stop (nil: never) is asked
+// before each record once one was handed out; when it says true, fanOut
+// waits for the records in flight and returns ErrStopped.
+func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error], keep func(T) bool, do func(context.Context, T) error, stop func() bool) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan T)
@@ -421,14 +438,20 @@ func fanOut[T any](ctx context.Context, workers int, records iter.Seq2[T, error]
 		}()
 	}
 	var readErr error
+	handed := 0
 	for v, err := range records {
 		if err != nil {
 			readErr = err
 			break
 		}
+		if stop != nil && handed > 0 && stop() {
+			readErr = ErrStopped
+			break
+		}
 		if !keep(v) {
 			continue
 		}
+		handed++
 		select {
 		case jobs <- v:
 		case <-ctx.Done():

@@ -42,6 +42,9 @@ type stateRecord struct {
 	// Why (intent, admin) is why an import restore sent the user through
 	// the admin API, so that a resumed run reports it as the first did.
 	Why string `json:"why,omitempty"`
+	// N (members) is how many memberships, in snapshot order, a stopped
+	// run had finished.
+	N int `json:"n,omitempty"`
 	// Target and Snapshot (begin) bind the file to one restore.
 	Target   string `json:"target,omitempty"`
 	Snapshot string `json:"snapshot,omitempty"`
@@ -64,6 +67,7 @@ type state struct {
 	created map[string]createdUser
 	done    map[string]string // username → its username in the target
 	fresh   bool              // the file holds no record yet
+	members int               // memberships finished, in snapshot order
 }
 
 func openState(path, target, snapshotID string) (*state, error) {
@@ -144,6 +148,8 @@ func (s *state) apply(r stateRecord) {
 		s.created[r.Username] = createdUser{newName: sameOrNew(r.Username, r.NewName), oldSub: r.OldSub, newSub: r.NewSub, via: r.Via, status: r.Status}
 	case "done":
 		s.done[r.Username] = sameOrNew(r.Username, r.NewName)
+	case "members":
+		s.members = max(s.members, r.N)
 	}
 }
 
@@ -159,6 +165,16 @@ func (s *state) record(r stateRecord) error {
 	}
 	s.apply(r)
 	return nil
+}
+
+// membersDone is how many memberships a stopped run had finished.
+func (s *state) membersDone() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.members
 }
 
 func (s *state) isDone(u string) bool {

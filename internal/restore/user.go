@@ -30,7 +30,7 @@ func (r *run) restoreUsers(ctx context.Context, only map[string]string) error {
 		}
 		r.stats.Users.Add(1)
 		return nil
-	})
+	}, r.opts.Stop)
 }
 
 // restoreUser applies one user. Every step is safe to repeat, so a user whose

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/cli"
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/diff"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// lambdaEnv points newHandler at the fake Cognito and a directory
+// repository, as the function's environment does.
+func lambdaEnv(t *testing.T, url, dir, pool string) {
+	for k, v := range map[string]string{
+		"COGNITO_BACKUP_BUCKET": "", "COGVAULT_REPO": dir, "COGNITO_USER_POOL_ID": pool, "COGVAULT_KEEP_LAST": "",
+		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// invokeFresh invokes a new handler, in a fresh empty TMPDIR, with a
+// deadline of d: as a cold Lambda environment would.
+func invokeFresh(t *testing.T, d time.Duration, req map[string]any) map[string]any {
+	t.Helper()
+	t.Setenv("TMPDIR", t.TempDir())
+	h, err := newHandler(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	b, _ := json.Marshal(req)
+	out, err := h.Handle(ctx, b)
+	if err != nil {
+		t.Fatalf("invoke %s: %v", b, err)
+	}
+	var ans map[string]any
+	if err := json.Unmarshal(out, &ans); err != nil {
+		t.Fatal(err)
+	}
+	return ans
+}
+
+// TestRestoreInStepsFromFreshEnvironments runs an admin-path restore as
+// the state machine does: each invocation a new handler with an empty
+// /tmp and a deadline of a few seconds, each given the original request
+// plus the previous answer's "resume". The pool ends as the snapshot, and
+// the sub mapping is in the repository.
+func TestRestoreInStepsFromFreshEnvironments(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 200, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lambdaEnv(t, srv.URL, dir, src.PoolID)
+	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
+		t.Fatalf("snapshot answered %v, want done true", ans)
+	}
+
+	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID}
+	req, steps := maps.Clone(orig), 0
+	var final map[string]any
+	var answers []byte
+	for ; steps < 200; steps++ {
+		ans := invokeFresh(t, 3*time.Second, req)
+		if ans["done"] == true {
+			final = ans
+			break
+		}
+		if ans["done"] != false || ans["resume"] == nil {
+			t.Fatalf("step %d answered %v: want done false with a resume", steps, ans)
+		}
+		b, _ := json.Marshal(ans)
+		answers = append(answers, b...)
+		req = maps.Clone(orig)
+		req["resume"] = ans["resume"]
+	}
+	if final == nil || steps < 2 {
+		t.Fatalf("%d steps, done %v: the test wants a restore that takes several steps", steps+1, final != nil)
+	}
+	t.Logf("restored in %d steps", steps+1)
+
+	ctx := context.Background()
+	store, _ := storage.NewDir(dir)
+	r := repo.New(store)
+	m, err := r.Resolve(ctx, "latest", src.PoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep restore.Report
+	b, _ := json.Marshal(final)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	api := fakeClient(srv.URL)
+	sameAsSnapshot(t, r, m, api, target.PoolID, &rep)
+
+	rc, err := r.GetCheckpoint(ctx, restore.StateCheckpoint(target.PoolID, m.ID)+"submap.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var maps_ []restore.SubMapping
+	if err := json.NewDecoder(rc).Decode(&maps_); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	subs := map[string]string{}
+	for u, err := range r.Users(ctx, m) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs[u.Username] = u.Sub
+		if strings.Contains(string(answers), u.Username) {
+			t.Fatalf("a step's answer names user %s: %s", u.Username, answers)
+		}
+	}
+	restored := m.Counts.Users - int64(countWhat(rep.NotRestored, "user"))
+	if int64(len(maps_)) != restored {
+		t.Fatalf("the repository's sub mapping has %d users, %d were restored", len(maps_), restored)
+	}
+	for _, mp := range maps_ {
+		if subs[mp.Username] != mp.OldSub || mp.NewSub == "" || mp.NewSub == mp.OldSub {
+			t.Fatalf("sub mapping of %s: %+v", mp.Username, mp)
+		}
+	}
+}
+
+func countWhat(items []restore.Item, what string) int {
+	n := 0
+	for _, it := range items {
+		if it.What == what {
+			n++
+		}
+	}
+	return n
+}
+
+func fakeClient(url string) *cip.Client {
+	return cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 10})
+}
+
+// sameAsSnapshot is the oracle: the target holds the snapshot's users with
+// their status and enabled flag, its groups and memberships; whatever
+// differs the report names.
+func sameAsSnapshot(t *testing.T, r *repo.Repo, m *snapshot.Manifest, api *cip.Client, target string, rep *restore.Report) {
+	t.Helper()
+	d, err := diff.Compare(context.Background(), diff.SnapshotSource{Repo: r, Manifest: m}, diff.LiveSource{API: api, PoolID: target},
+		diff.Options{IgnoreAttributes: []string{"sub"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]map[string]bool{}
+	for _, it := range append(append([]restore.Item{}, rep.NotRestored...), rep.Changed...) {
+		if listed[it.Username] == nil {
+			listed[it.Username] = map[string]bool{}
+		}
+		listed[it.Username][it.What] = true
+	}
+	if len(d.UsersAdded)+len(d.GroupsAdded)+len(d.GroupsRemoved)+len(d.GroupsChanged)+len(d.MembershipsAdded) != 0 {
+		t.Fatalf("the restored pool differs from the snapshot: %+v", d)
+	}
+	for _, u := range d.UsersRemoved {
+		if !listed[u]["user"] {
+			t.Fatalf("user %s is missing from the target and the report does not say why", u)
+		}
+	}
+	for _, c := range d.UsersChanged {
+		if len(c.Status) > 0 && !listed[c.Username]["status"] {
+			t.Fatalf("user %s: status %v, not in the report", c.Username, c.Status)
+		}
+		if len(c.Enabled) > 0 {
+			t.Fatalf("user %s: enabled %v", c.Username, c.Enabled)
+		}
+	}
+	for _, mm := range d.MembershipsRemoved {
+		if len(listed[mm.Username]) == 0 {
+			t.Fatalf("membership %+v missing and not in the report", mm)
+		}
+	}
+	if len(d.UsersRemoved) == int(m.Counts.Users) {
+		t.Fatal("no user was restored")
+	}
+}
+
+// TestRestoreBegunOnAWSFinishesFromTheCLI: a restore whose first step ran
+// in the Lambda is finished by 'cogvault restore --state-in-repo' on a
+// laptop, which continues from the repository's state instead of taking
+// the users the Lambda created for someone else's (skipped, no groups).
+func TestRestoreBegunOnAWSFinishesFromTheCLI(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 200, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lambdaEnv(t, srv.URL, dir, src.PoolID)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"})
+	if ans := invokeFresh(t, 3*time.Second, map[string]any{"action": "restore", "targetPoolId": target.PoolID}); ans["done"] != false {
+		t.Fatalf("the Lambda's first step finished the restore (%v): the test wants it half-way", ans)
+	}
+	var out, errb bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"restore", "latest", "--to", target.PoolID, "--state-in-repo", "--state-file", dir + "/s", "--repo", dir},
+		strings.NewReader(""), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--state-in-repo") {
+		t.Fatalf("--state-file with --state-in-repo: exit %d, %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := cli.Main(context.Background(), []string{"restore", "latest", "--to", target.PoolID, "--state-in-repo", "--repo", dir,
+		"--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json"}, strings.NewReader(""), &out, &errb)
+	if code != 0 && code != 3 {
+		t.Fatalf("cogvault restore --state-in-repo: exit %d\n%s", code, errb.String())
+	}
+	var doc struct{ Report restore.Report }
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Report.UsersResumed == 0 {
+		t.Fatalf("the CLI resumed no user of the Lambda's step: %s", out.String())
+	}
+	store, _ := storage.NewDir(dir)
+	r := repo.New(store)
+	m, err := r.Resolve(context.Background(), "latest", src.PoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAsSnapshot(t, r, m, fakeClient(srv.URL), target.PoolID, &doc.Report)
+	if _, err := r.GetCheckpoint(context.Background(), restore.StateCheckpoint(target.PoolID, m.ID)+"submap.json"); err != nil {
+		t.Fatalf("the CLI left no sub mapping in the repository: %v", err)
+	}
+}

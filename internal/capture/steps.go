@@ -1,0 +1,150 @@
+package capture
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// Long work runs in steps (issue 14): an invocation lives at most 900 s
+// (Lambda developer guide, "Configure Lambda function timeout"; facts §18), so
+// a restore stops before its deadline, keeps its progress in the
+// repository (never /tmp: the next invocation may run in a fresh
+// environment) and answers {"done": false, "resume": {…}}; the caller
+// (the Step Functions state machine, deploy/terraform) invokes it again
+// with the original request plus that "resume", until {"done": true, …}.
+
+// stepMargin is what a step leaves of its time for finishing the users in
+// flight and storing its checkpoint; stepShare the most of its time it
+// uses, so that short deadlines (tests, a small function timeout) work too.
+const (
+	stepMargin = 60 * time.Second
+	stepShare  = 0.8
+)
+
+// stopAt is when a step given the time until deadline stops handing out
+// work: the earlier of deadline − 60 s and 80 % of the time left, the
+// first dropped when the time left is too short for it to be positive.
+func stopAt(now, deadline time.Time) time.Time {
+	left := deadline.Sub(now)
+	use := time.Duration(float64(left) * stepShare)
+	if left > stepMargin && left-stepMargin < use {
+		use = left - stepMargin
+	}
+	return now.Add(use)
+}
+
+// stepLimits are the restore's Stop for an invocation with ctx's deadline
+// (nil without one: run to the end) and the context it runs in, which is
+// cancelled half-way between the stop and the deadline: users still in
+// flight then (waiting out throttling) are abandoned as a crash would
+// abandon them, which the state's intent records make safe to resume, so
+// that the checkpoint is always stored before the deadline.
+func stepLimits(ctx context.Context) (func() bool, context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, ctx, func() {}
+	}
+	now := time.Now()
+	at := stopAt(now, deadline)
+	rctx, cancel := context.WithDeadline(ctx, at.Add(deadline.Sub(at)/2))
+	return func() bool { return !time.Now().Before(at) }, rctx, cancel
+}
+
+// RestoreResume is what a restore step hands the next: the snapshot it
+// restores (pinned, as "latest" may move on) and how many steps ran. The
+// progress itself is in the repository's checkpoints.
+type RestoreResume struct {
+	Snapshot string `json:"snapshot"`
+	Steps    int    `json:"steps"`
+}
+
+// check refuses a resume object that does not belong to this restore.
+func (r *RestoreResume) check(snapshotID string) error {
+	if r == nil {
+		return nil
+	}
+	if r.Snapshot == "" || r.Steps < 1 {
+		return errors.New(`restore request: resume: want the "resume" object of the previous step's answer ({"snapshot": …, "steps": …})`)
+	}
+	if r.Snapshot != snapshotID {
+		return fmt.Errorf("restore request: resume is for snapshot %s, the request restores %s; resend the original request with the previous answer's resume", r.Snapshot, snapshotID)
+	}
+	return nil
+}
+
+// stepAnswer is a step's answer while the work is not done.
+type stepAnswer struct {
+	Done        bool           `json:"done"`
+	Resume      *RestoreResume `json:"resume"`
+	Snapshot    string         `json:"snapshot"`
+	Target      string         `json:"target"`
+	UsersDone   int64          `json:"usersDone"`
+	UsersTotal  int64          `json:"usersTotal"`
+	Memberships int64          `json:"memberships"`
+}
+
+// finalAnswer is the last step's answer: the report, done.
+type finalAnswer struct {
+	Done bool `json:"done"`
+	*restore.Report
+}
+
+// restoreStep runs one step of a restore whose state lives in the
+// repository (checkpoints/restore/<target>/<snapshot>/).
+func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.Manifest, opts restore.Options, resume *RestoreResume) (json.RawMessage, error) {
+	st, err := restore.FetchState(ctx, h.cfg.Repo, opts.Target, m.ID, os.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	defer st.Remove()
+	stop, rctx, cancelRun := stepLimits(ctx)
+	defer cancelRun()
+	if opts.Via == restore.ViaImport {
+		// Import jobs are not cut into steps (restore.Options.Stop): the
+		// invocation runs to its own deadline, as before.
+		stop, rctx = nil, ctx
+	}
+	opts.StatePath, opts.Stop = st.Path(), stop
+	stats := &restore.Stats{}
+	rep, err := restore.Run(rctx, h.cfg.Cognito, src, m, opts, stats)
+	// Cut short by the step's own limit, not by the caller: a stop.
+	cut := err != nil && rctx.Err() != nil && ctx.Err() == nil
+	// Store the progress whatever happened: users created before a failure
+	// are known to the next attempt. A cancelled ctx may not write, so the
+	// checkpoint gets its own short one.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	saved, serr := st.Save(sctx)
+	if serr != nil {
+		return nil, errors.Join(err, serr)
+	}
+	if cut && saved == 0 {
+		// Another step would end the same way: fail instead of looping.
+		return nil, fmt.Errorf("restore step made no progress before its deadline (it spends it reading the snapshot and the target): give the function a longer timeout: %w", err)
+	}
+	steps := 1
+	if resume != nil {
+		steps = resume.Steps + 1
+	}
+	switch {
+	case errors.Is(err, restore.ErrStopped) || cut:
+		h.cfg.Log.Info("restore step stopped before its deadline", "snapshot", m.ID, "target", opts.Target, "step", steps, "users", stats.Users.Load())
+		return json.Marshal(stepAnswer{Resume: &RestoreResume{Snapshot: m.ID, Steps: steps}, Snapshot: m.ID, Target: opts.Target,
+			UsersDone: stats.Users.Load(), UsersTotal: stats.UsersTotal.Load(), Memberships: stats.Memberships.Load()})
+	case err != nil:
+		h.metric("RestoreFailures", 1)
+		return nil, err
+	}
+	if err := st.SaveMappings(sctx, rep.Mappings); err != nil {
+		return nil, err
+	}
+	return json.Marshal(finalAnswer{Done: true, Report: rep})
+}

@@ -1,0 +1,136 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cogvault/cogvault/internal/repo"
+)
+
+// RepoState keeps a restore's state file in the repository instead of on
+// one machine's disk, so that a restore begun in one place (a Lambda
+// invocation, a laptop) is finished in another. The state is append-only,
+// so each run stores what it appended as a new segment
+// (checkpoints/restore/<target>/<snapshot>/state-NNNNNN): a segment is
+// small, one run's users, and no run rewrites another's. Fetch gathers
+// the segments into a local file (0600) that Run uses as Options.StatePath.
+type RepoState struct {
+	rp     *repo.Repo
+	prefix string // checkpoint name prefix of this restore
+	path   string // the local copy
+	base   int64  // its size when fetched: what Save need not store
+	next   int    // number of the next segment
+}
+
+// StateCheckpoint is the checkpoint name prefix of the restore of snapshot
+// into target.
+func StateCheckpoint(target, snapshotID string) string {
+	return "restore/" + target + "/" + snapshotID + "/"
+}
+
+// FetchState copies the restore's state from the repository into a new
+// file in dir (none stored yet: an empty file).
+func FetchState(ctx context.Context, rp *repo.Repo, target, snapshotID, dir string) (*RepoState, error) {
+	s := &RepoState{rp: rp, prefix: StateCheckpoint(target, snapshotID), next: 1}
+	names, err := rp.Checkpoints(ctx, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "cogvault-restore-*.state")
+	if err != nil {
+		return nil, fmt.Errorf("restore state: %w", err)
+	}
+	s.path = f.Name()
+	err = s.gather(ctx, f, names)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(s.path)
+		return nil, err
+	}
+	return s, nil
+}
+
+// gather appends the state segments to f, in order.
+func (s *RepoState) gather(ctx context.Context, f *os.File, names []string) error {
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	for _, n := range names {
+		var num int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(n, s.prefix), "state-%06d", &num); err != nil {
+			continue // the sub mapping, or something else beside the state
+		}
+		rc, err := s.rp.GetCheckpoint(ctx, n)
+		if err != nil {
+			return fmt.Errorf("restore state: %w", err)
+		}
+		k, err := io.Copy(f, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("restore state: read %s: %w", n, err)
+		}
+		s.base += k
+		s.next = max(s.next, num+1)
+	}
+	return nil
+}
+
+// Path is the local state file to give Run.
+func (s *RepoState) Path() string { return s.path }
+
+// Save stores what runs appended to the local file since Fetch (or the
+// last Save) as the next segment and says how many bytes that was. Only
+// whole lines are stored: a torn last line is left for the local file's
+// next opening to cut off.
+func (s *RepoState) Save(ctx context.Context) (int, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return 0, fmt.Errorf("restore state: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(s.base, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("restore state: %w", err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return 0, fmt.Errorf("restore state: %w", err)
+	}
+	b = b[:bytes.LastIndexByte(b, '\n')+1]
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if err := s.rp.PutCheckpoint(ctx, fmt.Sprintf("%sstate-%06d", s.prefix, s.next), bytes.NewReader(b)); err != nil {
+		return 0, fmt.Errorf("save restore state: %w", err)
+	}
+	s.base += int64(len(b))
+	s.next++
+	return len(b), nil
+}
+
+// SaveMappings stores the restore's sub mapping (old sub, new sub, old and
+// new username, as --mapping-file's JSON) beside its state, replacing an
+// earlier one: a later run may have created more users.
+func (s *RepoState) SaveMappings(ctx context.Context, maps []SubMapping) error {
+	b, err := json.Marshal(maps)
+	if err != nil {
+		return err
+	}
+	name := s.prefix + "submap.json"
+	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
+		return fmt.Errorf("replace sub mapping: %w", err)
+	}
+	if err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("save sub mapping: %w", err)
+	}
+	return nil
+}
+
+// Remove deletes the local copy.
+func (s *RepoState) Remove() { os.Remove(s.path) }
