@@ -22,6 +22,7 @@ type iamPolicyOptions struct {
 	SigningKey    string
 	ImportRoleARN string
 	EnableRestore bool
+	StateInRepo   bool
 }
 
 // Shapes from the API references: a user pool id ([\w-]+_[0-9a-zA-Z]+,
@@ -85,6 +86,7 @@ func newIAMPolicyCommand(g *globalOptions) *cobra.Command {
 	fs.StringVar(&opts.SigningKey, "signing-key", "", "`ARN` of the KMS key the repository is signed with (kms:Sign for writers)")
 	fs.StringVar(&opts.ImportRoleARN, "import-role-arn", "", "restore-import, lambda-worker: the import job's CloudWatch Logs role `ARN` (iam:PassRole on it)")
 	fs.BoolVar(&opts.EnableRestore, "enable-restore", false, "lambda-worker: it also restores (the Terraform module's enable_restore)")
+	fs.BoolVar(&opts.StateInRepo, "state-in-repo", false, "restore, restore-import, create-pool: the restore keeps its state in the repository (restore --state-in-repo): it writes, and signs, checkpoints/")
 	return cmd
 }
 
@@ -132,6 +134,8 @@ func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 		return usageError("--enable-restore applies to lambda-worker only")
 	case o.ToRegion != "" && m.Name != "migrate":
 		return usageError("--to-region applies to migrate only")
+	case o.StateInRepo && m.Repo != iampolicy.RepoRead:
+		return usageError("--state-in-repo applies to restore, restore-import and create-pool (mode %s already writes the repository or reads none)", m.Name)
 	}
 	return nil
 }
@@ -140,7 +144,7 @@ func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 // --account or STS, repository from --repo. Each "*" it leaves gets a note.
 func policyOptions(ctx context.Context, m iampolicy.Mode, opts iamPolicyOptions, g *globalOptions) (iampolicy.Options, error) {
 	o := iampolicy.Options{PoolID: opts.Pool, Account: opts.Account, NewPoolRegion: opts.ToRegion,
-		KMSKey: opts.KMSKey, SigningKey: opts.SigningKey, ImportRoleARN: opts.ImportRoleARN}
+		KMSKey: opts.KMSKey, SigningKey: opts.SigningKey, ImportRoleARN: opts.ImportRoleARN, StateInRepo: opts.StateInRepo}
 	if err := repoScope(&o, m, g); err != nil {
 		return o, err
 	}

@@ -75,3 +75,29 @@ func TestHelpListsEveryGrantedAction(t *testing.T) {
 		}
 	}
 }
+
+// A restore that keeps its state in the repository writes, and signs, its
+// checkpoints there: only then, and only under checkpoints/.
+func TestStateInRepoGrantsCheckpointWrites(t *testing.T) {
+	restore, _ := Lookup("restore")
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	base := Options{Region: "eu-west-1", Account: "123456789012", PoolID: "eu-west-1_AbC", Bucket: "b", Prefix: "p", SigningKey: key}
+	grants := func(d Document, action, resource string) bool {
+		return slices.ContainsFunc(d.Statement, func(s Statement) bool {
+			return slices.Contains(s.Action, action) && slices.Contains(s.Resource, resource)
+		})
+	}
+	plain := Build(restore, base)
+	if grants(plain, "s3:PutObject", "arn:aws:s3:::b/p/checkpoints/*") || grants(plain, "kms:Sign", key) {
+		t.Errorf("a plain restore may write checkpoints or sign:\n%+v", plain)
+	}
+	with := base
+	with.StateInRepo = true
+	d := Build(restore, with)
+	if !grants(d, "s3:PutObject", "arn:aws:s3:::b/p/checkpoints/*") || !grants(d, "kms:Sign", key) {
+		t.Errorf("restore --state-in-repo may not write and sign its checkpoints:\n%+v", d)
+	}
+	if grants(d, "s3:PutObject", "arn:aws:s3:::b/p/*") || slices.ContainsFunc(d.Statement, func(s Statement) bool { return slices.Contains(s.Action, "s3:DeleteObject") }) {
+		t.Errorf("restore --state-in-repo may write outside checkpoints/ or delete:\n%+v", d)
+	}
+}

@@ -18,6 +18,9 @@ type Options struct {
 	KMSKey        string // SSE-KMS key ARN of the repository
 	SigningKey    string // KMS key ARN the repository is signed with
 	ImportRoleARN string // the import job's CloudWatch Logs role
+	// StateInRepo: a restore keeps its state and sub mapping under
+	// checkpoints/ in the repository (restore --state-in-repo), signed.
+	StateInRepo bool
 }
 
 // Document is an IAM policy document.
@@ -64,7 +67,7 @@ func Build(m Mode, o Options) Document {
 	if o.KMSKey != "" && m.Repo != RepoNone {
 		add("RepositoryKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, o.KMSKey)
 	}
-	if o.SigningKey != "" && m.Writer {
+	if o.SigningKey != "" && (m.Writer || o.StateInRepo) {
 		add("SignRepository", []string{"kms:Sign"}, o.SigningKey)
 	}
 	if m.ImportRole && o.ImportRoleARN != "" {
@@ -94,6 +97,10 @@ func addRepo(d *Document, m Mode, o Options) {
 	switch m.Repo {
 	case RepoRead:
 		d.Statement = append(d.Statement, st("RepositoryObjects", []string{"s3:GetObject"}, objects))
+		if o.StateInRepo {
+			// Checkpoints are added, never replaced or removed (repo.PutCheckpoint).
+			d.Statement = append(d.Statement, st("RestoreCheckpoints", []string{"s3:PutObject"}, strings.TrimSuffix(objects, "*")+"checkpoints/*"))
+		}
 	case RepoWrite:
 		// DeleteObject removes an interrupted backup's objects (and serves
 		// forget/prune); AbortMultipartUpload ends a failed multipart upload.
