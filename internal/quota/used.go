@@ -19,6 +19,8 @@ var used = []string{
 	// restore --create-pool
 	"CreateUserPool", "CreateUserPoolClient", "CreateIdentityProvider", "CreateResourceServer",
 	"CreateUserPoolDomain", "SetUserPoolMfaConfig", "SetUICustomization",
+	// drill: deletes the scratch pool it created (internal/drill)
+	"DeleteUserPool",
 	// start-up: the account's provisioned limits (internal/awsx)
 	"GetProvisionedLimit",
 }
