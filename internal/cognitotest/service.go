@@ -57,6 +57,7 @@ type Service struct {
 	// messages counts email/SMS messages the service would have sent, so
 	// tests can prove a restore sends none.
 	messages atomic.Int64
+	outbox   []OutboxMessage // guarded by mu (outbox.go)
 
 	mu     sync.RWMutex
 	rnd    *rand.Rand // guarded by mu
@@ -133,6 +134,10 @@ const maxBody = 1 << 20
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("%08x-fake-%012x", s.opts.Seed, s.reqID.Add(1))
 	w.Header().Set("x-amzn-RequestId", id)
+	if r.URL.Path == OutboxPath {
+		s.serveOutbox(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/import/") {
 		s.serveImportUpload(w, r)
 		return
