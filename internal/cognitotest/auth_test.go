@@ -1,6 +1,9 @@
 package cognitotest_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -8,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -260,6 +264,9 @@ func (m *migrator) fn(_ string, ev cognitotest.TriggerEvent) (cognitotest.Trigge
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.events = append(m.events, ev)
+	if ev.UserName == "ghost" {
+		return ev, nil // answers, but with no user
+	}
 	pw, ok := m.legacy[ev.UserName]
 	if !ok || (ev.TriggerSource == "UserMigration_Authentication" && ev.Request["password"] != pw) {
 		return ev, errors.New("Bad password")
@@ -271,10 +278,16 @@ func (m *migrator) fn(_ string, ev cognitotest.TriggerEvent) (cognitotest.Trigge
 	return ev, nil
 }
 
-func migrationPool(t *testing.T, status string) (*authPool, *migrator) {
+// migrationPool is a pool whose UserMigration function is a migrator's,
+// passed through wrap when given.
+func migrationPool(t *testing.T, status string, wrap ...func(cognitotest.TriggerFunc) cognitotest.TriggerFunc) (*authPool, *migrator) {
 	t.Helper()
-	m := &migrator{legacy: map[string]string{"frank": goodPW}, status: status}
-	lambda := httptest.NewServer(cognitotest.LambdaHandler(m.fn))
+	m := &migrator{legacy: map[string]string{"frank": goodPW, "lena": goodPW}, status: status}
+	fn := cognitotest.TriggerFunc(m.fn)
+	for _, w := range wrap {
+		fn = w(fn)
+	}
+	lambda := httptest.NewServer(cognitotest.LambdaHandler(fn))
 	t.Cleanup(lambda.Close)
 	ap := newAuthPool(t, cognitotest.Options{LambdaEndpoint: lambda.URL}, &cip.CreateUserPoolInput{
 		Schema:       []types.SchemaAttributeType{{Name: aws.String("tier"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}},
@@ -322,20 +335,24 @@ func TestUserMigrationSignInCreatesAConfirmedUser(t *testing.T) {
 
 func TestUserMigrationRefusalCreatesNoOne(t *testing.T) {
 	ap, m := migrationPool(t, "CONFIRMED")
-	if _, err := ap.signIn(ap.userC, "frank", otherPW); !isCode(err, "UserNotFoundException") {
-		t.Errorf("refused migration, LEGACY client: %v", err)
+	if _, err := ap.signIn(ap.userC, "frank", otherPW); !isCode(err, "UserLambdaValidationException") ||
+		errMessage(err) != "UserMigration failed with error Bad password." {
+		t.Errorf("function refusing the password: %v", err)
+	}
+	if _, err := ap.signIn(ap.userC, "ghost", goodPW); !isCode(err, "UserNotFoundException") {
+		t.Errorf("function answering no user, LEGACY client: %v", err)
 	}
 	hiding := ap.client(t, types.PreventUserExistenceErrorTypesEnabled, types.ExplicitAuthFlowsTypeAllowUserPasswordAuth)
-	if _, err := ap.signIn(hiding, "mallory", goodPW); !isCode(err, "NotAuthorizedException") {
-		t.Errorf("refused migration, ENABLED client: %v", err)
+	if _, err := ap.signIn(hiding, "ghost", goodPW); !isCode(err, "NotAuthorizedException") {
+		t.Errorf("function answering no user, ENABLED client: %v", err)
 	}
-	for _, name := range []string{"frank", "mallory"} {
+	for _, name := range []string{"frank", "ghost"} {
 		if _, err := ap.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &ap.pool, Username: aws.String(name)}); !isCode(err, "UserNotFoundException") {
 			t.Errorf("refused user %s exists: %v", name, err)
 		}
 	}
-	if len(m.events) != 2 {
-		t.Errorf("trigger ran %d times, want 2", len(m.events))
+	if len(m.events) != 3 {
+		t.Errorf("trigger ran %d times, want 3", len(m.events))
 	}
 }
 
@@ -388,5 +405,102 @@ func TestPasswordsAppearNowhere(t *testing.T) {
 		if strings.Contains(string(b), goodPW) {
 			t.Errorf("%s shows a password", what)
 		}
+	}
+}
+
+func TestClientSecretNeedsTheSecretHash(t *testing.T) {
+	ap := newAuthPool(t, cognitotest.Options{}, nil)
+	ap.createUser(t, "hana", goodPW)
+	out, err := ap.api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &ap.pool, ClientName: aws.String("s"),
+		GenerateSecret: true, ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, secret := aws.ToString(out.UserPoolClient.ClientId), aws.ToString(out.UserPoolClient.ClientSecret)
+	signIn := func(hash string) error {
+		_, err := ap.api.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: &id, AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+			AuthParameters: map[string]string{"USERNAME": "hana", "PASSWORD": goodPW, "SECRET_HASH": hash}})
+		return err
+	}
+	if err := signIn(""); !isCode(err, "NotAuthorizedException") || !strings.HasPrefix(errMessage(err), "Unable to verify secret hash for client") {
+		t.Errorf("no secret hash: %v", err)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("hana" + id))
+	if err := signIn(base64.StdEncoding.EncodeToString(mac.Sum(nil))); err != nil {
+		t.Errorf("right secret hash: %v", err)
+	}
+}
+
+func TestSignInWithTheEmailOfAnEmailPool(t *testing.T) {
+	ap := newAuthPool(t, cognitotest.Options{}, &cip.CreateUserPoolInput{UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail}})
+	ap.createUser(t, "ida@example.com", goodPW)
+	if _, err := ap.signIn(ap.userC, "ida@example.com", goodPW); err != nil {
+		t.Errorf("sign-in with the email: %v", err)
+	}
+	if _, err := ap.signIn(ap.userC, "ida@example.com", otherPW); !isCode(err, "NotAuthorizedException") {
+		t.Errorf("wrong password: %v", err)
+	}
+}
+
+func TestResetCodeExpiresAfterAnHour(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ap := newAuthPool(t, cognitotest.Options{Now: clock}, nil)
+	ap.createUser(t, "jack", goodPW, "phone_number", "+15555550100", "phone_number_verified", "true")
+	fp, err := ap.api.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: &ap.userC, Username: aws.String("jack")})
+	if err != nil || fp.CodeDeliveryDetails.DeliveryMedium != types.DeliveryMediumTypeSms || aws.ToString(fp.CodeDeliveryDetails.Destination) != "+*******0100" {
+		t.Fatalf("ForgotPassword by SMS: %v %+v", err, fp)
+	}
+	code := lastCode(t, ap.srv, "jack")
+	mu.Lock()
+	now = now.Add(time.Hour + time.Second)
+	mu.Unlock()
+	if _, err := ap.api.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{ClientId: &ap.userC, Username: aws.String("jack"),
+		ConfirmationCode: &code, Password: aws.String(otherPW)}); !isCode(err, "ExpiredCodeException") {
+		t.Errorf("code an hour old: %v", err)
+	}
+}
+
+func TestForgotPasswordRefusesATemporaryPassword(t *testing.T) {
+	ap := newAuthPool(t, cognitotest.Options{}, nil)
+	if _, err := ap.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &ap.pool, Username: aws.String("kim"),
+		UserAttributes: attrs("email", "kim@example.com", "email_verified", "true"), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ap.api.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: &ap.userC, Username: aws.String("kim")}); !isCode(err, "NotAuthorizedException") {
+		t.Errorf("ForgotPassword in FORCE_CHANGE_PASSWORD: %v", err)
+	}
+	if len(outbox(t, ap.srv)) != 0 {
+		t.Errorf("a code went out")
+	}
+}
+
+func TestUserMigrationWelcomeAndBadStatus(t *testing.T) {
+	ap, _ := migrationPool(t, "CONFIRMED", func(orig cognitotest.TriggerFunc) cognitotest.TriggerFunc {
+		return func(fn string, ev cognitotest.TriggerEvent) (cognitotest.TriggerEvent, error) {
+			out, err := orig(fn, ev)
+			if ev.UserName == "lena" {
+				out.Response["messageAction"] = nil
+				out.Response["desiredDeliveryMediums"] = []any{"EMAIL"}
+			} else {
+				out.Response["finalUserStatus"] = "ARCHIVED"
+			}
+			return out, err
+		}
+	})
+	if _, err := ap.signIn(ap.userC, "lena", goodPW); err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox(t, ap.srv)
+	if len(ob) != 1 || ob[0].Kind != "welcome" || ob[0].To != "l***@legacy.example" || ap.srv.MessagesSent() != 1 {
+		t.Errorf("welcome message: %+v, %d sent", ob, ap.srv.MessagesSent())
+	}
+	if _, err := ap.signIn(ap.userC, "frank", goodPW); !isCode(err, "InvalidLambdaResponseException") {
+		t.Errorf("finalUserStatus ARCHIVED: %v", err)
+	}
+	if _, err := ap.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &ap.pool, Username: aws.String("frank")}); !isCode(err, "UserNotFoundException") {
+		t.Errorf("user created from a bad answer: %v", err)
 	}
 }

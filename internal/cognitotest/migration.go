@@ -58,20 +58,23 @@ func (s *Service) signInMigrated(ctx context.Context, arn string, m migration) (
 	return s.authenticate(u, m.password)
 }
 
-// migrate invokes the function and creates the user it answers with. A
-// function error, or an answer without userAttributes, refuses the user
-// as an unknown one (no user is created); see errNoSuchUser.
+// migrate invokes the function and creates the user it answers with. No
+// user is created when the function fails or answers without
+// userAttributes ("This field is required"). A function error comes back
+// as UserLambdaValidationException "UserMigration failed with error
+// <message>." (invokeTrigger), the message clients of real pools match on;
+// an answer without attributes as errNotMigrated. docs/cognito-facts.md §21.
 func (s *Service) migrate(ctx context.Context, arn string, m migration) (*user, *apiError) {
 	back, err := s.invokeTrigger(ctx, arn, m.ev)
 	if err != nil {
-		return nil, m.client.errNoSuchUser()
+		return nil, err
 	}
 	ans, aerr := parseMigration(back.Response, m.ev.TriggerSource)
 	if aerr != nil {
 		return nil, aerr
 	}
 	if len(ans.attrs) == 0 {
-		return nil, m.client.errNoSuchUser()
+		return nil, m.client.errNotMigrated()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,4 +173,15 @@ func welcomeTo(u *user, mediums []string) string {
 		return maskPhone(ph)
 	}
 	return ""
+}
+
+// errNotMigrated answers a sign-in whose function returned no user:
+// UserNotFoundException "Exception migrating user in app client <id>"
+// (message seen in clients of real pools; code UNCONFIRMED, §21), or the
+// generic sign-in failure when the client hides user existence.
+func (c *client) errNotMigrated() *apiError {
+	if c.preventsExistenceErrors() {
+		return errBadPassword()
+	}
+	return newErr("UserNotFoundException", "Exception migrating user in app client %s", c.id)
 }
