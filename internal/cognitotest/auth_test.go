@@ -275,6 +275,7 @@ func (m *migrator) fn(_ string, ev cognitotest.TriggerEvent) (cognitotest.Trigge
 		"custom:tier": "gold", "sub": "legacy-sub-must-not-survive"}
 	ev.Response["finalUserStatus"] = m.status
 	ev.Response["messageAction"] = "SUPPRESS"
+	ev.Response["desiredDeliveryMediums"] = []any{"EMAIL"} // a message would go out but for SUPPRESS
 	return ev, nil
 }
 
@@ -483,7 +484,6 @@ func TestUserMigrationWelcomeAndBadStatus(t *testing.T) {
 			out, err := orig(fn, ev)
 			if ev.UserName == "lena" {
 				out.Response["messageAction"] = nil
-				out.Response["desiredDeliveryMediums"] = []any{"EMAIL"}
 			} else {
 				out.Response["finalUserStatus"] = "ARCHIVED"
 			}
