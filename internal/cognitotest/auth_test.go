@@ -504,3 +504,31 @@ func TestUserMigrationWelcomeAndBadStatus(t *testing.T) {
 		t.Errorf("user created from a bad answer: %v", err)
 	}
 }
+
+// In a pool that signs in by email the migrated user's username is its
+// sub, and it signs in again with the email it entered.
+func TestUserMigrationIntoAnEmailPool(t *testing.T) {
+	m := &migrator{legacy: map[string]string{"nora@legacy.example": goodPW}, status: "CONFIRMED"}
+	fn := func(f string, ev cognitotest.TriggerEvent) (cognitotest.TriggerEvent, error) {
+		out, err := m.fn(f, ev)
+		if err == nil {
+			out.Response["userAttributes"] = map[string]any{"email": ev.UserName, "email_verified": "true"}
+		}
+		return out, err
+	}
+	lambda := httptest.NewServer(cognitotest.LambdaHandler(fn))
+	t.Cleanup(lambda.Close)
+	ap := newAuthPool(t, cognitotest.Options{LambdaEndpoint: lambda.URL}, &cip.CreateUserPoolInput{
+		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		LambdaConfig:       &types.LambdaConfigType{UserMigration: aws.String("migrate")}})
+	if _, err := ap.signIn(ap.userC, "nora@legacy.example", goodPW); err != nil {
+		t.Fatalf("migrating sign-in by email: %v", err)
+	}
+	u, err := ap.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &ap.pool, Username: aws.String("nora@legacy.example")})
+	if err != nil || aws.ToString(u.Username) != attrMap(u.UserAttributes)["sub"] {
+		t.Fatalf("migrated user in an email pool: %v %+v", err, u)
+	}
+	if _, err := ap.adminSignIn(ap.adminC, "nora@legacy.example", goodPW); err != nil || len(m.events) != 1 {
+		t.Errorf("second sign-in: %v, %d trigger calls", err, len(m.events))
+	}
+}
