@@ -532,3 +532,40 @@ func TestUserMigrationIntoAnEmailPool(t *testing.T) {
 		t.Errorf("second sign-in: %v, %d trigger calls", err, len(m.events))
 	}
 }
+
+// Populate's Password lets generated users sign in: a migration Lambda can
+// check passwords against such a pool.
+func TestPopulatedUsersSignInWithTheGivenPassword(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
+	if _, err := srv.Populate(cognitotest.PopulateOptions{Users: 10, Password: "short"}); err == nil || !strings.Contains(err.Error(), "Password") {
+		t.Errorf("weak populate password: %v", err)
+	}
+	res, err := srv.Populate(cognitotest.PopulateOptions{Users: 40, Password: goodPW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newClient(srv)
+	cl, err := api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &res.PoolID, ClientName: aws.String("c"),
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := api.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &res.PoolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := 0
+	for _, u := range users.Users {
+		if u.UserStatus != types.UserStatusTypeConfirmed || !u.Enabled {
+			continue
+		}
+		if _, err := api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: &res.PoolID, ClientId: cl.UserPoolClient.ClientId,
+			AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": aws.ToString(u.Username), "PASSWORD": goodPW}}); err != nil {
+			t.Errorf("%s: %v", aws.ToString(u.Username), err)
+		}
+		signedIn++
+	}
+	if signedIn == 0 {
+		t.Fatal("no confirmed, enabled user to sign in")
+	}
+}

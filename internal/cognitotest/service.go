@@ -115,8 +115,9 @@ func New(opts Options) *Service {
 	return s
 }
 
-// MessagesSent is the number of invitation, confirmation or MFA messages the
-// service would have delivered to users.
+// MessagesSent is the number of invitation, confirmation, MFA,
+// forgot-password or migration welcome messages the service would have
+// delivered to users (the last two are also in the outbox, outbox.go).
 func (s *Service) MessagesSent() int64 { return s.messages.Load() }
 
 // Region is the region the service pretends to be in.
