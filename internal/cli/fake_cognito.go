@@ -89,6 +89,15 @@ code it sends; AdminConfirmSignUp runs PostConfirmation
 (PostConfirmation_ConfirmSignUp). A function error fails the call with
 UserLambdaValidationException. Without the flag no trigger runs.
 
+Passwords: the fake keeps salted hashes of the passwords AdminCreateUser,
+AdminSetUserPassword, SignUp and ConfirmForgotPassword set (checked against
+the pool's password policy) and signs users in with InitiateAuth
+USER_PASSWORD_AUTH and AdminInitiateAuth ADMIN_USER_PASSWORD_AUTH when the
+app client allows the flow; its tokens are opaque. An unknown user signing in
+or calling ForgotPassword runs the pool's UserMigration trigger. The codes
+ForgotPassword sends are readable at GET /_fake/outbox (JSON); that endpoint
+is the fake's own and does not exist in Cognito.
+
 Any access key works; the fake does not check signatures.
 
 EXIT STATUS

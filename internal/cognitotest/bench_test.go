@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
 )
@@ -78,5 +79,40 @@ func BenchmarkFakeThroughput(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	})
+}
+
+// BenchmarkSignIn measures password sign-ins through the real SDK client,
+// quotas off (Cognito's own UserAuthentication quota is far lower).
+//
+//	go test -run '^$' -bench SignIn ./internal/cognitotest
+func BenchmarkSignIn(b *testing.B) {
+	srv := cognitotest.NewTestServer(b, cognitotest.Options{NoQuotas: true})
+	c := newClient(srv)
+	p, err := c.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: p.UserPool.Id, ClientName: aws.String("c"),
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	name, pw := "bench", "Bench-password-1"
+	if _, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: p.UserPool.Id, Username: &name, MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: p.UserPool.Id, Username: &name, Password: &pw, Permanent: true}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: cl.UserPoolClient.ClientId, AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+				AuthParameters: map[string]string{"USERNAME": name, "PASSWORD": pw}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
 }

@@ -30,6 +30,11 @@ type PopulateOptions struct {
 	// DevAttribute adds the developer-only attribute dev:custom:internal_id
 	// (DevAttributeName) to the pool, with a value for every local user.
 	DevAttribute bool
+	// Password, when set, is the password of every generated user that has
+	// one (all but external-provider and RESET_REQUIRED users), so sign-in
+	// and migration tests know it. Empty: their passwords are unknown and
+	// no generated user can sign in.
+	Password string
 }
 
 // DevAttributeName is the developer-only attribute DevAttribute adds, in
@@ -70,6 +75,11 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 	}
 	if err := checkUsernameAttributes(o.UsernameAttributes); err != nil {
 		return PopulateResult{}, fmt.Errorf("populate: %w", err)
+	}
+	if o.Password != "" {
+		if err := checkPasswordPolicy(o.Password, defaultPolicy); err != nil {
+			return PopulateResult{}, fmt.Errorf("populate: Password: %w", err) // the generated pool has the default policy
+		}
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x706f70756c617465))
 	s.mu.Lock()
@@ -142,6 +152,9 @@ func (s *Service) Populate(o PopulateOptions) (PopulateResult, error) {
 
 	for i := 0; i < o.Users; i++ {
 		u := s.genUser(rng, p, i)
+		if o.Password != "" && u.hasPassword && u.status != StatusResetRequired {
+			u.setPassword(o.Password)
+		}
 		if len(p.usernameAttrs) > 0 {
 			usernameAttrsUser(p, u, i)
 		}

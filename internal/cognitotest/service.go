@@ -57,6 +57,7 @@ type Service struct {
 	// messages counts email/SMS messages the service would have sent, so
 	// tests can prove a restore sends none.
 	messages atomic.Int64
+	outbox   []OutboxMessage // guarded by mu (outbox.go)
 
 	mu     sync.RWMutex
 	rnd    *rand.Rand // guarded by mu
@@ -114,8 +115,9 @@ func New(opts Options) *Service {
 	return s
 }
 
-// MessagesSent is the number of invitation, confirmation or MFA messages the
-// service would have delivered to users.
+// MessagesSent is the number of invitation, confirmation, MFA,
+// forgot-password or migration welcome messages the service would have
+// delivered to users (the last two are also in the outbox, outbox.go).
 func (s *Service) MessagesSent() int64 { return s.messages.Load() }
 
 // Region is the region the service pretends to be in.
@@ -133,6 +135,10 @@ const maxBody = 1 << 20
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("%08x-fake-%012x", s.opts.Seed, s.reqID.Add(1))
 	w.Header().Set("x-amzn-RequestId", id)
+	if r.URL.Path == OutboxPath {
+		s.serveOutbox(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/import/") {
 		s.serveImportUpload(w, r)
 		return

@@ -33,6 +33,8 @@ type user struct {
 	status            string
 	created, modified time.Time
 	hasPassword       bool
+	pw                *pwHash    // salted hash (passwords.go); nil: none the fake knows
+	reset             *resetCode // the last ForgotPassword code (forgot.go)
 	totpVerified      bool
 	mfa               mfaPrefs
 	groups            map[string]struct{}
@@ -438,7 +440,7 @@ func (p *pool) checkAdminCreate(in adminCreateUserInput) *apiError {
 		return err
 	}
 	if in.TemporaryPassword != "" {
-		if err := checkPassword(in.TemporaryPassword); err != nil {
+		if err := p.checkPassword(in.TemporaryPassword); err != nil {
 			return err
 		}
 	}
@@ -492,7 +494,10 @@ func (s *Service) insertAdminUser(in adminCreateUserInput) (any, string, *Trigge
 	if err != nil {
 		return nil, "", nil, err
 	}
-	u.hasPassword = true
+	u.hasPassword = true // Cognito makes one up when none is given
+	if in.TemporaryPassword != "" {
+		u.setPassword(in.TemporaryPassword)
+	}
 	out := map[string]any{"User": u.render(nil)}
 	if in.MessageAction == "SUPPRESS" {
 		return out, "", nil, nil
@@ -588,14 +593,14 @@ func signUp(s *Service, body []byte) (any, *apiError) {
 	if err := checkUsername(in.Username); err != nil {
 		return nil, err
 	}
-	if err := checkPassword(in.Password); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.poolOfClient(in.ClientId)
 	if p == nil {
 		return nil, errResourceNotFound("User pool client %s does not exist.", in.ClientId)
+	}
+	if err := p.checkPassword(in.Password); err != nil {
+		return nil, err
 	}
 	if err := p.checkWrite(in.UserAttributes, true); err != nil {
 		return nil, err
@@ -607,7 +612,7 @@ func signUp(s *Service, body []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	u.hasPassword = true
+	u.setPassword(in.Password)
 	out := map[string]any{"UserConfirmed": false, "UserSub": u.sub}
 	if v, ok := u.get("email"); ok {
 		s.messages.Add(1)
@@ -622,41 +627,6 @@ func maskEmail(v string) string {
 		return "***"
 	}
 	return v[:1] + "***" + v[at:]
-}
-
-// checkPassword applies the default password policy: at least 8 characters
-// with upper and lower case letters, a number and a symbol.
-// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-passwords.html
-func checkPassword(pw string) *apiError {
-	var up, lo, num, sym bool
-	for _, r := range pw {
-		switch {
-		case unicode.IsUpper(r):
-			up = true
-		case unicode.IsLower(r):
-			lo = true
-		case unicode.IsDigit(r):
-			num = true
-		case strings.ContainsRune("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ", r):
-			sym = true
-		}
-	}
-	bad := func(why string) *apiError {
-		return newErr("InvalidPasswordException", "Password did not conform with policy: %s", why)
-	}
-	switch {
-	case utf8.RuneCountInString(pw) < 8:
-		return bad("Password not long enough")
-	case !up:
-		return bad("Password must have uppercase characters")
-	case !lo:
-		return bad("Password must have lowercase characters")
-	case !num:
-		return bad("Password must have numeric characters")
-	case !sym:
-		return bad("Password must have symbol characters")
-	}
-	return nil
 }
 
 type userRef struct {
@@ -869,13 +839,13 @@ func adminSetUserPassword(s *Service, body []byte) (any, *apiError) {
 	}) userRef {
 		return userRef{i.UserPoolId, i.Username}
 	}, func(p *pool, u *user) (any, *apiError) {
-		if err := checkPassword(in.Password); err != nil {
+		if err := p.checkPassword(in.Password); err != nil {
 			return nil, err
 		}
 		if u.status == StatusExternalProvider {
 			return nil, newErr("NotAuthorizedException", "User is not authorized to set a password for an external provider user.")
 		}
-		u.hasPassword = true
+		u.setPassword(in.Password)
 		if in.Permanent {
 			u.status = StatusConfirmed
 		} else {
