@@ -1,6 +1,6 @@
 # Every Cognito action the function calls, one list per purpose. Kept sorted
 # and written out literally: deploy/terraform/terraform_test.go checks they
-# equal capture.Actions, and internal/capture's tests check the code calls
+# equal iampolicy.Lambda (internal/iampolicy), and internal/capture's tests check the code calls
 # nothing else.
 locals {
   cognito_actions_capture = [
@@ -49,7 +49,7 @@ locals {
   # not a pool, so a policy scoped to the pool's ARN refuses it and the
   # snapshot of any pool with a domain would fail. Every other action the
   # function calls takes the userpool resource type. terraform_test.go checks
-  # this list against capture.ResourceTypes.
+  # this list against iampolicy.ResourceTypes.
   cognito_actions_any_resource = [
     "cognito-idp:DescribeUserPoolDomain",
   ]

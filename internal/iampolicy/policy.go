@@ -62,7 +62,7 @@ func Build(m Mode, o Options) Document {
 	add("CognitoAnyResource", sorted(onAny, newOnAny), "*")
 	addRepo(&d, m, o)
 	// Readers too get GenerateDataKey: the S3 user guide says uploading or
-	// downloading an SSE-KMS object needs both (docs/cognito-facts.md 15.3),
+	// downloading an SSE-KMS object needs both (docs/cognito-facts.md 17.3),
 	// and GenerateDataKey decrypts nothing already written.
 	if o.KMSKey != "" && m.Repo != RepoNone {
 		add("RepositoryKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, o.KMSKey)
