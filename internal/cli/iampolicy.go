@@ -86,7 +86,7 @@ func newIAMPolicyCommand(g *globalOptions) *cobra.Command {
 	fs.StringVar(&opts.SigningKey, "signing-key", "", "`ARN` of the KMS key the repository is signed with (kms:Sign for writers)")
 	fs.StringVar(&opts.ImportRoleARN, "import-role-arn", "", "restore-import, lambda-worker: the import job's CloudWatch Logs role `ARN` (iam:PassRole on it)")
 	fs.BoolVar(&opts.EnableRestore, "enable-restore", false, "lambda-worker: it also restores (the Terraform module's enable_restore)")
-	fs.BoolVar(&opts.StateInRepo, "state-in-repo", false, "restore, restore-import, create-pool: the restore keeps its state in the repository (restore --state-in-repo): it writes, and signs, checkpoints/")
+	fs.BoolVar(&opts.StateInRepo, "state-in-repo", false, "restore, restore-import, create-pool: the restore keeps its state in the repository (restore --state-in-repo): it writes, signs and replaces objects under checkpoints/")
 	return cmd
 }
 

@@ -98,8 +98,10 @@ func addRepo(d *Document, m Mode, o Options) {
 	case RepoRead:
 		d.Statement = append(d.Statement, st("RepositoryObjects", []string{"s3:GetObject"}, objects))
 		if o.StateInRepo {
-			// Checkpoints are added, never replaced or removed (repo.PutCheckpoint).
-			d.Statement = append(d.Statement, st("RestoreCheckpoints", []string{"s3:PutObject"}, strings.TrimSuffix(objects, "*")+"checkpoints/*"))
+			// State segments are added; the sub mapping is replaced at the
+			// end of each run (delete, then a create-once put:
+			// restore.RepoState.SaveMappings).
+			d.Statement = append(d.Statement, st("RestoreCheckpoints", []string{"s3:DeleteObject", "s3:PutObject"}, strings.TrimSuffix(objects, "*")+"checkpoints/*"))
 		}
 	case RepoWrite:
 		// DeleteObject removes an interrupted backup's objects (and serves
