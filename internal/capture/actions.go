@@ -180,7 +180,7 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(finalAnswer{Done: true, Report: rep})
+		return json.Marshal(newFinalAnswer(rep, ""))
 	}
 	return h.restoreStep(ctx, src, m, opts, req.Resume)
 }

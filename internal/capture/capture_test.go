@@ -494,16 +494,23 @@ func TestPointInTimeRestoreBetweenTwoChanges(t *testing.T) {
 	must(t, err)
 	out, err := e.h.Handle(ctx, []byte(fmt.Sprintf(`{"action":"restore","at":%q,"targetPoolId":%q}`, between.Format(time.RFC3339Nano), target.PoolID)))
 	must(t, err)
-	var report restore.Report
+	var report struct {
+		UsersCreate int
+		NotRestored []struct{ Count int } // counted, without names
+	}
 	must(t, json.Unmarshal(out, &report))
+	notRestored := 0
+	for _, c := range report.NotRestored {
+		notRestored += c.Count
+	}
 	// Restoring what the backup read then gives the same outcome.
 	other, err := e.srv.Populate(cognitotest.PopulateOptions{PoolName: "other", Seed: 10})
 	must(t, err)
 	want, err := restore.Run(ctx, e.api, repo.New(truthStore), truth, restore.Options{Target: other.PoolID, StatePath: filepath.Join(t.TempDir(), "state")}, nil)
 	must(t, err)
-	if report.UsersCreate != want.UsersCreate || len(report.NotRestored) != len(want.NotRestored) || report.UsersCreate == 0 {
+	if report.UsersCreate != want.UsersCreate || notRestored != len(want.NotRestored) || report.UsersCreate == 0 {
 		t.Errorf("restore at %s created %d users (%d not restored); restoring the backup read then created %d (%d)",
-			between, report.UsersCreate, len(report.NotRestored), want.UsersCreate, len(want.NotRestored))
+			between, report.UsersCreate, notRestored, want.UsersCreate, len(want.NotRestored))
 	}
 	for user, want := range map[string]string{"dave": "Dave One", "erin": ""} {
 		got, err := e.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &target.PoolID, Username: aws.String(user)})

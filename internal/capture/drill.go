@@ -56,11 +56,52 @@ func (h *Handler) drill(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	h.metricUnit("DrillSuccess", 1, "Count")
 	h.cfg.Log.Info("drill passed", "run", res.RunID, "snapshot", res.Snapshot, "users", res.UsersDrilled,
 		"measuredSeconds", res.Timing.MeasuredSeconds, "projectedSeconds", res.Timing.ProjectedSeconds, "expected", len(res.Expected))
-	// "done": a drill is one step; the state machine loops until done.
-	return json.Marshal(struct {
-		Done bool `json:"done"`
-		*drill.Result
-	}{true, res})
+	return json.Marshal(newDrillAnswer(res))
+}
+
+// drillAnswer is the drill's result as the worker answers it: "done" (a
+// drill is one step; the state machine loops until done), and the
+// differences counted rather than listed, for the reasons finalAnswer
+// gives (no names in the execution history, 256 KiB at most).
+type drillAnswer struct {
+	Done bool `json:"done"`
+	*drill.Result
+	Expected   []differenceCount `json:"expected"`
+	Unexpected []differenceCount `json:"unexpected"`
+	Restore    *finalAnswer      `json:"restore,omitempty"`
+}
+
+// differenceCount counts drill differences of one kind, change and reason.
+type differenceCount struct {
+	Kind   string `json:"kind"`
+	Change string `json:"change"`
+	Reason string `json:"reason,omitempty"`
+	Count  int    `json:"count"`
+}
+
+func newDrillAnswer(res *drill.Result) drillAnswer {
+	a := drillAnswer{Done: true, Result: res, Expected: countDifferences(res.Expected), Unexpected: countDifferences(res.Unexpected)}
+	if res.Restore != nil {
+		r := newFinalAnswer(res.Restore, "")
+		a.Restore = &r
+	}
+	return a
+}
+
+func countDifferences(ds []drill.Difference) []differenceCount {
+	out := []differenceCount{}
+	at := map[[3]string]int{}
+	for _, d := range ds {
+		k := [3]string{d.Kind, d.Change, d.Reason}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, differenceCount{Kind: d.Kind, Change: d.Change, Reason: d.Reason})
+		}
+		out[i].Count++
+	}
+	return out
 }
 
 func (h *Handler) runDrill(ctx context.Context, req DrillRequest) (*drill.Result, error) {

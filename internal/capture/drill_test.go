@@ -76,6 +76,15 @@ func TestDrillActionEmitsMetrics(t *testing.T) {
 	if n := e.poolCount(t); n != before {
 		t.Errorf("pools before %d, after %d", before, n)
 	}
+	// The answer counts differences and names no one: it lands in the
+	// state machine's execution history.
+	users, err := e.api.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &e.pool.PoolID})
+	must(t, err)
+	for _, u := range users.Users {
+		if strings.Contains(string(out), *u.Username) {
+			t.Fatalf("the drill's answer names user %s: %s", *u.Username, out)
+		}
+	}
 
 	// One disabled user stays enabled: the drill notices.
 	e.metrics.Reset()

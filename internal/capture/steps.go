@@ -91,10 +91,47 @@ type stepAnswer struct {
 	Memberships int64          `json:"memberships"`
 }
 
-// finalAnswer is the last step's answer: the report, done.
+// finalAnswer is the last step's answer: the report, done. Its item lists
+// are counted by (what, reason), without usernames; the full report is in
+// the repository (ReportCheckpoint). The answer lands in the state
+// machine's execution history, which is a log (nothing personal in logs),
+// and Step Functions fails a state whose output passes 256 KiB (Step
+// Functions developer guide, "Step Functions service quotas"), which a
+// report listing every user of a large pool would.
 type finalAnswer struct {
 	Done bool `json:"done"`
 	*restore.Report
+	NotRestored      []itemCount `json:"notRestored"`
+	Changed          []itemCount `json:"changed"`
+	ReportCheckpoint string      `json:"reportCheckpoint,omitempty"`
+}
+
+// itemCount counts report items of one kind and reason.
+type itemCount struct {
+	What   string `json:"what"`
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+}
+
+func newFinalAnswer(rep *restore.Report, checkpoint string) finalAnswer {
+	return finalAnswer{Done: true, Report: rep, NotRestored: countItems(rep.NotRestored), Changed: countItems(rep.Changed), ReportCheckpoint: checkpoint}
+}
+
+// countItems counts items by (what, reason), in the order first seen.
+func countItems(items []restore.Item) []itemCount {
+	out := []itemCount{}
+	at := map[[2]string]int{}
+	for _, it := range items {
+		k := [2]string{it.What, it.Reason}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, itemCount{What: it.What, Reason: it.Reason})
+		}
+		out[i].Count++
+	}
+	return out
 }
 
 // restoreStep runs one step of a restore whose state lives in the
@@ -146,5 +183,8 @@ func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.M
 	if err := st.SaveMappings(sctx, rep.Mappings); err != nil {
 		return nil, err
 	}
-	return json.Marshal(finalAnswer{Done: true, Report: rep})
+	if err := st.SaveReport(sctx, rep); err != nil {
+		return nil, err
+	}
+	return json.Marshal(newFinalAnswer(rep, restore.ReportCheckpoint(opts.Target, m.ID)))
 }

@@ -132,5 +132,28 @@ func (s *RepoState) SaveMappings(ctx context.Context, maps []SubMapping) error {
 	return nil
 }
 
+// ReportCheckpoint names where SaveReport keeps a restore's full report.
+func ReportCheckpoint(target, snapshotID string) string {
+	return StateCheckpoint(target, snapshotID) + "report.json"
+}
+
+// SaveReport stores the run's full report (every item, usernames included)
+// beside its state, replacing an earlier one, so that an answer that must
+// stay small and free of names (the Lambda's) can point at it.
+func (s *RepoState) SaveReport(ctx context.Context, rep *Report) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	name := s.prefix + "report.json"
+	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
+		return fmt.Errorf("replace report: %w", err)
+	}
+	if err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("save report: %w", err)
+	}
+	return nil
+}
+
 // Remove deletes the local copy.
 func (s *RepoState) Remove() { os.Remove(s.path) }
