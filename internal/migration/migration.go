@@ -84,11 +84,11 @@ func New(cfg Config) (*Handler, error) {
 // Refusals. Their text reaches the end user, so it names no user and does
 // not tell a wrong password from an unknown user.
 var (
-	ErrRefused      = errors.New("Incorrect username or password.")
-	ErrChallenge    = errors.New("This account must reset its password (forgot password) before it can sign in.")
-	ErrUnrecovable  = errors.New("This account has no verified email or phone number to reset its password.")
-	ErrUnavailable  = errors.New("The account could not be checked; try again.")
-	errNotMigration = errors.New("not a UserMigration event")
+	ErrRefused       = errors.New("incorrect username or password")
+	ErrChallenge     = errors.New("this account must reset its password (forgot password) before it can sign in")
+	ErrUnrecoverable = errors.New("this account has no verified email or phone number to reset its password")
+	ErrUnavailable   = errors.New("the account could not be checked; try again")
+	errNotMigration  = errors.New("not a UserMigration event")
 )
 
 // event is the part of the trigger event the handler reads.
@@ -159,7 +159,7 @@ func (h *Handler) forgotPassword(ctx context.Context, name string) (map[string]a
 		return nil, err
 	}
 	if attrs["email_verified"] != "true" && attrs["phone_number_verified"] != "true" {
-		return nil, ErrUnrecovable
+		return nil, ErrUnrecoverable
 	}
 	return answer(attrs, "RESET_REQUIRED"), nil
 }
@@ -229,7 +229,7 @@ func reason(err error) string {
 		return "refused"
 	case errors.Is(err, ErrChallenge):
 		return "challenge"
-	case errors.Is(err, ErrUnrecovable):
+	case errors.Is(err, ErrUnrecoverable):
 		return "no verified email or phone"
 	case errors.Is(err, errNotMigration):
 		return "not a migration event"
