@@ -178,7 +178,8 @@ func (h *Handler) attributes(ctx context.Context, name string) (map[string]strin
 }
 
 // keep drops sub (Cognito gives the user a new one; returning it fails the
-// migration, boto/boto3#2747), identities (written only by federation and
+// migration, boto/boto3#2747; AWS's sample function in
+// awslabs/aws-amplify-identity-broker drops it too), identities (written only by federation and
 // AdminLinkProviderForUser) and cognito:* (service-owned), and moves the
 // old sub into LegacySubAttribute when one is configured.
 func (h *Handler) keep(in []types.AttributeType) map[string]string {
