@@ -55,6 +55,10 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	if err != nil {
 		return nil, err
 	}
+	mig, err := newMigration(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	version := "(devel)"
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		version = info.Main.Version
@@ -62,6 +66,6 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	return capture.New(capture.Config{
 		PoolID: env.PoolID, Region: cfg.Region, Repo: r, Cognito: cip.NewFromConfig(cfg),
 		Retention: env.Retention, ImportRoleArn: env.ImportRoleArn, ImportLogs: cloudwatchlogs.NewFromConfig(cfg),
-		ToolVersion: version, Log: log, Metrics: os.Stdout,
+		ToolVersion: version, Log: log, Metrics: os.Stdout, Migration: mig,
 	})
 }

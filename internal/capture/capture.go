@@ -84,6 +84,15 @@ type Config struct {
 	// Sleep waits d or until ctx ends (default a timer; tests advance a
 	// clock).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Migration answers UserMigration_* triggers (internal/migration); nil
+	// ignores them, and Cognito then creates no user.
+	Migration TriggerHandler
+}
+
+// TriggerHandler answers a trigger whose answer is more than the event
+// back; its error refuses the user's flow.
+type TriggerHandler interface {
+	Handle(ctx context.Context, event json.RawMessage) (json.RawMessage, error)
 }
 
 // Handler handles every event the Lambda receives.
@@ -150,6 +159,8 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 	case strings.HasPrefix(s.TriggerSource, "PostConfirmation_"):
 		h.postConfirmation(ctx, event, s.TriggerSource)
 		return event, nil
+	case strings.HasPrefix(s.TriggerSource, "UserMigration_") && h.cfg.Migration != nil:
+		return h.cfg.Migration.Handle(ctx, event)
 	case s.TriggerSource != "":
 		// Another trigger wired to this function by mistake: never block
 		// the user's flow over it.

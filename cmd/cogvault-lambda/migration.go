@@ -1,0 +1,27 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/capture"
+	"github.com/cogvault/cogvault/internal/migration"
+)
+
+// newMigration builds the UserMigration handler when
+// COGVAULT_MIGRATION_SOURCE_POOL_ID is set, else returns nil.
+func newMigration(cfg aws.Config, log *slog.Logger) (capture.TriggerHandler, error) {
+	env, ok, err := migration.FromEnv(os.Getenv, cfg.Region)
+	if err != nil || !ok {
+		return nil, err // nil, not a typed nil *migration.Handler
+	}
+	src := cfg.Copy()
+	src.Region = env.SourceRegion
+	return migration.New(migration.Config{
+		SourcePoolID: env.SourcePoolID, SourceClientID: env.SourceClientID, Source: cip.NewFromConfig(src),
+		LegacySubAttribute: env.LegacySubAttribute, Log: log,
+	})
+}
