@@ -21,6 +21,8 @@ var used = []string{
 	"CreateUserPoolDomain", "SetUserPoolMfaConfig", "SetUICustomization",
 	// drill: deletes the scratch pool it created (internal/drill)
 	"DeleteUserPool",
+	// the migration function: checks a password on the source (internal/migration)
+	"AdminInitiateAuth",
 	// start-up: the account's provisioned limits (internal/awsx)
 	"GetProvisionedLimit",
 }
