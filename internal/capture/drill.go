@@ -89,17 +89,10 @@ func newDrillAnswer(res *drill.Result) drillAnswer {
 }
 
 func countDifferences(ds []drill.Difference) []differenceCount {
-	out := []differenceCount{}
-	at := map[[3]string]int{}
-	for _, d := range ds {
-		k := [3]string{d.Kind, d.Change, d.Reason}
-		i, ok := at[k]
-		if !ok {
-			i = len(out)
-			at[k] = i
-			out = append(out, differenceCount{Kind: d.Kind, Change: d.Change, Reason: d.Reason})
-		}
-		out[i].Count++
+	keys, n := tally(ds, func(d drill.Difference) [3]string { return [3]string{d.Kind, d.Change, d.Reason} })
+	out := make([]differenceCount, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, differenceCount{Kind: k[0], Change: k[1], Reason: k[2], Count: n[k]})
 	}
 	return out
 }

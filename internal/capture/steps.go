@@ -119,19 +119,26 @@ func newFinalAnswer(rep *restore.Report, checkpoint string) finalAnswer {
 
 // countItems counts items by (what, reason), in the order first seen.
 func countItems(items []restore.Item) []itemCount {
-	out := []itemCount{}
-	at := map[[2]string]int{}
-	for _, it := range items {
-		k := [2]string{it.What, it.Reason}
-		i, ok := at[k]
-		if !ok {
-			i = len(out)
-			at[k] = i
-			out = append(out, itemCount{What: it.What, Reason: it.Reason})
-		}
-		out[i].Count++
+	keys, n := tally(items, func(it restore.Item) [2]string { return [2]string{it.What, it.Reason} })
+	out := make([]itemCount, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, itemCount{What: k[0], Reason: k[1], Count: n[k]})
 	}
 	return out
+}
+
+// tally counts xs by key; keys are in the order first seen.
+func tally[T any, K comparable](xs []T, key func(T) K) ([]K, map[K]int) {
+	var keys []K
+	n := map[K]int{}
+	for _, x := range xs {
+		k := key(x)
+		if n[k] == 0 {
+			keys = append(keys, k)
+		}
+		n[k]++
+	}
+	return keys, n
 }
 
 // restoreStep runs one step of a restore whose state lives in the

@@ -118,18 +118,7 @@ func (s *RepoState) Save(ctx context.Context) (int, error) {
 // new username, as --mapping-file's JSON) beside its state, replacing an
 // earlier one: a later run may have created more users.
 func (s *RepoState) SaveMappings(ctx context.Context, maps []SubMapping) error {
-	b, err := json.Marshal(maps)
-	if err != nil {
-		return err
-	}
-	name := s.prefix + "submap.json"
-	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
-		return fmt.Errorf("replace sub mapping: %w", err)
-	}
-	if err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("save sub mapping: %w", err)
-	}
-	return nil
+	return s.replace(ctx, "submap.json", "sub mapping", maps)
 }
 
 // ReportCheckpoint names where SaveReport keeps a restore's full report.
@@ -141,16 +130,23 @@ func ReportCheckpoint(target, snapshotID string) string {
 // beside its state, replacing an earlier one, so that an answer that must
 // stay small and free of names (the Lambda's) can point at it.
 func (s *RepoState) SaveReport(ctx context.Context, rep *Report) error {
-	b, err := json.Marshal(rep)
+	return s.replace(ctx, "report.json", "report", rep)
+}
+
+// replace stores v as JSON under name beside the state, replacing an
+// earlier one: delete, then a create-once put (what is the object, for
+// errors).
+func (s *RepoState) replace(ctx context.Context, name, what string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	name := s.prefix + "report.json"
+	name = s.prefix + name
 	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
-		return fmt.Errorf("replace report: %w", err)
+		return fmt.Errorf("replace %s: %w", what, err)
 	}
 	if err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("save report: %w", err)
+		return fmt.Errorf("save %s: %w", what, err)
 	}
 	return nil
 }
