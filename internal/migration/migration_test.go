@@ -25,7 +25,6 @@ import (
 	"github.com/cogvault/cogvault/internal/migration"
 	"github.com/cogvault/cogvault/internal/quota"
 	"github.com/cogvault/cogvault/internal/repo"
-	"github.com/cogvault/cogvault/internal/storage"
 )
 
 var ctx = context.Background()
@@ -47,9 +46,18 @@ type world struct {
 	logs                   *bytes.Buffer
 	mu                     sync.Mutex
 	answers                []string // every body and error the function returned
+	repo                   *repo.Repo
+	store                  *countingStore // the repository's S3 store (gofakes3), counted
 }
 
-func newWorld(t *testing.T) *world {
+// pools says how the source and the target sign users in: nil is a plain
+// username with email, phone and preferred_username as aliases; ["email"]
+// signs in by email (the username is then generated).
+type pools struct{ source, target []string }
+
+func newWorld(t *testing.T) *world { return newWorldOf(t, pools{}) }
+
+func newWorldOf(t *testing.T, kind pools) *world {
 	t.Helper()
 	w := &world{logs: &bytes.Buffer{}}
 	var h *capture.Handler
@@ -69,31 +77,30 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(lambda.Close)
 	w.srv = cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, LambdaEndpoint: lambda.URL})
 	w.api = client(t, w.srv.URL)
-	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 60, Seed: 3, Password: sourcePW})
+	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 60, Groups: 6, Seed: 3, Password: sourcePW,
+		UsernameAttributes: kind.source})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Users: 0, Seed: 4})
+	tgt, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Users: 0, Seed: 4, UsernameAttributes: kind.target})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.source, w.target = src.PoolID, tgt.PoolID
 	w.sourceClient = w.newClient(t, w.source, types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth)
 	w.tgClient = w.newClient(t, w.target, types.ExplicitAuthFlowsTypeAllowUserPasswordAuth)
-	if err := w.srv.SetLambdaConfig(w.target, map[string]string{cognitotest.TriggerUserMigration: "arn:aws:lambda:us-east-1:123456789012:function:cogvault"}); err != nil {
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:cogvault"
+	if err := w.srv.SetLambdaConfig(w.target, map[string]string{cognitotest.TriggerUserMigration: fn, cognitotest.TriggerPostAuthentication: fn}); err != nil {
 		t.Fatal(err)
 	}
+	w.repo, w.store = signedRepo(t)
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mig, err := migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api,
-		LegacySubAttribute: legacy, Log: log})
+		LegacySubAttribute: legacy, Log: log, Records: w.repo, Target: w.api})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err = capture.New(capture.Config{PoolID: w.target, Region: "us-east-1", Repo: repo.New(store), Cognito: w.api, Log: log, Migration: mig})
+	h, err = capture.New(capture.Config{PoolID: w.target, Region: "us-east-1", Repo: w.repo, Cognito: w.api, Log: log, Migration: mig})
 	if err != nil {
 		t.Fatal(err)
 	}
