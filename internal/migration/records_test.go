@@ -250,3 +250,25 @@ func TestFailedMigrationsAreCountedWithoutNames(t *testing.T) {
 		t.Errorf("failed reasons %v, want disabled and must-change-password only", reasons)
 	}
 }
+
+// TestRetriedPostAuthenticationIsHarmless: a PostAuthentication that ran
+// before (groups added, users/ record written) but whose pending record
+// is still there, as after a retry, finishes again without error: the
+// record is not rewritten and the pending record goes.
+func TestRetriedPostAuthenticationIsHarmless(t *testing.T) {
+	w := newWorld(t)
+	name, gs := w.userInGroups(t)
+	w.copyGroups(t, "")
+	if _, err := w.signIn(name, sourcePW); err != nil {
+		t.Fatal(err)
+	}
+	_, oldSub := w.want(t, name)
+	pending, _ := json.Marshal(map[string]any{"oldSub": oldSub, "oldUsername": name, "at": "2026-11-30T08:00:00Z"})
+	if err := w.repo.PutMigrationRecord(ctx, w.target, pendingName(name), pending); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.signIn(name, sourcePW); err != nil {
+		t.Fatal(err)
+	}
+	w.migrated(t, name, name, "", gs)
+}
