@@ -339,12 +339,14 @@ func TestTemporaryPasswordUserIsRefused(t *testing.T) {
 // in its returned errors.
 func TestNothingSecretReachesLogsOrErrors(t *testing.T) {
 	w := newWorld(t)
+	w.copyGroups(t, "")
 	users := w.sourceUsers(t, types.UserStatusTypeConfirmed, true)
 	secrets := []string{sourcePW, wrongPW}
 	var clientErrs []string
 	for i, u := range users[:3] {
 		name := aws.ToString(u.Username)
-		secrets = append(secrets, name)
+		// The pending record's name is pseudonymous: logs carry no key.
+		secrets = append(secrets, name, strings.TrimSuffix(strings.TrimPrefix(pendingName(name), "pending/"), ".json"))
 		for k, v := range attrMap(u.Attributes) {
 			if len(v) >= 4 && k != "email_verified" && k != "phone_number_verified" {
 				secrets = append(secrets, v)
@@ -362,6 +364,18 @@ func TestNothingSecretReachesLogsOrErrors(t *testing.T) {
 	}
 	if w.logs.Len() == 0 || len(w.answers) == 0 {
 		t.Fatal("the function logged or answered nothing")
+	}
+	for _, line := range []string{"user migrated", "user migration refused", "migrated user's groups added"} {
+		if !strings.Contains(w.logs.String(), line) {
+			t.Errorf("no %q log line: the flow under test did not run", line)
+		}
+	}
+	for _, u := range users[:1] {
+		tu, err := w.get(w.target, aws.ToString(u.Username))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, attrMap(tu.UserAttributes)["sub"]) // the new sub, in no log line either
 	}
 	var refusals []string
 	for _, a := range w.answers {
