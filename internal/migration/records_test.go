@@ -45,7 +45,9 @@ func (c *countingStore) Delete(ctx context.Context, key string) error {
 	return c.Store.Delete(ctx, key)
 }
 
-func (c *countingStore) counts() [3]int64 { return [3]int64{c.gets.Load(), c.puts.Load(), c.deletes.Load()} }
+func (c *countingStore) counts() [3]int64 {
+	return [3]int64{c.gets.Load(), c.puts.Load(), c.deletes.Load()}
+}
 
 // signedRepo is a signed repository on a fake S3, as the capture function
 // writes it.
