@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,7 +21,8 @@ import (
 // user, when the new sub exists: the function adds the user's source
 // groups, journals old sub → new sub (users/<newSub>.json) and removes the
 // pending record. Every sign-in runs it, so a user without a pending
-// record costs the GETs of its sign-in values and nothing else.
+// record costs a GET (two for a user with both an email and a phone
+// number in a pool that signs in with them) and nothing else.
 //
 // It never fails the sign-in (a function error would: §27): a failure is
 // logged by class and the pending record stays, so the next sign-in tries
@@ -62,16 +62,21 @@ func (h *Handler) postAuthentication(ctx context.Context, ev event) {
 	h.cfg.Log.Info("migrated user's groups added", "groups", len(groups), "groupsMissingInTarget", missing)
 }
 
-// signInValues are what the user may have typed at the migrating sign-in:
-// the username (a pool without username attributes creates the migrated
-// user under the name typed) or, in a pool that signs in by email or
-// phone number, that attribute (the username is then a generated one, §8).
+// signInValues are what the user may have typed at the migrating sign-in.
+// A pool without username attributes creates the migrated user under the
+// name typed, so that is the event's userName. A pool that signs in by
+// email or phone number makes the username a UUID "that has the same value
+// as the sub" (docs/cognito-facts.md §8) and keeps what was typed as the
+// email or phone_number attribute. So a plain-username pool costs one GET
+// a sign-in and an email/phone pool one per such attribute the user has.
 func signInValues(ev event) []string {
+	attrs := ev.Request.UserAttributes
+	if ev.UserName != attrs["sub"] {
+		return []string{ev.UserName}
+	}
 	var out []string
-	seen := map[string]bool{}
-	for _, v := range []string{ev.UserName, ev.Request.UserAttributes["email"], ev.Request.UserAttributes["phone_number"]} {
-		if k := strings.ToLower(v); v != "" && !seen[k] {
-			seen[k] = true
+	for _, a := range []string{"email", "phone_number"} {
+		if v := attrs[a]; v != "" {
 			out = append(out, v)
 		}
 	}

@@ -57,8 +57,18 @@ func TestEmailSignInMigrates(t *testing.T) {
 				t.Errorf("attributes differ from the source's: %s", diff)
 			}
 			w.migrated(t, email, name, "", srcGroups)
+			before := w.store.counts()
 			if _, err := w.signIn(email, sourcePW); err != nil {
 				t.Errorf("second sign-in: %v", err)
+			}
+			values := 0 // the username is the sub: the email and phone number, as the user has them
+			for _, a := range []string{"email", "phone_number"} {
+				if _, ok := m[a]; ok {
+					values++
+				}
+			}
+			if after := w.store.counts(); after[0]-before[0] != int64(values) || after[1] != before[1] || after[2] != before[2] {
+				t.Errorf("second sign-in: %d GETs (want %d), %d PUTs, %d DELETEs", after[0]-before[0], values, after[1]-before[1], after[2]-before[2])
 			}
 		})
 	}
