@@ -269,3 +269,43 @@ func TestRetriedPostAuthenticationIsHarmless(t *testing.T) {
 	}
 	w.migrated(t, name, name, "", gs)
 }
+
+// TestForgotPasswordMigrationFinishesAtTheFirstSignIn: a user migrated by
+// "forgot password" (RESET_REQUIRED) gets its groups and users/ record at
+// the first sign-in after the reset.
+func TestForgotPasswordMigrationFinishesAtTheFirstSignIn(t *testing.T) {
+	w := newWorld(t)
+	w.copyGroups(t, "")
+	var name string
+	for _, u := range w.sourceUsers(t, types.UserStatusTypeConfirmed, true) {
+		m := attrMap(u.Attributes)
+		if n := aws.ToString(u.Username); (m["email_verified"] == "true" || m["phone_number_verified"] == "true") && len(w.groups(t, w.source, n)) > 0 {
+			name = n
+			break
+		}
+	}
+	if name == "" {
+		t.Fatal("no recoverable source user in a group")
+	}
+	if _, err := w.api.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: &w.tgClient, Username: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.repo.GetMigrationRecord(ctx, w.target, pendingName(name)); err != nil {
+		t.Fatalf("pending record after forgot password: %v", err)
+	}
+	var code string
+	for _, m := range w.srv.Outbox() {
+		if m.Pool == w.target && m.Username == name && m.Kind == "forgot-password" {
+			code = m.Code
+		}
+	}
+	const newPW = "Reset-pass-44"
+	if _, err := w.api.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{ClientId: &w.tgClient, Username: &name,
+		ConfirmationCode: &code, Password: aws.String(newPW)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.signIn(name, newPW); err != nil {
+		t.Fatal(err)
+	}
+	w.migrated(t, name, name, "", w.groups(t, w.source, name))
+}
