@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
+	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -47,5 +50,29 @@ func TestMigrationRecordsAreSignedAndCreateOnce(t *testing.T) {
 		if err := r.PutMigrationRecord(ctx, bad[0], bad[1], nil); err == nil {
 			t.Errorf("put %q %q: no error", bad[0], bad[1])
 		}
+	}
+}
+
+// TestMigrationRecordsReadBackInAnEncryptedRepository: the function holds
+// no age identity, yet reads its pending records back, so they are stored
+// signed but not encrypted.
+func TestMigrationRecordsReadBackInAnEncryptedRepository(t *testing.T) {
+	raw, _ := storage.NewDir(t.TempDir())
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Init(ctx, raw, repo.Config{Encryption: repo.EncryptionAge, Recipients: []string{id.Recipient().String()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := repo.Open(ctx, raw, repo.OpenOptions{}) // no identities, as the Lambda
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.PutMigrationRecord(ctx, "us-east-1_T1", "pending/a.json", []byte(`{"oldSub":"s"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := r.GetMigrationRecord(ctx, "us-east-1_T1", "pending/a.json"); err != nil || string(b) != `{"oldSub":"s"}` {
+		t.Errorf("read back without an identity: %q %v", b, err)
 	}
 }
