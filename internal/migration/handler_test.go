@@ -148,3 +148,23 @@ func TestPostAuthenticationNeverFailsTheSignIn(t *testing.T) {
 	}
 	w.migrated(t, name, name, "", w.groups(t, w.source, name))
 }
+
+// TestOddPostAuthenticationEventsPassThrough: a PostAuthentication event
+// the handler cannot use goes back unchanged, never as an error (which
+// would fail the sign-in).
+func TestOddPostAuthenticationEventsPassThrough(t *testing.T) {
+	w := newWorld(t)
+	h, err := migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api, Records: w.repo, Target: w.api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []string{
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"` + w.target + `","userName":"u","request":{"userAttributes":{"sub":"s","odd":true}},"response":{}}`,
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"` + w.target + `","request":{"userAttributes":"not an object"}}`,
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"../../x","userName":"u","request":{}}`,
+	} {
+		if out, err := h.Handle(ctx, json.RawMessage(ev)); err != nil || string(out) != ev {
+			t.Errorf("%s: %v, changed %v", ev, err, string(out) != ev)
+		}
+	}
+}

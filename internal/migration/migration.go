@@ -119,31 +119,35 @@ type event struct {
 	UserPoolID    string `json:"userPoolId"`
 	UserName      string `json:"userName"`
 	Request       struct {
-		Password       string            `json:"password"`
-		UserAttributes map[string]string `json:"userAttributes"`
+		Password       string         `json:"password"`
+		UserAttributes map[string]any `json:"userAttributes"` // strings; any, so an odd value never fails a sign-in
 	} `json:"request"`
 }
 
 // Handle answers one UserMigration event: the event with its response
-// filled in, or an error, which makes Cognito create no user.
+// filled in, or an error, which makes Cognito create no user. A
+// PostAuthentication event goes back unchanged, whatever happened.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var ev event
-	if err := json.Unmarshal(raw, &ev); err != nil || ev.UserName == "" {
-		return nil, fmt.Errorf("migration: %w", errNotMigration)
-	}
+	err := json.Unmarshal(raw, &ev)
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Budget)
 	defer cancel()
+	if ev.TriggerSource == SourcePostAuthentication {
+		if err == nil && ev.UserName != "" {
+			h.postAuthentication(ctx, ev)
+		}
+		return raw, nil // a function error would fail the sign-in (§27.2)
+	}
+	if err != nil || ev.UserName == "" {
+		return nil, fmt.Errorf("migration: %w", errNotMigration)
+	}
 	var resp map[string]any
 	var src sourceUser
-	var err error
 	switch ev.TriggerSource {
 	case SourceAuthentication:
 		resp, src, err = h.authenticate(ctx, ev.UserName, ev.Request.Password)
 	case SourceForgotPassword:
 		resp, src, err = h.forgotPassword(ctx, ev.UserName)
-	case SourcePostAuthentication:
-		h.postAuthentication(ctx, ev)
-		return raw, nil // the event back, whatever happened: never fail a sign-in
 	default:
 		err = fmt.Errorf("migration: %w: %s", errNotMigration, ev.TriggerSource)
 	}

@@ -35,7 +35,7 @@ func (h *Handler) postAuthentication(ctx context.Context, ev event) {
 	if !h.recording(ev.UserPoolID) {
 		return
 	}
-	newSub := ev.Request.UserAttributes["sub"]
+	newSub := attr(ev, "sub")
 	name, rec, err := h.findPending(ctx, ev.UserPoolID, signInValues(ev))
 	switch {
 	case err != nil:
@@ -70,17 +70,22 @@ func (h *Handler) postAuthentication(ctx context.Context, ev event) {
 // email or phone_number attribute. So a plain-username pool costs one GET
 // a sign-in and an email/phone pool one per such attribute the user has.
 func signInValues(ev event) []string {
-	attrs := ev.Request.UserAttributes
-	if ev.UserName != attrs["sub"] {
+	if ev.UserName != attr(ev, "sub") {
 		return []string{ev.UserName}
 	}
 	var out []string
 	for _, a := range []string{"email", "phone_number"} {
-		if v := attrs[a]; v != "" {
+		if v := attr(ev, a); v != "" {
 			out = append(out, v)
 		}
 	}
 	return out
+}
+
+// attr is a user attribute of the event, "" when absent or not a string.
+func attr(ev event, name string) string {
+	v, _ := ev.Request.UserAttributes[name].(string)
+	return v
 }
 
 // findPending reads the pending records of values at once (one round
