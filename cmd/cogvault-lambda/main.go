@@ -55,7 +55,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	mig, err := newMigration(cfg, log)
+	mig, err := newMigration(cfg, r, log)
 	if err != nil {
 		return nil, err
 	}

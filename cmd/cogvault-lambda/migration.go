@@ -12,8 +12,10 @@ import (
 )
 
 // newMigration builds the UserMigration handler when
-// COGVAULT_MIGRATION_SOURCE_POOL_ID is set, else returns nil.
-func newMigration(cfg aws.Config, log *slog.Logger) (capture.TriggerHandler, error) {
+// COGVAULT_MIGRATION_SOURCE_POOL_ID is set, else returns nil. Its records
+// go to the function's repository; target calls use the function's own
+// credentials.
+func newMigration(cfg aws.Config, records migration.Records, log *slog.Logger) (capture.TriggerHandler, error) {
 	env, ok, err := migration.FromEnv(os.Getenv, cfg.Region)
 	if err != nil || !ok {
 		return nil, err // nil, not a typed nil *migration.Handler
@@ -23,5 +25,6 @@ func newMigration(cfg aws.Config, log *slog.Logger) (capture.TriggerHandler, err
 	return migration.New(migration.Config{
 		SourcePoolID: env.SourcePoolID, SourceClientID: env.SourceClientID, Source: cip.NewFromConfig(src),
 		LegacySubAttribute: env.LegacySubAttribute, Log: log,
+		Records: records, Target: cip.NewFromConfig(cfg),
 	})
 }

@@ -84,8 +84,9 @@ type Config struct {
 	// Sleep waits d or until ctx ends (default a timer; tests advance a
 	// clock).
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Migration answers UserMigration_* triggers (internal/migration); nil
-	// ignores them, and Cognito then creates no user.
+	// Migration answers UserMigration_* and PostAuthentication_Authentication
+	// triggers (internal/migration); nil ignores them (Cognito then creates
+	// no user; a PostAuthentication event goes back unchanged).
 	Migration TriggerHandler
 }
 
@@ -159,7 +160,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 	case strings.HasPrefix(s.TriggerSource, "PostConfirmation_"):
 		h.postConfirmation(ctx, event, s.TriggerSource)
 		return event, nil
-	case strings.HasPrefix(s.TriggerSource, "UserMigration_") && h.cfg.Migration != nil:
+	case (strings.HasPrefix(s.TriggerSource, "UserMigration_") || s.TriggerSource == "PostAuthentication_Authentication") && h.cfg.Migration != nil:
+		// PostAuthentication finishes a migration (groups, old sub → new
+		// sub); without a migration it passes through below.
 		return h.cfg.Migration.Handle(ctx, event)
 	case s.TriggerSource != "":
 		// Another trigger wired to this function by mistake: never block

@@ -94,7 +94,9 @@ AdminSetUserPassword, SignUp and ConfirmForgotPassword set (checked against
 the pool's password policy) and signs users in with InitiateAuth
 USER_PASSWORD_AUTH and AdminInitiateAuth ADMIN_USER_PASSWORD_AUTH when the
 app client allows the flow; its tokens are opaque. An unknown user signing in
-or calling ForgotPassword runs the pool's UserMigration trigger. The codes
+or calling ForgotPassword runs the pool's UserMigration trigger, and each
+sign-in that issues tokens runs PostAuthentication
+(PostAuthentication_Authentication), whose error fails the sign-in. The codes
 ForgotPassword sends are readable at GET /_fake/outbox (JSON); that endpoint
 is the fake's own and does not exist in Cognito.
 

@@ -31,7 +31,9 @@ func initiateAuth(s *Service, body []byte) (any, *apiError) { return s.passwordA
 func adminInitiateAuth(s *Service, body []byte) (any, *apiError) { return s.passwordAuth(body, true) }
 
 // passwordAuth signs a user in with USERNAME and PASSWORD, running the
-// pool's UserMigration trigger for a user the pool does not have.
+// pool's UserMigration trigger for a user the pool does not have, and its
+// PostAuthentication trigger after a sign-in that issues tokens
+// (postauth.go).
 func (s *Service) passwordAuth(body []byte, admin bool) (any, *apiError) {
 	var in authInput
 	if err := decode(body, &in); err != nil {
@@ -51,8 +53,9 @@ func (s *Service) passwordAuth(body []byte, admin bool) (any, *apiError) {
 		return nil, err
 	}
 	if u, _ := p.findUser(name); u != nil {
-		defer s.mu.RUnlock()
-		return s.authenticate(u, pw)
+		out, pa, err := s.signIn(p, c, u, pw)
+		s.mu.RUnlock()
+		return s.afterSignIn(context.Background(), out, pa, err)
 	}
 	arn := s.triggerARN(p, TriggerUserMigration)
 	if arn == "" {

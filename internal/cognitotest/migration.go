@@ -54,8 +54,16 @@ func (s *Service) signInMigrated(ctx context.Context, arn string, m migration) (
 		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.authenticate(u, m.password)
+	p, err := s.pool(m.poolID)
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, err
+	}
+	out, pa, err := s.signIn(p, m.client, u, m.password)
+	s.mu.RUnlock()
+	// The migrated sign-in is a sign-in: PostAuthentication runs after it
+	// (§27), which is where the function learns the new sub.
+	return s.afterSignIn(ctx, out, pa, err)
 }
 
 // migrate invokes the function and creates the user it answers with. No
@@ -137,6 +145,13 @@ func (s *Service) insertMigrated(p *pool, m migration, a migrationAnswer) (*user
 	name := m.ev.UserName
 	if u, _ := p.findUser(name); u != nil {
 		return u, nil
+	}
+	if len(p.usernameAttrs) == 0 && p.aliasAttr("email") && emailRE.MatchString(name) {
+		// A pool with email as an alias takes no email as a username, a
+		// migrated one included: "Username cannot be of email format since
+		// user pool is configured for email alias" after the function
+		// answered (stackoverflow.com/questions/71560661; §27).
+		return nil, errInvalidParameter("Username cannot be of email format, since user pool is configured for email alias.")
 	}
 	if err := p.checkWrite(a.attrs, true); err != nil {
 		return nil, err

@@ -104,3 +104,67 @@ func TestSourceCallsHaveABudget(t *testing.T) {
 		t.Errorf("slow source: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestPostAuthenticationNeverFailsTheSignIn: a source slower than the
+// budget leaves the event unchanged and the pending record in place (the
+// next sign-in tries again); the next call with a prompt source finishes.
+func TestPostAuthenticationNeverFailsTheSignIn(t *testing.T) {
+	w := newWorld(t)
+	name, _ := w.userInGroups(t)
+	w.copyGroups(t, "")
+	_, oldSub := w.want(t, name)
+	pending, _ := json.Marshal(map[string]any{"oldSub": oldSub, "oldUsername": name, "at": "2026-11-30T08:00:00Z"})
+	if err := w.repo.PutMigrationRecord(ctx, w.target, pendingName(name), pending); err != nil {
+		t.Fatal(err)
+	}
+	// The user as the target would hold it after its migration.
+	if _, err := w.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &w.target, Username: &name,
+		MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	newSub := attrMap(mustGet(t, w, w.target, name).UserAttributes)["sub"]
+	h, err := migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api,
+		Budget: 20 * time.Millisecond, Records: w.repo, Target: w.api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := json.Marshal(map[string]any{"version": "1", "triggerSource": migration.SourcePostAuthentication, "region": "us-east-1",
+		"userPoolId": w.target, "userName": name, "callerContext": map[string]string{"clientId": w.tgClient},
+		"request": map[string]any{"userAttributes": map[string]string{"sub": newSub}, "newDeviceUsed": false}, "response": map[string]any{}})
+	w.srv.InjectFault(cognitotest.Fault{Operation: "AdminListGroupsForUser", Kind: cognitotest.FaultLatency, Latency: time.Second, Count: 1})
+	out, err := h.Handle(ctx, ev)
+	if err != nil || string(out) != string(ev) {
+		t.Fatalf("slow source: %v, event changed %v", err, string(out) != string(ev))
+	}
+	if _, err := w.repo.GetMigrationRecord(ctx, w.target, pendingName(name)); err != nil {
+		t.Errorf("pending record after a timed-out PostAuthentication: %v", err)
+	}
+	if _, err := w.repo.GetMigrationRecord(ctx, w.target, "users/"+newSub+".json"); err == nil {
+		t.Error("users record written though the groups were not copied")
+	}
+	h, _ = migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api, Records: w.repo, Target: w.api})
+	if _, err := h.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	w.migrated(t, name, name, "", w.groups(t, w.source, name))
+}
+
+// TestOddPostAuthenticationEventsPassThrough: a PostAuthentication event
+// the handler cannot use goes back unchanged, never as an error (which
+// would fail the sign-in).
+func TestOddPostAuthenticationEventsPassThrough(t *testing.T) {
+	w := newWorld(t)
+	h, err := migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api, Records: w.repo, Target: w.api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []string{
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"` + w.target + `","userName":"u","request":{"userAttributes":{"sub":"s","odd":true}},"response":{}}`,
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"` + w.target + `","request":{"userAttributes":"not an object"}}`,
+		`{"triggerSource":"PostAuthentication_Authentication","userPoolId":"../../x","userName":"u","request":{}}`,
+	} {
+		if out, err := h.Handle(ctx, json.RawMessage(ev)); err != nil || string(out) != ev {
+			t.Errorf("%s: %v, changed %v", ev, err, string(out) != ev)
+		}
+	}
+}

@@ -33,6 +33,9 @@ import (
 const (
 	SourceAuthentication = "UserMigration_Authentication"
 	SourceForgotPassword = "UserMigration_ForgotPassword"
+	// SourcePostAuthentication runs after every sign-in that issues
+	// tokens, the migrating one included (postauth.go).
+	SourcePostAuthentication = "PostAuthentication_Authentication"
 )
 
 // Source is what the handler calls on the source pool.
@@ -40,6 +43,13 @@ const (
 type Source interface {
 	AdminInitiateAuth(ctx context.Context, in *cip.AdminInitiateAuthInput, optFns ...func(*cip.Options)) (*cip.AdminInitiateAuthOutput, error)
 	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+	AdminListGroupsForUser(ctx context.Context, in *cip.AdminListGroupsForUserInput, optFns ...func(*cip.Options)) (*cip.AdminListGroupsForUserOutput, error)
+}
+
+// Target is what the handler calls on the target pool (with the
+// function's own credentials). *cognitoidentityprovider.Client satisfies it.
+type Target interface {
+	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, optFns ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
 }
 
 // Config configures a Handler.
@@ -54,6 +64,13 @@ type Config struct {
 	// 5 s before it retries ("Important considerations", developer guide).
 	Budget time.Duration
 	Log    *slog.Logger
+	// Records keeps the migration's records in the repository
+	// (records.go); nil keeps none, and PostAuthentication then does
+	// nothing. *repo.Repo satisfies it.
+	Records Records
+	// Target adds migrated users to their groups; required with Records.
+	Target Target
+	Now    func() time.Time
 }
 
 // Handler answers UserMigration_* events.
@@ -68,6 +85,8 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("migration: no source app client id (set COGVAULT_MIGRATION_SOURCE_CLIENT_ID)")
 	case cfg.Source == nil:
 		return nil, errors.New("migration: no Cognito client for the source pool")
+	case cfg.Records != nil && cfg.Target == nil:
+		return nil, errors.New("migration: no Cognito client for the target pool (it adds migrated users to their groups)")
 	}
 	if a := cfg.LegacySubAttribute; a != "" && !strings.HasPrefix(a, "custom:") {
 		return nil, fmt.Errorf("migration: COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE=%q: want a custom attribute, e.g. custom:legacy_sub", a)
@@ -77,6 +96,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Handler{cfg: cfg}, nil
 }
@@ -94,87 +116,120 @@ var (
 // event is the part of the trigger event the handler reads.
 type event struct {
 	TriggerSource string `json:"triggerSource"`
+	UserPoolID    string `json:"userPoolId"`
 	UserName      string `json:"userName"`
 	Request       struct {
-		Password string `json:"password"`
+		Password       string         `json:"password"`
+		UserAttributes map[string]any `json:"userAttributes"` // strings; any, so an odd value never fails a sign-in
 	} `json:"request"`
 }
 
 // Handle answers one UserMigration event: the event with its response
-// filled in, or an error, which makes Cognito create no user.
+// filled in, or an error, which makes Cognito create no user. A
+// PostAuthentication event goes back unchanged, whatever happened.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var ev event
-	if err := json.Unmarshal(raw, &ev); err != nil || ev.UserName == "" {
-		return nil, fmt.Errorf("migration: %w", errNotMigration)
-	}
+	err := json.Unmarshal(raw, &ev)
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Budget)
 	defer cancel()
+	if ev.TriggerSource == SourcePostAuthentication {
+		if err == nil && ev.UserName != "" {
+			h.postAuthentication(ctx, ev)
+		}
+		return raw, nil // a function error would fail the sign-in (§27.2)
+	}
+	if err != nil || ev.UserName == "" {
+		return nil, fmt.Errorf("migration: %w", errNotMigration)
+	}
 	var resp map[string]any
-	var err error
+	var src sourceUser
 	switch ev.TriggerSource {
 	case SourceAuthentication:
-		resp, err = h.authenticate(ctx, ev.UserName, ev.Request.Password)
+		resp, src, err = h.authenticate(ctx, ev.UserName, ev.Request.Password)
 	case SourceForgotPassword:
-		resp, err = h.forgotPassword(ctx, ev.UserName)
+		resp, src, err = h.forgotPassword(ctx, ev.UserName)
 	default:
 		err = fmt.Errorf("migration: %w: %s", errNotMigration, ev.TriggerSource)
 	}
 	if err != nil {
 		h.cfg.Log.Info("user migration refused", "triggerSource", ev.TriggerSource, "reason", reason(err))
+		h.recordFailure(ctx, ev.UserPoolID, err)
 		return nil, err
 	}
+	h.recordPending(ctx, ev.UserPoolID, ev.UserName, src)
 	h.cfg.Log.Info("user migrated", "triggerSource", ev.TriggerSource, "finalUserStatus", resp["finalUserStatus"])
 	return withResponse(raw, resp)
 }
 
 // authenticate checks the password on the source and answers CONFIRMED.
-func (h *Handler) authenticate(ctx context.Context, name, password string) (map[string]any, error) {
+// name is what the user typed: the source's AdminInitiateAuth and
+// AdminGetUser take a username or an alias (email, phone number) the source
+// signs in with (docs/cognito-facts.md §27.3).
+func (h *Handler) authenticate(ctx context.Context, name, password string) (map[string]any, sourceUser, error) {
 	if password == "" {
-		return nil, ErrRefused
+		return nil, sourceUser{}, ErrRefused
 	}
 	out, err := h.cfg.Source.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
 		UserPoolId: &h.cfg.SourcePoolID, ClientId: &h.cfg.SourceClientID, AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": name, "PASSWORD": password},
 	})
 	if err != nil {
-		return nil, sourceError(err)
+		return nil, sourceUser{}, sourceError(err)
 	}
 	if out.ChallengeName != "" || out.AuthenticationResult == nil {
 		// A challenge cannot pass through the trigger: the target would
 		// take a password the source has not finished with.
-		return nil, ErrChallenge
+		why := "challenge"
+		if out.ChallengeName == types.ChallengeNameTypeNewPasswordRequired {
+			why = "must-change-password"
+		}
+		return nil, sourceUser{}, failure(ErrChallenge, why)
 	}
-	attrs, err := h.attributes(ctx, name)
+	u, err := h.sourceUser(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, sourceUser{}, err
 	}
-	return answer(attrs, "CONFIRMED"), nil
+	return answer(u.attrs, "CONFIRMED"), u, nil
 }
 
 // forgotPassword answers RESET_REQUIRED with the attributes Cognito needs
 // to send the code: a verified email or phone number.
-func (h *Handler) forgotPassword(ctx context.Context, name string) (map[string]any, error) {
-	attrs, err := h.attributes(ctx, name)
+func (h *Handler) forgotPassword(ctx context.Context, name string) (map[string]any, sourceUser, error) {
+	u, err := h.sourceUser(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, sourceUser{}, err
 	}
-	if attrs["email_verified"] != "true" && attrs["phone_number_verified"] != "true" {
-		return nil, ErrUnrecoverable
+	if u.attrs["email_verified"] != "true" && u.attrs["phone_number_verified"] != "true" {
+		return nil, sourceUser{}, failure(ErrUnrecoverable, "no-verified-contact")
 	}
-	return answer(attrs, "RESET_REQUIRED"), nil
+	return answer(u.attrs, "RESET_REQUIRED"), u, nil
 }
 
-// attributes reads the source user and keeps what the target can take.
+// sourceUser is the source user a migration found: its username (not what
+// was typed, which may be an alias), its sub, and the attributes the
+// target takes.
+type sourceUser struct {
+	username, sub string
+	attrs         map[string]string
+}
+
+// sourceUser reads the source user and keeps what the target can take.
 // A disabled source user is refused.
-func (h *Handler) attributes(ctx context.Context, name string) (map[string]string, error) {
+func (h *Handler) sourceUser(ctx context.Context, name string) (sourceUser, error) {
 	u, err := h.cfg.Source.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &h.cfg.SourcePoolID, Username: &name})
 	if err != nil {
-		return nil, sourceError(err)
+		return sourceUser{}, sourceError(err)
 	}
 	if !u.Enabled {
-		return nil, ErrRefused
+		return sourceUser{}, failure(ErrRefused, "disabled")
 	}
-	return h.keep(u.UserAttributes), nil
+	su := sourceUser{username: aws.ToString(u.Username), attrs: h.keep(u.UserAttributes)}
+	for _, a := range u.UserAttributes {
+		if aws.ToString(a.Name) == "sub" {
+			su.sub = aws.ToString(a.Value)
+		}
+	}
+	return su, nil
 }
 
 // keep drops sub (Cognito gives the user a new one; returning it fails the
@@ -212,13 +267,28 @@ func sourceError(err error) error {
 	var c interface{ ErrorCode() string }
 	if errors.As(err, &c) {
 		switch c.ErrorCode() {
-		case "NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException":
+		case "NotAuthorizedException":
+			// The same code says wrong password and disabled user; only
+			// the message tells them apart ("User is disabled.", §21.3).
+			// The end user reads the same refusal either way.
+			var m interface{ ErrorMessage() string }
+			if errors.As(err, &m) && strings.Contains(m.ErrorMessage(), "disabled") {
+				return failure(ErrRefused, "disabled")
+			}
 			return ErrRefused
+		case "UserNotFoundException":
+			return ErrRefused
+		case "UserNotConfirmedException":
+			return failure(ErrRefused, "unconfirmed")
 		case "PasswordResetRequiredException":
-			return ErrChallenge
+			return failure(ErrChallenge, "reset-required")
 		}
 	}
-	return fmt.Errorf("%w (%s)", ErrUnavailable, reason(err))
+	why := "source-error"
+	if errors.Is(err, context.DeadlineExceeded) {
+		why = "timeout"
+	}
+	return failure(fmt.Errorf("%w (%s)", ErrUnavailable, reason(err)), why)
 }
 
 // reason names an error by class only, for logs.

@@ -25,7 +25,6 @@ import (
 	"github.com/cogvault/cogvault/internal/migration"
 	"github.com/cogvault/cogvault/internal/quota"
 	"github.com/cogvault/cogvault/internal/repo"
-	"github.com/cogvault/cogvault/internal/storage"
 )
 
 var ctx = context.Background()
@@ -47,9 +46,18 @@ type world struct {
 	logs                   *bytes.Buffer
 	mu                     sync.Mutex
 	answers                []string // every body and error the function returned
+	repo                   *repo.Repo
+	store                  *countingStore // the repository's S3 store (gofakes3), counted
 }
 
-func newWorld(t *testing.T) *world {
+// pools says how the source and the target sign users in: nil is a plain
+// username with email, phone and preferred_username as aliases; ["email"]
+// signs in by email (the username is then generated).
+type pools struct{ source, target []string }
+
+func newWorld(t *testing.T) *world { return newWorldOf(t, pools{}) }
+
+func newWorldOf(t *testing.T, kind pools) *world {
 	t.Helper()
 	w := &world{logs: &bytes.Buffer{}}
 	var h *capture.Handler
@@ -69,31 +77,30 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(lambda.Close)
 	w.srv = cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, LambdaEndpoint: lambda.URL})
 	w.api = client(t, w.srv.URL)
-	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 60, Seed: 3, Password: sourcePW})
+	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 60, Groups: 6, Seed: 3, Password: sourcePW,
+		UsernameAttributes: kind.source})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Users: 0, Seed: 4})
+	tgt, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "target", Users: 0, Seed: 4, UsernameAttributes: kind.target})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.source, w.target = src.PoolID, tgt.PoolID
 	w.sourceClient = w.newClient(t, w.source, types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth)
 	w.tgClient = w.newClient(t, w.target, types.ExplicitAuthFlowsTypeAllowUserPasswordAuth)
-	if err := w.srv.SetLambdaConfig(w.target, map[string]string{cognitotest.TriggerUserMigration: "arn:aws:lambda:us-east-1:123456789012:function:cogvault"}); err != nil {
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:cogvault"
+	if err := w.srv.SetLambdaConfig(w.target, map[string]string{cognitotest.TriggerUserMigration: fn, cognitotest.TriggerPostAuthentication: fn}); err != nil {
 		t.Fatal(err)
 	}
+	w.repo, w.store = signedRepo(t)
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mig, err := migration.New(migration.Config{SourcePoolID: w.source, SourceClientID: w.sourceClient, Source: w.api,
-		LegacySubAttribute: legacy, Log: log})
+		LegacySubAttribute: legacy, Log: log, Records: w.repo, Target: w.api})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err = capture.New(capture.Config{PoolID: w.target, Region: "us-east-1", Repo: repo.New(store), Cognito: w.api, Log: log, Migration: mig})
+	h, err = capture.New(capture.Config{PoolID: w.target, Region: "us-east-1", Repo: w.repo, Cognito: w.api, Log: log, Migration: mig})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,12 +339,14 @@ func TestTemporaryPasswordUserIsRefused(t *testing.T) {
 // in its returned errors.
 func TestNothingSecretReachesLogsOrErrors(t *testing.T) {
 	w := newWorld(t)
+	w.copyGroups(t, "")
 	users := w.sourceUsers(t, types.UserStatusTypeConfirmed, true)
 	secrets := []string{sourcePW, wrongPW}
 	var clientErrs []string
 	for i, u := range users[:3] {
 		name := aws.ToString(u.Username)
-		secrets = append(secrets, name)
+		// The pending record's name is pseudonymous: logs carry no key.
+		secrets = append(secrets, name, strings.TrimSuffix(strings.TrimPrefix(pendingName(name), "pending/"), ".json"))
 		for k, v := range attrMap(u.Attributes) {
 			if len(v) >= 4 && k != "email_verified" && k != "phone_number_verified" {
 				secrets = append(secrets, v)
@@ -355,6 +364,18 @@ func TestNothingSecretReachesLogsOrErrors(t *testing.T) {
 	}
 	if w.logs.Len() == 0 || len(w.answers) == 0 {
 		t.Fatal("the function logged or answered nothing")
+	}
+	for _, line := range []string{"user migrated", "user migration refused", "migrated user's groups added"} {
+		if !strings.Contains(w.logs.String(), line) {
+			t.Errorf("no %q log line: the flow under test did not run", line)
+		}
+	}
+	for _, u := range users[:1] {
+		tu, err := w.get(w.target, aws.ToString(u.Username))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, attrMap(tu.UserAttributes)["sub"]) // the new sub, in no log line either
 	}
 	var refusals []string
 	for _, a := range w.answers {

@@ -43,6 +43,8 @@ func signedKind(key string) string {
 		return KindJournal
 	case strings.HasPrefix(key, CheckpointPrefix):
 		return KindCheckpoint
+	case strings.HasPrefix(key, MigrationPrefix):
+		return KindMigration
 	}
 	return ""
 }

@@ -1,0 +1,186 @@
+package migration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cogvault/cogvault/internal/storage"
+)
+
+// PostAuthentication: "Amazon Cognito invokes this Lambda after
+// authentication is complete, before a user has received tokens", for
+// "user profile adjustments that will be reflected on the next sign-in"
+// (developer guide, "Post authentication Lambda trigger";
+// docs/cognito-facts.md §27). It runs after the sign-in that migrated a
+// user, when the new sub exists: the function adds the user's source
+// groups, journals old sub → new sub (users/<newSub>.json) and removes the
+// pending record. Every sign-in runs it, so a user without a pending
+// record costs a GET (two for a user with both an email and a phone
+// number in a pool that signs in with them) and nothing else.
+//
+// It never fails the sign-in (a function error would: §27): a failure is
+// logged by class and the pending record stays, so the next sign-in tries
+// again, and 'cogvault migrate finish' restores any membership still
+// missing.
+
+// postAuthentication does the work for one event; it returns nothing, as
+// the event goes back unchanged whatever happens.
+func (h *Handler) postAuthentication(ctx context.Context, ev event) {
+	if !h.recording(ev.UserPoolID) {
+		return
+	}
+	newSub := attr(ev, "sub")
+	name, rec, err := h.findPending(ctx, ev.UserPoolID, signInValues(ev))
+	switch {
+	case err != nil:
+		h.cfg.Log.Warn("post authentication: pending record not read", "error", errClass(err))
+		return
+	case rec == nil:
+		return // not a user this migration created, or already done
+	case newSub == "":
+		h.cfg.Log.Warn("post authentication: the event has no sub; the pending record stays")
+		return
+	}
+	groups, missing, err := h.copyGroups(ctx, ev.UserPoolID, ev.UserName, rec.OldUsername)
+	if err != nil {
+		h.cfg.Log.Warn("post authentication: groups not copied; the next sign-in tries again", "reason", reason(err))
+		return
+	}
+	if err := h.recordUser(ctx, ev, rec, newSub, groups); err != nil {
+		h.cfg.Log.Warn("post authentication: user record not written; the next sign-in tries again", "error", errClass(err))
+		return
+	}
+	if err := h.cfg.Records.DeleteMigrationRecord(ctx, ev.UserPoolID, name); err != nil {
+		h.cfg.Log.Warn("post authentication: pending record not deleted", "error", errClass(err))
+	}
+	h.cfg.Log.Info("migrated user's groups added", "groups", len(groups), "groupsMissingInTarget", missing)
+}
+
+// signInValues are what the user may have typed at the migrating sign-in.
+// A pool without username attributes creates the migrated user under the
+// name typed, so that is the event's userName. A pool that signs in by
+// email or phone number makes the username a UUID "that has the same value
+// as the sub" (docs/cognito-facts.md §8) and keeps what was typed as the
+// email or phone_number attribute. So a plain-username pool costs one GET
+// a sign-in and an email/phone pool one per such attribute the user has.
+func signInValues(ev event) []string {
+	if ev.UserName != attr(ev, "sub") {
+		return []string{ev.UserName}
+	}
+	var out []string
+	for _, a := range []string{"email", "phone_number"} {
+		if v := attr(ev, a); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// attr is a user attribute of the event, "" when absent or not a string.
+func attr(ev event, name string) string {
+	v, _ := ev.Request.UserAttributes[name].(string)
+	return v
+}
+
+// findPending reads the pending records of values at once (one round
+// trip) and returns the first found, in the order of values.
+func (h *Handler) findPending(ctx context.Context, poolID string, values []string) (string, *pendingRecord, error) {
+	bodies := make([][]byte, len(values))
+	errs := make([]error, len(values))
+	var wg sync.WaitGroup
+	for i, v := range values {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bodies[i], errs[i] = h.cfg.Records.GetMigrationRecord(ctx, poolID, pendingName(v))
+		}()
+	}
+	wg.Wait()
+	for i, v := range values {
+		switch {
+		case errors.Is(errs[i], storage.ErrNotExist):
+			continue
+		case errs[i] != nil:
+			return "", nil, errs[i]
+		}
+		var rec pendingRecord
+		if err := json.Unmarshal(bodies[i], &rec); err != nil || rec.OldUsername == "" {
+			return "", nil, errors.New("pending record: not a pending record")
+		}
+		return pendingName(v), &rec, nil
+	}
+	return "", nil, nil
+}
+
+// copyGroups adds the target user to the groups the source user is in. A
+// group the target lacks is skipped and counted; adding a member twice
+// is no error (AdminAddUserToGroup is idempotent), so a retried trigger
+// does no harm. A source user gone meanwhile has no groups.
+func (h *Handler) copyGroups(ctx context.Context, poolID, newUsername, oldUsername string) (added []string, missing int, err error) {
+	names, err := h.sourceGroups(ctx, oldUsername)
+	if err != nil {
+		return nil, 0, err
+	}
+	added = []string{}
+	for _, g := range names {
+		_, err := h.cfg.Target.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &poolID, Username: &newUsername, GroupName: &g})
+		switch {
+		case errorCode(err) == "ResourceNotFoundException":
+			missing++
+		case err != nil:
+			return nil, 0, fmt.Errorf("add the user to a group of the target: %w", err)
+		default:
+			added = append(added, g)
+		}
+	}
+	return added, missing, nil
+}
+
+// sourceGroups lists the source user's groups (at most 100 a user, pages
+// of up to 60).
+func (h *Handler) sourceGroups(ctx context.Context, username string) ([]string, error) {
+	var names []string
+	var token *string
+	for {
+		out, err := h.cfg.Source.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &h.cfg.SourcePoolID,
+			Username: &username, Limit: aws.Int32(60), NextToken: token})
+		if errorCode(err) == "UserNotFoundException" {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list the user's groups in the source: %w", err)
+		}
+		for _, g := range out.Groups {
+			names = append(names, aws.ToString(g.GroupName))
+		}
+		if token = out.NextToken; aws.ToString(token) == "" {
+			return names, nil
+		}
+	}
+}
+
+// recordUser writes users/<newSub>.json once; a retried trigger finds its
+// own record there.
+func (h *Handler) recordUser(ctx context.Context, ev event, rec *pendingRecord, newSub string, groups []string) error {
+	body, _ := json.Marshal(userRecord{OldSub: rec.OldSub, NewSub: newSub, OldUsername: rec.OldUsername, NewUsername: ev.UserName,
+		Groups: groups, At: h.cfg.Now().UTC()})
+	err := h.cfg.Records.PutMigrationRecord(ctx, ev.UserPoolID, "users/"+newSub+".json", body)
+	if errors.Is(err, storage.ErrExist) {
+		return nil
+	}
+	return err
+}
+
+func errorCode(err error) string {
+	var c interface{ ErrorCode() string }
+	if errors.As(err, &c) {
+		return c.ErrorCode()
+	}
+	return ""
+}
