@@ -96,7 +96,7 @@ variable "worker_reserved_concurrency" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda functions' CloudWatch log groups /aws/lambda/<function name>, in days (0 keeps logs forever)."
+  description = "Retention of the Lambda functions' CloudWatch log groups /aws/lambda/<function name> and of the state machine's /aws/vendedlogs/states/<function_name>-worker, in days (0 keeps logs forever)."
   type        = number
   default     = 30
 
@@ -324,7 +324,7 @@ variable "role_path" {
 }
 
 variable "log_kms_key_arn" {
-  description = "ARN of a KMS key that encrypts the functions' log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
+  description = "ARN of a KMS key that encrypts the functions' and the state machine's log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
   type        = string
   default     = null
 
@@ -332,4 +332,21 @@ variable "log_kms_key_arn" {
     condition     = var.log_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
     error_message = "The log_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
+}
+
+variable "state_machine_log_level" {
+  description = "Which execution events the state machine logs to its log group /aws/vendedlogs/states/<function_name>-worker: \"ERROR\" (the default: failed states and executions), \"ALL\", \"FATAL\" or \"OFF\". The execution history in Step Functions keeps every event either way."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "The state_machine_log_level must be \"ALL\", \"ERROR\", \"FATAL\" or \"OFF\" (Step Functions LoggingConfiguration level)."
+  }
+}
+
+variable "state_machine_include_execution_data" {
+  description = "Include each event's input and output in the state machine's log. false (the default) keeps them out: they carry the worker's requests (target pool, snapshot) and answers, which the execution history already holds for those who may read it."
+  type        = bool
+  default     = false
 }
