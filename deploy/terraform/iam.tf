@@ -122,6 +122,54 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
+# What both functions need alike, one instance per function (its own log
+# group): the repository's encryption key through S3, the signing key, and
+# its logs. Each role's document takes it as a source document, so a
+# change here reaches both.
+data "aws_iam_policy_document" "function_common" {
+  for_each = {
+    capture = aws_cloudwatch_log_group.capture.arn
+    worker  = aws_cloudwatch_log_group.worker.arn
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [local.kms_key_arn] : []
+
+    content {
+      sid       = "RepositoryKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  statement {
+    sid       = "SignRepository"
+    actions   = ["kms:Sign"]
+    resources = [local.signing_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = [local.signing_algorithm]
+    }
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${each.value}:*"]
+  }
+}
+
 # The capture function's role: read the pool's users and groups, add journal
 # objects, sign them. No delete, no write outside journal/<pool id>/.
 # Overwrites of existing journal objects are refused by the bucket policy
@@ -137,6 +185,8 @@ resource "aws_iam_role" "capture" {
 }
 
 data "aws_iam_policy_document" "capture" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["capture"].json]
+
   statement {
     sid       = "UserPool"
     actions   = local.capture_cognito_on_pool
@@ -185,42 +235,6 @@ data "aws_iam_policy_document" "capture" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
-
-    content {
-      sid       = "RepositoryKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      # Only through S3 (SSE-KMS): the functions never call KMS with this
-      # key themselves (AWS KMS developer guide, condition key
-      # kms:ViaService, "s3.<region>.amazonaws.com").
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "SignRepository"
-    actions   = ["kms:Sign"]
-    resources = [local.signing_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:SigningAlgorithm"
-      values   = [local.signing_algorithm]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.capture.arn}:*"]
-  }
 
   # Metrics (CaptureFailures, …) are CloudWatch embedded-metric-format log
   # lines: no cloudwatch:PutMetricData needed.
@@ -255,6 +269,8 @@ resource "aws_iam_role" "worker" {
 }
 
 data "aws_iam_policy_document" "worker" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["worker"].json]
+
   statement {
     sid       = "UserPool"
     actions   = local.worker_cognito_on_pool
@@ -344,42 +360,6 @@ data "aws_iam_policy_document" "worker" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
-
-    content {
-      sid       = "RepositoryKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      # Only through S3 (SSE-KMS): the functions never call KMS with this
-      # key themselves (AWS KMS developer guide, condition key
-      # kms:ViaService, "s3.<region>.amazonaws.com").
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "SignRepository"
-    actions   = ["kms:Sign"]
-    resources = [local.signing_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:SigningAlgorithm"
-      values   = [local.signing_algorithm]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.worker.arn}:*"]
-  }
 
   dynamic "statement" {
     for_each = local.use_import_role ? [var.import_role_arn] : []

@@ -51,6 +51,9 @@ type evaluated struct {
 	vars   map[string]cty.Value
 	locals map[string]cty.Value
 	ctx    *hcl.EvalContext
+	// keys holds the instance keys of every block with for_each, by
+	// address ("aws_iam_role.capture", "data.aws_iam_policy_document.x").
+	keys map[string][]cty.Value
 }
 
 var funcs = map[string]function.Function{
@@ -58,7 +61,8 @@ var funcs = map[string]function.Function{
 	"setsubtract": stdlib.SetSubtractFunc, "setintersection": stdlib.SetIntersectionFunc,
 	"length": stdlib.LengthFunc, "contains": stdlib.ContainsFunc, "coalesce": stdlib.CoalesceFunc,
 	"replace": stdlib.ReplaceFunc, "lower": stdlib.LowerFunc, "split": stdlib.SplitFunc,
-	"tostring": stdlib.MakeToFunc(cty.String),
+	"tostring": stdlib.MakeToFunc(cty.String), "toset": stdlib.MakeToFunc(cty.Set(cty.String)),
+	"merge": stdlib.MergeFunc, "startswith": startsWith,
 }
 
 // evaluate evaluates the module's variables (defaults, then overrides) and
@@ -81,13 +85,18 @@ func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluate
 	for k, v := range overrides {
 		e.vars[k] = v
 	}
+	// Locals first, to know every for_each's keys; then again, with
+	// references to those instances resolvable.
+	e.evalLocals()
+	e.keys = e.forEachKeys()
+	e.locals = map[string]cty.Value{}
 	e.evalLocals()
 	return e
 }
 
 // context is the evaluation context with the current locals.
 func (e *evaluated) context() *hcl.EvalContext {
-	vars := symbols(e.m)
+	vars := symbols(e.m, e.keys)
 	vars["var"] = cty.ObjectVal(e.vars)
 	vars["local"] = cty.ObjectVal(e.locals)
 	return &hcl.EvalContext{Variables: vars, Functions: funcs}
@@ -134,109 +143,9 @@ func keysOf[V any](m map[string]V) []string {
 	return out
 }
 
-// symbols gives every resource and data source reference in the module its
-// own name as value: aws_iam_role.capture.arn = "aws_iam_role.capture.arn".
-func symbols(m *module) map[string]cty.Value {
-	root := &symbol{}
-	for _, b := range m.bodies {
-		hclsyntax.VisitAll(b, func(n hclsyntax.Node) hcl.Diagnostics {
-			if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok {
-				switch e.Traversal.RootName() {
-				case "var", "local", "each", "count", "path", "statement", "self", "terraform":
-				default:
-					root.add(e.Traversal, "")
-				}
-			}
-			return nil
-		})
-	}
-	out := map[string]cty.Value{}
-	for name, s := range root.attrs {
-		out[name] = s.value()
-	}
-	return out
-}
-
-type symbol struct {
-	name  string
-	attrs map[string]*symbol
-	index *symbol
-}
-
-func (s *symbol) add(tr hcl.Traversal, prefix string) {
-	if len(tr) == 0 {
-		s.name = prefix
-		return
-	}
-	switch step := tr[0].(type) {
-	case hcl.TraverseRoot:
-		s.child(step.Name).add(tr[1:], step.Name)
-	case hcl.TraverseAttr:
-		s.child(step.Name).add(tr[1:], prefix+"."+step.Name)
-	case hcl.TraverseIndex:
-		if s.index == nil {
-			s.index = &symbol{}
-		}
-		key := step.Key.GoString()
-		if step.Key.Type() == cty.Number {
-			key = step.Key.AsBigFloat().String()
-		}
-		s.index.add(tr[1:], fmt.Sprintf("%s[%s]", prefix, key))
-	default:
-		s.name = prefix
-	}
-}
-
-func (s *symbol) child(name string) *symbol {
-	if s.attrs == nil {
-		s.attrs = map[string]*symbol{}
-	}
-	if s.attrs[name] == nil {
-		s.attrs[name] = &symbol{}
-	}
-	return s.attrs[name]
-}
-
-func (s *symbol) value() cty.Value {
-	switch {
-	case s.index != nil:
-		return cty.TupleVal([]cty.Value{s.index.value()})
-	case len(s.attrs) > 0:
-		obj := map[string]cty.Value{}
-		for k, c := range s.attrs {
-			obj[k] = c.value()
-		}
-		return cty.ObjectVal(obj)
-	}
-	return cty.StringVal(s.name)
-}
-
-// policy evaluates data.aws_iam_policy_document.<name>, dynamic statements
-// included.
-func (e *evaluated) policy(t *testing.T, name string) []statement {
+func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block, outer *hcl.EvalContext) []statement {
 	t.Helper()
-	for _, d := range e.m.blocks("data") {
-		if d.Labels[0] != "aws_iam_policy_document" || d.Labels[1] != name {
-			continue
-		}
-		var out []statement
-		for _, blk := range d.Body.Blocks {
-			switch {
-			case blk.Type == "statement":
-				out = append(out, e.statement(t, name, blk.Body, e.ctx))
-			case blk.Type == "dynamic" && blk.Labels[0] == "statement":
-				out = append(out, e.dynamic(t, name, blk)...)
-			}
-		}
-		return out
-	}
-	t.Fatalf("no data.aws_iam_policy_document.%s", name)
-	return nil
-}
-
-func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block) []statement {
-	t.Helper()
-	each, diags := blk.Body.Attributes["for_each"].Expr.Value(e.ctx)
+	each, diags := blk.Body.Attributes["for_each"].Expr.Value(outer)
 	if diags.HasErrors() {
 		t.Fatalf("%s: dynamic statement for_each: %s", doc, diags.Error())
 	}
@@ -249,7 +158,7 @@ func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block) []st
 	var out []statement
 	for it := each.ElementIterator(); it.Next(); {
 		k, v := it.Element()
-		ctx := e.ctx.NewChild()
+		ctx := outer.NewChild()
 		ctx.Variables = map[string]cty.Value{"statement": cty.ObjectVal(map[string]cty.Value{"key": k, "value": v})}
 		out = append(out, e.statement(t, doc, content, ctx))
 	}
@@ -334,59 +243,6 @@ func (st statement) covers(action string) bool {
 	return false
 }
 
-// roles maps each aws_iam_role to the policy documents attached to it, and
-// fails on any other way of attaching a policy (managed policies, inline
-// blocks), which these tests would not see.
-func (e *evaluated) roles(t *testing.T) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	for _, r := range e.m.blocks("resource") {
-		switch r.Labels[0] {
-		case "aws_iam_role":
-			for _, attr := range []string{"managed_policy_arns", "inline_policy"} {
-				if _, ok := r.Body.Attributes[attr]; ok {
-					t.Fatalf("aws_iam_role.%s sets %s: attach policies with aws_iam_role_policy so the tests see them", r.Labels[1], attr)
-				}
-			}
-			for _, b := range r.Body.Blocks {
-				if b.Type == "inline_policy" {
-					t.Fatalf("aws_iam_role.%s has an inline_policy block: use aws_iam_role_policy", r.Labels[1])
-				}
-			}
-			if _, ok := out[r.Labels[1]]; !ok {
-				out[r.Labels[1]] = nil
-			}
-		case "aws_iam_role_policy":
-			role := ref(t, r.Body.Attributes["role"].Expr, "aws_iam_role")
-			doc := ref(t, r.Body.Attributes["policy"].Expr, "data", "aws_iam_policy_document")
-			out[role] = append(out[role], doc)
-		case "aws_iam_role_policy_attachment", "aws_iam_policy", "aws_iam_role_policies_exclusive", "aws_iam_policy_attachment":
-			t.Fatalf("%s.%s: the tests read only aws_iam_role_policy documents", r.Labels[0], r.Labels[1])
-		}
-	}
-	return out
-}
-
-// ref returns the name after the given path in the expression's only
-// traversal: ref(aws_iam_role.capture.id, "aws_iam_role") = "capture".
-func ref(t *testing.T, expr hclsyntax.Expression, path ...string) string {
-	t.Helper()
-	vars := expr.Variables()
-	if len(vars) != 1 {
-		t.Fatalf("%s: want one reference, have %d", expr.Range(), len(vars))
-	}
-	tr := vars[0]
-	if tr.RootName() != path[0] || len(tr) <= len(path) {
-		t.Fatalf("%s: want a reference to %s", expr.Range(), strings.Join(path, "."))
-	}
-	for i, p := range path[1:] {
-		if a, ok := tr[i+1].(hcl.TraverseAttr); !ok || a.Name != p {
-			t.Fatalf("%s: want a reference to %s", expr.Range(), strings.Join(path, "."))
-		}
-	}
-	return tr[len(path)].(hcl.TraverseAttr).Name
-}
-
 // lambdaFunction is one aws_lambda_function: its role and environment.
 type lambdaFunction struct {
 	name string
@@ -401,7 +257,7 @@ func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 		if r.Labels[0] != "aws_lambda_function" {
 			continue
 		}
-		f := lambdaFunction{name: r.Labels[1], role: ref(t, r.Body.Attributes["role"].Expr, "aws_iam_role"), env: map[string]hclsyntax.Expression{}}
+		f := lambdaFunction{name: r.Labels[1], role: ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role"), env: map[string]hclsyntax.Expression{}}
 		for _, env := range r.Body.Blocks {
 			if env.Type != "environment" {
 				continue
@@ -524,7 +380,7 @@ func bucketPolicy(t *testing.T, e *evaluated) []statement {
 	t.Helper()
 	for _, r := range e.m.blocks("resource") {
 		if r.Labels[0] == "aws_s3_bucket_policy" {
-			return e.policy(t, ref(t, r.Body.Attributes["policy"].Expr, "data", "aws_iam_policy_document"))
+			return e.policy(t, ref(t, e.ctx, r.Body.Attributes["policy"].Expr, "data.aws_iam_policy_document"))
 		}
 	}
 	t.Fatal("no aws_s3_bucket_policy")
@@ -957,4 +813,34 @@ func local(t *testing.T, e *evaluated, name string) []string {
 		out = append(out, s.AsString())
 	}
 	return out
+}
+
+// TestEachFunctionWritesItsOwnLogs: the statements the two roles share come
+// from one document with an instance per function (source_policy_documents);
+// each role may write only its own function's log group, and both still get
+// the shared grants.
+func TestEachFunctionWritesItsOwnLogs(t *testing.T) {
+	e := evaluate(t, load(t, "."), nil)
+	roles := e.roles(t)
+	for _, f := range e.functions(t) {
+		want := "aws_cloudwatch_log_group." + f.name + ".arn:*"
+		var logs []string
+		sids := map[string]bool{}
+		for _, doc := range roles[f.role] {
+			for _, st := range e.policy(t, doc) {
+				sids[st.sid] = true
+				if st.covers("logs:PutLogEvents") {
+					logs = append(logs, st.resources...)
+				}
+			}
+		}
+		if !slices.Equal(logs, []string{want}) {
+			t.Errorf("role %s (function %s) may write logs to %v, want only %s", f.role, f.name, logs, want)
+		}
+		for _, sid := range []string{"RepositoryKey", "SignRepository", "OwnLogs"} {
+			if !sids[sid] {
+				t.Errorf("role %s has no statement %s", f.role, sid)
+			}
+		}
+	}
 }
