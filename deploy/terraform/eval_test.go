@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // startsWith is Terraform's startswith.
@@ -24,6 +25,19 @@ var startsWith = function.New(&function.Spec{
 	Type:   function.StaticReturnType(cty.Bool),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+// tfLength is Terraform's length: of a string (in characters) or a
+// collection.
+var tfLength = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType}},
+	Type:   function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		if args[0].Type() == cty.String {
+			return stdlib.Strlen(args[0])
+		}
+		return stdlib.Length(args[0])
 	},
 })
 
@@ -125,11 +139,10 @@ func symbols(m *module, keys map[string][]cty.Value) map[string]cty.Value {
 	}
 	for addr, attrs := range referencedAttrs(m) {
 		obj := func(prefix string) cty.Value {
-			if len(attrs) == 0 {
-				return cty.StringVal(prefix)
-			}
+			// arn, id and name too, for what a for expression reads
+			// through its own variable (for k, g in aws_x.y : g.arn).
 			o := map[string]cty.Value{}
-			for a := range attrs {
+			for _, a := range append(keysOf(attrs), "arn", "id", "name") {
 				o[a] = cty.StringVal(prefix + "." + a)
 			}
 			return cty.ObjectVal(o)
@@ -268,6 +281,9 @@ func (e *evaluated) policy(t *testing.T, doc string) []statement {
 	ctx := e.ctx
 	if b.Body.Attributes["for_each"] != nil {
 		if key == "" {
+			key = e.focus
+		}
+		if key == "" {
 			t.Fatalf("data.aws_iam_policy_document.%s has for_each: name an instance", name)
 		}
 		ctx = e.eachContext(t, b, key)
@@ -375,14 +391,47 @@ func (e *evaluated) roles(t *testing.T) map[string][]string {
 		}
 	}
 	for _, in := range e.instances(t, "aws_iam_role") {
-		out[in.name] = nil
+		out[e.bare(in.name)] = nil
 	}
 	for _, in := range e.instances(t, "aws_iam_role_policy") {
-		role := trimRef(t, in.str(t, "role"), "aws_iam_role.", ".id")
+		role := e.bare(trimRef(t, in.str(t, "role"), "aws_iam_role.", ".id"))
 		doc := trimRef(t, in.str(t, "policy"), "data.aws_iam_policy_document.", ".json")
 		out[role] = append(out[role], doc)
 	}
 	return out
+}
+
+// bare drops the focused pool's key from an instance name:
+// `capture["default"]` is "capture" when "default" is the focus.
+func (e *evaluated) bare(name string) string {
+	if e.focus == "" {
+		return name
+	}
+	return strings.TrimSuffix(name, "["+strconv.Quote(e.focus)+"]")
+}
+
+// addr is what a reference to attr of the focused pool's instance of
+// resource evaluates to: aws_x.y["default"].arn.
+func (e *evaluated) addr(resource, attr string) string {
+	return resource + "[" + strconv.Quote(e.focus) + "]." + attr
+}
+
+// forPool is e focused on another pool.
+func (e *evaluated) forPool(key string) *evaluated {
+	c := *e
+	c.focus = key
+	c.ctx = c.context()
+	return &c
+}
+
+// poolARN is the focused pool's ARN (local.pool_arns).
+func (e *evaluated) poolARN(t *testing.T) string {
+	t.Helper()
+	arns, ok := e.locals["pool_arns"]
+	if !ok || !arns.Type().IsObjectType() || !arns.Type().HasAttribute(e.focus) {
+		t.Fatalf("local.pool_arns has no pool %q", e.focus)
+	}
+	return arns.GetAttr(e.focus).AsString()
 }
 
 // trimRef returns what lies between prefix and suffix in s.

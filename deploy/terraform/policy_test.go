@@ -54,22 +54,29 @@ type evaluated struct {
 	// keys holds the instance keys of every block with for_each, by
 	// address ("aws_iam_role.capture", "data.aws_iam_policy_document.x").
 	keys map[string][]cty.Value
+	// focus is the pool (a key of local.pools) whose per-pool blocks the
+	// helpers read: each.key and each.value in ctx, and roles, documents
+	// and instances named without their key. The only pool when there is
+	// one; forPool picks another.
+	focus string
+	// facts replace the symbols of data source attributes, by path.
+	facts map[string]cty.Value
 }
 
 var funcs = map[string]function.Function{
 	"sort": stdlib.SortFunc, "distinct": stdlib.DistinctFunc, "concat": stdlib.ConcatFunc,
 	"setsubtract": stdlib.SetSubtractFunc, "setintersection": stdlib.SetIntersectionFunc,
-	"length": stdlib.LengthFunc, "contains": stdlib.ContainsFunc, "coalesce": stdlib.CoalesceFunc,
+	"length": tfLength, "contains": stdlib.ContainsFunc, "coalesce": stdlib.CoalesceFunc,
 	"replace": stdlib.ReplaceFunc, "lower": stdlib.LowerFunc, "split": stdlib.SplitFunc,
 	"tostring": stdlib.MakeToFunc(cty.String), "toset": stdlib.MakeToFunc(cty.Set(cty.String)),
-	"merge": stdlib.MergeFunc, "startswith": startsWith,
+	"merge": stdlib.MergeFunc, "jsonencode": stdlib.JSONEncodeFunc, "startswith": startsWith, "values": stdlib.ValuesFunc, "keys": stdlib.KeysFunc,
 }
 
 // evaluate evaluates the module's variables (defaults, then overrides) and
 // locals.
 func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluated {
 	t.Helper()
-	e := &evaluated{m: m, vars: map[string]cty.Value{"user_pool_id": cty.StringVal(testPool), "repository_prefix": cty.StringVal(testPrefix)}, locals: map[string]cty.Value{}}
+	e := &evaluated{m: m, vars: map[string]cty.Value{"user_pool_id": cty.StringVal(testPool), "repository_prefix": cty.StringVal(testPrefix)}, locals: map[string]cty.Value{}, facts: map[string]cty.Value{}}
 	for _, v := range m.blocks("variable") {
 		if _, set := e.vars[v.Labels[0]]; set {
 			continue
@@ -83,22 +90,45 @@ func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluate
 		}
 	}
 	for k, v := range overrides {
+		if strings.HasPrefix(k, "data.") {
+			e.facts[k] = v // what AWS would answer, such as data.aws_region.current.region
+			continue
+		}
 		e.vars[k] = v
 	}
 	// Locals first, to know every for_each's keys; then again, with
 	// references to those instances resolvable.
+	// A for_each over another block's instances needs that block's keys
+	// first: repeat until no more keys appear.
 	e.evalLocals()
-	e.keys = e.forEachKeys()
-	e.locals = map[string]cty.Value{}
-	e.evalLocals()
+	for n := -1; n != countKeys(e.keys); {
+		n = countKeys(e.keys)
+		e.keys = e.forEachKeys()
+		e.locals = map[string]cty.Value{}
+		e.evalLocals()
+	}
+	if pools, ok := e.locals["pools"]; ok && pools.CanIterateElements() && pools.LengthInt() == 1 {
+		for it := pools.ElementIterator(); it.Next(); {
+			k, _ := it.Element()
+			e.focus = k.AsString()
+		}
+	}
+	e.ctx = e.context()
 	return e
 }
 
 // context is the evaluation context with the current locals.
 func (e *evaluated) context() *hcl.EvalContext {
 	vars := symbols(e.m, e.keys)
+	for path, v := range e.facts {
+		parts := strings.Split(path, ".")
+		vars[parts[0]] = setPath(vars[parts[0]], parts[1:], v)
+	}
 	vars["var"] = cty.ObjectVal(e.vars)
 	vars["local"] = cty.ObjectVal(e.locals)
+	if pools, ok := e.locals["pools"]; ok && e.focus != "" && pools.Type().IsObjectType() && pools.Type().HasAttribute(e.focus) {
+		vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(e.focus), "value": pools.GetAttr(e.focus)})
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: funcs}
 }
 
@@ -257,7 +287,7 @@ func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 		if r.Labels[0] != "aws_lambda_function" {
 			continue
 		}
-		f := lambdaFunction{name: r.Labels[1], role: ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role"), env: map[string]hclsyntax.Expression{}}
+		f := lambdaFunction{name: r.Labels[1], role: e.bare(ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role")), env: map[string]hclsyntax.Expression{}}
 		for _, env := range r.Body.Blocks {
 			if env.Type != "environment" {
 				continue
@@ -757,7 +787,7 @@ func TestDrillRightsReachOnlyTaggedPools(t *testing.T) {
 		t.Fatalf("drill_tag_key %q, the drill tags with %q", got, drill.TagKey)
 	}
 	requestTag, resourceTag := "aws:RequestTag/"+drill.TagKey, "aws:ResourceTag/"+drill.TagKey
-	pool := on.local(t, "pool_arn")
+	pool := on.poolARN(t)
 	var deniedOnPool []string
 	may := map[string]bool{}
 	for _, st := range on.policy(t, "worker") {
@@ -823,7 +853,7 @@ func TestEachFunctionWritesItsOwnLogs(t *testing.T) {
 	e := evaluate(t, load(t, "."), nil)
 	roles := e.roles(t)
 	for _, f := range e.functions(t) {
-		want := "aws_cloudwatch_log_group." + f.name + ".arn:*"
+		want := e.addr("aws_cloudwatch_log_group."+f.name, "arn") + ":*"
 		var logs []string
 		sids := map[string]bool{}
 		for _, doc := range roles[f.role] {
@@ -843,4 +873,28 @@ func TestEachFunctionWritesItsOwnLogs(t *testing.T) {
 			}
 		}
 	}
+}
+
+func countKeys(keys map[string][]cty.Value) int {
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	return n
+}
+
+// setPath replaces the attribute at path inside nested objects.
+func setPath(obj cty.Value, path []string, v cty.Value) cty.Value {
+	if len(path) == 0 {
+		return v
+	}
+	attrs := map[string]cty.Value{}
+	if !obj.IsNull() && obj.Type().IsObjectType() {
+		attrs = obj.AsValueMap()
+	}
+	if attrs == nil {
+		attrs = map[string]cty.Value{}
+	}
+	attrs[path[0]] = setPath(attrs[path[0]], path[1:], v)
+	return cty.ObjectVal(attrs)
 }

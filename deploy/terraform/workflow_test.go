@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,7 +222,7 @@ func (e *evaluated) instances(t *testing.T, typ string) []instance {
 				}
 				ctx := base.NewChild()
 				ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": k, "value": val})}
-				out = append(out, instance{r.Labels[1] + "[" + k.AsString() + "]", r.Body, ctx})
+				out = append(out, instance{r.Labels[1] + "[" + strconv.Quote(k.AsString()) + "]", r.Body, ctx})
 			}
 			continue
 		}
@@ -328,8 +329,8 @@ func TestAlarms(t *testing.T) {
 	}
 	anyFailure("cogvault/CaptureFailures", pool)
 	anyFailure("cogvault/SnapshotFailures", pool)
-	anyFailure("AWS/States/ExecutionsFailed", map[string]string{"StateMachineArn": "aws_sfn_state_machine.worker.arn"})
-	anyFailure("AWS/SQS/ApproximateNumberOfMessagesVisible", map[string]string{"QueueName": "aws_sqs_queue.capture_failures.name"})
+	anyFailure("AWS/States/ExecutionsFailed", map[string]string{"StateMachineArn": e.addr("aws_sfn_state_machine.worker", "arn")})
+	anyFailure("AWS/SQS/ApproximateNumberOfMessagesVisible", map[string]string{"QueueName": e.addr("aws_sqs_queue.capture_failures", "name")})
 
 	hb, ok := alarms["cogvault/Snapshots"]
 	switch {
@@ -369,7 +370,7 @@ func TestAlarms(t *testing.T) {
 				continue
 			}
 			v, diags := tgt.Body.Attributes["arn"].Expr.Value(in.ctx)
-			if diags.HasErrors() || v.AsString() != "aws_sfn_state_machine.worker.arn" {
+			if diags.HasErrors() || v.AsString() != d.addr("aws_sfn_state_machine.worker", "arn") {
 				t.Errorf("schedule %s targets %v, want the state machine", in.name, v)
 			}
 		}
@@ -395,7 +396,7 @@ func TestFailedEventsGoToTheQueue(t *testing.T) {
 	m := load(t, ".")
 	e := evaluate(t, m, nil)
 	cfg := e.instances(t, "aws_lambda_function_event_invoke_config")
-	if len(cfg) != 1 || cfg[0].str(t, "function_name") != "aws_lambda_function.capture.function_name" {
+	if len(cfg) != 1 || cfg[0].str(t, "function_name") != e.addr("aws_lambda_function.capture", "function_name") {
 		t.Fatalf("want one event invoke config, for the capture function: %v", cfg)
 	}
 	if n := cfg[0].num(t, "maximum_retry_attempts"); n < 1 {
@@ -410,13 +411,13 @@ func TestFailedEventsGoToTheQueue(t *testing.T) {
 			}
 		}
 	}
-	if dest != "aws_sqs_queue.capture_failures.arn" {
+	if dest != e.addr("aws_sqs_queue.capture_failures", "arn") {
 		t.Errorf("on-failure destination %q, want the queue", dest)
 	}
 	narrow := map[string]map[string]string{
-		"capture":   {"sqs:SendMessage": "aws_sqs_queue.capture_failures.arn"},
-		"states":    {"lambda:InvokeFunction": "aws_lambda_function.worker.arn"},
-		"scheduler": {"states:StartExecution": "aws_sfn_state_machine.worker.arn"},
+		"capture":   {"sqs:SendMessage": e.addr("aws_sqs_queue.capture_failures", "arn")},
+		"states":    {"lambda:InvokeFunction": e.addr("aws_lambda_function.worker", "arn")},
+		"scheduler": {"states:StartExecution": e.addr("aws_sfn_state_machine.worker", "arn")},
 	}
 	for role, want := range narrow {
 		found := map[string]bool{}
@@ -590,7 +591,7 @@ func TestStateMachineLogsErrorsWithoutData(t *testing.T) {
 	}
 	e := evaluate(t, m, nil)
 	dest, level, data := logging(e)
-	if dest != "aws_cloudwatch_log_group.states.arn:*" {
+	if dest != e.addr("aws_cloudwatch_log_group.states", "arn")+":*" {
 		t.Errorf("the state machine logs to %q, want the module's log group (its ARN with \":*\")", dest)
 	}
 	if level != "ERROR" || data {
@@ -611,7 +612,7 @@ func TestStateMachineLogsErrorsWithoutData(t *testing.T) {
 	groups := map[string]instance{}
 	kept := evaluate(t, m, map[string]cty.Value{"log_retention_days": cty.NumberIntVal(90)})
 	for _, g := range kept.instances(t, "aws_cloudwatch_log_group") {
-		groups[g.name] = g
+		groups[kept.bare(g.name)] = g
 	}
 	g, ok := groups["states"]
 	switch {
