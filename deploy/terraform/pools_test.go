@@ -110,7 +110,7 @@ func testPools(longKey string) cty.Value {
 	pool := func(id string, extra map[string]cty.Value) cty.Value {
 		attrs := map[string]cty.Value{
 			"user_pool_id": cty.StringVal(id), "schedule_expression": cty.NullVal(cty.String), "drill_schedule_expression": cty.NullVal(cty.String),
-			"retention": cty.NullVal(cty.Object(map[string]cty.Type{"last": cty.Number, "daily": cty.Number, "weekly": cty.Number, "monthly": cty.Number})),
+			"retention":      cty.NullVal(cty.Object(map[string]cty.Type{"last": cty.Number, "daily": cty.Number, "weekly": cty.Number, "monthly": cty.Number})),
 			"enable_restore": cty.NullVal(cty.Bool), "import_role_arn": cty.NullVal(cty.String), "app_client_ids": cty.NullVal(cty.List(cty.String)),
 		}
 		for k, v := range extra {
