@@ -17,8 +17,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
@@ -95,6 +97,11 @@ func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluate
 			continue
 		}
 		e.vars[k] = v
+	}
+	for _, v := range m.blocks("variable") {
+		if val, ok := e.vars[v.Labels[0]]; ok {
+			e.vars[v.Labels[0]] = typed(t, v, val)
+		}
 	}
 	// Locals first, to know every for_each's keys; then again, with
 	// references to those instances resolvable.
@@ -897,4 +904,27 @@ func setPath(obj cty.Value, path []string, v cty.Value) cty.Value {
 	}
 	attrs[path[0]] = setPath(attrs[path[0]], path[1:], v)
 	return cty.ObjectVal(attrs)
+}
+
+// typed converts a variable's value to its declared type, optional
+// attributes' defaults included, as Terraform does before anything reads
+// it (retention = {} becomes {last = 3, daily = 7, ...}).
+func typed(t *testing.T, v *hclsyntax.Block, val cty.Value) cty.Value {
+	t.Helper()
+	te, ok := v.Body.Attributes["type"]
+	if !ok {
+		return val
+	}
+	ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(te.Expr)
+	if diags.HasErrors() {
+		t.Fatalf("variable %s: type: %s", v.Labels[0], diags.Error())
+	}
+	if defaults != nil {
+		val = defaults.Apply(val)
+	}
+	out, err := convert.Convert(val, ty)
+	if err != nil {
+		t.Fatalf("variable %s: the value %#v does not convert to its type: %v", v.Labels[0], val, err)
+	}
+	return out
 }

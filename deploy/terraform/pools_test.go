@@ -208,6 +208,16 @@ func TestSeveralPools(t *testing.T) {
 			if !strings.HasSuffix(repo, "/"+testPrefix+"/"+key) {
 				t.Errorf("pool %s: aws_lambda_function.%s has COGVAULT_REPO %s, want <bucket>/%s/%s", key, f.name, repo, testPrefix, key)
 			}
+			if f.name == "worker" {
+				// staff sets daily = 30; the other pool inherits retention's defaults.
+				want := map[string]string{"staff": "30"}[key]
+				if want == "" {
+					want = "7"
+				}
+				if got := p.str(t, f.env["COGVAULT_KEEP_DAILY"]); got != want {
+					t.Errorf("pool %s: COGVAULT_KEEP_DAILY = %s, want %s", key, got, want)
+				}
+			}
 			if other, ok := repos[repo]; ok && other != key {
 				t.Errorf("pools %s and %s share the repository %s", other, key, repo)
 			}
