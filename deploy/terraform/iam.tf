@@ -328,8 +328,9 @@ data "aws_iam_policy_document" "worker" {
   }
 
   # Tagging any pool is what would let the role reach it through the
-  # statement above; the pool this deployment backs up is never tagged nor
-  # deleted by the worker, whatever its tags say.
+  # statement above; the pools this deployment backs up (all of them, not
+  # only this worker's) are never tagged nor deleted by the worker, whatever
+  # their tags say.
   dynamic "statement" {
     for_each = local.drill_enabled[each.key] ? [1] : []
 

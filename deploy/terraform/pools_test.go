@@ -225,6 +225,21 @@ func TestSeveralPools(t *testing.T) {
 		}
 		ownOnly(t, p, key, pool)
 	}
+
+	// The first pool runs drills: its worker may never tag or delete any
+	// pool of the deployment, the other one included.
+	drill := e.forPool(longKey)
+	var denied []string
+	for _, st := range drill.policy(t, "worker") {
+		if st.effect == "Deny" && st.covers("cognito-idp:DeleteUserPool") && st.covers("cognito-idp:TagResource") {
+			denied = append(denied, st.resources...)
+		}
+	}
+	for _, key := range []string{longKey, "staff"} {
+		if arn := e.forPool(key).poolARN(t); !slices.Contains(denied, arn) {
+			t.Errorf("the drilling worker of %s is not denied tagging and deleting pool %s (%s)", longKey, key, arn)
+		}
+	}
 }
 
 // ownOnly: the focused pool's roles may write only under its own
