@@ -162,6 +162,12 @@ func TestExamplesPassDeclaredInputs(t *testing.T) {
 					t.Errorf("%s: module %q does not pass the required %s", dir, mod.Labels[0], name)
 				}
 			}
+			// The module's precondition: exactly one of the two.
+			_, one := mod.Body.Attributes["user_pool_id"]
+			_, several := mod.Body.Attributes["pools"]
+			if one == several {
+				t.Errorf("%s: module %q passes %s of user_pool_id and pools, want exactly one", dir, mod.Labels[0], map[bool]string{true: "both", false: "neither"}[one])
+			}
 		}
 	}
 }
