@@ -13,16 +13,23 @@ locals {
     snapshot-failures = "SnapshotFailures"
     restore-failures  = "RestoreFailures"
   }
+  # One alarm per pool and metric, keyed "<pool>/<suffix>".
+  pool_failure_alarms = merge([for k, p in local.pools : {
+    for suffix, metric in local.failure_metrics : "${k}/${suffix}" => { pool = k, suffix = suffix, metric = metric }
+  }]...)
+  pool_execution_alarms = merge([for k, p in local.pools : {
+    for metric in ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] : "${k}/${metric}" => { pool = k, metric = metric }
+  }]...)
 }
 
 resource "aws_cloudwatch_metric_alarm" "failures" {
-  for_each = local.failure_metrics
+  for_each = local.pool_failure_alarms
 
-  alarm_name          = "${var.function_name}-${each.key}"
-  alarm_description   = "cogvault: ${each.value} > 0 for user pool ${var.user_pool_id} (see the worker's and capture function's logs)."
+  alarm_name          = "${local.pools[each.value.pool].name}-${each.value.suffix}"
+  alarm_description   = "cogvault: ${each.value.metric} > 0 for user pool ${local.pools[each.value.pool].user_pool_id} (see the worker's and capture function's logs)."
   namespace           = "cogvault"
-  metric_name         = each.value
-  dimensions          = { PoolId = var.user_pool_id }
+  metric_name         = each.value.metric
+  dimensions          = { PoolId = local.pools[each.value.pool].user_pool_id }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -40,11 +47,13 @@ resource "aws_cloudwatch_metric_alarm" "failures" {
 # one-hour periods: CloudWatch allows a total evaluation range of up to
 # 7 days for periods of an hour or more (PutMetricAlarm, Period).
 resource "aws_cloudwatch_metric_alarm" "no_snapshot" {
-  alarm_name          = "${var.function_name}-no-snapshot-26h"
-  alarm_description   = "cogvault: no successful snapshot of user pool ${var.user_pool_id} for 26 hours."
+  for_each = local.pools
+
+  alarm_name          = "${each.value.name}-no-snapshot-26h"
+  alarm_description   = "cogvault: no successful snapshot of user pool ${each.value.user_pool_id} for 26 hours."
   namespace           = "cogvault"
   metric_name         = "Snapshots"
-  dimensions          = { PoolId = var.user_pool_id }
+  dimensions          = { PoolId = each.value.user_pool_id }
   statistic           = "Sum"
   period              = 3600
   evaluation_periods  = 26
@@ -61,13 +70,13 @@ resource "aws_cloudwatch_metric_alarm" "no_snapshot" {
 # the retries, a bad answer, or an abort (AWS/States execution metrics,
 # dimension StateMachineArn).
 resource "aws_cloudwatch_metric_alarm" "executions" {
-  for_each = toset(["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"])
+  for_each = local.pool_execution_alarms
 
-  alarm_name          = "${var.function_name}-worker-${lower(each.value)}"
-  alarm_description   = "cogvault: a worker execution (snapshot, restore or drill) of user pool ${var.user_pool_id} ended without success: see the state machine's execution history."
+  alarm_name          = "${local.pools[each.value.pool].name}-worker-${lower(each.value.metric)}"
+  alarm_description   = "cogvault: a worker execution (snapshot, restore or drill) of user pool ${local.pools[each.value.pool].user_pool_id} ended without success: see the state machine's execution history."
   namespace           = "AWS/States"
-  metric_name         = each.value
-  dimensions          = { StateMachineArn = aws_sfn_state_machine.worker.arn }
+  metric_name         = each.value.metric
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.worker[each.value.pool].arn }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -82,11 +91,13 @@ resource "aws_cloudwatch_metric_alarm" "executions" {
 # Change events that failed every retry wait in the queue: replay them with
 # `cogvault journal replay`.
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.function_name}-capture-dead-letters"
-  alarm_description   = "cogvault: change events of user pool ${var.user_pool_id} failed capture and wait in ${aws_sqs_queue.capture_failures.name}: run cogvault journal replay."
+  for_each = local.pools
+
+  alarm_name          = "${each.value.name}-capture-dead-letters"
+  alarm_description   = "cogvault: change events of user pool ${each.value.user_pool_id} failed capture and wait in ${aws_sqs_queue.capture_failures[each.key].name}: run cogvault journal replay."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.capture_failures.name }
+  dimensions          = { QueueName = aws_sqs_queue.capture_failures[each.key].name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -101,13 +112,13 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
 # The drill reports DrillSuccess 1 or 0 per run; only with the drill
 # schedule.
 resource "aws_cloudwatch_metric_alarm" "drill" {
-  count = var.drill_schedule_expression == null ? 0 : 1
+  for_each = { for k, p in local.pools : k => p if p.drill_schedule_expression != null }
 
-  alarm_name          = "${var.function_name}-drill-failed"
-  alarm_description   = "cogvault: the restore drill of user pool ${var.user_pool_id} failed (DrillSuccess < 1)."
+  alarm_name          = "${each.value.name}-drill-failed"
+  alarm_description   = "cogvault: the restore drill of user pool ${each.value.user_pool_id} failed (DrillSuccess < 1)."
   namespace           = "cogvault"
   metric_name         = "DrillSuccess"
-  dimensions          = { PoolId = var.user_pool_id }
+  dimensions          = { PoolId = each.value.user_pool_id }
   statistic           = "Minimum"
   period              = 3600
   evaluation_periods  = 1

@@ -13,7 +13,7 @@ locals {
 resource "aws_kms_key" "this" {
   count = local.create_kms_key ? 1 : 0
 
-  description             = "cogvault repository of Cognito user pool ${var.user_pool_id}"
+  description             = "cogvault repositories of ${var.user_pool_id != null ? "Cognito user pool ${var.user_pool_id}" : "the Cognito user pools of ${var.function_name}"}"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   tags                    = var.tags
@@ -25,7 +25,7 @@ resource "aws_kms_key" "this" {
 resource "aws_kms_alias" "this" {
   count = local.create_kms_key ? 1 : 0
 
-  name          = "alias/cogvault-${local.pool_slug}"
+  name          = "alias/cogvault-${local.deployment_slug}"
   target_key_id = aws_kms_key.this[0].key_id
 }
 
@@ -111,7 +111,7 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
-  # The repository's config.json (format, encryption) is written once by
+  # Each pool's repository's config.json (format, encryption) is written once by
   # `cogvault init` and never deleted: nobody may delete it or one of its
   # versions, whatever their IAM policy says (an explicit deny wins). Only
   # someone who may change this bucket policy can lift that.
@@ -119,7 +119,7 @@ data "aws_iam_policy_document" "bucket" {
     sid       = "DenyConfigDelete"
     effect    = "Deny"
     actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["${aws_s3_bucket.this[0].arn}/${var.repository_prefix}/config.json"]
+    resources = [for p in local.pools : "${aws_s3_bucket.this[0].arn}/${p.repository_prefix}/config.json"]
 
     principals {
       type        = "*"

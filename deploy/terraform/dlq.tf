@@ -6,7 +6,9 @@
 # invocations"). `cogvault journal replay` re-drives them. A standard queue:
 # Lambda cannot deliver to FIFO queues (same page).
 resource "aws_sqs_queue" "capture_failures" {
-  name = "${var.function_name}-capture-failures"
+  for_each = local.pools
+
+  name = "${each.value.name}-capture-failures"
   # The SQS maximum, 14 days: time to notice the alarm and replay.
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
@@ -16,13 +18,15 @@ resource "aws_sqs_queue" "capture_failures" {
 # Two retries (Lambda's default and maximum) over at most 6 hours (the
 # maximum event age), then the record goes to the queue.
 resource "aws_lambda_function_event_invoke_config" "capture" {
-  function_name                = aws_lambda_function.capture.function_name
+  for_each = local.pools
+
+  function_name                = aws_lambda_function.capture[each.key].function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 21600
 
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.capture_failures.arn
+      destination = aws_sqs_queue.capture_failures[each.key].arn
     }
   }
 }

@@ -59,7 +59,7 @@ locals {
 # snapshot, restore into it through the admin API, compare, and delete it
 # (internal/drill). Every call but CreateUserPool is on the scratch pool.
 locals {
-  drill_enabled = var.drill_schedule_expression != null
+  drill_enabled = { for k, p in local.pools : k => p.drill_schedule_expression != null }
   drill_tag_key = "cogvault:drill" # drill.TagKey (internal/drill), checked by policy_test.go
   cognito_actions_drill_scratch = [
     "cognito-idp:AdminAddUserToGroup",
@@ -90,25 +90,27 @@ locals {
   # capture: the trigger and change events. worker: the snapshot, and the
   # write actions only when restores are enabled, so a capture-only
   # deployment cannot change users.
-  cognito_actions_worker = sort(distinct(concat(
+  # Per pool (restores are enabled pool by pool).
+  cognito_actions_worker = { for k, p in local.pools : k => sort(distinct(concat(
     local.cognito_actions_snapshot,
-    var.enable_restore ? local.cognito_actions_restore : [],
-  )))
+    p.enable_restore ? local.cognito_actions_restore : [],
+  ))) }
   capture_cognito_on_pool = sort(setsubtract(local.cognito_actions_capture, local.cognito_actions_any_resource))
   capture_cognito_on_any  = sort(setintersection(local.cognito_actions_capture, local.cognito_actions_any_resource))
-  worker_cognito_on_pool  = sort(setsubtract(local.cognito_actions_worker, local.cognito_actions_any_resource))
-  worker_cognito_on_any   = sort(setintersection(local.cognito_actions_worker, local.cognito_actions_any_resource))
+  worker_cognito_on_pool  = { for k, a in local.cognito_actions_worker : k => sort(setsubtract(a, local.cognito_actions_any_resource)) }
+  worker_cognito_on_any   = { for k, a in local.cognito_actions_worker : k => sort(setintersection(a, local.cognito_actions_any_resource)) }
 
-  # Where each may write: the capture function appends events of its pool
-  # under journal/<pool id>/ (snapshot.JournalPoolPrefix) and reads the
-  # repository's config.json when it starts; the worker owns the repository.
-  repository_objects_arn = "${local.bucket_arn}/${var.repository_prefix}/*"
-  journal_objects_arn    = "${local.bucket_arn}/${var.repository_prefix}/journal/${var.user_pool_id}/*"
-  config_object_arn      = "${local.bucket_arn}/${var.repository_prefix}/config.json"
+  # Where each may write, in its pool's repository: the capture function
+  # appends events of its pool under journal/<pool id>/
+  # (snapshot.JournalPoolPrefix) and reads the repository's config.json when
+  # it starts; the worker owns the repository.
+  repository_objects_arns = { for k, p in local.pools : k => "${local.bucket_arn}/${p.repository_prefix}/*" }
+  journal_objects_arns    = { for k, p in local.pools : k => "${local.bucket_arn}/${p.repository_prefix}/journal/${p.user_pool_id}/*" }
+  config_object_arns      = { for k, p in local.pools : k => "${local.bucket_arn}/${p.repository_prefix}/config.json" }
 
   # Import jobs are part of restores: without enable_restore the worker
   # cannot start one, so it gets no role to pass either.
-  use_import_role = var.enable_restore && var.import_role_arn != ""
+  use_import_role = { for k, p in local.pools : k => p.enable_restore && p.import_role_arn != "" }
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -122,25 +124,79 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
+# What both functions need alike, one instance per pool and function ("<pool
+# key>/capture", "<pool key>/worker": its own log group): the repository's
+# encryption key through S3, the signing key, and its logs. Each role's
+# document takes it as a source document, so a change here reaches both.
+data "aws_iam_policy_document" "function_common" {
+  for_each = merge(
+    { for k, g in aws_cloudwatch_log_group.capture : "${k}/capture" => g.arn },
+    { for k, g in aws_cloudwatch_log_group.worker : "${k}/worker" => g.arn },
+  )
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [local.kms_key_arn] : []
+
+    content {
+      sid       = "RepositoryKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      # Only through S3 (SSE-KMS): the functions never call KMS with this
+      # key themselves (AWS KMS developer guide, condition key
+      # kms:ViaService, "s3.<region>.amazonaws.com").
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  statement {
+    sid       = "SignRepository"
+    actions   = ["kms:Sign"]
+    resources = [local.signing_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = [local.signing_algorithm]
+    }
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${each.value}:*"]
+  }
+}
+
 # The capture function's role: read the pool's users and groups, add journal
 # objects, sign them. No delete, no write outside journal/<pool id>/.
 # Overwrites of existing journal objects are refused by the bucket policy
 # (bucket.tf, DenyOverwrite): IAM has no action for "create only".
 
 resource "aws_iam_role" "capture" {
-  name                 = "${var.function_name}-capture"
+  for_each = local.pools
+
+  name                 = "${each.value.name}-capture"
   path                 = var.role_path
   permissions_boundary = var.permissions_boundary
-  description          = "cogvault capture function (trigger, change events) for Cognito user pool ${var.user_pool_id}"
+  description          = "cogvault capture function (trigger, change events) for Cognito user pool ${each.value.user_pool_id}"
   assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
   tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "capture" {
+  for_each = local.pools
+
+  source_policy_documents = [data.aws_iam_policy_document.function_common["${each.key}/capture"].json]
+
   statement {
     sid       = "UserPool"
     actions   = local.capture_cognito_on_pool
-    resources = [local.pool_arn]
+    resources = [local.pool_arns[each.key]]
   }
 
   # No resource-level permissions for these (see local.cognito_actions_any_resource).
@@ -157,7 +213,7 @@ data "aws_iam_policy_document" "capture" {
   statement {
     sid       = "ReadConfig"
     actions   = ["s3:GetObject"]
-    resources = [local.config_object_arn]
+    resources = [local.config_object_arns[each.key]]
   }
 
   # GetObject: after a retried PUT answers 412, the function reads the
@@ -167,7 +223,7 @@ data "aws_iam_policy_document" "capture" {
   statement {
     sid       = "AppendJournal"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = [local.journal_objects_arn]
+    resources = [local.journal_objects_arns[each.key]]
   }
 
   # Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key
@@ -185,42 +241,6 @@ data "aws_iam_policy_document" "capture" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
-
-    content {
-      sid       = "RepositoryKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      # Only through S3 (SSE-KMS): the functions never call KMS with this
-      # key themselves (AWS KMS developer guide, condition key
-      # kms:ViaService, "s3.<region>.amazonaws.com").
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "SignRepository"
-    actions   = ["kms:Sign"]
-    resources = [local.signing_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:SigningAlgorithm"
-      values   = [local.signing_algorithm]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.capture.arn}:*"]
-  }
 
   # Metrics (CaptureFailures, …) are CloudWatch embedded-metric-format log
   # lines: no cloudwatch:PutMetricData needed.
@@ -232,33 +252,41 @@ data "aws_iam_policy_document" "capture" {
   statement {
     sid       = "FailedEvents"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.capture_failures.arn]
+    resources = [aws_sqs_queue.capture_failures[each.key].arn]
   }
 }
 
 resource "aws_iam_role_policy" "capture" {
+  for_each = local.pools
+
   name   = "cogvault-capture"
-  role   = aws_iam_role.capture.id
-  policy = data.aws_iam_policy_document.capture.json
+  role   = aws_iam_role.capture[each.key].id
+  policy = data.aws_iam_policy_document.capture[each.key].json
 }
 
 # The worker's role: snapshots, forget and prune (the only deletes), and
 # restores when enabled.
 
 resource "aws_iam_role" "worker" {
-  name                 = "${var.function_name}-worker"
+  for_each = local.pools
+
+  name                 = "${each.value.name}-worker"
   path                 = var.role_path
   permissions_boundary = var.permissions_boundary
-  description          = "cogvault worker function (snapshots, restores) for Cognito user pool ${var.user_pool_id}"
+  description          = "cogvault worker function (snapshots, restores) for Cognito user pool ${each.value.user_pool_id}"
   assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
   tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "worker" {
+  for_each = local.pools
+
+  source_policy_documents = [data.aws_iam_policy_document.function_common["${each.key}/worker"].json]
+
   statement {
     sid       = "UserPool"
-    actions   = local.worker_cognito_on_pool
-    resources = [local.pool_arn]
+    actions   = local.worker_cognito_on_pool[each.key]
+    resources = [local.pool_arns[each.key]]
   }
 
   # Drills, only when scheduled. Cognito user pools take aws:RequestTag on
@@ -268,7 +296,7 @@ data "aws_iam_policy_document" "worker" {
   # guide, "Tagging Amazon Cognito resources"). So the role may create only
   # pools carrying the drill's tag, and act only on pools that carry it.
   dynamic "statement" {
-    for_each = local.drill_enabled ? [1] : []
+    for_each = local.drill_enabled[each.key] ? [1] : []
 
     content {
       sid       = "DrillCreatesTaggedScratchPools"
@@ -284,7 +312,7 @@ data "aws_iam_policy_document" "worker" {
   }
 
   dynamic "statement" {
-    for_each = local.drill_enabled ? [1] : []
+    for_each = local.drill_enabled[each.key] ? [1] : []
 
     content {
       sid       = "DrillUsesItsScratchPools"
@@ -300,21 +328,22 @@ data "aws_iam_policy_document" "worker" {
   }
 
   # Tagging any pool is what would let the role reach it through the
-  # statement above; the pool this deployment backs up is never tagged nor
-  # deleted by the worker, whatever its tags say.
+  # statement above; the pools this deployment backs up (all of them, not
+  # only this worker's) are never tagged nor deleted by the worker, whatever
+  # their tags say.
   dynamic "statement" {
-    for_each = local.drill_enabled ? [1] : []
+    for_each = local.drill_enabled[each.key] ? [1] : []
 
     content {
       sid       = "DrillNeverTouchesTheBackedUpPool"
       effect    = "Deny"
       actions   = ["cognito-idp:TagResource", "cognito-idp:DeleteUserPool"]
-      resources = [local.pool_arn]
+      resources = values(local.pool_arns)
     }
   }
 
   dynamic "statement" {
-    for_each = length(local.worker_cognito_on_any) > 0 ? [local.worker_cognito_on_any] : []
+    for_each = length(local.worker_cognito_on_any[each.key]) > 0 ? [local.worker_cognito_on_any[each.key]] : []
 
     content {
       sid       = "CognitoAnyResource"
@@ -329,7 +358,7 @@ data "aws_iam_policy_document" "worker" {
   statement {
     sid       = "RepositoryObjects"
     actions   = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    resources = [local.repository_objects_arn]
+    resources = [local.repository_objects_arns[each.key]]
   }
 
   statement {
@@ -344,45 +373,9 @@ data "aws_iam_policy_document" "worker" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
-
-    content {
-      sid       = "RepositoryKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      # Only through S3 (SSE-KMS): the functions never call KMS with this
-      # key themselves (AWS KMS developer guide, condition key
-      # kms:ViaService, "s3.<region>.amazonaws.com").
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "SignRepository"
-    actions   = ["kms:Sign"]
-    resources = [local.signing_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:SigningAlgorithm"
-      values   = [local.signing_algorithm]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.worker.arn}:*"]
-  }
 
   dynamic "statement" {
-    for_each = local.use_import_role ? [var.import_role_arn] : []
+    for_each = local.use_import_role[each.key] ? [each.value.import_role_arn] : []
 
     content {
       sid       = "PassImportRole"
@@ -399,7 +392,7 @@ data "aws_iam_policy_document" "worker" {
 
   # The import job's log names the lines that failed.
   dynamic "statement" {
-    for_each = local.use_import_role ? [var.user_pool_id] : []
+    for_each = local.use_import_role[each.key] ? [each.value.user_pool_id] : []
 
     content {
       sid       = "ReadImportJobLogs"
@@ -410,9 +403,11 @@ data "aws_iam_policy_document" "worker" {
 }
 
 resource "aws_iam_role_policy" "worker" {
+  for_each = local.pools
+
   name   = "cogvault-worker"
-  role   = aws_iam_role.worker.id
-  policy = data.aws_iam_policy_document.worker.json
+  role   = aws_iam_role.worker[each.key].id
+  policy = data.aws_iam_policy_document.worker[each.key].json
 }
 
 # The role EventBridge Scheduler assumes to start snapshots (and drills).
@@ -435,10 +430,12 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name                 = "${var.function_name}-scheduler"
+  for_each = local.pools
+
+  name                 = "${each.value.name}-scheduler"
   path                 = var.role_path
   permissions_boundary = var.permissions_boundary
-  description          = "EventBridge Scheduler: starts cogvault snapshots of Cognito user pool ${var.user_pool_id}"
+  description          = "EventBridge Scheduler: starts cogvault snapshots of Cognito user pool ${each.value.user_pool_id}"
   assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
   tags                 = var.tags
 }
@@ -447,15 +444,19 @@ resource "aws_iam_role" "scheduler" {
 # the Scheduler's templated target for Step Functions StartExecution (the
 # EventBridge Scheduler guide, "Using templated targets").
 data "aws_iam_policy_document" "scheduler" {
+  for_each = local.pools
+
   statement {
     sid       = "StartWorkerExecution"
     actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.worker.arn]
+    resources = [aws_sfn_state_machine.worker[each.key].arn]
   }
 }
 
 resource "aws_iam_role_policy" "scheduler" {
+  for_each = local.pools
+
   name   = "start-cogvault-worker"
-  role   = aws_iam_role.scheduler.id
-  policy = data.aws_iam_policy_document.scheduler.json
+  role   = aws_iam_role.scheduler[each.key].id
+  policy = data.aws_iam_policy_document.scheduler[each.key].json
 }

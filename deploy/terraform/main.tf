@@ -2,28 +2,72 @@ data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
 
-data "aws_caller_identity" "current" {}
+# Checked before anything is created: every deployment protects at least
+# one pool, given one way.
+data "aws_caller_identity" "current" {
+  lifecycle {
+    precondition {
+      condition     = (var.user_pool_id == null) != (length(var.pools) == 0)
+      error_message = "Set exactly one of user_pool_id (one pool) and pools (several pools, by key)."
+    }
+  }
+}
 
 locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.region
   account   = data.aws_caller_identity.current.account_id
 
-  # A pool id starts with its region: "eu-west-1_AbCdEf123".
-  pool_region = split("_", var.user_pool_id)[0]
-  pool_arn    = "arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${var.user_pool_id}"
-  # "eu-west-1_AbCdEf123" -> "eu-west-1-abcdef123", for names that allow no "_" or capitals.
-  pool_slug = replace(lower(var.user_pool_id), "_", "-")
-
   # Built by `make lambda` in the repository root.
   lambda_zip = coalesce(var.lambda_zip, "${path.module}/../../dist/cogvault-lambda-${var.architecture == "arm64" ? "arm64" : "amd64"}.zip")
-
-  repository_url = "s3://${local.bucket_name}/${var.repository_prefix}"
 }
 
+# The pools this deployment protects, by key: var.pools, or the one pool of
+# var.user_pool_id under the key "default" (moved.tf moves the resources of
+# deployments made before var.pools there). Per pool: two functions, their
+# roles and logs, the event rule, schedules, state machine, dead-letter
+# queue and alarms, all named <name>-…, and a repository of its own in the
+# shared bucket, so no pool's worker may delete another pool's snapshots.
+# Shared: the bucket, its encryption key and the signing key (README.md,
+# "Several pools").
 locals {
-  capture_function_name = var.function_name
-  worker_function_name  = "${var.function_name}-worker"
+  single_pool_key = "default"
+
+  pools = merge(
+    { for k, p in var.pools : k => {
+      user_pool_id              = p.user_pool_id
+      name                      = "${var.function_name}-${k}"
+      repository_prefix         = "${var.repository_prefix}/${k}"
+      retention                 = p.retention != null ? p.retention : var.retention
+      schedule_expression       = p.schedule_expression != null ? p.schedule_expression : var.schedule_expression
+      drill_schedule_expression = p.drill_schedule_expression != null ? p.drill_schedule_expression : var.drill_schedule_expression
+      enable_restore            = p.enable_restore != null ? p.enable_restore : var.enable_restore
+      import_role_arn           = p.import_role_arn != null ? p.import_role_arn : var.import_role_arn
+      app_client_ids            = p.app_client_ids != null ? p.app_client_ids : []
+    } },
+    { for id in [var.user_pool_id] : local.single_pool_key => {
+      user_pool_id              = id
+      name                      = var.function_name
+      repository_prefix         = var.repository_prefix
+      retention                 = var.retention
+      schedule_expression       = var.schedule_expression
+      drill_schedule_expression = var.drill_schedule_expression
+      enable_restore            = var.enable_restore
+      import_role_arn           = var.import_role_arn
+      app_client_ids            = var.app_client_ids
+    } if id != null },
+  )
+
+  # A pool id starts with its region: "eu-west-1_AbCdEf123".
+  pool_regions = { for k, p in local.pools : k => split("_", p.user_pool_id)[0] }
+  pool_arns    = { for k, p in local.pools : k => "arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${p.user_pool_id}" }
+
+  repository_urls = { for k, p in local.pools : k => "s3://${local.bucket_name}/${p.repository_prefix}" }
+
+  # Names of the shared keys' aliases: the pool's id with one pool, as
+  # before var.pools ("eu-west-1_AbCdEf123" -> "eu-west-1-abcdef123", for
+  # names that allow no "_" or capitals), else the deployment's name.
+  deployment_slug = var.user_pool_id != null ? replace(lower(var.user_pool_id), "_", "-") : lower(var.function_name)
 }
 
 # With log_kms_key_arn the logs are encrypted with that key; its key policy
@@ -31,14 +75,18 @@ locals {
 # use it (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs
 # using AWS KMS").
 resource "aws_cloudwatch_log_group" "capture" {
-  name              = "/aws/lambda/${local.capture_function_name}"
+  for_each = local.pools
+
+  name              = "/aws/lambda/${each.value.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "worker" {
-  name              = "/aws/lambda/${local.worker_function_name}"
+  for_each = local.pools
+
+  name              = "/aws/lambda/${each.value.name}-worker"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
   tags              = var.tags
@@ -52,9 +100,11 @@ resource "aws_cloudwatch_log_group" "worker" {
 # trigger's 5 s budget on its own) and EventBridge events for Cognito API
 # calls recorded by CloudTrail. Its role may only add journal objects.
 resource "aws_lambda_function" "capture" {
-  function_name    = local.capture_function_name
-  description      = "cogvault capture: journal of Cognito user pool ${var.user_pool_id}"
-  role             = aws_iam_role.capture.arn
+  for_each = local.pools
+
+  function_name    = each.value.name
+  description      = "cogvault capture: journal of Cognito user pool ${each.value.user_pool_id}"
+  role             = aws_iam_role.capture[each.key].arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
   architectures    = [var.architecture]
@@ -67,8 +117,8 @@ resource "aws_lambda_function" "capture" {
 
   environment {
     variables = {
-      COGVAULT_REPO        = local.repository_url
-      COGVAULT_POOL_ID     = var.user_pool_id
+      COGVAULT_REPO        = local.repository_urls[each.key]
+      COGVAULT_POOL_ID     = each.value.user_pool_id
       COGVAULT_KMS_KEY_ID  = local.use_kms ? local.kms_key_arn : ""
       COGVAULT_SIGNING_KEY = "kms:${local.signing_key_arn}"
       COGVAULT_REPO_KEY    = local.signing_public_key
@@ -86,8 +136,12 @@ resource "aws_lambda_function" "capture" {
 
   lifecycle {
     precondition {
-      condition     = local.pool_region == local.region
-      error_message = "The user pool ${var.user_pool_id} is in ${local.pool_region}, but the AWS provider is configured for ${local.region}. Cognito events are delivered in the pool's region only: configure the provider for ${local.pool_region}."
+      condition     = local.pool_regions[each.key] == local.region
+      error_message = "The user pool ${each.value.user_pool_id} is in ${local.pool_regions[each.key]}, but the AWS provider is configured for ${local.region}. Cognito events are delivered in the pool's region only: configure the provider for ${local.pool_regions[each.key]}, with a module block per region."
+    }
+    precondition {
+      condition     = length(each.value.name) <= 46
+      error_message = "The name ${each.value.name} (function_name-<pool key>) is longer than 46 characters: the module's longest name, the EventBridge rule <name>-cognito-api-calls, is limited to 64. Shorten function_name or the pool's key."
     }
     precondition {
       condition     = var.existing_bucket == null || var.bucket_name == null
@@ -108,9 +162,11 @@ resource "aws_lambda_function" "capture" {
 # restores, {"action": "snapshot" | "restore", ...}. The only role that may
 # delete repository objects.
 resource "aws_lambda_function" "worker" {
-  function_name    = local.worker_function_name
-  description      = "cogvault worker: snapshots and restores of Cognito user pool ${var.user_pool_id}"
-  role             = aws_iam_role.worker.arn
+  for_each = local.pools
+
+  function_name    = "${each.value.name}-worker"
+  description      = "cogvault worker: snapshots and restores of Cognito user pool ${each.value.user_pool_id}"
+  role             = aws_iam_role.worker[each.key].arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
   architectures    = [var.architecture]
@@ -123,16 +179,16 @@ resource "aws_lambda_function" "worker" {
 
   environment {
     variables = {
-      COGVAULT_REPO            = local.repository_url
-      COGVAULT_POOL_ID         = var.user_pool_id
+      COGVAULT_REPO            = local.repository_urls[each.key]
+      COGVAULT_POOL_ID         = each.value.user_pool_id
       COGVAULT_KMS_KEY_ID      = local.use_kms ? local.kms_key_arn : ""
       COGVAULT_SIGNING_KEY     = "kms:${local.signing_key_arn}"
       COGVAULT_REPO_KEY        = local.signing_public_key
-      COGVAULT_KEEP_LAST       = tostring(var.retention.last)
-      COGVAULT_KEEP_DAILY      = tostring(var.retention.daily)
-      COGVAULT_KEEP_WEEKLY     = tostring(var.retention.weekly)
-      COGVAULT_KEEP_MONTHLY    = tostring(var.retention.monthly)
-      COGVAULT_IMPORT_ROLE_ARN = var.import_role_arn
+      COGVAULT_KEEP_LAST       = tostring(each.value.retention.last)
+      COGVAULT_KEEP_DAILY      = tostring(each.value.retention.daily)
+      COGVAULT_KEEP_WEEKLY     = tostring(each.value.retention.weekly)
+      COGVAULT_KEEP_MONTHLY    = tostring(each.value.retention.monthly)
+      COGVAULT_IMPORT_ROLE_ARN = each.value.import_role_arn
     }
   }
 
@@ -144,29 +200,18 @@ resource "aws_lambda_function" "worker" {
   ]
 }
 
-# Before the split, the one function was aws_lambda_function.this with the
-# capture function's name: keep it (and its logs) in place, so the trigger
-# attached to the pool still points at the function that handles it.
-moved {
-  from = aws_lambda_function.this
-  to   = aws_lambda_function.capture
-}
-
-moved {
-  from = aws_cloudwatch_log_group.this
-  to   = aws_cloudwatch_log_group.capture
-}
-
 # PostConfirmation trigger. Terraform cannot add one trigger to a pool it does
 # not manage as a whole, so the module only allows Cognito to invoke the
 # function; the pool's own aws_cognito_user_pool resource sets
 # lambda_config { post_confirmation = module.<name>.function_arn } (README.md).
 resource "aws_lambda_permission" "cognito" {
+  for_each = local.pools
+
   statement_id   = "AllowCognitoPostConfirmation"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.capture.function_name
+  function_name  = aws_lambda_function.capture[each.key].function_name
   principal      = "cognito-idp.amazonaws.com"
-  source_arn     = local.pool_arn
+  source_arn     = local.pool_arns[each.key]
   source_account = local.account
 }
 
@@ -186,54 +231,62 @@ locals {
     "ConfirmForgotPassword", "ConfirmSignUp", "DeleteUser", "DeleteUserAttributes", "SetUserMFAPreference",
     "SetUserSettings", "SignUp", "UpdateUserAttributes", "VerifySoftwareToken", "VerifyUserAttribute",
   ]
-  event_match_pool = [
-    { detail = { requestParameters = { userPoolId = [var.user_pool_id] } } },
-    { detail = { additionalEventData = { userPoolId = [var.user_pool_id] } } },
-  ]
+  event_match_pool = { for k, p in local.pools : k => [
+    { detail = { requestParameters = { userPoolId = [p.user_pool_id] } } },
+    { detail = { additionalEventData = { userPoolId = [p.user_pool_id] } } },
+  ] }
   # for-filters, not conditionals: the two branches would be tuples of different types.
-  event_match_clients = [for m in [
-    { detail = { requestParameters = { clientId = var.app_client_ids } } },
-    { detail = { additionalEventData = { requestParameters = { client_id = var.app_client_ids } } } },
-  ] : m if length(var.app_client_ids) > 0]
+  event_match_clients = { for k, p in local.pools : k => [for m in [
+    { detail = { requestParameters = { clientId = p.app_client_ids } } },
+    { detail = { additionalEventData = { requestParameters = { client_id = p.app_client_ids } } } },
+  ] : m if length(p.app_client_ids) > 0] }
   event_match_unscoped = [for m in [
     { detail = { eventName = local.self_service_actions, requestParameters = { userPoolId = [{ exists = false }] } } },
   ] : m if var.capture_unscoped_self_service]
 }
 
 resource "aws_cloudwatch_event_rule" "cognito_api" {
-  name        = "${var.function_name}-cognito-api-calls"
-  description = "cogvault: Cognito API calls on user pool ${var.user_pool_id}"
+  for_each = local.pools
+
+  name        = "${each.value.name}-cognito-api-calls"
+  description = "cogvault: Cognito API calls on user pool ${each.value.user_pool_id}"
 
   event_pattern = jsonencode({
     source      = ["aws.cognito-idp"]
     detail-type = ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
-    "$or"       = concat(local.event_match_pool, local.event_match_clients, local.event_match_unscoped)
+    "$or"       = concat(local.event_match_pool[each.key], local.event_match_clients[each.key], local.event_match_unscoped)
   })
 
   tags = var.tags
 }
 
 resource "aws_cloudwatch_event_target" "cognito_api" {
-  rule      = aws_cloudwatch_event_rule.cognito_api.name
+  for_each = local.pools
+
+  rule      = aws_cloudwatch_event_rule.cognito_api[each.key].name
   target_id = "cogvault"
-  arn       = aws_lambda_function.capture.arn
+  arn       = aws_lambda_function.capture[each.key].arn
 }
 
 resource "aws_lambda_permission" "events" {
+  for_each = local.pools
+
   statement_id  = "AllowEventBridgeCognitoApiCalls"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.capture.function_name
+  function_name = aws_lambda_function.capture[each.key].function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.cognito_api.arn
+  source_arn    = aws_cloudwatch_event_rule.cognito_api[each.key].arn
 }
 
 # The full snapshot, with retention applied after it: the schedule starts the
 # state machine (sfn.tf), which invokes the worker until the snapshot is done.
 resource "aws_scheduler_schedule" "snapshot" {
-  name        = "${var.function_name}-snapshot"
-  description = "cogvault: full snapshot of user pool ${var.user_pool_id}"
+  for_each = local.pools
 
-  schedule_expression          = var.schedule_expression
+  name        = "${each.value.name}-snapshot"
+  description = "cogvault: full snapshot of user pool ${each.value.user_pool_id}"
+
+  schedule_expression          = each.value.schedule_expression
   schedule_expression_timezone = "UTC"
 
   flexible_time_window {
@@ -241,8 +294,8 @@ resource "aws_scheduler_schedule" "snapshot" {
   }
 
   target {
-    arn      = aws_sfn_state_machine.worker.arn
-    role_arn = aws_iam_role.scheduler.arn
+    arn      = aws_sfn_state_machine.worker[each.key].arn
+    role_arn = aws_iam_role.scheduler[each.key].arn
     input    = jsonencode({ action = "snapshot" })
   }
 }
@@ -250,11 +303,12 @@ resource "aws_scheduler_schedule" "snapshot" {
 # The restore drill (restore the latest snapshot into a scratch pool and
 # compare), weekly when drill_schedule_expression is set.
 resource "aws_scheduler_schedule" "drill" {
-  count       = var.drill_schedule_expression == null ? 0 : 1
-  name        = "${var.function_name}-drill"
-  description = "cogvault: restore drill of user pool ${var.user_pool_id}"
+  for_each = { for k, p in local.pools : k => p if p.drill_schedule_expression != null }
 
-  schedule_expression          = var.drill_schedule_expression
+  name        = "${each.value.name}-drill"
+  description = "cogvault: restore drill of user pool ${each.value.user_pool_id}"
+
+  schedule_expression          = each.value.drill_schedule_expression
   schedule_expression_timezone = "UTC"
 
   flexible_time_window {
@@ -262,8 +316,8 @@ resource "aws_scheduler_schedule" "drill" {
   }
 
   target {
-    arn      = aws_sfn_state_machine.worker.arn
-    role_arn = aws_iam_role.scheduler.arn
+    arn      = aws_sfn_state_machine.worker[each.key].arn
+    role_arn = aws_iam_role.scheduler[each.key].arn
     input    = jsonencode({ action = "drill" })
   }
 }

@@ -17,8 +17,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
@@ -51,21 +53,32 @@ type evaluated struct {
 	vars   map[string]cty.Value
 	locals map[string]cty.Value
 	ctx    *hcl.EvalContext
+	// keys holds the instance keys of every block with for_each, by
+	// address ("aws_iam_role.capture", "data.aws_iam_policy_document.x").
+	keys map[string][]cty.Value
+	// focus is the pool (a key of local.pools) whose per-pool blocks the
+	// helpers read: each.key and each.value in ctx, and roles, documents
+	// and instances named without their key. The only pool when there is
+	// one; forPool picks another.
+	focus string
+	// facts replace the symbols of data source attributes, by path.
+	facts map[string]cty.Value
 }
 
 var funcs = map[string]function.Function{
 	"sort": stdlib.SortFunc, "distinct": stdlib.DistinctFunc, "concat": stdlib.ConcatFunc,
 	"setsubtract": stdlib.SetSubtractFunc, "setintersection": stdlib.SetIntersectionFunc,
-	"length": stdlib.LengthFunc, "contains": stdlib.ContainsFunc, "coalesce": stdlib.CoalesceFunc,
+	"length": tfLength, "contains": stdlib.ContainsFunc, "coalesce": stdlib.CoalesceFunc,
 	"replace": stdlib.ReplaceFunc, "lower": stdlib.LowerFunc, "split": stdlib.SplitFunc,
-	"tostring": stdlib.MakeToFunc(cty.String),
+	"tostring": stdlib.MakeToFunc(cty.String), "toset": stdlib.MakeToFunc(cty.Set(cty.String)),
+	"merge": stdlib.MergeFunc, "jsonencode": stdlib.JSONEncodeFunc, "startswith": startsWith, "values": stdlib.ValuesFunc, "keys": stdlib.KeysFunc,
 }
 
 // evaluate evaluates the module's variables (defaults, then overrides) and
 // locals.
 func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluated {
 	t.Helper()
-	e := &evaluated{m: m, vars: map[string]cty.Value{"user_pool_id": cty.StringVal(testPool), "repository_prefix": cty.StringVal(testPrefix)}, locals: map[string]cty.Value{}}
+	e := &evaluated{m: m, vars: map[string]cty.Value{"user_pool_id": cty.StringVal(testPool), "repository_prefix": cty.StringVal(testPrefix)}, locals: map[string]cty.Value{}, facts: map[string]cty.Value{}}
 	for _, v := range m.blocks("variable") {
 		if _, set := e.vars[v.Labels[0]]; set {
 			continue
@@ -79,17 +92,50 @@ func evaluate(t *testing.T, m *module, overrides map[string]cty.Value) *evaluate
 		}
 	}
 	for k, v := range overrides {
+		if strings.HasPrefix(k, "data.") {
+			e.facts[k] = v // what AWS would answer, such as data.aws_region.current.region
+			continue
+		}
 		e.vars[k] = v
 	}
+	for _, v := range m.blocks("variable") {
+		if val, ok := e.vars[v.Labels[0]]; ok {
+			e.vars[v.Labels[0]] = typed(t, v, val)
+		}
+	}
+	// Locals first, to know every for_each's keys; then again, with
+	// references to those instances resolvable.
+	// A for_each over another block's instances needs that block's keys
+	// first: repeat until no more keys appear.
 	e.evalLocals()
+	for n := -1; n != countKeys(e.keys); {
+		n = countKeys(e.keys)
+		e.keys = e.forEachKeys()
+		e.locals = map[string]cty.Value{}
+		e.evalLocals()
+	}
+	if pools, ok := e.locals["pools"]; ok && pools.CanIterateElements() && pools.LengthInt() == 1 {
+		for it := pools.ElementIterator(); it.Next(); {
+			k, _ := it.Element()
+			e.focus = k.AsString()
+		}
+	}
+	e.ctx = e.context()
 	return e
 }
 
 // context is the evaluation context with the current locals.
 func (e *evaluated) context() *hcl.EvalContext {
-	vars := symbols(e.m)
+	vars := symbols(e.m, e.keys)
+	for path, v := range e.facts {
+		parts := strings.Split(path, ".")
+		vars[parts[0]] = setPath(vars[parts[0]], parts[1:], v)
+	}
 	vars["var"] = cty.ObjectVal(e.vars)
 	vars["local"] = cty.ObjectVal(e.locals)
+	if pools, ok := e.locals["pools"]; ok && e.focus != "" && pools.Type().IsObjectType() && pools.Type().HasAttribute(e.focus) {
+		vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(e.focus), "value": pools.GetAttr(e.focus)})
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: funcs}
 }
 
@@ -134,109 +180,9 @@ func keysOf[V any](m map[string]V) []string {
 	return out
 }
 
-// symbols gives every resource and data source reference in the module its
-// own name as value: aws_iam_role.capture.arn = "aws_iam_role.capture.arn".
-func symbols(m *module) map[string]cty.Value {
-	root := &symbol{}
-	for _, b := range m.bodies {
-		hclsyntax.VisitAll(b, func(n hclsyntax.Node) hcl.Diagnostics {
-			if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok {
-				switch e.Traversal.RootName() {
-				case "var", "local", "each", "count", "path", "statement", "self", "terraform":
-				default:
-					root.add(e.Traversal, "")
-				}
-			}
-			return nil
-		})
-	}
-	out := map[string]cty.Value{}
-	for name, s := range root.attrs {
-		out[name] = s.value()
-	}
-	return out
-}
-
-type symbol struct {
-	name  string
-	attrs map[string]*symbol
-	index *symbol
-}
-
-func (s *symbol) add(tr hcl.Traversal, prefix string) {
-	if len(tr) == 0 {
-		s.name = prefix
-		return
-	}
-	switch step := tr[0].(type) {
-	case hcl.TraverseRoot:
-		s.child(step.Name).add(tr[1:], step.Name)
-	case hcl.TraverseAttr:
-		s.child(step.Name).add(tr[1:], prefix+"."+step.Name)
-	case hcl.TraverseIndex:
-		if s.index == nil {
-			s.index = &symbol{}
-		}
-		key := step.Key.GoString()
-		if step.Key.Type() == cty.Number {
-			key = step.Key.AsBigFloat().String()
-		}
-		s.index.add(tr[1:], fmt.Sprintf("%s[%s]", prefix, key))
-	default:
-		s.name = prefix
-	}
-}
-
-func (s *symbol) child(name string) *symbol {
-	if s.attrs == nil {
-		s.attrs = map[string]*symbol{}
-	}
-	if s.attrs[name] == nil {
-		s.attrs[name] = &symbol{}
-	}
-	return s.attrs[name]
-}
-
-func (s *symbol) value() cty.Value {
-	switch {
-	case s.index != nil:
-		return cty.TupleVal([]cty.Value{s.index.value()})
-	case len(s.attrs) > 0:
-		obj := map[string]cty.Value{}
-		for k, c := range s.attrs {
-			obj[k] = c.value()
-		}
-		return cty.ObjectVal(obj)
-	}
-	return cty.StringVal(s.name)
-}
-
-// policy evaluates data.aws_iam_policy_document.<name>, dynamic statements
-// included.
-func (e *evaluated) policy(t *testing.T, name string) []statement {
+func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block, outer *hcl.EvalContext) []statement {
 	t.Helper()
-	for _, d := range e.m.blocks("data") {
-		if d.Labels[0] != "aws_iam_policy_document" || d.Labels[1] != name {
-			continue
-		}
-		var out []statement
-		for _, blk := range d.Body.Blocks {
-			switch {
-			case blk.Type == "statement":
-				out = append(out, e.statement(t, name, blk.Body, e.ctx))
-			case blk.Type == "dynamic" && blk.Labels[0] == "statement":
-				out = append(out, e.dynamic(t, name, blk)...)
-			}
-		}
-		return out
-	}
-	t.Fatalf("no data.aws_iam_policy_document.%s", name)
-	return nil
-}
-
-func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block) []statement {
-	t.Helper()
-	each, diags := blk.Body.Attributes["for_each"].Expr.Value(e.ctx)
+	each, diags := blk.Body.Attributes["for_each"].Expr.Value(outer)
 	if diags.HasErrors() {
 		t.Fatalf("%s: dynamic statement for_each: %s", doc, diags.Error())
 	}
@@ -249,7 +195,7 @@ func (e *evaluated) dynamic(t *testing.T, doc string, blk *hclsyntax.Block) []st
 	var out []statement
 	for it := each.ElementIterator(); it.Next(); {
 		k, v := it.Element()
-		ctx := e.ctx.NewChild()
+		ctx := outer.NewChild()
 		ctx.Variables = map[string]cty.Value{"statement": cty.ObjectVal(map[string]cty.Value{"key": k, "value": v})}
 		out = append(out, e.statement(t, doc, content, ctx))
 	}
@@ -334,59 +280,6 @@ func (st statement) covers(action string) bool {
 	return false
 }
 
-// roles maps each aws_iam_role to the policy documents attached to it, and
-// fails on any other way of attaching a policy (managed policies, inline
-// blocks), which these tests would not see.
-func (e *evaluated) roles(t *testing.T) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	for _, r := range e.m.blocks("resource") {
-		switch r.Labels[0] {
-		case "aws_iam_role":
-			for _, attr := range []string{"managed_policy_arns", "inline_policy"} {
-				if _, ok := r.Body.Attributes[attr]; ok {
-					t.Fatalf("aws_iam_role.%s sets %s: attach policies with aws_iam_role_policy so the tests see them", r.Labels[1], attr)
-				}
-			}
-			for _, b := range r.Body.Blocks {
-				if b.Type == "inline_policy" {
-					t.Fatalf("aws_iam_role.%s has an inline_policy block: use aws_iam_role_policy", r.Labels[1])
-				}
-			}
-			if _, ok := out[r.Labels[1]]; !ok {
-				out[r.Labels[1]] = nil
-			}
-		case "aws_iam_role_policy":
-			role := ref(t, r.Body.Attributes["role"].Expr, "aws_iam_role")
-			doc := ref(t, r.Body.Attributes["policy"].Expr, "data", "aws_iam_policy_document")
-			out[role] = append(out[role], doc)
-		case "aws_iam_role_policy_attachment", "aws_iam_policy", "aws_iam_role_policies_exclusive", "aws_iam_policy_attachment":
-			t.Fatalf("%s.%s: the tests read only aws_iam_role_policy documents", r.Labels[0], r.Labels[1])
-		}
-	}
-	return out
-}
-
-// ref returns the name after the given path in the expression's only
-// traversal: ref(aws_iam_role.capture.id, "aws_iam_role") = "capture".
-func ref(t *testing.T, expr hclsyntax.Expression, path ...string) string {
-	t.Helper()
-	vars := expr.Variables()
-	if len(vars) != 1 {
-		t.Fatalf("%s: want one reference, have %d", expr.Range(), len(vars))
-	}
-	tr := vars[0]
-	if tr.RootName() != path[0] || len(tr) <= len(path) {
-		t.Fatalf("%s: want a reference to %s", expr.Range(), strings.Join(path, "."))
-	}
-	for i, p := range path[1:] {
-		if a, ok := tr[i+1].(hcl.TraverseAttr); !ok || a.Name != p {
-			t.Fatalf("%s: want a reference to %s", expr.Range(), strings.Join(path, "."))
-		}
-	}
-	return tr[len(path)].(hcl.TraverseAttr).Name
-}
-
 // lambdaFunction is one aws_lambda_function: its role and environment.
 type lambdaFunction struct {
 	name string
@@ -401,7 +294,7 @@ func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 		if r.Labels[0] != "aws_lambda_function" {
 			continue
 		}
-		f := lambdaFunction{name: r.Labels[1], role: ref(t, r.Body.Attributes["role"].Expr, "aws_iam_role"), env: map[string]hclsyntax.Expression{}}
+		f := lambdaFunction{name: r.Labels[1], role: e.bare(ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role")), env: map[string]hclsyntax.Expression{}}
 		for _, env := range r.Body.Blocks {
 			if env.Type != "environment" {
 				continue
@@ -524,7 +417,7 @@ func bucketPolicy(t *testing.T, e *evaluated) []statement {
 	t.Helper()
 	for _, r := range e.m.blocks("resource") {
 		if r.Labels[0] == "aws_s3_bucket_policy" {
-			return e.policy(t, ref(t, r.Body.Attributes["policy"].Expr, "data", "aws_iam_policy_document"))
+			return e.policy(t, ref(t, e.ctx, r.Body.Attributes["policy"].Expr, "data.aws_iam_policy_document"))
 		}
 	}
 	t.Fatal("no aws_s3_bucket_policy")
@@ -901,7 +794,7 @@ func TestDrillRightsReachOnlyTaggedPools(t *testing.T) {
 		t.Fatalf("drill_tag_key %q, the drill tags with %q", got, drill.TagKey)
 	}
 	requestTag, resourceTag := "aws:RequestTag/"+drill.TagKey, "aws:ResourceTag/"+drill.TagKey
-	pool := on.local(t, "pool_arn")
+	pool := on.poolARN(t)
 	var deniedOnPool []string
 	may := map[string]bool{}
 	for _, st := range on.policy(t, "worker") {
@@ -955,6 +848,83 @@ func local(t *testing.T, e *evaluated, name string) []string {
 	for it := v.ElementIterator(); it.Next(); {
 		_, s := it.Element()
 		out = append(out, s.AsString())
+	}
+	return out
+}
+
+// TestEachFunctionWritesItsOwnLogs: the statements the two roles share come
+// from one document with an instance per function (source_policy_documents);
+// each role may write only its own function's log group, and both still get
+// the shared grants.
+func TestEachFunctionWritesItsOwnLogs(t *testing.T) {
+	e := evaluate(t, load(t, "."), nil)
+	roles := e.roles(t)
+	for _, f := range e.functions(t) {
+		want := e.addr("aws_cloudwatch_log_group."+f.name, "arn") + ":*"
+		var logs []string
+		sids := map[string]bool{}
+		for _, doc := range roles[f.role] {
+			for _, st := range e.policy(t, doc) {
+				sids[st.sid] = true
+				if st.covers("logs:PutLogEvents") {
+					logs = append(logs, st.resources...)
+				}
+			}
+		}
+		if !slices.Equal(logs, []string{want}) {
+			t.Errorf("role %s (function %s) may write logs to %v, want only %s", f.role, f.name, logs, want)
+		}
+		for _, sid := range []string{"RepositoryKey", "SignRepository", "OwnLogs"} {
+			if !sids[sid] {
+				t.Errorf("role %s has no statement %s", f.role, sid)
+			}
+		}
+	}
+}
+
+func countKeys(keys map[string][]cty.Value) int {
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	return n
+}
+
+// setPath replaces the attribute at path inside nested objects.
+func setPath(obj cty.Value, path []string, v cty.Value) cty.Value {
+	if len(path) == 0 {
+		return v
+	}
+	attrs := map[string]cty.Value{}
+	if !obj.IsNull() && obj.Type().IsObjectType() {
+		attrs = obj.AsValueMap()
+	}
+	if attrs == nil {
+		attrs = map[string]cty.Value{}
+	}
+	attrs[path[0]] = setPath(attrs[path[0]], path[1:], v)
+	return cty.ObjectVal(attrs)
+}
+
+// typed converts a variable's value to its declared type, optional
+// attributes' defaults included, as Terraform does before anything reads
+// it (retention = {} becomes {last = 3, daily = 7, ...}).
+func typed(t *testing.T, v *hclsyntax.Block, val cty.Value) cty.Value {
+	t.Helper()
+	te, ok := v.Body.Attributes["type"]
+	if !ok {
+		return val
+	}
+	ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(te.Expr)
+	if diags.HasErrors() {
+		t.Fatalf("variable %s: type: %s", v.Labels[0], diags.Error())
+	}
+	if defaults != nil {
+		val = defaults.Apply(val)
+	}
+	out, err := convert.Convert(val, ty)
+	if err != nil {
+		t.Fatalf("variable %s: the value %#v does not convert to its type: %v", v.Labels[0], val, err)
 	}
 	return out
 }

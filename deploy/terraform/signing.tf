@@ -23,7 +23,7 @@ locals {
 resource "aws_kms_key" "signing" {
   count = local.create_signing_key ? 1 : 0
 
-  description              = "cogvault: signs the repository of Cognito user pool ${var.user_pool_id}"
+  description              = "cogvault: signs the repositories of ${var.user_pool_id != null ? "Cognito user pool ${var.user_pool_id}" : "the Cognito user pools of ${var.function_name}"}"
   key_usage                = "SIGN_VERIFY"
   customer_master_key_spec = "ECC_NIST_EDWARDS25519"
   deletion_window_in_days  = 30
@@ -37,7 +37,7 @@ resource "aws_kms_key" "signing" {
 resource "aws_kms_alias" "signing" {
   count = local.create_signing_key ? 1 : 0
 
-  name          = "alias/cogvault-signing-${local.pool_slug}"
+  name          = "alias/cogvault-signing-${local.deployment_slug}"
   target_key_id = aws_kms_key.signing[0].key_id
 }
 

@@ -162,6 +162,12 @@ func TestExamplesPassDeclaredInputs(t *testing.T) {
 					t.Errorf("%s: module %q does not pass the required %s", dir, mod.Labels[0], name)
 				}
 			}
+			// The module's precondition: exactly one of the two.
+			_, one := mod.Body.Attributes["user_pool_id"]
+			_, several := mod.Body.Attributes["pools"]
+			if one == several {
+				t.Errorf("%s: module %q passes %s of user_pool_id and pools, want exactly one", dir, mod.Labels[0], map[bool]string{true: "both", false: "neither"}[one])
+			}
 		}
 	}
 }
@@ -268,7 +274,7 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 					t.Errorf("%s is called but missing from iampolicy.ResourceTypes (the Service Authorization Reference's table)", a)
 				case len(sts) != 1:
 					t.Errorf("enable_restore=%v: role %s: %s is granted by %d statements, want 1", restore, role, a, len(sts))
-				case resourceType(e, sts[0]) != typ:
+				case resourceType(t, e, sts[0]) != typ:
 					t.Errorf("enable_restore=%v: role %s: %s is granted on %v by statement %s; the reference lists resource type %q (\"\" = only \"*\")", restore, role, a, sts[0].resources, sts[0].sid, typ)
 				}
 			}
@@ -296,9 +302,9 @@ func TestIAMGrantsEachActionOnItsResourceType(t *testing.T) {
 
 // resourceType is "userpool" for a statement on the pool's ARN alone, ""
 // for one on "*" alone, "other" otherwise.
-func resourceType(e *evaluated, st statement) string {
+func resourceType(t *testing.T, e *evaluated, st statement) string {
 	switch {
-	case slices.Equal(st.resources, []string{e.locals["pool_arn"].AsString()}):
+	case slices.Equal(st.resources, []string{e.poolARN(t)}):
 		return "userpool"
 	case slices.Equal(st.resources, []string{"*"}):
 		return ""

@@ -1,15 +1,16 @@
 variable "user_pool_id" {
-  description = "Id of the Cognito user pool to protect, such as \"eu-west-1_AbCdEf123\". The module's AWS provider must be configured for the pool's region."
+  description = "Id of the Cognito user pool to protect, such as \"eu-west-1_AbCdEf123\", when the deployment protects one pool; for several, leave it null and set pools. The module's AWS provider must be configured for the pool's region."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[\\w-]+_[0-9a-zA-Z]+$", var.user_pool_id))
+    condition     = var.user_pool_id == null ? true : can(regex("^[\\w-]+_[0-9a-zA-Z]+$", var.user_pool_id))
     error_message = "The user_pool_id must look like <region>_<id>, for example \"eu-west-1_AbCdEf123\"."
   }
 }
 
 variable "function_name" {
-  description = "Name of the capture Lambda function (the PostConfirmation trigger); the worker is <function_name>-worker. Also the base name of the log groups, IAM roles, EventBridge rule, schedules, state machine, queue and alarms (at most 46 characters); change it to deploy cogvault for several pools in one account and region."
+  description = "Name of the capture Lambda function (the PostConfirmation trigger); the worker is <function_name>-worker. Also the base name of the log groups, IAM roles, EventBridge rule, schedules, state machine, queue and alarms (at most 46 characters); change it to deploy cogvault twice in one account and region. With pools, each pool's resources are named <function_name>-<key>, at most 46 characters too."
   type        = string
   default     = "cogvault"
 
@@ -96,7 +97,7 @@ variable "worker_reserved_concurrency" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda functions' CloudWatch log groups /aws/lambda/<function name>, in days (0 keeps logs forever)."
+  description = "Retention of the Lambda functions' CloudWatch log groups /aws/lambda/<function name> and of the state machine's /aws/vendedlogs/states/<function_name>-worker, in days (0 keeps logs forever)."
   type        = number
   default     = 30
 
@@ -324,12 +325,80 @@ variable "role_path" {
 }
 
 variable "log_kms_key_arn" {
-  description = "ARN of a KMS key that encrypts the functions' log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
+  description = "ARN of a KMS key that encrypts the functions' and the state machine's log groups. Its key policy must allow the CloudWatch Logs service principal logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*). null keeps CloudWatch Logs' default encryption."
   type        = string
   default     = null
 
   validation {
     condition     = var.log_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
     error_message = "The log_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "state_machine_log_level" {
+  description = "Which execution events the state machine logs to its log group /aws/vendedlogs/states/<function_name>-worker: \"ERROR\" (the default: failed states and executions), \"ALL\", \"FATAL\" or \"OFF\". The execution history in Step Functions keeps every event either way."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "The state_machine_log_level must be \"ALL\", \"ERROR\", \"FATAL\" or \"OFF\" (Step Functions LoggingConfiguration level)."
+  }
+}
+
+variable "state_machine_include_execution_data" {
+  description = "Include each event's input and output in the state machine's log. false (the default) keeps them out: they carry the worker's requests (target pool, snapshot) and answers, which the execution history already holds for those who may read it."
+  type        = bool
+  default     = false
+}
+
+variable "pools" {
+  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens): user_pool_id, and optionally schedule_expression, drill_schedule_expression, retention, enable_restore, import_role_arn (null: the module's own input of that name) and app_client_ids (null: none). Each pool gets functions, roles, rule, schedules, state machine, queue and alarms named <function_name>-<key>[-…] and the repository <repository_prefix>/<key> in the shared bucket. {} (the default) with user_pool_id for one pool; set exactly one of the two."
+  type = map(object({
+    user_pool_id              = string
+    schedule_expression       = optional(string)
+    drill_schedule_expression = optional(string)
+    retention = optional(object({
+      last    = optional(number, 3)
+      daily   = optional(number, 7)
+      weekly  = optional(number, 5)
+      monthly = optional(number, 12)
+    }))
+    enable_restore  = optional(bool)
+    import_role_arn = optional(string)
+    app_client_ids  = optional(list(string))
+  }))
+  default = {}
+
+  validation {
+    # <function_name>-<key> must stay within 46 characters (function_name);
+    # with the default function_name that leaves 37. A precondition on the
+    # capture function checks the sum.
+    condition     = alltrue([for k, p in var.pools : can(regex("^[a-z0-9][a-z0-9-]{0,36}$", k))])
+    error_message = "Each key of pools must be 1 to 37 lowercase letters, digits or hyphens, starting with a letter or digit: it names the pool's resources (<function_name>-<key>) and repository (<repository_prefix>/<key>)."
+  }
+  validation {
+    condition     = alltrue([for k, p in var.pools : can(regex("^[\\w-]+_[0-9a-zA-Z]+$", p.user_pool_id))])
+    error_message = "Every user_pool_id in pools must look like <region>_<id>, for example \"eu-west-1_AbCdEf123\"."
+  }
+  validation {
+    condition     = length(distinct([for k, p in var.pools : p.user_pool_id])) == length(var.pools)
+    error_message = "A user pool appears twice in pools: give each pool one key."
+  }
+  validation {
+    condition = alltrue([for k, p in var.pools : alltrue([
+      for e in [p.schedule_expression, p.drill_schedule_expression] : e == null ? true : can(regex("^(rate|cron|at)\\(.+\\)$", e))
+    ])])
+    error_message = "Every schedule_expression and drill_schedule_expression in pools must be null or a rate(...), cron(...) or at(...) expression."
+  }
+  validation {
+    condition = alltrue([for k, p in var.pools : p.retention == null ? true : alltrue([
+      for n in [p.retention.last, p.retention.daily, p.retention.weekly, p.retention.monthly] : n != null && n >= 0 && floor(n) == n
+    ])])
+    error_message = "Every retention count in pools must be a whole number of at least 0."
+  }
+  validation {
+    condition     = alltrue([for k, p in var.pools : p.import_role_arn == null ? true : p.import_role_arn == "" || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", p.import_role_arn))])
+    error_message = "Every import_role_arn in pools must be null, \"\" or an IAM role ARN."
   }
 }

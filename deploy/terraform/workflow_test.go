@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,7 +222,7 @@ func (e *evaluated) instances(t *testing.T, typ string) []instance {
 				}
 				ctx := base.NewChild()
 				ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": k, "value": val})}
-				out = append(out, instance{r.Labels[1] + "[" + k.AsString() + "]", r.Body, ctx})
+				out = append(out, instance{r.Labels[1] + "[" + strconv.Quote(k.AsString()) + "]", r.Body, ctx})
 			}
 			continue
 		}
@@ -328,8 +329,8 @@ func TestAlarms(t *testing.T) {
 	}
 	anyFailure("cogvault/CaptureFailures", pool)
 	anyFailure("cogvault/SnapshotFailures", pool)
-	anyFailure("AWS/States/ExecutionsFailed", map[string]string{"StateMachineArn": "aws_sfn_state_machine.worker.arn"})
-	anyFailure("AWS/SQS/ApproximateNumberOfMessagesVisible", map[string]string{"QueueName": "aws_sqs_queue.capture_failures.name"})
+	anyFailure("AWS/States/ExecutionsFailed", map[string]string{"StateMachineArn": e.addr("aws_sfn_state_machine.worker", "arn")})
+	anyFailure("AWS/SQS/ApproximateNumberOfMessagesVisible", map[string]string{"QueueName": e.addr("aws_sqs_queue.capture_failures", "name")})
 
 	hb, ok := alarms["cogvault/Snapshots"]
 	switch {
@@ -369,7 +370,7 @@ func TestAlarms(t *testing.T) {
 				continue
 			}
 			v, diags := tgt.Body.Attributes["arn"].Expr.Value(in.ctx)
-			if diags.HasErrors() || v.AsString() != "aws_sfn_state_machine.worker.arn" {
+			if diags.HasErrors() || v.AsString() != d.addr("aws_sfn_state_machine.worker", "arn") {
 				t.Errorf("schedule %s targets %v, want the state machine", in.name, v)
 			}
 		}
@@ -395,7 +396,7 @@ func TestFailedEventsGoToTheQueue(t *testing.T) {
 	m := load(t, ".")
 	e := evaluate(t, m, nil)
 	cfg := e.instances(t, "aws_lambda_function_event_invoke_config")
-	if len(cfg) != 1 || cfg[0].str(t, "function_name") != "aws_lambda_function.capture.function_name" {
+	if len(cfg) != 1 || cfg[0].str(t, "function_name") != e.addr("aws_lambda_function.capture", "function_name") {
 		t.Fatalf("want one event invoke config, for the capture function: %v", cfg)
 	}
 	if n := cfg[0].num(t, "maximum_retry_attempts"); n < 1 {
@@ -410,13 +411,13 @@ func TestFailedEventsGoToTheQueue(t *testing.T) {
 			}
 		}
 	}
-	if dest != "aws_sqs_queue.capture_failures.arn" {
+	if dest != e.addr("aws_sqs_queue.capture_failures", "arn") {
 		t.Errorf("on-failure destination %q, want the queue", dest)
 	}
 	narrow := map[string]map[string]string{
-		"capture":   {"sqs:SendMessage": "aws_sqs_queue.capture_failures.arn"},
-		"states":    {"lambda:InvokeFunction": "aws_lambda_function.worker.arn"},
-		"scheduler": {"states:StartExecution": "aws_sfn_state_machine.worker.arn"},
+		"capture":   {"sqs:SendMessage": e.addr("aws_sqs_queue.capture_failures", "arn")},
+		"states":    {"lambda:InvokeFunction": e.addr("aws_lambda_function.worker", "arn")},
+		"scheduler": {"states:StartExecution": e.addr("aws_sfn_state_machine.worker", "arn")},
 	}
 	for role, want := range narrow {
 		found := map[string]bool{}
@@ -424,7 +425,7 @@ func TestFailedEventsGoToTheQueue(t *testing.T) {
 			for _, st := range e.policy(t, doc) {
 				for _, a := range st.actions {
 					if !strings.HasPrefix(a, "sqs:") && !strings.HasPrefix(a, "states:") && !strings.HasPrefix(a, "lambda:") {
-						if role != "capture" {
+						if role != "capture" && (role != "states" || !slices.Contains(stepFunctionsLogDelivery, a)) {
 							t.Errorf("role %s may %s", role, a)
 						}
 						continue
@@ -550,5 +551,96 @@ func TestRolesAndLogsTakeTheOrganisationsSettings(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// stepFunctionsLogDelivery is the list the Step Functions developer guide
+// gives for a state machine's role to log to CloudWatch Logs ("IAM policies
+// for logging to CloudWatch Logs"), on "*". docs/cognito-facts.md §25.
+var stepFunctionsLogDelivery = []string{
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
+
+// TestStateMachineLogsErrorsWithoutData: the state machine logs to the
+// module's own log group, at ERROR and without execution data unless the
+// inputs say otherwise, and its role holds exactly the log-delivery
+// actions the guide lists, nothing more and nothing less.
+func TestStateMachineLogsErrorsWithoutData(t *testing.T) {
+	m := load(t, ".")
+	logging := func(e *evaluated) (dest, level string, data bool) {
+		t.Helper()
+		sm := e.instances(t, "aws_sfn_state_machine")
+		if len(sm) != 1 {
+			t.Fatalf("%d state machines, want 1", len(sm))
+		}
+		n := 0
+		for _, b := range sm[0].body.Blocks {
+			if b.Type != "logging_configuration" {
+				continue
+			}
+			n++
+			in := instance{sm[0].name, b.Body, sm[0].ctx}
+			dest, level = in.str(t, "log_destination"), in.str(t, "level")
+			data = in.value(t, "include_execution_data").True()
+		}
+		if n != 1 {
+			t.Fatalf("aws_sfn_state_machine.%s has %d logging_configuration blocks, want 1", sm[0].name, n)
+		}
+		return dest, level, data
+	}
+	e := evaluate(t, m, nil)
+	dest, level, data := logging(e)
+	if dest != e.addr("aws_cloudwatch_log_group.states", "arn")+":*" {
+		t.Errorf("the state machine logs to %q, want the module's log group (its ARN with \":*\")", dest)
+	}
+	if level != "ERROR" || data {
+		t.Errorf("by default the state machine logs level %s with execution data %v, want ERROR without (the data carries requests and answers)", level, data)
+	}
+	on := evaluate(t, m, map[string]cty.Value{"state_machine_log_level": cty.StringVal("ALL"), "state_machine_include_execution_data": cty.True})
+	if _, level, data := logging(on); level != "ALL" || !data {
+		t.Errorf("with level ALL and execution data: got %s, %v", level, data)
+	}
+	for _, v := range []string{"ALL", "ERROR", "FATAL", "OFF", "error", "DEBUG", ""} {
+		ev := evaluate(t, m, map[string]cty.Value{"state_machine_log_level": cty.StringVal(v)})
+		refused := len(ev.validate(t, "state_machine_log_level")) > 0
+		if want := strings.ToUpper(v) != v || !slices.Contains([]string{"ALL", "ERROR", "FATAL", "OFF"}, v); refused != want {
+			t.Errorf("state_machine_log_level = %q: refused %v, want %v", v, refused, want)
+		}
+	}
+
+	groups := map[string]instance{}
+	kept := evaluate(t, m, map[string]cty.Value{"log_retention_days": cty.NumberIntVal(90)})
+	for _, g := range kept.instances(t, "aws_cloudwatch_log_group") {
+		groups[kept.bare(g.name)] = g
+	}
+	g, ok := groups["states"]
+	switch {
+	case !ok:
+		t.Fatal("no aws_cloudwatch_log_group.states")
+	case !strings.HasPrefix(g.str(t, "name"), "/aws/vendedlogs/states/"):
+		t.Errorf("the state machine's log group is %q, want under /aws/vendedlogs/states/", g.str(t, "name"))
+	case g.num(t, "retention_in_days") != 90:
+		t.Errorf("with log_retention_days = 90 the state machine's log group keeps logs %d days", g.num(t, "retention_in_days"))
+	}
+
+	var granted []string
+	for _, doc := range e.roles(t)["states"] {
+		for _, st := range e.policy(t, doc) {
+			for _, a := range st.actions {
+				if strings.HasPrefix(a, "logs:") {
+					granted = append(granted, a)
+					if !slices.Equal(st.resources, []string{"*"}) {
+						t.Errorf("the states role may %s on %v; the guide grants it on \"*\"", a, st.resources)
+					}
+				}
+			}
+		}
+	}
+	want := slices.Clone(stepFunctionsLogDelivery)
+	slices.Sort(want)
+	slices.Sort(granted)
+	if !slices.Equal(granted, want) {
+		t.Errorf("the states role may %v, want exactly the guide's log-delivery actions %v", granted, want)
 	}
 }

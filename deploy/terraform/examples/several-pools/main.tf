@@ -1,13 +1,15 @@
-# cogvault for several user pools of one region: one instance of the module
-# per pool (module for_each), each with its own functions, roles, bucket,
-# keys, state machine, dead-letter queue and alarms, all named after the
-# pool's key in var.pools. Separate buckets keep each worker's delete rights
-# to its own pool's repository.
+# cogvault for several user pools of one region, in one deployment: the
+# module's pools input. Each pool gets its own functions, roles, event rule,
+# schedules, state machine, dead-letter queue and alarms, named
+# cogvault-<key>-…, and its own repository <repository_prefix>/<key> in one
+# shared bucket, encrypted with one key and signed with one signing key. Each
+# worker may delete only in its own pool's repository.
 #
 #   make lambda                       # in the repository root
 #   cd deploy/terraform/examples/several-pools
 #   terraform init
-#   terraform apply -var 'pools={prod={user_pool_id="eu-west-1_AbCdEf123"},staff={user_pool_id="eu-west-1_XyZ987654",retention={daily=30}}}'
+#   terraform apply -var region=eu-west-1 \
+#     -var 'pools={prod={user_pool_id="eu-west-1_AbCdEf123",enable_restore=true},staff={user_pool_id="eu-west-1_XyZ987654",retention={daily=30}}}'
 
 terraform {
   required_version = ">= 1.5"
@@ -26,7 +28,7 @@ variable "region" {
 }
 
 variable "pools" {
-  description = "The pools to protect, by a short name used in every resource name (letters, digits, hyphens; at most 27 characters): user_pool_id, and optionally retention and enable_restore."
+  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens; at most 31 characters with the function_name below): user_pool_id, and optionally retention, schedule_expression, drill_schedule_expression, enable_restore, import_role_arn and app_client_ids."
   type = map(object({
     user_pool_id = string
     retention = optional(object({
@@ -34,14 +36,14 @@ variable "pools" {
       daily   = optional(number, 7)
       weekly  = optional(number, 5)
       monthly = optional(number, 12)
-    }), {})
-    enable_restore = optional(bool, false)
+    }))
+    schedule_expression       = optional(string)
+    drill_schedule_expression = optional(string)
+    enable_restore            = optional(bool)
+    import_role_arn           = optional(string)
+    app_client_ids            = optional(list(string))
   }))
 
-  validation {
-    condition     = alltrue([for k, p in var.pools : can(regex("^[A-Za-z0-9-]{1,27}$", k))])
-    error_message = "Each key of pools must be 1 to 27 letters, digits or hyphens: it becomes part of the function name and the bucket name prefix (\"cogvault-<key>-\", at most 37 characters)."
-  }
   validation {
     condition     = alltrue([for p in var.pools : startswith(p.user_pool_id, "${var.region}_")])
     error_message = "Every user_pool_id must be in var.region (its id starts with \"<region>_\")."
@@ -59,33 +61,27 @@ provider "aws" {
 }
 
 module "cogvault" {
-  source   = "../.."
-  for_each = var.pools
+  source = "../.."
 
-  user_pool_id       = each.value.user_pool_id
-  function_name      = "cogvault-${each.key}"
-  bucket_name_prefix = "cogvault-${lower(each.key)}-"
-  retention          = each.value.retention
-  enable_restore     = each.value.enable_restore
-  alarm_topic_arn    = var.alarm_topic_arn
+  function_name   = "cogvault-pools"
+  pools           = var.pools
+  alarm_topic_arn = var.alarm_topic_arn
+
+  # Defaults for every pool that does not set its own.
+  schedule_expression = "cron(15 3 * * ? *)"
 }
 
-output "function_arns" {
-  description = "Capture function (PostConfirmation trigger) of each pool, by key."
-  value       = { for k, m in module.cogvault : k => m.function_arn }
+output "pools" {
+  description = "Per pool key: its capture function (function_arn, the pool's PostConfirmation trigger), state machine (start restores there), repository (for the cogvault CLI's --repo), dead-letter queue and roles."
+  value       = module.cogvault.pools
 }
 
-output "repository_urls" {
-  description = "Repository of each pool, by key, for the cogvault CLI (--repo)."
-  value       = { for k, m in module.cogvault : k => m.repository_url }
+output "bucket_name" {
+  description = "The bucket holding every pool's repository."
+  value       = module.cogvault.bucket_name
 }
 
-output "state_machine_arns" {
-  description = "State machine of each pool, by key: start restores there."
-  value       = { for k, m in module.cogvault : k => m.state_machine_arn }
-}
-
-output "capture_failures_queue_urls" {
-  description = "Dead-letter queue of each pool, by key: cogvault journal replay --queue."
-  value       = { for k, m in module.cogvault : k => m.capture_failures_queue_url }
+output "repository_public_key" {
+  description = "Public key readers pin as COGVAULT_REPO_KEY to verify every pool's repository."
+  value       = module.cogvault.repository_public_key
 }
