@@ -58,11 +58,32 @@ func Wrap(inner storage.Store, recipients []age.Recipient, identities []age.Iden
 
 func (s *Store) encrypts(key string) bool {
 	for _, p := range s.prefixes {
-		if strings.HasPrefix(key, p) {
+		if hasPrefix(key, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefix is strings.HasPrefix where a "*" part of prefix stands for one
+// whole part of key ("migrations/*/users/" holds every pool's user
+// records).
+func hasPrefix(key, prefix string) bool {
+	for {
+		star := strings.Index(prefix, "*/")
+		if star < 0 {
+			return strings.HasPrefix(key, prefix)
+		}
+		if !strings.HasPrefix(key, prefix[:star]) {
+			return false
+		}
+		key = key[star:]
+		slash := strings.IndexByte(key, '/')
+		if slash <= 0 {
+			return false
+		}
+		key, prefix = key[slash+1:], prefix[star+2:]
+	}
 }
 
 // Put encrypts r as it streams to the inner store.

@@ -210,7 +210,7 @@ func Open(ctx context.Context, store storage.Store, opts OpenOptions) (*Repo, *C
 		if err != nil {
 			return nil, nil, err
 		}
-		s = crypt.Wrap(s, rs, opts.Identities, snapshot.DataPrefix, snapshot.JournalPrefix, CheckpointPrefix)
+		s = crypt.Wrap(s, rs, opts.Identities, snapshot.DataPrefix, snapshot.JournalPrefix, CheckpointPrefix, MigrationUsersPrefix)
 	}
 	r := New(s)
 	r.Config, r.Trust, r.signed = cfg, trust, signed

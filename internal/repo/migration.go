@@ -11,9 +11,16 @@ import (
 // MigrationPrefix holds the records of a running migration (cogvault
 // migrate): migrations/<target pool id>/{pending,users,failed}/<name>.json,
 // written by the migration function (docs/format.md). They are signed in a
-// signed repository. They are not age-encrypted in an encrypted one: the
-// function holds no identity, yet must read its pending records back.
+// signed repository. In an encrypted one the users/ records (old and new
+// usernames, kept for good) are age-encrypted as journal events are; the
+// pending/ records are not, because the function holds no identity yet
+// must read them back (each lives from a user's migration to its first
+// completed sign-in), and failed/ records name no one.
 const MigrationPrefix = "migrations/"
+
+// MigrationUsersPrefix matches every pool's users/ records (crypt.Wrap's
+// "*" stands for the pool id).
+const MigrationUsersPrefix = MigrationPrefix + "*/users/"
 
 // KindMigration is the signed statement's kind for migration records.
 const KindMigration = "migration"

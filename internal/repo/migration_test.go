@@ -1,7 +1,9 @@
 package repo_test
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +57,8 @@ func TestMigrationRecordsAreSignedAndCreateOnce(t *testing.T) {
 
 // TestMigrationRecordsReadBackInAnEncryptedRepository: the function holds
 // no age identity, yet reads its pending records back, so they are stored
-// signed but not encrypted.
+// signed but not encrypted; its users/ records, which pair old and new
+// usernames for good, are encrypted, and readable only with an identity.
 func TestMigrationRecordsReadBackInAnEncryptedRepository(t *testing.T) {
 	raw, _ := storage.NewDir(t.TempDir())
 	id, err := age.GenerateX25519Identity()
@@ -74,5 +77,28 @@ func TestMigrationRecordsReadBackInAnEncryptedRepository(t *testing.T) {
 	}
 	if b, err := r.GetMigrationRecord(ctx, "us-east-1_T1", "pending/a.json"); err != nil || string(b) != `{"oldSub":"s"}` {
 		t.Errorf("read back without an identity: %q %v", b, err)
+	}
+	user := `{"oldUsername":"alice@example.com"}`
+	if err := r.PutMigrationRecord(ctx, "us-east-1_T1", "users/n.json", []byte(user)); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := raw.Get(ctx, "migrations/us-east-1_T1/users/n.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(stored)
+	stored.Close()
+	if bytes.Contains(b, []byte("alice")) {
+		t.Errorf("a users/ record is stored in plaintext in an encrypted repository")
+	}
+	if _, err := r.GetMigrationRecord(ctx, "us-east-1_T1", "users/n.json"); err == nil {
+		t.Errorf("a users/ record read back without an identity")
+	}
+	withID, _, err := repo.Open(ctx, raw, repo.OpenOptions{Identities: []age.Identity{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := withID.GetMigrationRecord(ctx, "us-east-1_T1", "users/n.json"); err != nil || string(b) != user {
+		t.Errorf("users/ record with the identity: %q %v", b, err)
 	}
 }
