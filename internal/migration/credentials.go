@@ -1,0 +1,49 @@
+package migration
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+)
+
+// SessionName is the role session name of the source calls: it shows in
+// the source account's CloudTrail as assumed-role/<role>/cogvault-migration
+// (AssumeRole's RoleSessionName, [\w+=,.@-]{2,64}, API_AssumeRole.html).
+const SessionName = "cogvault-migration"
+
+// Session length and early refresh. An hour is what every role allows (a
+// role's MaxSessionDuration is 1 h unless raised, and AssumeRole refuses a
+// longer DurationSeconds, API_AssumeRole.html), so a warm function calls STS
+// about once an hour instead of every 15 minutes (stscreds' default).
+// Credentials are refreshed 5 minutes (with jitter) before they expire, so
+// a source call never signs with credentials about to lapse.
+const (
+	sessionDuration = time.Hour
+	refreshEarly    = 5 * time.Minute
+)
+
+// SourceCredentials returns the credentials the source calls sign with when
+// the source pool is in another account: sts:AssumeRole of roleARN, made
+// with the function's own credentials through client, fetched on the first
+// source call and cached until shortly before they expire.
+//
+// The fetch runs inside the SDK's signing step with the source call's
+// context, so on a cold environment AssumeRole shares the call's deadline
+// (Config.Budget): a slow or refused STS refuses that one user ("try
+// again") within the trigger's 5 s instead of answering late, and the next
+// sign-in tries again. No external id is sent: the IAM user guide asks for
+// one when a third party assumes roles for many customers (the confused
+// deputy); here the source account's trust policy names this function's own
+// role, which only the operator's account can use
+// (docs/cognito-facts.md §28).
+func SourceCredentials(client stscreds.AssumeRoleAPIClient, roleARN string) aws.CredentialsProvider {
+	p := stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = SessionName
+		o.Duration = sessionDuration
+	})
+	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = refreshEarly
+		o.ExpiryWindowJitterFrac = 0.5
+	})
+}
