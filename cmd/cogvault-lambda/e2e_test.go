@@ -23,7 +23,7 @@ import (
 const e2eFunction = "arn:aws:lambda:us-east-1:123456789012:function:cogvault-migration"
 
 // buildBootstrap builds this command as Lambda runs it (-tags lambda.norpc,
-// the provided.al2023 bootstrap). It skips only when there is no go tool
+// the provided.al2023 bootstrap, which talks to the runtime API only). It skips only when there is no go tool
 // to build with; a build that fails fails the test.
 func buildBootstrap(t *testing.T) string {
 	t.Helper()
@@ -32,6 +32,7 @@ func buildBootstrap(t *testing.T) string {
 		t.Skipf("no go tool on PATH to build the bootstrap binary: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
+	// CGO_ENABLED=0 as the release build (Makefile): also the faster link.
 	cmd := exec.Command(goTool, "build", "-tags", "lambda.norpc", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
