@@ -42,11 +42,12 @@ type Server struct {
 	URL     string
 	Account string // account GetCallerIdentity names for keys it did not issue
 
-	mu     sync.Mutex
-	calls  []Call
-	denied map[string]bool   // role ARN -> AssumeRole refused
-	issued map[string]string // access key id -> assumed-role ARN
-	secret map[string]string // access key id -> secret, for tests that look for leaks
+	mu         sync.Mutex
+	calls      []Call
+	identities int               // GetCallerIdentity calls
+	denied     map[string]bool   // role ARN -> AssumeRole refused
+	issued     map[string]string // access key id -> assumed-role ARN
+	secret     map[string]string // access key id -> secret, for tests that look for leaks
 }
 
 // NewTestServer starts a fake STS on loopback, closed when the test ends.
@@ -72,6 +73,13 @@ func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Call(nil), s.calls...)
+}
+
+// IdentityCalls is how many GetCallerIdentity calls the fake answered.
+func (s *Server) IdentityCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.identities
 }
 
 // IssuedFor reports the assumed-role ARN an access key id was issued for
@@ -143,6 +151,9 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCallerIdentity(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.identities++
+	s.mu.Unlock()
 	arn := s.callerARN(AccessKeyID(r))
 	account := strings.Split(arn, ":")[4]
 	writeXML(w, "GetCallerIdentity", fmt.Sprintf(`<Arn>%s</Arn><UserId>AIDAFAKE</UserId><Account>%s</Account>`, esc(arn), account))
