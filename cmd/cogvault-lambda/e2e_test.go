@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/iampolicy"
 	"github.com/cogvault/cogvault/internal/lambdatest"
 	"github.com/cogvault/cogvault/internal/ststest"
 )
@@ -182,6 +183,7 @@ func TestBootstrapMigratesAcrossAccounts(t *testing.T) {
 	if err := w.signIn("Reset-pass-42"); err != nil {
 		t.Errorf("sign-in with the reset password: %v", err)
 	}
+	checkCallsAreGranted(t, srv, sts)
 	checkNoSecrets(t, logs.String(), append([]string{rolePW, "Wrong-pass-42", "Reset-pass-42", code, good, wrong, w.user, "function-own-secret"}, sts.Secrets()...), want)
 }
 
@@ -237,4 +239,25 @@ func (w *roleWorld) otherUserThan(t *testing.T, not string) string {
 	w.user = not
 	defer func() { w.user = saved }()
 	return w.otherUser(t)
+}
+
+// checkCallsAreGranted: every Cognito call the function made is one
+// iampolicy's lambda-migration grants it, on the side it grants it: with the
+// source role's keys only the source actions, with its own keys only the
+// target's (the test's own calls are unsigned and not counted).
+func checkCallsAreGranted(t *testing.T, srv *cognitotest.Server, sts *ststest.Server) {
+	t.Helper()
+	for _, op := range cognitotest.Operations() {
+		for _, k := range srv.CallerKeys(op) {
+			action := "cognito-idp:" + op
+			switch {
+			case sts.IssuedFor(k) != "" && !slices.Contains(iampolicy.Lambda["migration_source"], action):
+				t.Errorf("the function called %s with the source role, which lambda-migration does not grant there", op)
+			case k == functionKey && !slices.Contains(iampolicy.Lambda["migration_target"], action):
+				t.Errorf("the function called %s with its own credentials, which lambda-migration does not grant on the target", op)
+			case sts.IssuedFor(k) == "" && k != functionKey:
+				t.Errorf("%s signed with an unknown key", op)
+			}
+		}
+	}
 }
