@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"context"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,10 @@ const SessionName = "cogvault-migration"
 const (
 	sessionDuration = time.Hour
 	refreshEarly    = 5 * time.Minute
+	// assumeRoleTimeout bounds one AssumeRole: the cache runs it detached
+	// from the caller's deadline (below), so without a bound of its own a
+	// hung STS call would hold every later sign-in, which would wait on it.
+	assumeRoleTimeout = 3 * time.Second
 )
 
 // SourceCredentials returns the credentials the source calls sign with when
@@ -28,22 +33,43 @@ const (
 // with the function's own credentials through client, fetched on the first
 // source call and cached until shortly before they expire.
 //
-// The fetch runs inside the SDK's signing step with the source call's
-// context, so on a cold environment AssumeRole shares the call's deadline
-// (Config.Budget): a slow or refused STS refuses that one user ("try
-// again") within the trigger's 5 s instead of answering late, and the next
-// sign-in tries again. No external id is sent: the IAM user guide asks for
-// one when a third party assumes roles for many customers (the confused
-// deputy); here the source account's trust policy names this function's own
-// role, which only the operator's account can use
-// (docs/cognito-facts.md §28).
+// The SDK resolves credentials in the signing step of each source call, and
+// aws.CredentialsCache waits for them only as long as that call's context
+// allows, which carries the handler's budget (Config.Budget): on a cold
+// environment a slow or refused STS refuses that one user ("try again")
+// within the trigger's 5 s instead of answering late. The cache runs the
+// AssumeRole itself detached from the caller's cancellation (so that one
+// caller giving up does not fail others waiting on the same fetch);
+// assumeRoleTimeout bounds it, and when it succeeds after the user was
+// refused, the next sign-in finds the credentials cached.
+//
+// No external id is sent: the IAM user guide asks for one when a third
+// party assumes roles for many customers (the confused deputy); here the
+// source account's trust policy names this function's own role, which
+// only the operator's account can use (docs/cognito-facts.md §28).
 func SourceCredentials(client stscreds.AssumeRoleAPIClient, roleARN string) aws.CredentialsProvider {
+	return sourceCredentials(client, roleARN, assumeRoleTimeout)
+}
+
+func sourceCredentials(client stscreds.AssumeRoleAPIClient, roleARN string, timeout time.Duration) aws.CredentialsProvider {
 	p := stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = SessionName
 		o.Duration = sessionDuration
 	})
-	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+	return aws.NewCredentialsCache(boundedProvider{p, timeout}, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = refreshEarly
 		o.ExpiryWindowJitterFrac = 0.5
 	})
+}
+
+// boundedProvider gives each Retrieve of p at most d.
+type boundedProvider struct {
+	p aws.CredentialsProvider
+	d time.Duration
+}
+
+func (b boundedProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.d)
+	defer cancel()
+	return b.p.Retrieve(ctx)
 }

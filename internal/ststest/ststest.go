@@ -48,6 +48,7 @@ type Server struct {
 	denied     map[string]bool   // role ARN -> AssumeRole refused
 	issued     map[string]string // access key id -> assumed-role ARN
 	secret     map[string]string // access key id -> secret, for tests that look for leaks
+	hold       chan struct{}     // while non-nil, AssumeRole waits for it to close
 }
 
 // NewTestServer starts a fake STS on loopback, closed when the test ends.
@@ -66,6 +67,25 @@ func (s *Server) Deny(roleARN string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[roleARN] = true
+}
+
+// HoldAssumeRole makes AssumeRole calls wait, from now until release is
+// called or the caller gives up, as a slow or unreachable STS would; each
+// is counted in Calls when it arrives.
+func (s *Server) HoldAssumeRole() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.hold = nil
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // Calls returns the AssumeRole requests so far.
@@ -132,8 +152,15 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Issued = key
 	s.calls = append(s.calls, c)
-	assumed := s.issued[key]
+	assumed, hold := s.issued[key], s.hold
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch {
 	case role == "" || c.RoleSessionName == "":
 		writeError(w, http.StatusBadRequest, "ValidationError", "RoleArn and RoleSessionName are required")
