@@ -13,10 +13,12 @@ import (
 // (AssumeRole's RoleSessionName, [\w+=,.@-]{2,64}, API_AssumeRole.html).
 const SessionName = "cogvault-migration"
 
-// Session length and early refresh. An hour is what every role allows (a
-// role's MaxSessionDuration is 1 h unless raised, and AssumeRole refuses a
-// longer DurationSeconds, API_AssumeRole.html), so a warm function calls STS
-// about once an hour instead of every 15 minutes (stscreds' default).
+// Session length and early refresh. An hour is the most AssumeRole grants
+// here: the function's own credentials are its execution role's session, so
+// this is role chaining, which AssumeRole limits to one hour whatever the
+// role's MaxSessionDuration (API_AssumeRole.html, DurationSeconds; IAM user
+// guide, "Role chaining"). A warm function so calls STS about once an hour
+// instead of every 15 minutes (stscreds' default).
 // Credentials are refreshed 5 minutes (with jitter) before they expire, so
 // a source call never signs with credentials about to lapse.
 const (
