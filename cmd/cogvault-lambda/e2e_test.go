@@ -115,7 +115,7 @@ func TestBootstrapMigratesAcrossAccounts(t *testing.T) {
 		"COGVAULT_MIGRATION_SOURCE_POOL_ID": w.source, "COGVAULT_MIGRATION_SOURCE_CLIENT_ID": w.sourceClient,
 		"COGVAULT_MIGRATION_SOURCE_ROLE_ARN": sourceRole,
 		"AWS_REGION":                         "us-east-1", "AWS_ENDPOINT_URL": srv.URL, "AWS_ENDPOINT_URL_STS": sts.URL,
-		"AWS_ACCESS_KEY_ID": functionKey, "AWS_SECRET_ACCESS_KEY": "function-own-secret",
+		"AWS_ACCESS_KEY_ID": functionKey, "AWS_SECRET_ACCESS_KEY": "function-own-secret", "AWS_SESSION_TOKEN": "function-session-token",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
 	})
 
@@ -184,7 +184,7 @@ func TestBootstrapMigratesAcrossAccounts(t *testing.T) {
 		t.Errorf("sign-in with the reset password: %v", err)
 	}
 	checkCallsAreGranted(t, srv, sts)
-	checkNoSecrets(t, logs.String(), append([]string{rolePW, "Wrong-pass-42", "Reset-pass-42", code, good, wrong, w.user, "function-own-secret"}, sts.Secrets()...), want)
+	checkNoSecrets(t, logs.String(), append([]string{rolePW, "Wrong-pass-42", "Reset-pass-42", code, good, wrong, w.user, "function-own-secret", "function-session-token"}, sts.Secrets()...), want)
 }
 
 // verifiedUser is an enabled, confirmed source user with a verified email

@@ -24,7 +24,7 @@ import (
 const (
 	rolePW      = "Source-pass-42"
 	sourceRole  = "arn:aws:iam::111122223333:role/cogvault-migration-source"
-	functionKey = "AKIAFUNCTIONOWNKEY01"
+	functionKey = "ASIAFUNCTIONSESSION1" // a Lambda signs with its role's session
 )
 
 // roleWorld is a source and a target pool on one fake Cognito whose
@@ -91,7 +91,7 @@ func newRoleWorld(t *testing.T) *roleWorld {
 		"COGVAULT_MIGRATION_SOURCE_POOL_ID": w.source, "COGVAULT_MIGRATION_SOURCE_CLIENT_ID": w.sourceClient,
 		"COGVAULT_MIGRATION_SOURCE_ROLE_ARN": sourceRole,
 		"AWS_REGION":                         "us-east-1", "AWS_ENDPOINT_URL": w.srv.URL, "AWS_ENDPOINT_URL_STS": w.sts.URL,
-		"AWS_ACCESS_KEY_ID": functionKey, "AWS_SECRET_ACCESS_KEY": "function-own-secret", "AWS_SESSION_TOKEN": "",
+		"AWS_ACCESS_KEY_ID": functionKey, "AWS_SECRET_ACCESS_KEY": "function-own-secret", "AWS_SESSION_TOKEN": "function-session-token",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
 	} {
 		t.Setenv(k, v)
@@ -211,7 +211,7 @@ func TestSourceRoleRefused(t *testing.T) {
 	if !strings.Contains(logs, "user migration refused") {
 		t.Errorf("no refusal logged:\n%s", logs)
 	}
-	for _, secret := range append([]string{w.user, rolePW, "function-own-secret"}, w.sts.Secrets()...) {
+	for _, secret := range append([]string{w.user, rolePW, "function-own-secret", "function-session-token"}, w.sts.Secrets()...) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log holds a secret or a name (%d characters)", len(secret))
 		}

@@ -50,7 +50,7 @@ func roleHandler(t *testing.T, st *ststest.Server, budget, timeout time.Duration
 		}
 	}
 	stsClient := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(st.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAFUNCTIONOWNKEY01", "own-secret", "")})
+		Credentials: credentials.NewStaticCredentialsProvider("ASIAFUNCTIONSESSION1", "own-secret", "own-session-token")})
 	source := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: sourceCredentials(stsClient, credRole, timeout)})
 	h, err := New(Config{SourcePoolID: src.PoolID, SourceClientID: aws.ToString(cl.UserPoolClient.ClientId), Source: source, Budget: budget,
 		Log: slog.New(slog.NewJSONHandler(logs, nil))})

@@ -165,6 +165,13 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request) {
 	case role == "" || c.RoleSessionName == "":
 		writeError(w, http.StatusBadRequest, "ValidationError", "RoleArn and RoleSessionName are required")
 		return
+	case chained(c.CallerKey) && duration(c.DurationSeconds) > time.Hour:
+		// Role chaining: a caller signing with temporary credentials (a
+		// Lambda's execution role, say) gets at most one hour
+		// (API_AssumeRole.html, DurationSeconds; the message as the service
+		// sends it, quoted in gitlab-org/gitlab-runner#38370).
+		writeError(w, http.StatusBadRequest, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+		return
 	case denied:
 		// The message shape STS gives when the trust policy does not name
 		// the caller (API_AssumeRole.html, Errors; IAM troubleshooting).
@@ -232,6 +239,11 @@ func roleName(arn string) string {
 	}
 	return p[5][strings.LastIndex(p[5], "/")+1:]
 }
+
+// chained reports whether the caller signs with temporary credentials:
+// their access key ids start with ASIA, long-term ones with AKIA (IAM user
+// guide, "IAM identifiers", unique ID prefixes).
+func chained(key string) bool { return strings.HasPrefix(key, "ASIA") }
 
 func accountOf(arn string) string { return strings.SplitN(arn, ":", 6)[4] }
 
