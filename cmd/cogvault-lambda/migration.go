@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cogvault/cogvault/internal/capture"
 	"github.com/cogvault/cogvault/internal/migration"
@@ -22,6 +23,12 @@ func newMigration(cfg aws.Config, records migration.Records, log *slog.Logger) (
 	}
 	src := cfg.Copy()
 	src.Region = env.SourceRegion
+	if env.SourceRoleARN != "" {
+		// A source in another account: its calls sign with the assumed
+		// role's credentials; STS is called with the function's own, in the
+		// function's Region (target calls and the repository keep cfg).
+		src.Credentials = migration.SourceCredentials(sts.NewFromConfig(cfg), env.SourceRoleARN)
+	}
 	return migration.New(migration.Config{
 		SourcePoolID: env.SourcePoolID, SourceClientID: env.SourceClientID, Source: cip.NewFromConfig(src),
 		LegacySubAttribute: env.LegacySubAttribute, Log: log,

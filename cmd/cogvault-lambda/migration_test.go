@@ -17,7 +17,8 @@ import (
 
 // TestMigrationWiredFromTheEnvironment: with COGVAULT_MIGRATION_* set, the
 // Lambda's handler answers a UserMigration event from the source pool; a
-// source role ARN stops start-up with a message naming the variable.
+// source role ARN that is not a role's stops start-up with a message naming
+// the variable.
 func TestMigrationWiredFromTheEnvironment(t *testing.T) {
 	srv := cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true})
 	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "source", Users: 5, Password: "Source-pass-42"})
@@ -53,8 +54,8 @@ func TestMigrationWiredFromTheEnvironment(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"finalUserStatus":"CONFIRMED"`) {
 		t.Errorf("UserMigration through the Lambda's handler: %v (answer has CONFIRMED: %v)", err, strings.Contains(string(out), "CONFIRMED"))
 	}
-	t.Setenv("COGVAULT_MIGRATION_SOURCE_ROLE_ARN", "arn:aws:iam::111111111111:role/source")
+	t.Setenv("COGVAULT_MIGRATION_SOURCE_ROLE_ARN", "arn:aws:iam::111111111111:user/source")
 	if _, err := newHandler(context.Background(), log); err == nil || !strings.Contains(err.Error(), "COGVAULT_MIGRATION_SOURCE_ROLE_ARN") {
-		t.Errorf("source role ARN: %v, want a refusal naming the variable", err)
+		t.Errorf("a source role ARN that names a user: %v, want a refusal naming the variable", err)
 	}
 }

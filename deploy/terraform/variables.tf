@@ -402,3 +402,28 @@ variable "pools" {
     error_message = "Every import_role_arn in pools must be null, \"\" or an IAM role ARN."
   }
 }
+
+variable "migration" {
+  description = "Migration mode (cogvault migrate): a function for the target pool's UserMigration and PostAuthentication triggers that signs users in against the source pool, so that they keep their passwords. null (the default) creates nothing. target_pool_id: the new pool, in this account and Region; source_pool_id and source_client_id: the old pool and an app client of it that allows ALLOW_ADMIN_USER_PASSWORD_AUTH; source_region: default the Region in source_pool_id; source_role_arn: for a source in another account, a role there that trusts migration_role_arn (modules/migration-source-role); legacy_sub_attribute: a custom attribute of the target that takes the old sub, such as \"custom:legacy_sub\"."
+  type = object({
+    target_pool_id       = string
+    source_pool_id       = string
+    source_client_id     = string
+    source_region        = optional(string)
+    source_role_arn      = optional(string)
+    legacy_sub_attribute = optional(string)
+  })
+  default = null
+
+  validation {
+    condition = var.migration == null ? true : (
+      can(regex("^[\\w-]+_[0-9a-zA-Z]+$", var.migration.target_pool_id)) &&
+      can(regex("^[\\w-]+_[0-9a-zA-Z]+$", var.migration.source_pool_id)) &&
+      var.migration.target_pool_id != var.migration.source_pool_id &&
+      can(regex("^[\\w+]+$", var.migration.source_client_id)) &&
+      (var.migration.source_role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]+$", var.migration.source_role_arn))) &&
+      (var.migration.legacy_sub_attribute == null ? true : can(regex("^custom:.+$", var.migration.legacy_sub_attribute)))
+    )
+    error_message = "In migration, target_pool_id and source_pool_id must be two different user pool ids (<region>_<id>), source_client_id an app client id, source_role_arn null or an IAM role ARN (arn:aws:iam::<account>:role/<name>), and legacy_sub_attribute null or a custom attribute such as \"custom:legacy_sub\"."
+  }
+}

@@ -23,6 +23,8 @@ type iamPolicyOptions struct {
 	ImportRoleARN string
 	EnableRestore bool
 	StateInRepo   bool
+	// lambda-migration (iampolicy_migration.go)
+	SourcePool, SourceRoleARN string
 }
 
 // Shapes from the API references: a user pool id ([\w-]+_[0-9a-zA-Z]+,
@@ -56,7 +58,11 @@ The pool ARN needs a Region and an account: the Region comes from --pool
 when credentials are available, STS GetCallerIdentity; otherwise "*" with a
 note on stderr. A repository that is not in S3 gets no S3 statements.
 create-pool grants on userpool/* in --region (the new pool's id is not known
-yet). The policy is JSON whatever --output says.
+yet). lambda-migration is the migration function of the target pool
+(--pool): --source-pool names the source, and --source-role-arn a role in
+the source's account, when it is another, that holds the source actions
+(only sts:AssumeRole on it is granted). The policy is JSON whatever --output
+says.
 
 EXIT STATUS
   0  the policy was printed
@@ -87,6 +93,7 @@ func newIAMPolicyCommand(g *globalOptions) *cobra.Command {
 	fs.StringVar(&opts.ImportRoleARN, "import-role-arn", "", "restore-import, lambda-worker: the import job's CloudWatch Logs role `ARN` (iam:PassRole on it)")
 	fs.BoolVar(&opts.EnableRestore, "enable-restore", false, "lambda-worker: it also restores (the Terraform module's enable_restore)")
 	fs.BoolVar(&opts.StateInRepo, "state-in-repo", false, "restore, restore-import, create-pool: the restore keeps its state in the repository (restore --state-in-repo): it writes, signs and replaces objects under checkpoints/")
+	addMigrationPolicyFlags(fs, &opts)
 	return cmd
 }
 
@@ -109,6 +116,9 @@ func runIAMPolicy(ctx context.Context, modeName string, opts iamPolicyOptions, g
 }
 
 func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
+	if err := o.validateMigration(m); err != nil {
+		return err
+	}
 	checks := []struct {
 		flag, val, want string
 		re              *regexp.Regexp
@@ -148,6 +158,7 @@ func policyOptions(ctx context.Context, m iampolicy.Mode, opts iamPolicyOptions,
 	if err := repoScope(&o, m, g); err != nil {
 		return o, err
 	}
+	migrationScope(&o, m, opts, g)
 	o.Region = g.Region
 	if r, _, ok := strings.Cut(opts.Pool, "_"); ok {
 		o.Region = r

@@ -3,12 +3,9 @@ package cli_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/iampolicy"
+	"github.com/cogvault/cogvault/internal/ststest"
 )
 
 // granted are the Cognito operations the policy `cogvault iam-policy MODE`
@@ -186,33 +184,21 @@ func TestHelpNamesEveryActionOfThePolicy(t *testing.T) {
 }
 
 // TestIAMPolicyAskStsForTheAccount: without --account the account comes from
-// STS GetCallerIdentity. The endpoint answers as STS does (awsQuery: a form
-// POST with Action=GetCallerIdentity, an XML answer; shape from the STS API
-// reference's example and aws-sdk-go-v2 service/sts@v1.52.0
-// response_snapshot/GetCallerIdentity.response.snap).
+// STS GetCallerIdentity, answered by the STS fake (internal/ststest: the
+// awsQuery form POST and XML answer of the STS API reference and
+// aws-sdk-go-v2 service/sts@v1.52.0 response_snapshot).
 func TestIAMPolicyAsksStsForTheAccount(t *testing.T) {
 	isolateAWS(t)
-	var calls atomic.Int32
-	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "GetCallerIdentity" {
-			http.Error(w, "unexpected request", http.StatusBadRequest)
-			return
-		}
-		calls.Add(1)
-		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprint(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
-			`<Arn>arn:aws:iam::210987654321:user/Alice</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId><Account>210987654321</Account>`+
-			`</GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
-	}))
-	defer sts.Close()
+	sts := ststest.NewTestServer(t)
+	sts.Account = "210987654321"
 	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
 	code, out, errOut := run(t, context.Background(), "iam-policy", "backup", "--pool", "eu-west-1_AbC", "--repo", "s3://b/p")
-	if code != 0 || calls.Load() != 1 || !strings.Contains(out, `"arn:aws:cognito-idp:eu-west-1:210987654321:userpool/eu-west-1_AbC"`) || errOut != "" {
-		t.Fatalf("exit %d, %d STS calls\n%s\n%s", code, calls.Load(), out, errOut)
+	if code != 0 || sts.IdentityCalls() != 1 || !strings.Contains(out, `"arn:aws:cognito-idp:eu-west-1:210987654321:userpool/eu-west-1_AbC"`) || errOut != "" {
+		t.Fatalf("exit %d, %d STS calls\n%s\n%s", code, sts.IdentityCalls(), out, errOut)
 	}
 	// --account wins: STS is not asked.
 	code, out, _ = run(t, context.Background(), "iam-policy", "backup", "--pool", "eu-west-1_AbC", "--repo", "s3://b/p", "--account", "111122223333")
-	if code != 0 || calls.Load() != 1 || !strings.Contains(out, ":111122223333:userpool/") {
-		t.Fatalf("--account: exit %d, %d STS calls\n%s", code, calls.Load(), out)
+	if code != 0 || sts.IdentityCalls() != 1 || !strings.Contains(out, ":111122223333:userpool/") {
+		t.Fatalf("--account: exit %d, %d STS calls\n%s", code, sts.IdentityCalls(), out)
 	}
 }

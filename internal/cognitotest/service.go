@@ -75,6 +75,7 @@ type Service struct {
 	listLag time.Duration
 
 	denials denials // DenyActions
+	callers callers // CallerKeys (callers.go)
 	// subPrefix says how ListUsers answers a `sub ^=` filter.
 	subPrefix SubPrefix
 }
@@ -149,6 +150,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.call(op)
+	s.callers.record(op, r)
 	if !s.admit(w, r, op) {
 		return
 	}

@@ -15,6 +15,9 @@ var where = map[string]string{
 	"SignRepository":     "with a KMS signing key, on the key",
 	"PassImportRole":     "on the import role",
 	"ReadImportJobLogs":  "on the import job's log group",
+	"SourceUserPool":     "on the source pool (without a source role)",
+	"AssumeSourceRole":   "with a source role, on the role",
+	"MigrationRecords":   "on the repository's migrations/<pool>/ prefix",
 }
 
 // Help lists, for a command's --help, every action m needs and on what,

@@ -2,6 +2,7 @@ package iampolicy
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -104,4 +105,58 @@ func TestStateInRepoGrantsCheckpointWrites(t *testing.T) {
 	if grants(d, "s3:PutObject", "arn:aws:s3:::b/p/*") || grants(d, "s3:DeleteObject", "arn:aws:s3:::b/p/*") {
 		t.Errorf("restore --state-in-repo may write or delete outside checkpoints/:\n%+v", d)
 	}
+}
+
+// The migration function: source actions on the source pool (or only
+// sts:AssumeRole on the source role), AdminAddUserToGroup on the target,
+// records under migrations/<target>/ only, config.json read, kms:Sign.
+func TestLambdaMigrationGrants(t *testing.T) {
+	m, ok := Lookup("lambda-migration")
+	if !ok {
+		t.Fatal("no mode lambda-migration")
+	}
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	o := Options{Region: "eu-west-1", Account: "123456789012", PoolID: "eu-west-1_Target", SourcePoolID: "us-east-2_Source",
+		Bucket: "b", Prefix: "p", SigningKey: key}
+	pairs := func(d Document) map[string]bool {
+		out := map[string]bool{}
+		for _, st := range d.Statement {
+			for _, a := range st.Action {
+				for _, r := range st.Resource {
+					out[a+" "+r] = true
+				}
+			}
+		}
+		return out
+	}
+	src, tgt := "arn:aws:cognito-idp:us-east-2:123456789012:userpool/us-east-2_Source", "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Target"
+	want := map[string]bool{
+		"cognito-idp:AdminInitiateAuth " + src: true, "cognito-idp:AdminGetUser " + src: true, "cognito-idp:AdminListGroupsForUser " + src: true,
+		"cognito-idp:AdminAddUserToGroup " + tgt:    true,
+		"s3:GetObject arn:aws:s3:::b/p/config.json": true, "s3:ListBucket arn:aws:s3:::b": true,
+		"s3:GetObject arn:aws:s3:::b/p/migrations/eu-west-1_Target/*":    true,
+		"s3:PutObject arn:aws:s3:::b/p/migrations/eu-west-1_Target/*":    true,
+		"s3:DeleteObject arn:aws:s3:::b/p/migrations/eu-west-1_Target/*": true,
+		"kms:Sign " + key: true,
+	}
+	if got := pairs(Build(m, o)); !maps.Equal(got, want) {
+		t.Errorf("lambda-migration grants\n%v\nwant\n%v", keysSorted(got), keysSorted(want))
+	}
+	// A source in another account: the source actions come from its role.
+	o.SourceRoleARN, o.SourceAccount = "arn:aws:iam::111122223333:role/cogvault-migration-source", "111122223333"
+	for k := range want {
+		if strings.Contains(k, src) {
+			delete(want, k)
+		}
+	}
+	want["sts:AssumeRole "+o.SourceRoleARN] = true
+	if got := pairs(Build(m, o)); !maps.Equal(got, want) {
+		t.Errorf("lambda-migration with a source role grants\n%v\nwant\n%v", keysSorted(got), keysSorted(want))
+	}
+}
+
+func keysSorted(m map[string]bool) []string {
+	out := slices.Collect(maps.Keys(m))
+	slices.Sort(out)
+	return out
 }

@@ -34,6 +34,10 @@ type Mode struct {
 	Writer bool
 	// NotYet is set for a mode whose command does not exist yet.
 	NotYet string
+	// Source actions are called on Options.SourcePoolID (the migration
+	// function's source pool), or, with Options.SourceRoleARN, through that
+	// role: then only sts:AssumeRole on it is granted (migration.go).
+	Source []string
 }
 
 // getProvisionedLimit is read by every CLI command to pace at the account's
@@ -63,6 +67,8 @@ var Modes = []Mode{
 	{Name: "lambda-capture", Summary: "the capture function (PostConfirmation, change events)", Cognito: Lambda["capture"], Repo: RepoJournal, Writer: true},
 	{Name: "lambda-worker", Summary: "the worker function (scheduled snapshots, forget, prune; restores with --enable-restore)",
 		Cognito: Lambda["snapshot"], Repo: RepoWrite, Writer: true},
+	{Name: "lambda-migration", Summary: "the migration function (the target pool's UserMigration and PostAuthentication triggers)",
+		Cognito: Lambda["migration_target"], Source: Lambda["migration_source"], Repo: RepoMigration, Writer: true},
 }
 
 // Lookup returns the named mode.

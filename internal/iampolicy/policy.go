@@ -21,6 +21,10 @@ type Options struct {
 	// StateInRepo: a restore keeps its state and sub mapping under
 	// checkpoints/ in the repository (restore --state-in-repo), signed.
 	StateInRepo bool
+	// The migration function's source pool (lambda-migration): its id
+	// (Region from it), its account (default Account), and the role in its
+	// account the function assumes when that account is another.
+	SourcePoolID, SourceAccount, SourceRoleARN string
 }
 
 // Document is an IAM policy document.
@@ -60,6 +64,7 @@ func Build(m Mode, o Options) Document {
 	newOnPool, newOnAny := split(sorted(m.NewPool, m.Dependent))
 	add("NewUserPool", newOnPool, poolARN(o, newRegion, "*"))
 	add("CognitoAnyResource", sorted(onAny, newOnAny), "*")
+	addSource(&d, m, o)
 	addRepo(&d, m, o)
 	// Readers too get GenerateDataKey: the S3 user guide says uploading or
 	// downloading an SSE-KMS object needs both (docs/cognito-facts.md 17.3),
@@ -110,6 +115,8 @@ func addRepo(d *Document, m Mode, o Options) {
 	case RepoJournal:
 		cfg, journal := strings.TrimSuffix(objects, "*")+"config.json", strings.TrimSuffix(objects, "*")+"journal/"+star(o.PoolID)+"/*"
 		d.Statement = append(d.Statement, st("ReadConfig", []string{"s3:GetObject"}, cfg), st("AppendJournal", []string{"s3:GetObject", "s3:PutObject"}, journal))
+	case RepoMigration:
+		d.Statement = append(d.Statement, migrationRepo(objects, o)...)
 	}
 	// Without s3:ListBucket S3 answers 403, not 404, for a missing key.
 	list := st("RepositoryList", []string{"s3:ListBucket"}, bucket)

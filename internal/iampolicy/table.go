@@ -53,6 +53,18 @@ var Lambda = map[string][]string{
 		"cognito-idp:ListUsers",
 		"cognito-idp:StartUserImportJob",
 	},
+	// The migration function (internal/migration): on the source pool, the
+	// UserMigration trigger checks the password and reads the user, and
+	// PostAuthentication reads the user's groups; on the target pool,
+	// PostAuthentication adds the user to them (issue 15's contract).
+	"migration_source": {
+		"cognito-idp:AdminGetUser",
+		"cognito-idp:AdminInitiateAuth",
+		"cognito-idp:AdminListGroupsForUser",
+	},
+	"migration_target": {
+		"cognito-idp:AdminAddUserToGroup",
+	},
 }
 
 // ResourceTypes is, for every Cognito action cogvault calls (the Lambda's
@@ -70,6 +82,7 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:AdminDisableUser":          "userpool",
 	"cognito-idp:AdminEnableUser":           "userpool",
 	"cognito-idp:AdminGetUser":              "userpool",
+	"cognito-idp:AdminInitiateAuth":         "userpool", // the migration function, on the source pool
 	"cognito-idp:AdminLinkProviderForUser":  "userpool",
 	"cognito-idp:AdminListGroupsForUser":    "userpool",
 	"cognito-idp:AdminSetUserMFAPreference": "userpool",

@@ -10,9 +10,12 @@ import (
 // Env is the migration's configuration as the Lambda's environment gives
 // it.
 type Env struct {
-	SourcePoolID       string
-	SourceClientID     string
-	SourceRegion       string
+	SourcePoolID   string
+	SourceClientID string
+	SourceRegion   string
+	// SourceRoleARN, when set, is a role (in the source pool's account)
+	// whose credentials sign the source calls (SourceCredentials).
+	SourceRoleARN      string
 	LegacySubAttribute string
 }
 
@@ -27,6 +30,11 @@ var EnvVars = []string{
 // the API reference, [\w-]+_[0-9a-zA-Z]+).
 var poolIDPattern = regexp.MustCompile(`^([\w-]+)_[0-9a-zA-Z]+$`)
 
+// roleARNPattern is an IAM role ARN, arn:<partition>:iam::<account>:role/
+// [<path>/]<name> (IAM user guide, "IAM identifiers": role names are
+// [\w+=,.@-], paths slash-separated).
+var roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+
 // FromEnv reads the configuration. ok is false when no source pool is set:
 // the function then does not migrate (UserMigration events are ignored,
 // so Cognito creates no user). The region defaults to the one in the
@@ -37,6 +45,7 @@ func FromEnv(getenv func(string) string, functionRegion string) (e Env, ok bool,
 	e = Env{
 		SourcePoolID: get("COGVAULT_MIGRATION_SOURCE_POOL_ID"), SourceClientID: get("COGVAULT_MIGRATION_SOURCE_CLIENT_ID"),
 		SourceRegion: get("COGVAULT_MIGRATION_SOURCE_REGION"), LegacySubAttribute: get("COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE"),
+		SourceRoleARN: get("COGVAULT_MIGRATION_SOURCE_ROLE_ARN"),
 	}
 	if e.SourcePoolID == "" {
 		if e.SourceClientID != "" {
@@ -57,8 +66,8 @@ func FromEnv(getenv func(string) string, functionRegion string) (e Env, ok bool,
 	if e.SourceClientID == "" {
 		errs = append(errs, errors.New("COGVAULT_MIGRATION_SOURCE_CLIENT_ID is not set: an app client of the source pool that allows ALLOW_ADMIN_USER_PASSWORD_AUTH"))
 	}
-	if get("COGVAULT_MIGRATION_SOURCE_ROLE_ARN") != "" {
-		errs = append(errs, errors.New("COGVAULT_MIGRATION_SOURCE_ROLE_ARN: a source pool in another account is not supported yet; unset it; the source pool must be in the function's account"))
+	if r := e.SourceRoleARN; r != "" && !roleARNPattern.MatchString(r) {
+		errs = append(errs, fmt.Errorf("COGVAULT_MIGRATION_SOURCE_ROLE_ARN=%q: want the ARN of a role in the source pool's account, e.g. arn:aws:iam::111122223333:role/cogvault-migration-source", r))
 	}
 	if a := e.LegacySubAttribute; a != "" && !strings.HasPrefix(a, "custom:") {
 		errs = append(errs, fmt.Errorf("COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE=%q: want a custom attribute of the target pool, e.g. custom:legacy_sub", a))

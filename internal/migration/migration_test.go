@@ -410,12 +410,20 @@ func TestFromEnv(t *testing.T) {
 	if !ok || err != nil || e.SourceRegion != "us-east-2" {
 		t.Errorf("region from the pool id: %+v %v %v", e, ok, err)
 	}
+	role := "arn:aws:iam::111122223333:role/path/cogvault-migration-source"
+	e, ok, err = migration.FromEnv(env("COGVAULT_MIGRATION_SOURCE_POOL_ID", "us-east-2_Abc123", "COGVAULT_MIGRATION_SOURCE_CLIENT_ID", "c1",
+		"COGVAULT_MIGRATION_SOURCE_ROLE_ARN", role), "eu-west-1")
+	if !ok || err != nil || e.SourceRoleARN != role {
+		t.Errorf("source role: %+v %v %v", e, ok, err)
+	}
 	for _, c := range []struct {
 		kv   []string
 		want string
 	}{
 		{[]string{"COGVAULT_MIGRATION_SOURCE_POOL_ID", "us-east-2_Abc123", "COGVAULT_MIGRATION_SOURCE_CLIENT_ID", "c1",
-			"COGVAULT_MIGRATION_SOURCE_ROLE_ARN", "arn:aws:iam::1:role/r"}, "not supported yet"},
+			"COGVAULT_MIGRATION_SOURCE_ROLE_ARN", "arn:aws:iam::1:role/r"}, "want the ARN of a role"},
+		{[]string{"COGVAULT_MIGRATION_SOURCE_POOL_ID", "us-east-2_Abc123", "COGVAULT_MIGRATION_SOURCE_CLIENT_ID", "c1",
+			"COGVAULT_MIGRATION_SOURCE_ROLE_ARN", "arn:aws:iam::111122223333:user/u"}, "COGVAULT_MIGRATION_SOURCE_ROLE_ARN="},
 		{[]string{"COGVAULT_MIGRATION_SOURCE_POOL_ID", "us-east-2_Abc123"}, "COGVAULT_MIGRATION_SOURCE_CLIENT_ID is not set"},
 		{[]string{"COGVAULT_MIGRATION_SOURCE_CLIENT_ID", "c1"}, "COGVAULT_MIGRATION_SOURCE_POOL_ID is not"},
 		{[]string{"COGVAULT_MIGRATION_SOURCE_POOL_ID", "pool", "COGVAULT_MIGRATION_SOURCE_CLIENT_ID", "c1"}, "want a user pool id"},
