@@ -106,12 +106,13 @@ func TestBootstrapMigratesAcrossAccounts(t *testing.T) {
 	w.sourceClient = w.newClient(t, w.source, types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth)
 	w.targetClient = w.newClient(t, w.target, types.ExplicitAuthFlowsTypeAllowUserPasswordAuth)
 	// Both triggers, as `cogvault migrate start` sets them (issue 15's
-	// contract); a fake that knows no PostAuthentication ignores it.
+	// contract): PostAuthentication adds the groups and writes the record.
 	if err := srv.SetLambdaConfig(w.target, map[string]string{cognitotest.TriggerUserMigration: e2eFunction, "PostAuthentication": e2eFunction}); err != nil {
 		t.Fatal(err)
 	}
+	repoDir := t.TempDir()
 	logs := startBootstrap(t, bin, rt, map[string]string{
-		"COGVAULT_REPO": t.TempDir(), "COGVAULT_POOL_ID": w.target,
+		"COGVAULT_REPO": repoDir, "COGVAULT_POOL_ID": w.target,
 		"COGVAULT_MIGRATION_SOURCE_POOL_ID": w.source, "COGVAULT_MIGRATION_SOURCE_CLIENT_ID": w.sourceClient,
 		"COGVAULT_MIGRATION_SOURCE_ROLE_ARN": sourceRole,
 		"AWS_REGION":                         "us-east-1", "AWS_ENDPOINT_URL": srv.URL, "AWS_ENDPOINT_URL_STS": sts.URL,
@@ -124,8 +125,15 @@ func TestBootstrapMigratesAcrossAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantGroups := w.groupsInBoth(t, "admins", "staff")
 	if err := w.signIn(rolePW); err != nil {
 		t.Fatalf("sign-in to the target with the source password through the bootstrap: %v\n%s", err, logs)
+	}
+	if got := w.groupsOf(t, w.target); !slices.Equal(got, wantGroups) {
+		t.Errorf("after the migrating sign-in the user is in target groups %v, want the source's %v (PostAuthentication)", got, wantGroups)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(repoDir, "migrations", w.target, "users", "*.json")); len(recs) != 1 {
+		t.Errorf("%d users/ records in the repository after one migration, want 1", len(recs))
 	}
 	got, err := w.api.AdminGetUser(context.Background(), &cip.AdminGetUserInput{UserPoolId: &w.target, Username: &w.user})
 	if err != nil {
@@ -260,4 +268,42 @@ func checkCallsAreGranted(t *testing.T, srv *cognitotest.Server, sts *ststest.Se
 			}
 		}
 	}
+}
+
+// groupsInBoth creates the groups in both pools (as `cogvault migrate start`
+// copies groups) and puts the source user w.user in them; it returns their
+// names, sorted.
+func (w *roleWorld) groupsInBoth(t *testing.T, names ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	for _, g := range names {
+		for _, pool := range []string{w.source, w.target} {
+			if _, err := w.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &pool, GroupName: &g}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &w.source, Username: &w.user, GroupName: &g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := w.groupsOf(t, w.source)
+	if len(want) != len(names) {
+		t.Fatalf("the source user is in groups %v, want %v", want, names)
+	}
+	return want
+}
+
+// groupsOf lists w.user's groups in pool, sorted.
+func (w *roleWorld) groupsOf(t *testing.T, pool string) []string {
+	t.Helper()
+	out, err := w.api.AdminListGroupsForUser(context.Background(), &cip.AdminListGroupsForUserInput{UserPoolId: &pool, Username: &w.user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range out.Groups {
+		names = append(names, aws.ToString(g.GroupName))
+	}
+	slices.Sort(names)
+	return names
 }
