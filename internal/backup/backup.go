@@ -818,6 +818,7 @@ func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (in
 			// chain again from its start; the seen set skips what it wrote.
 			b.warnRelist(true, "users", filter)
 			token, resumed = "", false
+			b.restart(st)
 			continue
 		}
 		if err != nil {
@@ -870,6 +871,14 @@ func (b *run) advance(st *Chain, next string) {
 	st.Token, st.TokenAt, st.Done = next, b.opts.Now().UTC(), next == ""
 }
 
+// restart records that a chain lists again from its start, so that a step
+// stopped before its first page does not offer the refused token again.
+func (b *run) restart(st *Chain) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st.Token, st.TokenAt, st.Relist = "", time.Time{}, true
+}
+
 // warnRelist says that a chain is listed again from its start.
 func (b *run) warnRelist(relist bool, what, chain string) {
 	if relist {
@@ -908,12 +917,16 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 	token, relist := b.startToken(st)
 	b.warnRelist(relist, "members", group)
 	resumed := token != ""
+	relist = relist || st.Relist
 	var skip map[string]bool
 	for !st.Done {
 		if b.stop() {
 			return ErrStopped
 		}
 		if relist && skip == nil {
+			b.mu.Lock()
+			st.Relist = true // until done, though the token moves on
+			b.mu.Unlock()
 			var err error
 			if skip, err = b.memberSeen(ctx, group); err != nil {
 				return err
@@ -924,6 +937,7 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 		if err != nil && resumed && cognito.IsInvalidParameter(err) {
 			b.warnRelist(true, "members", group)
 			token, resumed, relist = "", false, true
+			b.restart(st)
 			continue
 		}
 		if cognito.IsNotFound(err) {
@@ -935,12 +949,16 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 		}
 		resumed = false
 		b.stats.Pages.Add(1)
+		// A page is written whole, even when the step is cut meanwhile:
+		// its token is recorded only after it, and nothing else would
+		// drop the members of a page written twice.
+		wctx := context.WithoutCancel(ctx)
 		for _, u := range out.Users {
 			name := deref(u.Username)
 			if skip[name] {
 				continue
 			}
-			if err := w.write(ctx, snapshot.Membership{Group: group, Username: name}); err != nil {
+			if err := w.write(wctx, snapshot.Membership{Group: group, Username: name}); err != nil {
 				return err
 			}
 			b.stats.Memberships.Add(1)

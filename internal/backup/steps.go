@@ -85,6 +85,12 @@ type Chain struct {
 	// TokenAt.
 	Token   string    `json:"token,omitempty"`
 	TokenAt time.Time `json:"tokenAt,omitzero"`
+	// Relist: the chain is being listed again from its start, so what
+	// earlier steps wrote of it is skipped, in every step until it is done
+	// (a membership chain; users are skipped by the seen set anyway). The
+	// listing order is the service's, so no position says when the
+	// re-listing has passed what was written before.
+	Relist bool `json:"relist,omitempty"`
 }
 
 // Rereader reads back the data objects earlier steps wrote, checksums

@@ -122,10 +122,14 @@ func TestResumedChainWithAnExpiredTokenLosesNoUser(t *testing.T) {
 		ownAge  bool   // the backup's own clock says the token is too old
 		refused bool   // the service refuses the token
 		relist  string // what the warning names
+		pages   int    // list pages a step
 	}{
-		{name: "users refused", refused: true, relist: "users of"},
-		{name: "users too old", ownAge: true, relist: "users of"},
-		{name: "members refused", groups: 2, refused: true, relist: "members of"},
+		{name: "users refused", refused: true, relist: "users of", pages: 4},
+		{name: "users too old", ownAge: true, relist: "users of", pages: 4},
+		{name: "members refused", groups: 2, refused: true, relist: "members of", pages: 4},
+		// Fewer pages a step than a group has: the re-listing of a group
+		// spans steps, and still skips what the first step wrote.
+		{name: "members re-listed over steps", groups: 1, refused: true, relist: "members of", pages: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -147,7 +151,7 @@ func TestResumedChainWithAnExpiredTokenLosesNoUser(t *testing.T) {
 			}
 			// Once, after the first step: were every token expired, a chain
 			// longer than a step could never finish.
-			m, steps := e.stepped(t, opts, 4, func(step int) {
+			m, steps := e.stepped(t, opts, tc.pages, func(step int) {
 				if step == 1 {
 					mu.Lock()
 					skew += 2 * time.Hour
