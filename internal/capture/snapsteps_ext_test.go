@@ -11,7 +11,7 @@ import (
 func TestSnapshotStepRefusesAResumeItCannotContinue(t *testing.T) {
 	e := setup(t, 10)
 	for req, want := range map[string]string{
-		`{"action":"snapshot","resume":{"pool":"us-east-1_other","snapshot":"20261130T000000.000Z-00000000","steps":1}}`: "this function backs up",
+		`{"action":"snapshot","resume":{"pool":"us-east-1_other","snapshot":"20261130T000000.000Z-00000000","steps":1}}`:       "this function backs up",
 		`{"action":"snapshot","resume":{"pool":"` + e.pool.PoolID + `","snapshot":"20261130T000000.000Z-00000000","steps":1}}`: "no checkpoint",
 		`{"action":"snapshot","resume":{"steps":1}}`: `"resume" object`,
 	} {
