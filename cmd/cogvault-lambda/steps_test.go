@@ -321,6 +321,8 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 			orig := map[string]any{"action": "snapshot"}
 			req, steps := maps.Clone(orig), 0
 			var answers []byte
+			store, _ := storage.NewDir(dir)
+			stray := ""
 			for ; steps < 100; steps++ {
 				ans := invokeFresh(t, time.Second, req)
 				b, _ := json.Marshal(ans)
@@ -333,6 +335,14 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 				}
 				req = maps.Clone(orig)
 				req["resume"] = ans["resume"]
+				if steps == 0 {
+					// An attempt of the next step killed after writing a
+					// chunk, before storing its checkpoint.
+					stray = snapshot.DataKey(ans["snapshot"].(string), "users-s0002-deadbeef-000001.jsonl.zst")
+					if err := store.Put(context.Background(), stray, strings.NewReader("partial")); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if steps == 0 && expire {
 					mu.Lock()
 					skew = 2 * time.Hour
@@ -344,11 +354,17 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 			}
 			t.Logf("snapshot in %d steps", steps+1)
 
-			store, _ := storage.NewDir(dir)
 			r := repo.New(store)
 			m, err := r.Resolve(context.Background(), "latest", src.PoolID)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if _, err := store.Stat(context.Background(), stray); err == nil {
+				t.Fatalf("the stray chunk %s of a killed attempt is left under the finished snapshot", stray)
+			}
+			// The last step retried (its answer lost): the same snapshot, done.
+			if again := invokeFresh(t, time.Second, req); again["done"] != true || again["snapshot"] != m.ID {
+				t.Fatalf("the last step retried answered %v, want done with %s", again, m.ID)
 			}
 			if res, err := r.Verify(context.Background(), m); err != nil || !res.OK() {
 				t.Fatalf("the stepped snapshot does not verify: %v %+v", err, res)

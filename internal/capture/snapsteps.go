@@ -82,7 +82,7 @@ func (h *Handler) loadProgress(ctx context.Context, r *SnapshotResume) (*backup.
 		}
 	}
 	if newest == "" {
-		return nil, requestError{fmt.Errorf("snapshot request: resume: no checkpoint of snapshot %s of %s in the repository (finished, or never begun); send the request without resume to take a new snapshot", r.Snapshot, r.Pool)}
+		return nil, requestError{fmt.Errorf("snapshot request: resume: %w of snapshot %s of %s in the repository (never begun, or abandoned and pruned); send the request without resume to take a new snapshot", errNoCheckpoint, r.Snapshot, r.Pool)}
 	}
 	rc, err := h.cfg.Repo.GetCheckpoint(ctx, newest)
 	if err != nil {
@@ -98,6 +98,9 @@ func (h *Handler) loadProgress(ctx context.Context, r *SnapshotResume) (*backup.
 	}
 	return &p, nil
 }
+
+// errNoCheckpoint: a resumed snapshot has no checkpoint.
+var errNoCheckpoint = errors.New("no checkpoint")
 
 // saveProgress stores a stopped step's progress as the next checkpoint.
 func (h *Handler) saveProgress(ctx context.Context, p *backup.Progress) error {
@@ -135,6 +138,14 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	}
 	if resume != nil {
 		p, err := h.loadProgress(ctx, resume)
+		if errors.Is(err, errNoCheckpoint) {
+			// The last step finished (and removed its checkpoints) but its
+			// answer was lost, and the state machine retried it: answer
+			// again for the snapshot it wrote.
+			if m, merr := h.cfg.Repo.Manifest(ctx, resume.Snapshot); merr == nil && m.PoolID == resume.Pool {
+				return m, nil, nil
+			}
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -144,7 +155,7 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	stats := &backup.Stats{}
 	m, p, err := backup.RunStep(ctx, h.cfg.Cognito, h.cfg.Repo.Store, opts, stats)
 	if err == nil {
-		h.dropProgress(ctx, m.PoolID, m.ID)
+		h.dropProgress(ctx, m)
 		return m, nil, nil
 	}
 	if !errors.Is(err, backup.ErrStopped) {
@@ -166,11 +177,28 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	return nil, ans, err
 }
 
-// dropProgress removes a finished snapshot's checkpoints; what is left
-// (the delete refused) is only clutter, so it is logged, not failed.
-func (h *Handler) dropProgress(ctx context.Context, poolID, snapshotID string) {
-	if err := h.cfg.Repo.DeleteCheckpoints(ctx, SnapshotCheckpoint(poolID, snapshotID)); err != nil {
-		h.cfg.Log.Warn("the finished snapshot's checkpoints were not removed", "snapshot", snapshotID, "error", err.Error())
+// dropProgress removes a finished snapshot's checkpoints and the chunks
+// under its data that its manifest does not name (an attempt of a step
+// killed before it stored its checkpoint; nothing else would ever remove
+// them, as prune leaves the data of a snapshot with a manifest alone).
+// What is left (a delete refused) is only clutter: logged, not failed.
+func (h *Handler) dropProgress(ctx context.Context, m *snapshot.Manifest) {
+	err := h.cfg.Repo.DeleteCheckpoints(ctx, SnapshotCheckpoint(m.PoolID, m.ID))
+	named := map[string]bool{}
+	for _, o := range m.Objects {
+		named[snapshot.DataKey(m.ID, o.Name)] = true
+	}
+	for o, lerr := range h.cfg.Repo.Store.List(ctx, snapshot.DataKey(m.ID, "")) {
+		if lerr != nil {
+			err = errors.Join(err, lerr)
+			break
+		}
+		if !named[o.Key] {
+			err = errors.Join(err, h.cfg.Repo.Store.Delete(ctx, o.Key))
+		}
+	}
+	if err != nil {
+		h.cfg.Log.Warn("the finished snapshot's checkpoints or stray chunks were not all removed", "snapshot", m.ID, "error", err.Error())
 	}
 }
 
