@@ -254,6 +254,9 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 	}
 	defer lcancel()
 	failed := b.listAll(lctx, cancel, users, members)
+	if failed == nil && ctx.Err() != nil {
+		failed = ctx.Err() // cancelled by the caller: a failure, not a stop
+	}
 	if failed == nil && b.unfinished() {
 		failed = ErrStopped
 	}
