@@ -22,7 +22,7 @@ import (
 // the progress passing through JSON as it does through the repository, and
 // calls between(step) after each stopped step. It returns the manifest
 // and the number of steps.
-func (e *env) stepped(t *testing.T, opts backup.Options, pages int, between func(step int)) (*snapshot.Manifest, int) {
+func (e *env) stepped(t testing.TB, opts backup.Options, pages int, between func(step int)) (*snapshot.Manifest, int) {
 	t.Helper()
 	opts.PoolID, opts.Region, opts.ToolVersion = e.pool.PoolID, "us-east-1", "test"
 	opts.Reread = repo.New(e.store)
