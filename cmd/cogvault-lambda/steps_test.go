@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,4 +290,217 @@ func TestRestoreBegunOnAWSFinishesFromTheCLI(t *testing.T) {
 	if _, err := r.GetCheckpoint(context.Background(), restore.StateCheckpoint(target.PoolID, m.ID)+"submap.json"); err != nil {
 		t.Fatalf("the CLI left no sub mapping in the repository: %v", err)
 	}
+}
+
+// TestSnapshotInStepsFromFreshEnvironments runs the scheduled snapshot as
+// the state machine does: each invocation a new handler with an empty /tmp
+// and a deadline of a second, given the original request plus the
+// previous answer's "resume", until done. The snapshot verifies and holds
+// exactly the pool's users (by sub, with their attributes), groups and
+// memberships as the fake lists them, the same as a snapshot taken in one
+// invocation; no answer names a user, and no checkpoint is left. In the
+// second case the pagination tokens the first step leaves have expired
+// (the fake's token lifetime) by the time the next step runs.
+func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
+	for _, expire := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh tokens", true: "tokens expired between steps"}[expire], func(t *testing.T) {
+			var mu sync.Mutex
+			skew := time.Duration(0)
+			fake := cognitotest.Options{}
+			if expire {
+				fake.TokenLifetime = time.Hour
+				fake.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+			}
+			srv := cognitotest.NewTestServer(t, fake)
+			src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000, Groups: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			lambdaEnv(t, srv.URL, dir, src.PoolID)
+			orig := map[string]any{"action": "snapshot"}
+			req, steps := maps.Clone(orig), 0
+			var answers []byte
+			store, _ := storage.NewDir(dir)
+			stray := ""
+			for ; steps < 100; steps++ {
+				ans := invokeFresh(t, time.Second, req)
+				b, _ := json.Marshal(ans)
+				answers = append(answers, b...)
+				if ans["done"] == true {
+					break
+				}
+				if ans["done"] != false || ans["resume"] == nil {
+					t.Fatalf("step %d answered %s: want done false with a resume", steps, b)
+				}
+				req = maps.Clone(orig)
+				req["resume"] = ans["resume"]
+				if steps == 0 {
+					// An attempt of the next step killed after writing a
+					// chunk, before storing its checkpoint.
+					stray = snapshot.DataKey(ans["snapshot"].(string), "users-s0002-deadbeef-000001.jsonl.zst")
+					if err := store.Put(context.Background(), stray, strings.NewReader("partial")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if steps == 0 && expire {
+					mu.Lock()
+					skew = 2 * time.Hour
+					mu.Unlock()
+				}
+			}
+			if steps < 2 || steps == 100 {
+				t.Fatalf("%d steps: the test wants a snapshot that takes several steps and ends", steps+1)
+			}
+			t.Logf("snapshot in %d steps", steps+1)
+
+			r := repo.New(store)
+			m, err := r.Resolve(context.Background(), "latest", src.PoolID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Stat(context.Background(), stray); err == nil {
+				t.Fatalf("the stray chunk %s of a killed attempt is left under the finished snapshot", stray)
+			}
+			// The last step retried (its answer lost): the same snapshot, done.
+			if again := invokeFresh(t, time.Second, req); again["done"] != true || again["snapshot"] != m.ID {
+				t.Fatalf("the last step retried answered %v, want done with %s", again, m.ID)
+			}
+			if res, err := r.Verify(context.Background(), m); err != nil || !res.OK() {
+				t.Fatalf("the stepped snapshot does not verify: %v %+v", err, res)
+			}
+			got := snapView(t, r, m)
+			if want := poolView(t, fakeClient(srv.URL), src.PoolID); !reflect.DeepEqual(got, want) {
+				dup := map[string]int{}
+				for i := 1; i < len(got.members); i++ {
+					if got.members[i] == got.members[i-1] {
+						g, _, _ := strings.Cut(got.members[i], "|")
+						dup[g]++
+					}
+				}
+				t.Fatalf("the stepped snapshot differs from the pool: %d users, %d groups, %d memberships (duplicates by group %v); the pool has %d, %d, %d",
+					len(got.users), len(got.groups), len(got.members), dup, len(want.users), len(want.groups), len(want.members))
+			}
+			if int(m.Counts.Users) != len(got.users) || int(m.Counts.Memberships) != len(got.members) {
+				t.Fatalf("manifest counts %+v", m.Counts)
+			}
+			for _, u := range got.users {
+				if strings.Contains(string(answers), `"`+u.username+`"`) {
+					t.Fatalf("an answer names user %s", u.username)
+				}
+			}
+			if left, err := r.Checkpoints(context.Background(), "snapshot/"); err != nil || len(left) != 0 {
+				t.Fatalf("checkpoints left after the last step: %v %v", left, err)
+			}
+			// One invocation with time enough writes the same content.
+			if ans := invokeFresh(t, time.Minute, orig); ans["done"] != true {
+				t.Fatalf("a snapshot with a minute answered %v", ans)
+			}
+			whole, err := r.Resolve(context.Background(), "latest", src.PoolID)
+			if err != nil || whole.ID == m.ID {
+				t.Fatalf("second snapshot: %v", err)
+			}
+			if !reflect.DeepEqual(snapView(t, r, whole), got) {
+				t.Fatal("the stepped snapshot differs from one taken in one invocation")
+			}
+		})
+	}
+}
+
+type userView struct {
+	username, status string
+	enabled          bool
+	attrs            string
+}
+
+type poolContent struct {
+	users   map[string]userView // by sub
+	groups  []string
+	members []string
+}
+
+// poolView lists the pool through the SDK's own paginators, the oracle.
+func poolView(t *testing.T, api *cip.Client, pool string) poolContent {
+	t.Helper()
+	ctx := context.Background()
+	pc := poolContent{users: map[string]userView{}}
+	p := cip.NewListUsersPaginator(api, &cip.ListUsersInput{UserPoolId: &pool})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Users {
+			var attrs []string
+			sub := ""
+			for _, a := range u.Attributes {
+				attrs = append(attrs, aws.ToString(a.Name)+"="+aws.ToString(a.Value))
+				if aws.ToString(a.Name) == "sub" {
+					sub = aws.ToString(a.Value)
+				}
+			}
+			slices.Sort(attrs)
+			pc.users[sub] = userView{aws.ToString(u.Username), string(u.UserStatus), u.Enabled, strings.Join(attrs, "\n")}
+		}
+	}
+	gp := cip.NewListGroupsPaginator(api, &cip.ListGroupsInput{UserPoolId: &pool})
+	for gp.HasMorePages() {
+		page, err := gp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range page.Groups {
+			pc.groups = append(pc.groups, aws.ToString(g.GroupName))
+			mp := cip.NewListUsersInGroupPaginator(api, &cip.ListUsersInGroupInput{UserPoolId: &pool, GroupName: g.GroupName})
+			for mp.HasMorePages() {
+				mpage, err := mp.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range mpage.Users {
+					pc.members = append(pc.members, aws.ToString(g.GroupName)+"|"+aws.ToString(u.Username))
+				}
+			}
+		}
+	}
+	slices.Sort(pc.groups)
+	slices.Sort(pc.members)
+	return pc
+}
+
+// snapView reads a snapshot as poolView reads the pool; a user twice fails.
+func snapView(t *testing.T, r *repo.Repo, m *snapshot.Manifest) poolContent {
+	t.Helper()
+	ctx := context.Background()
+	pc := poolContent{users: map[string]userView{}}
+	for u, err := range r.Users(ctx, m) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := pc.users[u.Sub]; dup {
+			t.Fatalf("user %s is twice in snapshot %s", u.Sub, m.ID)
+		}
+		var attrs []string
+		for _, a := range u.Attributes {
+			attrs = append(attrs, a.Name+"="+a.Value)
+		}
+		slices.Sort(attrs)
+		pc.users[u.Sub] = userView{u.Username, u.Status, u.Enabled, strings.Join(attrs, "\n")}
+	}
+	cfg, err := r.Pool(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range cfg.Groups {
+		pc.groups = append(pc.groups, g.Name)
+	}
+	for mm, err := range r.Memberships(ctx, m) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.members = append(pc.members, mm.Group+"|"+mm.Username)
+	}
+	slices.Sort(pc.groups)
+	slices.Sort(pc.members)
+	return pc
 }

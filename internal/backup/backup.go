@@ -108,6 +108,18 @@ type Options struct {
 	// stop it (a refused shard filter, a refused optional read). The message
 	// names operations and counts, never attribute values. nil discards.
 	Warn func(msg string)
+	// Stop, when set, is asked before each list page: true ends the run at
+	// a page boundary, every chunk closed, with ErrStopped and the Progress
+	// the next step continues from (RunStep, steps.go).
+	Stop func() bool
+	// Cut, when set, abandons list calls still in flight then (waiting out
+	// throttling), as a stop would end them, so that the step's objects are
+	// closed before its caller's deadline.
+	Cut time.Time
+	// Resume continues the backup an earlier step stopped; Reread reads
+	// back what earlier steps wrote (needed with Resume).
+	Resume *Progress
+	Reread Rereader
 }
 
 // Stats counts progress; every field is safe to read while Run works.
@@ -118,6 +130,7 @@ type Stats struct {
 	Memberships   atomic.Int64
 	Duplicates    atomic.Int64 // users a chain returned more than once, dropped
 	Chains        atomic.Int64 // token chains finished
+	Pages         atomic.Int64 // list pages read (by this step)
 }
 
 // ErrInterrupted wraps the cause when a backup stops before its manifest is
@@ -127,8 +140,16 @@ var ErrInterrupted = errors.New("no snapshot was written")
 
 // Run backs up the pool into store and returns the manifest it wrote.
 func Run(ctx context.Context, api API, store Store, opts Options, stats *Stats) (*snapshot.Manifest, error) {
+	m, _, err := RunStep(ctx, api, store, opts, stats)
+	return m, err
+}
+
+// RunStep is Run for a backup in steps: when Options.Stop ends it, it
+// returns ErrStopped and the progress to give the next step as
+// Options.Resume; the last step returns the manifest.
+func RunStep(ctx context.Context, api API, store Store, opts Options, stats *Stats) (*snapshot.Manifest, *Progress, error) {
 	if opts.PoolID == "" {
-		return nil, errors.New("backup: no pool id given")
+		return nil, nil, errors.New("backup: no pool id given")
 	}
 	if stats == nil {
 		stats = &Stats{}
@@ -148,18 +169,42 @@ func Run(ctx context.Context, api API, store Store, opts Options, stats *Stats) 
 	if opts.Warn == nil {
 		opts.Warn = func(string) {}
 	}
+	prog, err := newProgress(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &run{api: api, store: store, opts: opts, stats: stats, id: prog.Snapshot, seen: newSubSet(), prog: prog}
+	m, err := b.run(ctx, prog.Start)
+	if errors.Is(err, ErrStopped) {
+		return nil, prog, err
+	}
+	if err != nil {
+		b.cleanup()
+		return nil, nil, fmt.Errorf("%w: snapshot %s of %s: %w", ErrInterrupted, b.id, opts.PoolID, err)
+	}
+	return m, nil, nil
+}
+
+// newProgress is the progress this run starts from: the resumed one, one
+// step on, or a new snapshot's.
+func newProgress(opts Options) (*Progress, error) {
+	if p := opts.Resume; p != nil {
+		if err := p.check(opts.PoolID); err != nil {
+			return nil, err
+		}
+		if opts.Reread == nil {
+			return nil, errors.New("backup: resuming needs Options.Reread")
+		}
+		p.Steps++
+		return p, nil
+	}
 	start := opts.Now().UTC()
 	id, err := snapshot.NewID(start, opts.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("backup: new snapshot id: %w", err)
 	}
-	b := &run{api: api, store: store, opts: opts, stats: stats, id: id, seen: newSubSet()}
-	m, err := b.run(ctx, start)
-	if err != nil {
-		b.cleanup()
-		return nil, fmt.Errorf("%w: snapshot %s of %s: %w", ErrInterrupted, id, opts.PoolID, err)
-	}
-	return m, nil
+	return &Progress{Version: progressVersion, PoolID: opts.PoolID, Snapshot: id, Start: start, Steps: 1,
+		Chains: map[string]*Chain{}, Members: map[string]*Chain{}}, nil
 }
 
 type run struct {
@@ -181,12 +226,66 @@ type run struct {
 	gaps      []snapshot.Gap // what could not be read (guarded by mu)
 	unsharded sync.Once      // the single-chain fallback, run at most once
 	fellBack  atomic.Bool    // a shard filter was refused: shards are moot
+
+	prog    *Progress   // where the backup stands; chains guarded by mu
+	stopped atomic.Bool // Options.Stop ended this step
 }
 
 func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	poolObj, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users, err := b.newWriter(ctx, snapshot.KindUsers)
+	if err != nil {
+		return nil, err
+	}
+	members, err := b.newWriter(ctx, snapshot.KindMembers)
+	if err != nil {
+		return nil, err
+	}
+	// List calls run under lctx, which Options.Cut ends; the chunk streams
+	// under ctx, so that a cut step still closes what it wrote.
+	lctx, lcancel := ctx, context.CancelFunc(func() {})
+	if !b.opts.Cut.IsZero() {
+		lctx, lcancel = context.WithDeadlineCause(ctx, b.opts.Cut, errCut)
+	}
+	defer lcancel()
+	failed := b.listAll(lctx, cancel, users, members)
+	if failed == nil && ctx.Err() != nil {
+		failed = ctx.Err() // cancelled by the caller: a failure, not a stop
+	}
+	if failed == nil && b.unfinished() {
+		failed = ErrStopped
+	}
+	if failed != nil && !errors.Is(failed, ErrStopped) {
+		// Abandon the chunks in progress: they must never be stored.
+		users.abort(failed)
+		members.abort(failed)
+		return nil, failed
+	}
+	userObjs, uerr := users.close()
+	memberObjs, merr := members.close()
+	if err := errors.Join(uerr, merr); err != nil {
+		return nil, err
+	}
+	if failed != nil {
+		b.stepOver(poolObj, userObjs, memberObjs)
+		return nil, ErrStopped
+	}
+	objs := append(slices.Clone(b.prog.Objects), poolObj...)
+	return b.commit(ctx, start, b.prog.PoolName, int64(len(b.prog.Members)), objs, userObjs, memberObjs)
+}
 
+// begin reads and writes the pool configuration in a backup's first step
+// and notes its groups; a resumed step takes up the earlier ones' progress
+// instead.
+func (b *run) begin(ctx context.Context) ([]snapshot.ObjectInfo, error) {
+	if b.opts.Resume != nil {
+		return nil, b.resume(ctx)
+	}
 	poolCfg, poolName, err := b.poolConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -195,10 +294,27 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 	if err != nil {
 		return nil, fmt.Errorf("write pool configuration: %w", err)
 	}
+	b.prog.PoolName = poolName
+	for _, g := range poolCfg.Groups {
+		b.prog.Members[g.Name] = &Chain{}
+	}
+	for _, f := range b.opts.Filters {
+		b.prog.Chains[f] = &Chain{}
+	}
+	return poolObj, nil
+}
 
-	users := b.newWriter(ctx, snapshot.KindUsers)
-	members := b.newWriter(ctx, snapshot.KindMembers)
-
+// listAll runs the membership and user chains left on the workers and
+// returns the first failure (nil when every chain finished or stopped).
+// A stop is not a failure: the other chains end at their next page.
+func (b *run) listAll(ctx context.Context, cancel context.CancelFunc, users, members *recordWriter) error {
+	var all []func() error
+	for _, g := range b.groupsLeft() {
+		all = append(all, func() error { return b.listMembers(ctx, g, members) })
+	}
+	for _, f := range b.userFilters() {
+		all = append(all, func() error { return b.listUsers(ctx, f, users) })
+	}
 	jobs := make(chan func() error)
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
@@ -214,7 +330,7 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		go func() {
 			defer wg.Done()
 			for job := range jobs {
-				if err := job(); err != nil {
+				if err := job(); err != nil && !b.cutShort(ctx, err) {
 					fail(err)
 				}
 			}
@@ -224,16 +340,7 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 	// so the pool of workers stays busy to the end.
 	go func() {
 		defer close(jobs)
-		for _, g := range poolCfg.Groups {
-			job := func() error { return b.listMembers(ctx, g.Name, members) }
-			select {
-			case jobs <- job:
-			case <-ctx.Done():
-				return
-			}
-		}
-		for _, f := range b.opts.Filters {
-			job := func() error { return b.listUsers(ctx, f, users) }
+		for _, job := range all {
 			select {
 			case jobs <- job:
 			case <-ctx.Done():
@@ -242,25 +349,42 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		}
 	}()
 	wg.Wait()
-	var failed error
 	select {
-	case failed = <-errc:
+	case err := <-errc:
+		return err
 	default:
-		failed = ctx.Err()
+		return nil
 	}
-	if failed != nil {
-		// Abandon the chunks in progress: they must never be stored.
-		users.abort(failed)
-		members.abort(failed)
-		return nil, failed
-	}
-	userObjs, uerr := users.close()
-	memberObjs, merr := members.close()
-	if err := errors.Join(uerr, merr); err != nil {
-		return nil, err
-	}
+}
 
-	return b.commit(ctx, start, poolName, int64(len(poolCfg.Groups)), poolObj, userObjs, memberObjs)
+// cutShort says whether a chain's error is this step ending (Stop, or Cut
+// abandoning a call in flight) rather than a failure.
+func (b *run) cutShort(ctx context.Context, err error) bool {
+	return errors.Is(err, ErrStopped) || errors.Is(context.Cause(ctx), errCut)
+}
+
+// errCut is the cause of the list context's end at Options.Cut.
+var errCut = errors.New("the step's time is up")
+
+// unfinished says whether a chain is left for another step.
+func (b *run) unfinished() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.prog.Members {
+		if !c.Done {
+			return true
+		}
+	}
+	if b.prog.FellBack || b.fellBack.Load() {
+		c := b.prog.Chains[""]
+		return c == nil || !c.Done
+	}
+	for _, f := range b.opts.Filters {
+		if c := b.prog.Chains[f]; c == nil || !c.Done {
+			return true
+		}
+	}
+	return false
 }
 
 // commit writes the manifest, last: a snapshot exists only once it does.
@@ -673,34 +797,104 @@ func (b *run) fallBack(ctx context.Context, filter string, refused error, w *rec
 	return err
 }
 
-// listChain writes the users of one chain it has not seen yet and returns
-// how many users the chain returned.
+// listChain writes the users of one chain it has not seen yet, page by
+// page from where earlier steps left it, and returns how many users the
+// chain returned in this step. Its position advances only after a page is
+// written, so a stop or a cut never skips a user.
 func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (int, error) {
-	n := 0
-	for u, err := range cognito.Users(ctx, b.api, b.opts.PoolID, filter) {
-		if err != nil {
-			return n, err
+	st := b.chain(filter)
+	in := &cip.ListUsersInput{UserPoolId: &b.opts.PoolID, Limit: ptr(int32(cognito.MaxPageSize))}
+	if filter != "" {
+		in.Filter = &filter
+	}
+	token, relist := b.startToken(st)
+	b.warnRelist(relist, "users", filter)
+	resumed, n := token != "", 0
+	for !st.Done {
+		if b.stop() {
+			return n, ErrStopped
 		}
-		n++
-		rec, err := UserRecord(u)
-		if err != nil {
-			return n, fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
-		}
-		if !b.seen.add(rec.Sub) {
-			b.stats.Duplicates.Add(1)
+		in.PaginationToken = optional(token)
+		out, err := b.api.ListUsers(ctx, in)
+		if err != nil && resumed && cognito.IsInvalidParameter(err) {
+			// The token of an earlier step is refused (expired): list the
+			// chain again from its start; the seen set skips what it wrote.
+			b.warnRelist(true, "users", filter)
+			token, resumed = "", false
+			b.restart(st)
 			continue
 		}
-		if b.opts.MFA {
-			if err := b.addMFA(ctx, &rec); err != nil {
+		if err != nil {
+			return n, fmt.Errorf("list users of %s (filter %q): %w", b.opts.PoolID, filter, err)
+		}
+		resumed = false
+		b.stats.Pages.Add(1)
+		for _, u := range out.Users {
+			n++
+			if err := b.writeUser(ctx, u, w); err != nil {
 				return n, err
 			}
 		}
-		if err := w.write(ctx, rec); err != nil {
-			return n, err
+		next := deref(out.PaginationToken)
+		if next != "" && next == token {
+			return n, fmt.Errorf("list users of %s: the service returned the same pagination token twice; stopping to avoid an endless loop", b.opts.PoolID)
 		}
-		b.stats.Users.Add(1)
+		token = next
+		b.advance(st, next)
 	}
 	return n, nil
+}
+
+// writeUser writes one listed user unless it was written already.
+func (b *run) writeUser(ctx context.Context, u types.UserType, w *recordWriter) error {
+	rec, err := UserRecord(u)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
+	}
+	if !b.seen.add(rec.Sub) {
+		b.stats.Duplicates.Add(1)
+		return nil
+	}
+	if b.opts.MFA {
+		if err := b.addMFA(ctx, &rec); err != nil {
+			return err
+		}
+	}
+	if err := w.write(ctx, rec); err != nil {
+		return err
+	}
+	b.stats.Users.Add(1)
+	return nil
+}
+
+// advance records a chain's next token (none: the chain is done).
+func (b *run) advance(st *Chain, next string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st.Token, st.TokenAt, st.Done = next, b.opts.Now().UTC(), next == ""
+}
+
+// restart records that a chain lists again from its start, so that a step
+// stopped before its first page does not offer the refused token again.
+func (b *run) restart(st *Chain) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st.Token, st.TokenAt, st.Relist = "", time.Time{}, true
+}
+
+// warnRelist says that a chain is listed again from its start.
+func (b *run) warnRelist(relist bool, what, chain string) {
+	if relist {
+		b.opts.Warn(fmt.Sprintf("%s of %s, chain %q: the pagination token of an earlier step is too old or was refused; listing the chain again from its start (what earlier steps wrote is skipped)",
+			what, b.opts.PoolID, chain))
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (b *run) addMFA(ctx context.Context, rec *snapshot.User) error {
@@ -715,18 +909,65 @@ func (b *run) addMFA(ctx context.Context, rec *snapshot.User) error {
 	return nil
 }
 
+// listMembers writes the members of one group, page by page from where
+// earlier steps left it. A group listed again from its start (its token
+// too old or refused) skips the members earlier steps wrote.
 func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) error {
-	for u, err := range cognito.GroupMembers(ctx, b.api, b.opts.PoolID, group) {
-		if err != nil {
-			if cognito.IsNotFound(err) {
-				return nil // the group was deleted during the backup
+	b.mu.Lock()
+	st := b.prog.Members[group]
+	b.mu.Unlock()
+	in := &cip.ListUsersInGroupInput{UserPoolId: &b.opts.PoolID, GroupName: &group, Limit: ptr(int32(cognito.MaxPageSize))}
+	token, relist := b.startToken(st)
+	b.warnRelist(relist, "members", group)
+	resumed := token != ""
+	relist = relist || st.Relist
+	var skip map[string]bool
+	for !st.Done {
+		if b.stop() {
+			return ErrStopped
+		}
+		if relist && skip == nil {
+			b.mu.Lock()
+			st.Relist = true // until done, though the token moves on
+			b.mu.Unlock()
+			var err error
+			if skip, err = b.memberSeen(ctx, group); err != nil {
+				return err
 			}
-			return err
 		}
-		if err := w.write(ctx, snapshot.Membership{Group: group, Username: deref(u.Username)}); err != nil {
-			return err
+		in.NextToken = optional(token)
+		out, err := b.api.ListUsersInGroup(ctx, in)
+		if err != nil && resumed && cognito.IsInvalidParameter(err) {
+			b.warnRelist(true, "members", group)
+			token, resumed, relist = "", false, true
+			b.restart(st)
+			continue
 		}
-		b.stats.Memberships.Add(1)
+		if cognito.IsNotFound(err) {
+			b.advance(st, "") // the group was deleted during the backup
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("list members of group %q in %s: %w", group, b.opts.PoolID, err)
+		}
+		resumed = false
+		b.stats.Pages.Add(1)
+		// A page is written whole, even when the step is cut meanwhile:
+		// its token is recorded only after it, and nothing else would
+		// drop the members of a page written twice.
+		wctx := context.WithoutCancel(ctx)
+		for _, u := range out.Users {
+			name := deref(u.Username)
+			if skip[name] {
+				continue
+			}
+			if err := w.write(wctx, snapshot.Membership{Group: group, Username: name}); err != nil {
+				return err
+			}
+			b.stats.Memberships.Add(1)
+		}
+		token = deref(out.NextToken)
+		b.advance(st, token)
 	}
 	b.stats.Chains.Add(1)
 	return nil

@@ -254,7 +254,7 @@ func TestVerifyNamesEveryDamagedObject(t *testing.T) {
 	}
 }
 
-func manifests(t *testing.T, s storage.Store) []string {
+func manifests(t testing.TB, s storage.Store) []string {
 	t.Helper()
 	var keys []string
 	for o, err := range s.List(ctx, "") {

@@ -59,8 +59,14 @@ func (b *run) writeRecords(ctx context.Context, start time.Time, recs Records) (
 	if err != nil {
 		return nil, fmt.Errorf("write pool configuration: %w", err)
 	}
-	users := b.newWriter(ctx, snapshot.KindUsers)
-	members := b.newWriter(ctx, snapshot.KindMembers)
+	users, err := b.newWriter(ctx, snapshot.KindUsers)
+	if err != nil {
+		return nil, err
+	}
+	members, err := b.newWriter(ctx, snapshot.KindMembers)
+	if err != nil {
+		return nil, err
+	}
 	fail := func(err error) (*snapshot.Manifest, error) {
 		users.abort(err)
 		members.abort(err)

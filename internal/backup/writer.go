@@ -20,12 +20,17 @@ type recordWriter struct {
 	err error
 }
 
-func (b *run) newWriter(ctx context.Context, kind string) *recordWriter {
+func (b *run) newWriter(ctx context.Context, kind string) (*recordWriter, error) {
+	name, err := b.chunkNamer(kind)
+	if err != nil {
+		return nil, err
+	}
 	return &recordWriter{w: snapshot.NewChunkWriter(snapshot.ChunkWriterOptions{
 		Kind:       kind,
 		MaxRecords: b.opts.ChunkRecords,
+		Name:       name,
 		Create:     func(name string) (io.WriteCloser, error) { return b.create(ctx, name) },
-	})}
+	})}, nil
 }
 
 func (w *recordWriter) write(ctx context.Context, v any) error {

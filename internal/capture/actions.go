@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/cogvault/cogvault/internal/backup"
 	"github.com/cogvault/cogvault/internal/pitr"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
@@ -17,10 +16,9 @@ import (
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
-// SnapshotResult is what the scheduled action returns.
+// SnapshotResult is what the last step of the scheduled action returns
+// (the steps before it answer snapshotStepAnswer, snapsteps.go).
 type SnapshotResult struct {
-	// Done is always true: a snapshot runs in one invocation (the step
-	// interface's answer, steps.go).
 	Done     bool            `json:"done"`
 	Snapshot string          `json:"snapshot"`
 	Counts   snapshot.Counts `json:"counts"`
@@ -36,17 +34,28 @@ type SnapshotResult struct {
 	Decisions  []snapshot.Decision `json:"-"`
 }
 
-// snapshot takes a full snapshot, then applies the retention policy to
-// this pool's snapshots and prunes.
-func (h *Handler) snapshot(ctx context.Context) (json.RawMessage, error) {
+// snapshot takes a full snapshot, in steps (snapsteps.go), then, in the
+// last step, applies the retention policy to this pool's snapshots and
+// prunes. raw is the request (or the scheduled event): only its "resume"
+// is read.
+func (h *Handler) snapshot(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	start := h.cfg.Now()
-	m, err := backup.Run(ctx, h.cfg.Cognito, h.cfg.Repo.Store, backup.Options{
-		PoolID: h.cfg.PoolID, Region: h.cfg.Region, ToolVersion: h.cfg.ToolVersion, Now: h.cfg.Now, Rand: h.cfg.Rand,
-		Warn: func(msg string) { h.cfg.Log.Warn(msg) },
-	}, nil)
+	var req struct {
+		Resume *SnapshotResume `json:"resume"`
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, requestError{fmt.Errorf("snapshot request: %w (fields: action, resume)", err)}
+	}
+	if err := req.Resume.check(h.cfg.PoolID); err != nil {
+		return nil, requestError{err}
+	}
+	m, ans, err := h.snapshotStep(ctx, req.Resume)
 	if err != nil {
 		h.metric("SnapshotFailures", 1)
 		return nil, err
+	}
+	if m == nil {
+		return ans, nil
 	}
 	res := SnapshotResult{Done: true, Snapshot: m.ID, Counts: m.Counts, Incomplete: m.Incomplete, Forgotten: []string{}, Manifest: m}
 	h.cfg.Log.Info("snapshot written", "snapshot", m.ID, "users", m.Counts.Users, "groups", m.Counts.Groups)

@@ -172,7 +172,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (json.RawMe
 	case cloudTrailDetailTypes[s.DetailType] && s.Source == "aws.cognito-idp":
 		return nil, h.cloudTrail(ctx, event)
 	case s.DetailType == "Scheduled Event" || s.Action == "snapshot":
-		out, err := h.snapshot(ctx)
+		out, err := h.snapshot(ctx, event)
 		return out, h.redact("snapshot", err)
 	case s.Action == "restore":
 		out, err := h.restore(ctx, event)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -244,5 +245,35 @@ func TestListUsersFilterErrors(t *testing.T) {
 	got := listAll(t, c, pool, `name = "Dwayne \"The Rock\" J"`)
 	if len(got) != 1 || aws.ToString(got[0].Username) != "quoted" {
 		t.Fatalf("escaped filter returned %d users", len(got))
+	}
+}
+
+// TestTokenLifetime: with Options.TokenLifetime a pagination token older
+// than that is refused as an invalid marker (ListUsers and ListUsersInGroup
+// alike); a fresh one still pages on.
+func TestTokenLifetime(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, pool := startFake(t, cognitotest.Options{NoQuotas: true, Now: clock, TokenLifetime: time.Hour}, 130, 1)
+	c := newClient(srv)
+	in := &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)}
+	out, err := c.ListUsers(ctx, in)
+	if err != nil || out.PaginationToken == nil {
+		t.Fatalf("first page: %v", err)
+	}
+	in.PaginationToken = out.PaginationToken
+	mu.Lock()
+	now = now.Add(59 * time.Minute)
+	mu.Unlock()
+	if _, err := c.ListUsers(ctx, in); err != nil {
+		t.Fatalf("a token within its lifetime was refused: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	var ae smithy.APIError
+	if _, err := c.ListUsers(ctx, in); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" {
+		t.Fatalf("a token past its lifetime: %v, want InvalidParameterException", err)
 	}
 }

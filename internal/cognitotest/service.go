@@ -44,6 +44,11 @@ type Options struct {
 	LambdaEndpoint string
 	// LambdaClient makes those calls (default http.DefaultClient).
 	LambdaClient *http.Client
+	// TokenLifetime, when positive, refuses a pagination token older than
+	// this (by Now) as an invalid marker (token.go). Cognito does not
+	// publish a lifetime (facts §23: UNCONFIRMED), so by default tokens
+	// never expire; tests set it to show that a client survives expiry.
+	TokenLifetime time.Duration
 }
 
 // Service is the fake cognito-idp service. It implements http.Handler.

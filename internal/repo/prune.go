@@ -137,6 +137,9 @@ func (r *Repo) pruneData(ctx context.Context, exists map[string]bool, cutoff tim
 	if err != nil {
 		return err
 	}
+	if err := r.snapshotCheckpoints(ctx, orphans); err != nil {
+		return err
+	}
 	var doomed []string
 	for _, id := range slices.Sorted(maps.Keys(orphans)) {
 		o := orphans[id]
@@ -151,6 +154,7 @@ func (r *Repo) pruneData(ctx context.Context, exists map[string]bool, cutoff tim
 			rep.DataObjects-- // the marker is not data
 		}
 		rep.DataBytes += o.bytes
+		doomed = append(doomed, o.checkpoints...)
 		doomed = append(doomed, o.keys...)
 	}
 	sort.Strings(rep.Snapshots)
@@ -203,6 +207,33 @@ type orphan struct {
 	forgotten bool      // Forget left its marker
 	keys      []string  // the marker last, so a failed prune can be rerun
 	bytes     int64
+	// checkpoints are a snapshot in steps' progress: removed with its data,
+	// as no step can continue without them.
+	checkpoints []string
+}
+
+// snapshotCheckpoints counts the progress checkpoints of a snapshot in
+// steps (checkpoints/snapshot/<pool>/<id>/, written by each step) as
+// activity of its unfinished data: a long snapshot whose data objects
+// are old but whose last step is recent is still running, and its data
+// stay until the grace period passes after its last step.
+func (r *Repo) snapshotCheckpoints(ctx context.Context, orphans map[string]*orphan) error {
+	prefix := CheckpointPrefix + "snapshot/"
+	for o, err := range r.Store.List(ctx, prefix) {
+		if err != nil {
+			return fmt.Errorf("list %s in %s: %w", prefix, r.Store, err)
+		}
+		parts := strings.Split(strings.TrimPrefix(o.Key, prefix), "/") // <pool>/<id>/<name>
+		if len(parts) != 3 || orphans[parts[1]] == nil {
+			continue
+		}
+		g := orphans[parts[1]]
+		if o.ModTime.After(g.newest) {
+			g.newest = o.ModTime
+		}
+		g.checkpoints = append(g.checkpoints, o.Key)
+	}
+	return nil
 }
 
 // orphans lists the data of ids without a manifest, by id.

@@ -204,3 +204,44 @@ func TestPruneForgottenAtOnceUnfinishedAfterGrace(t *testing.T) {
 		t.Error("a negative grace period was accepted")
 	}
 }
+
+// TestPruneKeepsDataOfASnapshotStillInSteps: the data of a snapshot in
+// steps whose objects are older than the grace period stay while its last
+// step's checkpoint is within it; once that is old too, data and
+// checkpoints go together.
+func TestPruneKeepsDataOfASnapshotStillInSteps(t *testing.T) {
+	root := t.TempDir()
+	s, _ := storage.NewDir(root)
+	r := repo.New(s)
+	now := time.Now().UTC()
+	old := now.Add(-72 * time.Hour)
+	id, _ := snapshot.NewID(old, strings.NewReader("steps"))
+	data := snapshot.DataKey(id, "users-s0001-00000000-000001.jsonl.zst")
+	if err := s.Put(ctx, data, strings.NewReader("data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(root, data), old, old); err != nil {
+		t.Fatal(err)
+	}
+	cp := "snapshot/us-east-1_A/" + id + "/step-000007.json"
+	if err := r.PutCheckpoint(ctx, cp, strings.NewReader("{}")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Snapshots) != 0 || !slices.Equal(rep.Young, []string{id}) {
+		t.Fatalf("prune: %+v; want the data of %s left alone: its last step is recent", rep, id)
+	}
+	rep, err = r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace, Now: func() time.Time { return now.Add(48 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Snapshots, []string{id}) {
+		t.Fatalf("prune two days later: %+v; want %s's data removed", rep, id)
+	}
+	if left := keys(t, s, ""); len(left) != 0 {
+		t.Fatalf("left after pruning an abandoned snapshot in steps: %v", left)
+	}
+}

@@ -1,0 +1,181 @@
+package backup_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cogvault/cogvault/internal/awsx"
+	"github.com/cogvault/cogvault/internal/backup"
+	"github.com/cogvault/cogvault/internal/cognitotest"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// stepped runs a backup in steps that each read at most pages list pages,
+// the progress passing through JSON as it does through the repository, and
+// calls between(step) after each stopped step. It returns the manifest
+// and the number of steps.
+func (e *env) stepped(t testing.TB, opts backup.Options, pages int, between func(step int)) (*snapshot.Manifest, int) {
+	t.Helper()
+	opts.PoolID, opts.Region, opts.ToolVersion = e.pool.PoolID, "us-east-1", "test"
+	opts.Reread = repo.New(e.store)
+	var resume *backup.Progress
+	for step := 1; step < 500; step++ {
+		var calls atomic.Int64
+		opts.Stop = func() bool { return calls.Add(1) > int64(pages) }
+		opts.Resume = resume
+		m, p, err := backup.RunStep(ctx, e.api, e.store, opts, &backup.Stats{})
+		if err == nil {
+			return m, step
+		}
+		if !errors.Is(err, backup.ErrStopped) || p == nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if keys := manifests(t, e.store); strings.Contains(strings.Join(keys, " "), snapshot.ManifestPrefix) {
+			t.Fatalf("step %d stopped and a manifest exists: the manifest is written last", step)
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resume = new(backup.Progress)
+		if err := json.Unmarshal(b, resume); err != nil {
+			t.Fatal(err)
+		}
+		if between != nil {
+			between(step)
+		}
+	}
+	t.Fatal("the backup never finished")
+	return nil, 0
+}
+
+// sameAsPool is the oracle: the snapshot holds exactly the users (by sub,
+// with username, status, enabled and attributes), groups and memberships
+// the fake's own listing shows, each once, and verifies.
+func sameAsPool(t *testing.T, e *env, m *snapshot.Manifest) {
+	t.Helper()
+	r := repo.New(e.store)
+	wantU, wantG, wantM := live(t, e)
+	gotU, gotG, gotM := fromSnapshot(t, r, m)
+	if d := cmp.Diff(wantU, gotU); d != "" {
+		t.Fatalf("users differ from the pool (-pool +snapshot):\n%s", d)
+	}
+	if d := cmp.Diff(wantG, gotG); d != "" {
+		t.Fatalf("groups differ (-pool +snapshot):\n%s", d)
+	}
+	if d := cmp.Diff(wantM, gotM); d != "" {
+		t.Fatalf("memberships differ (-pool +snapshot):\n%s", d)
+	}
+	if m.Counts.Users != int64(len(wantU)) || m.Counts.Memberships != int64(len(wantM)) || m.Counts.Groups != int64(len(wantG)) {
+		t.Fatalf("manifest counts %+v, the pool has %d users, %d groups, %d memberships", m.Counts, len(wantU), len(wantG), len(wantM))
+	}
+	res, err := r.Verify(ctx, m)
+	if err != nil || !res.OK() {
+		t.Fatalf("verify: %v %+v", err, res)
+	}
+}
+
+// TestBackupInStepsMatchesThePool: a backup stopped every few pages and
+// resumed from its progress (JSON, a fresh run each time) writes the same
+// snapshot as the pool's own listing, whether its chains are sharded or
+// one long chain, and the same users as an unstepped backup.
+func TestBackupInStepsMatchesThePool(t *testing.T) {
+	for name, filters := range map[string][]string{"sharded": nil, "one chain": {""}} {
+		t.Run(name, func(t *testing.T) {
+			e := setup(t, cognitotest.Options{NoQuotas: true}, 400, 3, awsx.Options{})
+			m, steps := e.stepped(t, backup.Options{Filters: filters, Workers: 4}, 3, nil)
+			if steps < 3 {
+				t.Fatalf("%d steps: the test wants a backup cut several times", steps)
+			}
+			t.Logf("%d steps, %d objects", steps, len(m.Objects))
+			sameAsPool(t, e, m)
+			whole, err := e.backup(t, backup.Options{Filters: filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := repo.New(e.store)
+			u1, g1, m1 := fromSnapshot(t, r, m)
+			u2, g2, m2 := fromSnapshot(t, r, whole)
+			if !cmp.Equal(u1, u2) || !cmp.Equal(g1, g2) || !cmp.Equal(m1, m2) {
+				t.Fatal("the stepped snapshot differs from an unstepped one of the same pool")
+			}
+		})
+	}
+}
+
+// TestResumedChainWithAnExpiredTokenLosesNoUser: the pagination tokens a
+// step leaves are refused by the next (the fake's token lifetime passed),
+// or are older than the backup trusts; each chain is listed again from
+// its start and every user and membership is in the snapshot once.
+func TestResumedChainWithAnExpiredTokenLosesNoUser(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		groups  int
+		ownAge  bool   // the backup's own clock says the token is too old
+		refused bool   // the service refuses the token
+		relist  string // what the warning names
+		pages   int    // list pages a step
+	}{
+		{name: "users refused", refused: true, relist: "users of", pages: 4},
+		{name: "users too old", ownAge: true, relist: "users of", pages: 4},
+		{name: "members refused", groups: 2, refused: true, relist: "members of", pages: 4},
+		// Fewer pages a step than a group has: the re-listing of a group
+		// spans steps, and still skips what the first step wrote.
+		{name: "members re-listed over steps", groups: 1, refused: true, relist: "members of", pages: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			skew := time.Duration(0)
+			clock := func(base func() time.Time) func() time.Time {
+				return func() time.Time { mu.Lock(); defer mu.Unlock(); return base().Add(skew) }
+			}
+			fake := cognitotest.Options{NoQuotas: true}
+			if tc.refused {
+				fake.Now, fake.TokenLifetime = clock(time.Now), time.Hour
+			}
+			e := setup(t, fake, 400, tc.groups, awsx.Options{})
+			var w warnings
+			// Two workers: the group chains (handed out first) both begin
+			// in the first step.
+			opts := backup.Options{Filters: []string{""}, Warn: w.add, Workers: 2}
+			if tc.ownAge {
+				opts.Now = clock(time.Now)
+			}
+			// Once, after the first step: were every token expired, a chain
+			// longer than a step could never finish.
+			m, steps := e.stepped(t, opts, tc.pages, func(step int) {
+				if step == 1 {
+					mu.Lock()
+					skew += 2 * time.Hour
+					mu.Unlock()
+				}
+			})
+			if steps < 3 {
+				t.Fatalf("%d steps: the test wants a chain resumed several times", steps)
+			}
+			if !strings.Contains(w.all(), tc.relist) || !strings.Contains(w.all(), "listing the chain again from its start") {
+				t.Fatalf("no chain was listed again; warnings:\n%s", w.all())
+			}
+			sameAsPool(t, e, m)
+		})
+	}
+}
+
+// TestResumeOfAnotherPoolIsRefused: progress names its pool; another
+// pool's backup refuses it before writing anything.
+func TestResumeOfAnotherPoolIsRefused(t *testing.T) {
+	e := setup(t, cognitotest.Options{NoQuotas: true}, 10, 1, awsx.Options{})
+	p := &backup.Progress{Version: 1, PoolID: "us-east-1_other", Snapshot: "x", Steps: 1, Chains: map[string]*backup.Chain{}}
+	_, _, err := backup.RunStep(ctx, e.api, e.store, backup.Options{PoolID: e.pool.PoolID, Resume: p, Reread: repo.New(e.store)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "us-east-1_other") {
+		t.Fatalf("progress of another pool: %v", err)
+	}
+}
