@@ -43,8 +43,8 @@ func TestPruneRemovesRestoreCheckpointsOfGoneSnapshotsOnly(t *testing.T) {
 	put("us-east-1_T", gone, "state-000001", old) // finished, snapshot gone: removed
 	put("us-east-1_T", gone, "submap.json", old)
 	put("us-east-1_T", gone, "report.json", old)
-	put("us-east-1_U", gone, "state-000001", old)           // unfinished, old, snapshot gone: removed
-	put("us-east-1_U", running, "state-000001", old)        // unfinished, snapshot gone, but
+	put("us-east-1_U", gone, "state-000001", old)            // unfinished, old, snapshot gone: removed
+	put("us-east-1_U", running, "state-000001", old)         // unfinished, snapshot gone, but
 	put("us-east-1_U", running, "state-000002", time.Minute) // it wrote a minute ago: kept
 
 	rep, err := r.Prune(ctx, repo.PruneOptions{Grace: repo.DefaultGrace})
