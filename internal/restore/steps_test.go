@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
 	"github.com/cogvault/cogvault/internal/restore"
 )
 
@@ -40,5 +42,77 @@ func TestStoppedRestoreResumesInSteps(t *testing.T) {
 	explained(t, e, rep)
 	if n := e.srv.OpStats("AdminAddUserToGroup").Calls; n > e.snap.Counts.Memberships+int64(2*(steps+1)) {
 		t.Fatalf("%d AdminAddUserToGroup calls for %d memberships in %d steps: steps repeat each other's work", n, e.snap.Counts.Memberships, steps+1)
+	}
+}
+
+// TestImportRestoreResumesInSteps: a restore through several import jobs
+// (20 users a file) that Options.Stop ends every few asks, with the fake
+// holding each job InProgress for the first step that meets it, stops
+// between polls and before files and is finished by runs with the same
+// state file: every job is created once (the next run picks a running one
+// up by id), the users of one job's file are the ones the state ties to
+// it, the imported users stay RESET_REQUIRED in every later step, and the
+// pool ends as the snapshot says.
+func TestImportRestoreResumesInSteps(t *testing.T) {
+	e := setup(t, 120, 4)
+	opts := importOpts(t)
+	opts.Import.MaxUsers = 20
+	release := e.srv.HoldImportJobs()
+	defer release()
+	var rep *restore.Report
+	steps, jobsSeen := 0, int64(0)
+	for ; ; steps++ {
+		if steps > 200 {
+			t.Fatalf("%d steps: the restore does not progress", steps)
+		}
+		var asked atomic.Int64
+		o := opts
+		o.Workers = 2
+		o.Stop = func() bool { return asked.Add(1) > 3 }
+		r, err := e.restore(t, o)
+		if n := e.srv.OpStats("CreateUserImportJob").Calls; n > jobsSeen {
+			// A new job: held through this step, released for the next.
+			jobsSeen = n
+			release()
+			release = e.srv.HoldImportJobs()
+		} else {
+			release()
+		}
+		if errors.Is(err, restore.ErrStopped) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep = r
+		break
+	}
+	release()
+	t.Logf("%d jobs in %d steps", len(rep.ImportJobs), steps+1)
+	if len(rep.ImportJobs) < 3 || steps < len(rep.ImportJobs) {
+		t.Fatalf("%d jobs in %d steps: the test wants several jobs, each met running by a step", len(rep.ImportJobs), steps+1)
+	}
+	explained(t, e, rep)
+	if n := e.srv.OpStats("CreateUserImportJob").Calls; n != int64(len(rep.ImportJobs)) {
+		t.Fatalf("%d jobs created, %d in the report: a step created a job for users another job had", n, len(rep.ImportJobs))
+	}
+	imported := 0
+	for _, j := range rep.ImportJobs {
+		if j.Status != "Succeeded" || j.Imported != int64(j.Users) || j.Users > 20 {
+			t.Fatalf("job %+v: want every user of its file imported, at most 20", j)
+		}
+		imported += j.Users
+	}
+	reset := 0
+	for _, st := range statuses(t, e) {
+		if st == types.UserStatusTypeResetRequired {
+			reset++
+		}
+	}
+	if reset != imported || rep.UsersImported != imported {
+		t.Fatalf("%d users RESET_REQUIRED, %d reported imported, the jobs imported %d", reset, rep.UsersImported, imported)
+	}
+	if n := count(rep.Changed, "path", "import line failed"); n != 0 {
+		t.Fatalf("%d users of a job went through the admin API", n)
 	}
 }
