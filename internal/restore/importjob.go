@@ -249,16 +249,12 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 // does not show is read with AdminGetUser before it is called failed, and
 // never created again: a user the job imported must stay as the job left it.
 func (r *run) findImported(ctx context.Context, sent []string, failed, admin map[string]string) (map[string]listed, error) {
-	present := map[string]listed{}
-	for u, err := range cognito.AllUsers(ctx, r.api, r.opts.Target, 16, nil) {
-		if err != nil {
-			return nil, err
-		}
-		sub, _ := cognito.Attr(u.Attributes, "sub")
-		l := listed{name: aws.ToString(u.Username), sub: sub, status: string(u.UserStatus)}
-		for _, k := range r.tg.keysOf(u) {
-			present[k] = l
-		}
+	if len(sent) == 0 {
+		return map[string]listed{}, nil
+	}
+	present, err := r.listSent(ctx, len(sent))
+	if err != nil {
+		return nil, err
 	}
 	who, err := r.sentUsers(ctx, sent)
 	if err != nil {
@@ -291,6 +287,32 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 		imported[name] = l
 	}
 	return imported, nil
+}
+
+// readSentAtMost is how many sent users findImported reads one by one
+// (AdminGetUser, UserRead: 120 a second by default) rather than listing the
+// whole target: a later step of a restore in steps has few or none left to
+// look for, and need not list a large pool again (the plan already did).
+const readSentAtMost = 100
+
+// listSent lists the target's users by key when n users were sent, or
+// returns an empty map when reading them one by one is cheaper.
+func (r *run) listSent(ctx context.Context, n int) (map[string]listed, error) {
+	present := map[string]listed{}
+	if n <= readSentAtMost {
+		return present, nil
+	}
+	for u, err := range cognito.AllUsers(ctx, r.api, r.opts.Target, 16, nil) {
+		if err != nil {
+			return nil, err
+		}
+		sub, _ := cognito.Attr(u.Attributes, "sub")
+		l := listed{name: aws.ToString(u.Username), sub: sub, status: string(u.UserStatus)}
+		for _, k := range r.tg.keysOf(u) {
+			present[k] = l
+		}
+	}
+	return present, nil
 }
 
 // sentUser is what findImported needs of a user sent to an import job.
