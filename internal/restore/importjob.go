@@ -341,7 +341,7 @@ func (r *run) sentUsers(ctx context.Context, names []string) (map[string]sentUse
 // finishImported does for imported users what an import file cannot: it
 // records their new subs, sets MFA preferences and links federated
 // identities; then it restores through the admin API the users the import
-// path could not carry.
+// path could not carry. With Options.Stop it may return ErrStopped.
 func (r *run) finishImported(ctx context.Context, admin map[string]string, imported map[string]listed) error {
 	err := fanOut(ctx, r.opts.Workers, r.rp.Users(ctx, r.m), func(u snapshot.User) bool {
 		_, ok := imported[u.Username]
@@ -357,7 +357,8 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 		}
 		r.stats.Users.Add(1)
 		return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: got.name})
-	}, nil)
+	}, r.opts.Stop) // a stopped step's users are found again by the next
+
 	if err != nil {
 		return err
 	}
