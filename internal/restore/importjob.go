@@ -163,7 +163,7 @@ func (r *run) jobFailures() map[string]string {
 	failed := r.st.lineFailures()
 	for _, j := range r.st.importJobs() {
 		r.rep.ImportJobs = append(r.rep.ImportJobs, ImportJob{ID: j.rec.ID, Status: j.rec.Status, Message: j.rec.Message,
-			Users: len(j.names), Imported: j.rec.Imported, Skipped: j.rec.Skipped, Failed: j.rec.Failed})
+			Users: j.rec.Users, Imported: j.rec.Imported, Skipped: j.rec.Skipped, Failed: j.rec.Failed})
 		if j.rec.Status == string(types.UserImportJobStatusTypeSucceeded) {
 			continue
 		}

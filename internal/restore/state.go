@@ -318,15 +318,22 @@ func (s *state) applyJob(r stateRecord) {
 	if r.Event == "job" {
 		n := min(r.Job.Users, len(s.unjobbed))
 		names := append([]string(nil), s.unjobbed[len(s.unjobbed)-n:]...)
-		s.jobs = append(s.jobs, &stateJob{rec: *r.Job, names: names})
+		rec := *r.Job
+		rec.Users = n
+		s.jobs = append(s.jobs, &stateJob{rec: rec, names: names})
 		s.unjobbed = nil
 		return
 	}
 	for _, j := range s.jobs {
 		if j.rec.ID == r.Job.ID {
-			name := j.rec.Name
+			name, users := j.rec.Name, j.rec.Users
 			j.rec, j.ended = *r.Job, true
-			j.rec.Name, j.rec.Users = name, len(j.names)
+			j.rec.Name, j.rec.Users = name, users
+			if j.rec.Status == "Succeeded" {
+				// Its failed lines are "failed" records: the names are
+				// needed only to blame a job's end on its users.
+				j.names = nil
+			}
 		}
 	}
 }
