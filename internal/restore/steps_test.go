@@ -1,9 +1,12 @@
 package restore_test
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
@@ -114,5 +117,53 @@ func TestImportRestoreResumesInSteps(t *testing.T) {
 	}
 	if n := count(rep.Changed, "path", "import line failed"); n != 0 {
 		t.Fatalf("%d users of a job went through the admin API", n)
+	}
+}
+
+// waitCalls blocks until the fake has answered op more than n times (the
+// test waits for an event, it times nothing).
+func waitCalls(e *env, op string, n int64) {
+	for e.srv.OpStats(op).Calls <= n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestKilledImportRestoreWaitsForItsJob: a run killed while its job runs
+// (the job held InProgress) leaves the job in the state; the next run, with
+// no Stop at all (the CLI's resume), waits for that job by id and creates
+// none: the job's users are imported once and stay RESET_REQUIRED, none
+// goes through the admin API for a job that had not ended.
+func TestKilledImportRestoreWaitsForItsJob(t *testing.T) {
+	e := setup(t, 60, 2)
+	opts := importOpts(t)
+	opts.Target, opts.StatePath = e.target, filepath.Join(e.dir, "state.jsonl")
+	release := e.srv.HoldImportJobs()
+	defer release()
+	killed, kill := context.WithCancel(context.Background())
+	go func() { waitCalls(e, "StartUserImportJob", 0); kill() }()
+	if _, err := restore.Run(killed, e.api, e.repo, e.snap, opts, nil); err == nil {
+		t.Fatal("the killed run finished")
+	}
+	described := e.srv.OpStats("DescribeUserImportJob").Calls
+	go func() { waitCalls(e, "DescribeUserImportJob", described); release() }()
+	rep, err := restore.Run(ctx, e.api, e.repo, e.snap, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained(t, e, rep)
+	if n := e.srv.OpStats("CreateUserImportJob").Calls; n != 1 || len(rep.ImportJobs) != 1 || rep.ImportJobs[0].Status != "Succeeded" {
+		t.Fatalf("%d jobs created, report %+v: want the killed run's one job, waited for", n, rep.ImportJobs)
+	}
+	reset := 0
+	for _, st := range statuses(t, e) {
+		if st == types.UserStatusTypeResetRequired {
+			reset++
+		}
+	}
+	if reset != rep.ImportJobs[0].Users || rep.UsersImported != reset {
+		t.Fatalf("%d RESET_REQUIRED, %d reported imported, the job carried %d", reset, rep.UsersImported, rep.ImportJobs[0].Users)
+	}
+	if n := count(rep.Changed, "path", "import line failed"); n != 0 {
+		t.Fatalf("%d users of the running job went through the admin API", n)
 	}
 }
