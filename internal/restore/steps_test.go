@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/restore"
 )
 
@@ -165,5 +166,40 @@ func TestKilledImportRestoreWaitsForItsJob(t *testing.T) {
 	}
 	if n := count(rep.Changed, "path", "import line failed"); n != 0 {
 		t.Fatalf("%d users of the running job went through the admin API", n)
+	}
+}
+
+// TestUsersOfAFileThatNeverBecameAJobBelongToNoJob: a run fails after it
+// wrote the intents of its first file but before a job was created for it;
+// the next run gives those users to the admin API ("not found" after the
+// jobs), and the state ties to each new job only the users of its own file:
+// when that job ends Stopped, its end is blamed on its users alone, never
+// on the users of the file that never became a job.
+func TestUsersOfAFileThatNeverBecameAJobBelongToNoJob(t *testing.T) {
+	e := setup(t, 60, 2)
+	opts := importOpts(t)
+	opts.Import.MaxUsers = 10
+	remove := e.srv.InjectFault(cognitotest.Fault{Operation: "CreateUserImportJob", Kind: cognitotest.FaultError, Code: "NotAuthorizedException", Count: 1})
+	if _, err := e.restore(t, opts); err == nil {
+		t.Fatal("the run whose job could not be created finished")
+	}
+	remove()
+	e.srv.StopImportJobsAfter(3)
+	rep, err := e.restore(t, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained(t, e, rep)
+	orphans := count(rep.Changed, "path", "not found in the target after the job")
+	blamed := count(rep.Changed, "path", "ended Stopped")
+	if orphans != 10 {
+		t.Fatalf("%d users restored through the admin API as not found after the jobs; the file that never became a job had 10", orphans)
+	}
+	want := 0
+	for _, j := range rep.ImportJobs {
+		want += j.Users - int(j.Imported)
+	}
+	if blamed != want {
+		t.Fatalf("%d users blamed on a job that ended Stopped, the jobs left %d unimported", blamed, want)
 	}
 }
