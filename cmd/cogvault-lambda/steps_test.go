@@ -18,6 +18,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cogvault/cogvault/internal/cli"
+	"github.com/cogvault/cogvault/internal/cognito"
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/diff"
 	"github.com/cogvault/cogvault/internal/repo"
@@ -503,4 +504,105 @@ func snapView(t *testing.T, r *repo.Repo, m *snapshot.Manifest) poolContent {
 	slices.Sort(pc.groups)
 	slices.Sort(pc.members)
 	return pc
+}
+
+// TestImportRestoreInStepsPicksUpItsJob runs a restore through import jobs
+// as the state machine does, each step a fresh environment with a few
+// seconds, while the fake holds the job InProgress: the steps that meet the
+// running job stop and answer done:false, the next ones pick the same job
+// up by id (DescribeUserImportJob) instead of creating another, and once it
+// ends the restore finishes. The pool ends as the snapshot says (the
+// oracle), every user the job carried stays RESET_REQUIRED (no later admin
+// step confirmed one), and no user went through the admin API because
+// its job had not ended yet.
+func TestImportRestoreInStepsPicksUpItsJob(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 150, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lambdaEnv(t, srv.URL, dir, src.PoolID)
+	t.Setenv("COGVAULT_IMPORT_ROLE_ARN", "arn:aws:iam::123456789012:role/cognito-import")
+	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
+		t.Fatalf("snapshot answered %v, want done true", ans)
+	}
+	release := srv.HoldImportJobs()
+	defer release()
+
+	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID, "via": "import"}
+	req := maps.Clone(orig)
+	var final map[string]any
+	steps, held := 0, 0
+	for ; steps < 100; steps++ {
+		ans := invokeFresh(t, 3*time.Second, req)
+		if ans["done"] == true {
+			final = ans
+			break
+		}
+		if ans["done"] != false || ans["resume"] == nil {
+			t.Fatalf("step %d answered %v: want done false with a resume", steps, ans)
+		}
+		if srv.OpStats("CreateUserImportJob").Calls == 1 && held < 3 {
+			held++
+			if held == 3 {
+				release() // the job ran through three steps
+			}
+		}
+		req = maps.Clone(orig)
+		req["resume"] = ans["resume"]
+	}
+	if final == nil || held < 3 {
+		t.Fatalf("%d steps, %d of them stopped while the job was held, done %v: the test wants steps that meet a running job", steps+1, held, final != nil)
+	}
+	t.Logf("restored in %d steps, %d while the job ran", steps+1, held)
+
+	ctx := context.Background()
+	store, _ := storage.NewDir(dir)
+	r := repo.New(store)
+	m, err := r.Resolve(ctx, "latest", src.PoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := r.GetCheckpoint(ctx, restore.ReportCheckpoint(target.PoolID, m.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep restore.Report
+	if err := json.NewDecoder(rc).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	api := fakeClient(srv.URL)
+	sameAsSnapshot(t, r, m, api, target.PoolID, &rep)
+
+	// One job, created once and started once, whatever the steps.
+	if n := srv.OpStats("CreateUserImportJob").Calls; n != 1 || len(rep.ImportJobs) != 1 {
+		t.Fatalf("%d CreateUserImportJob calls, %d jobs in the report: want the one job, picked up by later steps", n, len(rep.ImportJobs))
+	}
+	job := rep.ImportJobs[0]
+	if job.Status != "Succeeded" || job.Imported != int64(job.Users) || job.Users == 0 {
+		t.Fatalf("the job: %+v; want every user it carried imported", job)
+	}
+	for _, it := range rep.Changed {
+		if it.What == "path" && strings.Contains(it.Reason, "import line failed") {
+			t.Fatalf("a user of the job went through the admin API: %+v", it)
+		}
+	}
+	reset := 0
+	for u, err := range cognito.AllUsers(ctx, api, target.PoolID, 1, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.UserStatus == "RESET_REQUIRED" {
+			reset++
+		}
+	}
+	if reset != job.Users || rep.UsersImported != job.Users {
+		t.Fatalf("%d users RESET_REQUIRED in the target, %d reported imported, the job carried %d: an imported user was confirmed later, or one was lost", reset, rep.UsersImported, job.Users)
+	}
 }

@@ -42,6 +42,7 @@ func (h *Handler) drill(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	if req.Sample < 0 {
 		return nil, requestError{fmt.Errorf("drill request: sample %d: give a positive number of users, or leave it out for all", req.Sample)}
 	}
+	swept := h.sweepDrills(ctx)
 	res, err := h.runDrill(ctx, req)
 	if res != nil && res.Restore != nil {
 		h.metricUnit("DrillDurationSeconds", res.Timing.MeasuredSeconds, "Seconds")
@@ -56,7 +57,35 @@ func (h *Handler) drill(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	h.metricUnit("DrillSuccess", 1, "Count")
 	h.cfg.Log.Info("drill passed", "run", res.RunID, "snapshot", res.Snapshot, "users", res.UsersDrilled,
 		"measuredSeconds", res.Timing.MeasuredSeconds, "projectedSeconds", res.Timing.ProjectedSeconds, "expected", len(res.Expected))
-	return json.Marshal(newDrillAnswer(res))
+	a := newDrillAnswer(res)
+	a.Swept = swept
+	return json.Marshal(a)
+}
+
+// sweepDrills deletes the scratch pools that drills killed before they
+// could delete them left behind (drill.Sweep: name and tag both the
+// drill's, older than a day), before a new drill starts. A failed sweep is
+// logged and the drill runs all the same: the pools left are named, and the
+// next drill tries again.
+func (h *Handler) sweepDrills(ctx context.Context) []drill.SweptPool {
+	api, ok := h.cfg.Cognito.(drill.SweepAPI)
+	if !ok {
+		return []drill.SweptPool{}
+	}
+	res, err := drill.Sweep(ctx, api, drill.SweepOptions{Now: h.cfg.Now})
+	if err != nil {
+		// Pool ids and names only: no user data in it.
+		h.cfg.Log.Warn("drill sweep: a leftover scratch pool could not be deleted; the drill runs all the same", "error", err.Error())
+	}
+	if res == nil {
+		return []drill.SweptPool{}
+	}
+	for _, p := range res.Pools {
+		if p.Deleted {
+			h.cfg.Log.Info("drill sweep: deleted a scratch pool a killed drill left behind", "pool", p.PoolID, "name", p.Name)
+		}
+	}
+	return res.Pools
 }
 
 // drillAnswer is the drill's result as the worker answers it: "done" (a
@@ -69,6 +98,9 @@ type drillAnswer struct {
 	Expected   []differenceCount `json:"expected"`
 	Unexpected []differenceCount `json:"unexpected"`
 	Restore    *finalAnswer      `json:"restore,omitempty"`
+	// Swept are the scratch pools of earlier, killed drills found before
+	// this one started: deleted, or kept while young.
+	Swept []drill.SweptPool `json:"swept"`
 }
 
 // differenceCount counts drill differences of one kind, change and reason.

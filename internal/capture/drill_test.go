@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -103,5 +104,41 @@ func TestDrillActionEmitsMetrics(t *testing.T) {
 		if _, err := e.h.Handle(ctx, []byte(bad)); err == nil || !strings.Contains(err.Error(), "drill request") {
 			t.Errorf("%s: %v", bad, err)
 		}
+	}
+}
+
+// The drill action first sweeps the scratch pools killed drills left
+// behind: a day-old pool with the drill's name and tag goes, one with the
+// name but not the tag stays, and the answer lists what was swept.
+func TestDrillActionSweepsLeftoverScratchPools(t *testing.T) {
+	e := setup(t, 20)
+	_, err := e.h.Handle(ctx, []byte(`{"action":"snapshot"}`))
+	must(t, err)
+	mk := func(name string, tags map[string]string) string {
+		out, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String(name), UserPoolTags: tags})
+		must(t, err)
+		return aws.ToString(out.UserPool.Id)
+	}
+	left := mk("cogvault-drill-killed", map[string]string{"cogvault:drill": "killed"})
+	untagged := mk("cogvault-drill-other", nil)
+	e.clock.Advance(25 * time.Hour)
+	before := e.poolCount(t)
+	out, err := e.h.Handle(ctx, []byte(`{"action":"drill","sample":5}`))
+	must(t, err)
+	var res struct {
+		Swept []struct {
+			PoolID  string
+			Deleted bool
+		}
+	}
+	must(t, json.Unmarshal(out, &res))
+	if len(res.Swept) != 1 || res.Swept[0].PoolID != left || !res.Swept[0].Deleted {
+		t.Fatalf("swept %+v, want the killed drill's pool %s", res.Swept, left)
+	}
+	if n := e.poolCount(t); n != before-1 {
+		t.Fatalf("pools before %d, after %d: want the leftover gone and the drill's own pool deleted", before, n)
+	}
+	if _, err := e.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &untagged}); err != nil {
+		t.Fatalf("the pool with the name but no tag: %v", err)
 	}
 }

@@ -151,11 +151,6 @@ func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.M
 	defer st.Remove()
 	stop, rctx, cancelRun := stepLimits(ctx)
 	defer cancelRun()
-	if opts.Via == restore.ViaImport {
-		// Import jobs are not cut into steps (restore.Options.Stop): the
-		// invocation runs to its own deadline, as before.
-		stop, rctx = nil, ctx
-	}
 	opts.StatePath, opts.Stop = st.Path(), stop
 	stats := &restore.Stats{}
 	rep, err := restore.Run(rctx, h.cfg.Cognito, src, m, opts, stats)

@@ -20,12 +20,16 @@ type drillOptions struct {
 	Sample int
 	Seed   int64
 	Pool   string
+	// Sweep deletes scratch pools that killed drills left behind instead.
+	Sweep     bool
+	OlderThan time.Duration
+	DryRun    bool
 }
 
 func newDrillCommand(g *globalOptions) *cobra.Command {
 	var opts drillOptions
 	cmd := &cobra.Command{
-		Use:   "drill --repo URL [SNAPSHOT|latest] [--sample N]",
+		Use:   "drill --repo URL [SNAPSHOT|latest] [--sample N] | drill --sweep [--older-than 24h] [--dry-run]",
 		Short: "Restore a snapshot into a scratch pool, compare, and delete the pool",
 		Long: `Prove that a snapshot restores. The drill:
   1. creates a scratch pool in --region (default: AWS_REGION, the profile's,
@@ -44,6 +48,15 @@ func newDrillCommand(g *globalOptions) *cobra.Command {
      re-reads the pool and deletes it only when both its name and its tag
      mark it as this run's: the drill never deletes a pool it did not create.
 
+A drill killed outright (kill -9, a Lambda past its deadline) cannot delete
+its pool. 'cogvault drill --sweep' deletes such leftovers in --region: pools
+named ` + drill.NamePrefix + `<run id> AND tagged ` + drill.TagKey + `=<that run id>,
+created more than --older-than ago (default 24h: a drill still running is
+younger). Each is re-read right before it is deleted. A pool without both
+marks is never touched. --dry-run lists them and deletes nothing. The
+worker's drill action sweeps before it starts. Needs
+cognito-idp:ListUserPools besides the drill's own actions.
+
 The report gives the measured time to restore, that time scaled to the
 whole snapshot, the least time the whole snapshot takes at the account's
 quotas (the pace cogvault keeps: provisioned rates where readable, times
@@ -61,9 +74,12 @@ EXIT STATUS
   1  something unexpected differs, the drill failed, or the scratch pool
      could not be deleted (the error names it)
   2  bad flags, no such snapshot, or "latest" in a repository of several
-     pools without --pool`,
+     pools without --pool
+  With --sweep: 0 swept (or, with --dry-run, listed), 1 a pool could not be
+  read or deleted (the error names it).`,
 		Example: `  cogvault drill --repo s3://my-backups/cognito latest --pool eu-west-1_AbC123 --region eu-west-1
-  cogvault drill --repo ./backups latest --sample 1000 --seed 7 --output json`,
+  cogvault drill --repo ./backups latest --sample 1000 --seed 7 --output json
+  cogvault drill --sweep --region eu-west-1 --older-than 24h --dry-run`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDrill(cmd.Context(), opts, g, args)
@@ -72,12 +88,24 @@ EXIT STATUS
 	cmd.Flags().IntVar(&opts.Sample, "sample", 0, "restore only `N` users, chosen by --seed, and the memberships among them (default: all)")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "which users --sample picks: the same seed picks the same users")
 	cmd.Flags().StringVar(&opts.Pool, "pool", "", poolFlagHelp)
+	cmd.Flags().BoolVar(&opts.Sweep, "sweep", false, "delete scratch pools that killed drills left behind (name and tag both the drill's), instead of drilling")
+	cmd.Flags().DurationVar(&opts.OlderThan, "older-than", drill.DefaultSweepAge, "with --sweep: only pools created longer ago than this")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "with --sweep: list the pools it would delete, delete nothing")
 	return cmd
 }
 
 func runDrill(ctx context.Context, opts drillOptions, g *globalOptions, args []string) error {
 	if opts.Sample < 0 {
 		return usageError("--sample %d: give a positive number of users, or leave it out to restore all", opts.Sample)
+	}
+	if opts.Sweep {
+		if len(args) > 0 || opts.Sample > 0 {
+			return usageError("--sweep takes no snapshot and no --sample: it only deletes leftover scratch pools")
+		}
+		return runDrillSweep(ctx, opts, g)
+	}
+	if opts.DryRun {
+		return usageError("--dry-run goes with --sweep: a drill itself has no dry run")
 	}
 	r, err := g.openRepo(ctx, "")
 	if err != nil {
@@ -118,6 +146,45 @@ func runDrill(ctx context.Context, opts drillOptions, g *globalOptions, args []s
 	if !res.OK() {
 		return withCode(ExitError, fmt.Errorf("drill %s: %d unexpected difference(s) between snapshot %s and its restore", runID, len(res.Unexpected), m.ID))
 	}
+	return nil
+}
+
+// runDrillSweep deletes (or lists) scratch pools left behind.
+func runDrillSweep(ctx context.Context, opts drillOptions, g *globalOptions) error {
+	if opts.OlderThan <= 0 {
+		return usageError("--older-than %s: give a positive duration, e.g. 24h", opts.OlderThan)
+	}
+	cfg, err := g.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := drill.Sweep(ctx, cip.NewFromConfig(cfg), drill.SweepOptions{OlderThan: opts.OlderThan, DryRun: opts.DryRun})
+	if res != nil {
+		if perr := printSweep(g, res, cfg.Region); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+func printSweep(g *globalOptions, res *drill.SweepResult, region string) error {
+	if g.json() {
+		return printJSON(g.stdout, res)
+	}
+	n := 0
+	for _, p := range res.Pools {
+		what := "deleted"
+		switch {
+		case p.Kept != "":
+			what = "kept: " + p.Kept
+		case res.DryRun:
+			what = "would delete"
+		default:
+			n++
+		}
+		fmt.Fprintf(g.stdout, "  %s  %s  created %s  %s\n", p.PoolID, termEscape(p.Name), p.Created.UTC().Format(time.DateTime), what)
+	}
+	fmt.Fprintf(g.stdout, "drill sweep in %s: %d scratch pool(s) found, %d deleted\n", region, len(res.Pools), n)
 	return nil
 }
 

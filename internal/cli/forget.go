@@ -177,7 +177,9 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
   - the data of forgotten snapshots, at once;
   - the data of backups that never finished (no manifest), once older than
     --grace, so that a backup running right now is never touched;
-  - journal events older than the start of their pool's oldest snapshot.
+  - journal events older than the start of their pool's oldest snapshot;
+  - checkpoints of restores whose snapshot is gone, once they wrote nothing
+    for --grace (see 'cogvault checkpoints --help').
 Data of a snapshot whose manifest exists but cannot be read are kept.
 
 Needs s3:ListBucket, s3:GetObject and s3:DeleteObject on the repository; see
@@ -219,6 +221,12 @@ func printPrune(g *globalOptions, rep *repo.PruneReport, dryRun bool) {
 		verb, rep.DataObjects, rep.DataBytes, len(rep.Snapshots), rep.JournalEvents, rep.TempFiles)
 	for _, id := range rep.Young {
 		fmt.Fprintf(g.stdout, "  %s has no manifest yet but is younger than the grace period: left alone\n", id)
+	}
+	for _, c := range rep.Checkpoints {
+		fmt.Fprintf(g.stdout, "  %s checkpoint %s%s: its snapshot is gone\n", verb, repo.CheckpointPrefix, termEscape(c))
+	}
+	for _, c := range rep.YoungCheckpoints {
+		fmt.Fprintf(g.stdout, "  checkpoint %s%s: its snapshot is gone, but it wrote within the grace period (a restore may be running): left alone\n", repo.CheckpointPrefix, termEscape(c))
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(g.stdout, "  %s\n", n)

@@ -25,8 +25,9 @@ func fetchRepoState(ctx context.Context, g *globalOptions, target, id string) (*
 }
 
 // storeRepoState stores what the run added to the state, whether it
-// finished or not, and on success the sub mapping; an interrupted run
-// (Ctrl-C) still stores its progress.
+// finished or not, and on success the sub mapping and the report (which
+// marks the restore finished for 'checkpoints list' and prune); an
+// interrupted run (Ctrl-C) still stores its progress.
 func storeRepoState(ctx context.Context, rs *restore.RepoState, rep *restore.Report, runErr error) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -36,5 +37,8 @@ func storeRepoState(ctx context.Context, rs *restore.RepoState, rep *restore.Rep
 	if runErr != nil || rep == nil {
 		return nil
 	}
-	return rs.SaveMappings(sctx, rep.Mappings)
+	if err := rs.SaveMappings(sctx, rep.Mappings); err != nil {
+		return err
+	}
+	return rs.SaveReport(sctx, rep)
 }

@@ -193,6 +193,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newImportLegacyCommand(g),
 		newForgetCommand(g),
 		newPruneCommand(g),
+		newCheckpointsCommand(g),
 		newJournalCommand(g),
 		newFakeCognitoCommand(g),
 		newBenchCommand(g),

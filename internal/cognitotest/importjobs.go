@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -204,6 +205,31 @@ func (s *Service) StopImportJobsAfter(n int) {
 	s.stopAfter = n
 }
 
+// HoldImportJobs keeps every import job started from now on InProgress,
+// with no line processed, until release is called: a job runs for as long
+// as the service takes, which the API reference does not bound (a job
+// passes through Pending and InProgress, each seen by
+// DescribeUserImportJob: API_UserImportJobType.html, Status;
+// docs/cognito-facts.md §24). Tests use it to stop a restore step while
+// its job runs. release is safe to call more than once.
+func (s *Service) HoldImportJobs() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := make(chan struct{})
+	s.held = h
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.held == h {
+				s.held = nil
+			}
+			s.mu.Unlock()
+			close(h)
+		})
+	}
+}
+
 // FailImportJobsAfter makes every import job end Failed after its first n
 // user lines, as the service does when "Too many users have failed or been
 // skipped during the import" (the CompletionMessage of a Failed job in the
@@ -305,8 +331,11 @@ func (s *Service) serveImportUpload(w http.ResponseWriter, r *http.Request) {
 func (s *Service) runImport(j *importJob) {
 	s.mu.Lock()
 	j.status = "InProgress"
-	data := j.file
+	data, held := j.file, s.held
 	s.mu.Unlock()
+	if held != nil {
+		<-held // HoldImportJobs
+	}
 
 	finish := func(status, msg string) {
 		s.mu.Lock()

@@ -76,6 +76,9 @@ type Service struct {
 	// never); failLines is how many failed or skipped lines fail a job that
 	// imported fewer (importjobs.go).
 	failAfter, failLines int
+	// held keeps started import jobs InProgress until it is closed (nil:
+	// no hold; HoldImportJobs).
+	held chan struct{}
 	// listLag hides users younger than this from ListUsers.
 	listLag time.Duration
 

@@ -15,10 +15,16 @@ import (
 	"github.com/cogvault/cogvault/internal/snapshot"
 )
 
+// ScratchDeleter is what DeleteScratch calls.
+type ScratchDeleter interface {
+	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
+	DeleteUserPool(ctx context.Context, in *cip.DeleteUserPoolInput, optFns ...func(*cip.Options)) (*cip.DeleteUserPoolOutput, error)
+}
+
 // DeleteScratch deletes pool only when DescribeUserPool shows it is this
 // run's scratch pool: its name starts with NamePrefix and its TagKey tag
 // holds runID. Anything else is left alone with ErrNotOurs.
-func DeleteScratch(ctx context.Context, api API, pool, runID string) error {
+func DeleteScratch(ctx context.Context, api ScratchDeleter, pool, runID string) error {
 	out, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &pool})
 	if err != nil {
 		return fmt.Errorf("re-read scratch pool %s before deleting it (it may be left behind): %w", pool, err)

@@ -84,6 +84,12 @@ type PruneReport struct {
 	// Young are ids without a manifest left alone because they are within
 	// the grace period (a backup may still be writing them).
 	Young []string `json:"young,omitempty"`
+	// Checkpoints are the restore checkpoints removed (restore/<target>/
+	// <snapshot>/): their snapshot is gone and they wrote nothing within
+	// the grace period; YoungCheckpoints those left alone because they did
+	// (a restore may be running). See restorecp.go.
+	Checkpoints      []string `json:"checkpoints,omitempty"`
+	YoungCheckpoints []string `json:"youngCheckpoints,omitempty"`
 	// Notes explain what was not pruned and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -91,7 +97,8 @@ type PruneReport struct {
 // Prune removes the data of forgotten snapshots at once, data of backups
 // that never finished once older than the grace period, and journal events
 // older than the start of their pool's oldest snapshot (no point in time
-// before it can be computed). Data of a snapshot
+// before it can be computed), and the checkpoints of restores whose
+// snapshot is gone once older than the grace period. Data of a snapshot
 // whose manifest exists but cannot be read are kept.
 func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, error) {
 	if opts.Grace < 0 {
@@ -121,6 +128,9 @@ func (r *Repo) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, erro
 		}
 	}
 	if err := r.pruneData(ctx, exists, cutoff, opts.DryRun, rep); err != nil {
+		return rep, err
+	}
+	if err := r.pruneRestoreCheckpoints(ctx, exists, cutoff, opts.DryRun, rep); err != nil {
 		return rep, err
 	}
 	if len(problems) > 0 {

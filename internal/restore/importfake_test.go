@@ -32,6 +32,12 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	io_ := ImportOptions{RoleArn: "arn:aws:iam::123456789012:role/import", PollInterval: 5 * time.Millisecond, HTTPClient: http.DefaultClient, TempDir: t.TempDir()}
+	st, err := openState(t.TempDir()+"/state", pool.PoolID, "snap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	r := &run{opts: Options{Target: pool.PoolID}, tg: &target{name: "cogvault-fake"}, st: st, rep: &Report{}}
 	n := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		v := rapid.StringOfN(rapid.SampledFrom([]rune{'a', ',', ' ', '"', '\'', '=', 'é', '東', '|', ';'}), 1, 40, -1).Draw(rt, "value")
@@ -52,7 +58,7 @@ func TestImportValuesSurviveTheFakesImporter(t *testing.T) {
 		if err := part.add(u.Username, row); err != nil {
 			rt.Fatal(err)
 		}
-		if _, err := runImportJob(ctx, api, io_, pool.PoolID, "cogvault-fake", part, &Report{}); err != nil {
+		if err := r.runImportJob(ctx, api, io_, part); err != nil {
 			rt.Fatal(err)
 		}
 		g, err := api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &pool.PoolID, Username: &u.Username})

@@ -66,12 +66,19 @@ type LogEventsGetter interface {
 }
 
 // importUsers runs import jobs for every planned user the dialect can
-// carry, one job at a time (one job per account may be active). It returns
-// the users the admin path must handle (those the dialect cannot carry,
-// disabled ones and those whose line failed), with the reason, and the users
-// found in the target after the jobs, with their new sub and status.
+// carry, one job at a time (one job per account may be active). Jobs an
+// earlier run (or step) left running are waited for by id first, never
+// created again. It returns the users the admin path must handle (those
+// the dialect cannot carry, disabled ones and those whose line failed), with
+// the reason, and the users found in the target after the jobs, with their
+// new sub and status. With Options.Stop it returns ErrStopped while a job
+// runs or before it builds the next file; the state names the jobs.
 func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]string, imported map[string]listed, err error) {
 	io_, err := r.importOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	worked, err := r.pickUpJobs(ctx, api, io_)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,18 +88,15 @@ func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]
 	}
 	admin = map[string]string{} // username → why the admin path
 	var part *importPart
+	defer func() { part.discard() }()
 	var sent []string // users a job set out to create, in this run or an earlier one
-	failed := map[string]string{}
 	flush := func() error {
 		if part == nil || part.users == 0 {
 			return nil
 		}
-		jobFailed, err := runImportJob(ctx, api, io_, r.opts.Target, r.tg.name, part, r.rep)
-		part = nil
-		for n, why := range jobFailed {
-			failed[n] = why
-		}
-		return err
+		p := part
+		part, worked = nil, true
+		return r.runImportJob(ctx, api, io_, p)
 	}
 	for u, err := range r.rp.Users(ctx, r.m) {
 		if err != nil {
@@ -112,6 +116,11 @@ func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]
 			}
 		}
 		if part == nil {
+			// A step that has done something stops before the next file,
+			// so that it never leaves one half-built.
+			if worked && r.opts.Stop != nil && r.opts.Stop() {
+				return nil, nil, ErrStopped
+			}
 			if part, err = newImportPart(io_.TempDir, hdr.CSVHeader); err != nil {
 				return nil, nil, err
 			}
@@ -126,8 +135,46 @@ func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]
 	if err := flush(); err != nil {
 		return nil, nil, err
 	}
+	failed := r.jobFailures()
 	imported, err = r.findImported(ctx, sent, failed, admin)
 	return admin, imported, err
+}
+
+// pickUpJobs waits for the import jobs the state names that have not ended
+// (an earlier run or step stopped while they ran): by id, so that no second
+// job is created for their users. It reports whether there was one.
+func (r *run) pickUpJobs(ctx context.Context, api ImportAPI, io_ ImportOptions) (bool, error) {
+	worked := false
+	for _, j := range r.st.importJobs() {
+		if j.ended {
+			continue
+		}
+		worked = true
+		if err := r.awaitJob(ctx, api, io_, j, false); err != nil {
+			return worked, err
+		}
+	}
+	return worked, nil
+}
+
+// jobFailures says, for every user of an ended job that is not known to be
+// imported, why its line failed: as the job's log said, or the job's end.
+func (r *run) jobFailures() map[string]string {
+	failed := r.st.lineFailures()
+	for _, j := range r.st.importJobs() {
+		r.rep.ImportJobs = append(r.rep.ImportJobs, ImportJob{ID: j.rec.ID, Status: j.rec.Status, Message: j.rec.Message,
+			Users: j.rec.Users, Imported: j.rec.Imported, Skipped: j.rec.Skipped, Failed: j.rec.Failed})
+		if j.rec.Status == string(types.UserImportJobStatusTypeSucceeded) {
+			continue
+		}
+		why := fmt.Sprintf("its import job %s ended %s (%s)", j.rec.ID, j.rec.Status, j.rec.Message)
+		for _, n := range j.names {
+			if failed[n] == "" {
+				failed[n] = why
+			}
+		}
+	}
+	return failed
 }
 
 func (r *run) importOptions() (ImportOptions, error) {
@@ -202,16 +249,12 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 // does not show is read with AdminGetUser before it is called failed, and
 // never created again: a user the job imported must stay as the job left it.
 func (r *run) findImported(ctx context.Context, sent []string, failed, admin map[string]string) (map[string]listed, error) {
-	present := map[string]listed{}
-	for u, err := range cognito.AllUsers(ctx, r.api, r.opts.Target, 16, nil) {
-		if err != nil {
-			return nil, err
-		}
-		sub, _ := cognito.Attr(u.Attributes, "sub")
-		l := listed{name: aws.ToString(u.Username), sub: sub, status: string(u.UserStatus)}
-		for _, k := range r.tg.keysOf(u) {
-			present[k] = l
-		}
+	if len(sent) == 0 {
+		return map[string]listed{}, nil
+	}
+	present, err := r.listSent(ctx, len(sent))
+	if err != nil {
+		return nil, err
 	}
 	who, err := r.sentUsers(ctx, sent)
 	if err != nil {
@@ -242,9 +285,34 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 			continue
 		}
 		imported[name] = l
-		r.rep.UsersImported++
 	}
 	return imported, nil
+}
+
+// readSentAtMost is how many sent users findImported reads one by one
+// (AdminGetUser, UserRead: 120 a second by default) rather than listing the
+// whole target: a later step of a restore in steps has few or none left to
+// look for, and need not list a large pool again (the plan already did).
+const readSentAtMost = 100
+
+// listSent lists the target's users by key when n users were sent, or
+// returns an empty map when reading them one by one is cheaper.
+func (r *run) listSent(ctx context.Context, n int) (map[string]listed, error) {
+	present := map[string]listed{}
+	if n <= readSentAtMost {
+		return present, nil
+	}
+	for u, err := range cognito.AllUsers(ctx, r.api, r.opts.Target, 16, nil) {
+		if err != nil {
+			return nil, err
+		}
+		sub, _ := cognito.Attr(u.Attributes, "sub")
+		l := listed{name: aws.ToString(u.Username), sub: sub, status: string(u.UserStatus)}
+		for _, k := range r.tg.keysOf(u) {
+			present[k] = l
+		}
+	}
+	return present, nil
 }
 
 // sentUser is what findImported needs of a user sent to an import job.
@@ -273,7 +341,7 @@ func (r *run) sentUsers(ctx context.Context, names []string) (map[string]sentUse
 // finishImported does for imported users what an import file cannot: it
 // records their new subs, sets MFA preferences and links federated
 // identities; then it restores through the admin API the users the import
-// path could not carry.
+// path could not carry. With Options.Stop it may return ErrStopped.
 func (r *run) finishImported(ctx context.Context, admin map[string]string, imported map[string]listed) error {
 	err := fanOut(ctx, r.opts.Workers, r.rp.Users(ctx, r.m), func(u snapshot.User) bool {
 		_, ok := imported[u.Username]
@@ -289,7 +357,8 @@ func (r *run) finishImported(ctx context.Context, admin map[string]string, impor
 		}
 		r.stats.Users.Add(1)
 		return r.st.record(stateRecord{Event: "done", Username: u.Username, NewName: got.name})
-	}, nil)
+	}, r.opts.Stop) // a stopped step's users are found again by the next
+
 	if err != nil {
 		return err
 	}
@@ -325,6 +394,16 @@ func newImportPart(dir string, header []string) (*importPart, error) {
 	return p, err
 }
 
+// discard closes and removes the part's file (nil: nothing); twice is
+// harmless.
+func (p *importPart) discard() {
+	if p == nil {
+		return
+	}
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
 func (p *importPart) add(name, row string) error {
 	_, err := p.w.WriteString(row + "\n")
 	p.size += int64(len(row) + 1)
@@ -333,42 +412,63 @@ func (p *importPart) add(name, row string) error {
 	return err
 }
 
-// runImportJob uploads one part and runs its job to the end. A job that
-// ends Failed, Stopped or Expired is no error: the users it imported are
-// found in the target, the rest go through the admin path, and the report
-// names the job's end.
-func runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, poolName string, p *importPart, rep *Report) (map[string]string, error) {
-	defer os.Remove(p.f.Name())
-	defer p.f.Close()
+// runImportJob uploads one part, records the job in the state (before it
+// starts: whatever happens next, no other job is created for these users)
+// and runs it to the end (awaitJob).
+func (r *run) runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions, p *importPart) error {
+	defer p.discard()
 	if err := p.w.Flush(); err != nil {
-		return nil, fmt.Errorf("restore: write import file: %w", err)
+		return fmt.Errorf("restore: write import file: %w", err)
 	}
-	job, err := createAndUpload(ctx, api, io_, pool, p)
+	job, err := createAndUpload(ctx, api, io_, r.opts.Target, p)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	id := job.JobId
-	if err := startJob(ctx, api, io_, pool, id); err != nil {
-		return nil, err
+	rec := jobRecord{ID: aws.ToString(job.JobId), Name: aws.ToString(job.JobName), Users: p.users}
+	if err := r.st.record(stateRecord{Event: "job", Job: &rec}); err != nil {
+		return err
 	}
-	j, err := waitJob(ctx, api, io_, pool, id)
+	return r.awaitJob(ctx, api, io_, stateJob{rec: rec, names: p.names}, true)
+}
+
+// awaitJob starts a job still Created (fresh: the caller just created it),
+// waits for it to end and records its end and the failed lines its log
+// names. A job that ends Failed, Stopped or Expired is no error: the users
+// it imported are found in the target, the rest go through the admin path,
+// and the report names the job's end. With Options.Stop it returns
+// ErrStopped while the job runs; the state's "job" record lets the next run
+// pick it up.
+func (r *run) awaitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, j stateJob, fresh bool) error {
+	pool, id := r.opts.Target, aws.String(j.rec.ID)
+	status := types.UserImportJobStatusTypeCreated
+	if !fresh {
+		d, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
+		if err != nil {
+			return fmt.Errorf("restore: import job %s, begun by an earlier run: %w", j.rec.ID, err)
+		}
+		status = d.UserImportJob.Status
+	}
+	if status == types.UserImportJobStatusTypeCreated {
+		// Its file was uploaded before the job was recorded.
+		if err := startJob(ctx, api, io_, pool, id, r.opts.Stop); err != nil {
+			return err
+		}
+	}
+	end, err := waitJob(ctx, api, io_, pool, id, r.opts.Stop)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rep.locked(func() {
-		rep.ImportJobs = append(rep.ImportJobs, ImportJob{ID: aws.ToString(id), Status: string(j.Status), Message: aws.ToString(j.CompletionMessage),
-			Users: p.users, Imported: j.ImportedUsers, Skipped: j.SkippedUsers, Failed: j.FailedUsers})
-	})
-	failed := readFailures(ctx, io_.Logs, pool, poolName, aws.ToString(id), aws.ToString(job.JobName), p.names)
-	if j.Status != types.UserImportJobStatusTypeSucceeded {
-		why := fmt.Sprintf("its import job %s ended %s (%s)", aws.ToString(id), j.Status, aws.ToString(j.CompletionMessage))
-		for _, n := range p.names {
-			if failed[n] == "" {
-				failed[n] = why
+	failed := readFailures(ctx, io_.Logs, pool, r.tg.name, j.rec.ID, j.rec.Name, j.names)
+	for _, n := range j.names {
+		if why, ok := failed[n]; ok {
+			if err := r.st.record(stateRecord{Event: "failed", Username: n, Why: why}); err != nil {
+				return err
 			}
 		}
 	}
-	return failed, nil
+	rec := jobRecord{ID: j.rec.ID, Status: string(end.Status), Message: aws.ToString(end.CompletionMessage),
+		Imported: end.ImportedUsers, Skipped: end.SkippedUsers, Failed: end.FailedUsers}
+	return r.st.record(stateRecord{Event: "jobend", Job: &rec})
 }
 
 // uploadAttempts bounds how many jobs one part may create: each upload
@@ -427,7 +527,8 @@ func upload(ctx context.Context, hc *http.Client, job *types.UserImportJobType, 
 // startJob starts a job. Only one import job may be active per account:
 // the service refuses a second with PreconditionNotMetException, and the
 // start is retried until the other ends or StartWait runs out.
-func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string) error {
+// With stop, a wait is cut short by ErrStopped once stop says true.
+func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string, stop func() bool) error {
 	deadline := time.Now().Add(io_.StartWait)
 	wait := io_.PollInterval / 20
 	for {
@@ -448,17 +549,16 @@ func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string
 		if time.Now().After(deadline) {
 			return fmt.Errorf("restore: start import job %s: another user import job stayed active in the account (only one may run at a time); run the restore again once it ends, it resumes: %w", aws.ToString(id), err)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := pause(ctx, wait, stop); err != nil {
+			return err
 		}
 		wait = min(2*wait, io_.PollInterval)
 	}
 }
 
-// waitJob polls a started job until it ends.
-func waitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string) (*types.UserImportJobType, error) {
+// waitJob polls a started job until it ends, or until stop (nil: never)
+// says true: then it returns ErrStopped and the job runs on.
+func waitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string, stop func() bool) (*types.UserImportJobType, error) {
 	wait := io_.PollInterval / 20
 	for {
 		out, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
@@ -469,12 +569,38 @@ func waitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string,
 		case types.UserImportJobStatusTypeSucceeded, types.UserImportJobStatusTypeFailed, types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
 			return j, nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
+		if err := pause(ctx, wait, stop); err != nil {
+			return nil, err
 		}
 		wait = min(2*wait, io_.PollInterval)
+	}
+}
+
+// stopSlice is how often a wait between polls asks stop: a step's stop
+// comes well before its deadline, and a poll's wait (up to PollInterval)
+// must not sleep through the time between them.
+const stopSlice = 100 * time.Millisecond
+
+// pause waits d, or returns ErrStopped as soon as stop (nil: never) says
+// true, or ctx's error.
+func pause(ctx context.Context, d time.Duration, stop func() bool) error {
+	end := time.Now().Add(d)
+	for {
+		if stop != nil && stop() {
+			return ErrStopped
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		if stop != nil {
+			left = min(left, stopSlice)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(left):
+		}
 	}
 }
 

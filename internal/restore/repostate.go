@@ -30,7 +30,7 @@ type RepoState struct {
 // StateCheckpoint is the checkpoint name prefix of the restore of snapshot
 // into target.
 func StateCheckpoint(target, snapshotID string) string {
-	return "restore/" + target + "/" + snapshotID + "/"
+	return repo.RestoreCheckpointPrefix + target + "/" + snapshotID + "/"
 }
 
 // FetchState copies the restore's state from the repository into a new
@@ -123,14 +123,14 @@ func (s *RepoState) SaveMappings(ctx context.Context, maps []SubMapping) error {
 
 // ReportCheckpoint names where SaveReport keeps a restore's full report.
 func ReportCheckpoint(target, snapshotID string) string {
-	return StateCheckpoint(target, snapshotID) + "report.json"
+	return StateCheckpoint(target, snapshotID) + repo.RestoreReportName
 }
 
 // SaveReport stores the run's full report (every item, usernames included)
 // beside its state, replacing an earlier one, so that an answer that must
 // stay small and free of names (the Lambda's) can point at it.
 func (s *RepoState) SaveReport(ctx context.Context, rep *Report) error {
-	return s.replace(ctx, "report.json", "report", rep)
+	return s.replace(ctx, repo.RestoreReportName, "report", rep)
 }
 
 // replace stores v as JSON under name beside the state, replacing an

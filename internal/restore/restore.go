@@ -83,10 +83,12 @@ type Options struct {
 	// client's job.
 	Workers int
 	// Stop, when set, is asked before each user and membership is handed to
-	// a worker (admin path). Once it says true the restore lets the ones in
-	// flight finish, records how far it got in the state file and returns
-	// ErrStopped: the next run with the same state file continues. Each run
-	// hands out at least one item before it stops, so steps always progress.
+	// a worker (admin path), and before each import file and between polls
+	// of a running import job (import path). Once it says true the restore
+	// lets the ones in flight finish, records how far it got in the state
+	// file (a running job by its id) and returns ErrStopped: the next run
+	// with the same state file continues. Each run hands out at least one
+	// item (or file) before it stops, so steps always progress.
 	Stop func() bool
 	Rand io.Reader
 }
@@ -204,9 +206,8 @@ func checkOptions(opts *Options) error {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	if opts.Via == ViaImport || opts.DryRun {
-		// Import jobs run for as long as Cognito takes; a dry run writes
-		// nothing to resume: neither stops half-way.
+	if opts.DryRun {
+		// A dry run writes nothing to resume: it never stops half-way.
 		opts.Stop = nil
 	}
 	if !opts.DryRun && opts.StatePath == "" {
@@ -378,6 +379,11 @@ func (r *run) finishReport() {
 				nu = s.Username
 			}
 			rep.Mappings = append(rep.Mappings, SubMapping{OldSub: s.OldSub, NewSub: s.NewSub, Username: s.Username, NewUsername: nu})
+			if s.Via == ViaImport {
+				// Counted from the state: the users of every run (step)
+				// of this restore, as the mappings are.
+				rep.UsersImported++
+			}
 		}
 		sort.Slice(rep.Mappings, func(i, j int) bool { return rep.Mappings[i].Username < rep.Mappings[j].Username })
 		rep.SubMappings = len(rep.Mappings)

@@ -48,6 +48,32 @@ type stateRecord struct {
 	// Target and Snapshot (begin) bind the file to one restore.
 	Target   string `json:"target,omitempty"`
 	Snapshot string `json:"snapshot,omitempty"`
+	// Job (job, jobend) is a user import job: "job" is written once its
+	// file is uploaded, before it is started, and covers the last Job.Users
+	// import intents before it; "jobend" once the job has ended. A job
+	// with no "jobend" may still run: a later run waits for it by id and
+	// never creates another for its users.
+	Job *jobRecord `json:"job,omitempty"`
+}
+
+// jobRecord is what the state keeps of one import job.
+type jobRecord struct {
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	Users    int    `json:"users,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Imported int64  `json:"imported,omitempty"`
+	Skipped  int64  `json:"skipped,omitempty"`
+	Failed   int64  `json:"failed,omitempty"`
+}
+
+// stateJob is an import job the state knows, with the users it covers in
+// the order of its file's lines.
+type stateJob struct {
+	rec   jobRecord // the "job" record, then the "jobend" one
+	names []string
+	ended bool
 }
 
 // ErrStateMismatch is returned for a state file written by the restore of
@@ -68,10 +94,16 @@ type state struct {
 	done    map[string]string // username → its username in the target
 	fresh   bool              // the file holds no record yet
 	members int               // memberships finished, in snapshot order
+	// jobs are the import jobs of this restore, in the order created;
+	// unjobbed the import intents since the last "job" record; lineFail
+	// why a job's line failed ("failed" records).
+	jobs     []*stateJob
+	unjobbed []string
+	lineFail map[string]string
 }
 
 func openState(path, target, snapshotID string) (*state, error) {
-	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}}
+	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}, lineFail: map[string]string{}}
 	// 0600 also when it existed, never through a link: it pairs usernames
 	// with subs.
 	f, err := storage.OpenPrivate(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
@@ -144,6 +176,11 @@ func (s *state) apply(r stateRecord) {
 		if r.Why != "" {
 			s.why[r.Username] = r.Why
 		}
+		if r.Via == ViaImport {
+			s.unjobbed = append(s.unjobbed, r.Username)
+		}
+	case "job", "jobend", "failed":
+		s.applyJob(r)
 	case "created":
 		s.created[r.Username] = createdUser{newName: sameOrNew(r.Username, r.NewName), oldSub: r.OldSub, newSub: r.NewSub, via: r.Via, status: r.Status}
 	case "done":
@@ -263,4 +300,66 @@ func (s *state) close() error {
 		return nil
 	}
 	return s.f.Close()
+}
+
+// applyJob applies the records of import jobs. A "job" record takes the
+// last Users import intents: they were written, in line order, while its
+// file was built; intents before them whose file never became a job (a run
+// killed while building it) belong to no job.
+func (s *state) applyJob(r stateRecord) {
+	switch r.Event {
+	case "failed":
+		s.lineFail[r.Username] = r.Why
+		return
+	}
+	if r.Job == nil {
+		return
+	}
+	if r.Event == "job" {
+		n := min(r.Job.Users, len(s.unjobbed))
+		names := append([]string(nil), s.unjobbed[len(s.unjobbed)-n:]...)
+		rec := *r.Job
+		rec.Users = n
+		s.jobs = append(s.jobs, &stateJob{rec: rec, names: names})
+		s.unjobbed = nil
+		return
+	}
+	for _, j := range s.jobs {
+		if j.rec.ID == r.Job.ID {
+			name, users := j.rec.Name, j.rec.Users
+			j.rec, j.ended = *r.Job, true
+			j.rec.Name, j.rec.Users = name, users
+			if j.rec.Status == "Succeeded" {
+				// Its failed lines are "failed" records: the names are
+				// needed only to blame a job's end on its users.
+				j.names = nil
+			}
+		}
+	}
+}
+
+// importJobs returns copies of the import jobs the state knows, in order.
+func (s *state) importJobs() []stateJob {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]stateJob, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		out = append(out, *j)
+	}
+	return out
+}
+
+// lineFailures says why import lines failed, by username, as the jobs'
+// logs said (this run or an earlier one).
+func (s *state) lineFailures() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.lineFail))
+	for n, why := range s.lineFail {
+		out[n] = why
+	}
+	return out
 }
