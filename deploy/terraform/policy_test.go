@@ -73,7 +73,7 @@ var funcs = map[string]function.Function{
 	"replace": stdlib.ReplaceFunc, "lower": stdlib.LowerFunc, "split": stdlib.SplitFunc,
 	"tostring": stdlib.MakeToFunc(cty.String), "toset": stdlib.MakeToFunc(cty.Set(cty.String)),
 	"merge": stdlib.MergeFunc, "jsonencode": stdlib.JSONEncodeFunc, "startswith": startsWith, "values": stdlib.ValuesFunc, "keys": stdlib.KeysFunc,
-	"lookup": stdlib.LookupFunc,
+	"lookup": stdlib.LookupFunc, "join": stdlib.JoinFunc,
 }
 
 // evaluate evaluates the module's variables (defaults, then overrides) and
