@@ -7,8 +7,9 @@
 # or only sts:AssumeRole on a role in the source account
 # (modules/migration-source-role) when the source is in another account;
 # AdminAddUserToGroup on the target pool; the migration records under
-# migrations/<target pool>/ in the repository. Nothing here exists while
-# var.migration is null.
+# migrations/<target pool>/ in the repository of the pool
+# var.migration.repository names (the function is not per pool: it serves
+# the target). Nothing here exists while var.migration is null.
 
 locals {
   migration_enabled = var.migration != null
