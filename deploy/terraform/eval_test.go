@@ -28,14 +28,18 @@ var startsWith = function.New(&function.Spec{
 	},
 })
 
-// tfLength is Terraform's length: of a string (in characters) or a
-// collection.
+// tfLength is Terraform's length: of a string (in characters), a
+// collection, or an object (its attributes; Terraform's lang/funcs
+// LengthFunc), such as local.pools, a for expression's object.
 var tfLength = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType}},
 	Type:   function.StaticReturnType(cty.Number),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		if args[0].Type() == cty.String {
+		switch ty := args[0].Type(); {
+		case ty == cty.String:
 			return stdlib.Strlen(args[0])
+		case ty.IsObjectType():
+			return cty.NumberIntVal(int64(len(ty.AttributeTypes()))), nil
 		}
 		return stdlib.Length(args[0])
 	},
@@ -402,8 +406,11 @@ func (e *evaluated) roles(t *testing.T) map[string][]string {
 }
 
 // bare drops the focused pool's key from an instance name:
-// `capture["default"]` is "capture" when "default" is the focus.
+// `capture["default"]` is "capture" when "default" is the focus; and the
+// index of a block with count, which instances() leaves out:
+// `migration[0]` is "migration".
 func (e *evaluated) bare(name string) string {
+	name = strings.TrimSuffix(name, "[0]")
 	if e.focus == "" {
 		return name
 	}

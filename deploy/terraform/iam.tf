@@ -124,14 +124,17 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
-# What both functions need alike, one instance per pool and function ("<pool
-# key>/capture", "<pool key>/worker": its own log group): the repository's
-# encryption key through S3, the signing key, and its logs. Each role's
-# document takes it as a source document, so a change here reaches both.
+# What every function needs alike, one instance per pool and function
+# ("<pool key>/capture", "<pool key>/worker", and "migration" with
+# var.migration: its own log group): the repository's encryption key through
+# S3, the signing key, and its logs. Each role's document takes it as a
+# source document, so a change here reaches them all.
 data "aws_iam_policy_document" "function_common" {
   for_each = merge(
     { for k, g in aws_cloudwatch_log_group.capture : "${k}/capture" => g.arn },
     { for k, g in aws_cloudwatch_log_group.worker : "${k}/worker" => g.arn },
+    # count: no instance without var.migration (migration.tf).
+    { for g in aws_cloudwatch_log_group.migration : "migration" => g.arn },
   )
 
   dynamic "statement" {

@@ -7,8 +7,9 @@
 # or only sts:AssumeRole on a role in the source account
 # (modules/migration-source-role) when the source is in another account;
 # AdminAddUserToGroup on the target pool; the migration records under
-# migrations/<target pool>/ in the repository. Nothing here exists while
-# var.migration is null.
+# migrations/<target pool>/ in the repository of the pool
+# var.migration.repository names (the function is not per pool: it serves
+# the target). Nothing here exists while var.migration is null.
 
 locals {
   migration_enabled = var.migration != null
@@ -34,10 +35,24 @@ locals {
   migration_legacy_sub      = local.migration_enabled ? (var.migration.legacy_sub_attribute == null ? "" : var.migration.legacy_sub_attribute) : ""
   migration_uses_role       = local.migration_source_role_arn != ""
 
+  # The pool (a key of local.pools) whose repository keeps the migration
+  # records and whose config.json the function reads: var.migration's
+  # repository, else the only pool. "" when that cannot be told (several
+  # pools, none named); aws_iam_role.migration's precondition refuses it.
+  migration_repository = !local.migration_enabled ? "" : (
+    var.migration.repository != null ? var.migration.repository : (length(local.pools) == 1 ? keys(local.pools)[0] : "")
+  )
+  migration_repository_ok = contains(keys(local.pools), local.migration_repository)
+  # lookup, not an index: with a key no pool has, the precondition's message
+  # names the input rather than Terraform's "Invalid index".
+  migration_repository_prefix = lookup({ for k, p in local.pools : k => p.repository_prefix }, local.migration_repository, "")
+  migration_repository_url    = lookup(local.repository_urls, local.migration_repository, "")
+  migration_config_object_arn = lookup(local.config_object_arns, local.migration_repository, "")
+
   migration_function_name   = "${var.function_name}-migration"
   migration_target_pool_arn = "arn:${local.partition}:cognito-idp:${split("_", local.migration_target_pool_id)[0]}:${local.account}:userpool/${local.migration_target_pool_id}"
   migration_source_pool_arn = "arn:${local.partition}:cognito-idp:${local.migration_source_region}:${local.account}:userpool/${local.migration_source_pool_id}"
-  migration_records_arn     = "${local.bucket_arn}/${var.repository_prefix}/migrations/${local.migration_target_pool_id}/*"
+  migration_records_arn     = "${local.bucket_arn}/${local.migration_repository_prefix}/migrations/${local.migration_target_pool_id}/*"
 }
 
 resource "aws_cloudwatch_log_group" "migration" {
@@ -58,10 +73,21 @@ resource "aws_iam_role" "migration" {
   description          = "cogvault migration function (UserMigration, PostAuthentication) of Cognito user pool ${local.migration_target_pool_id}"
   assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
   tags                 = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.migration_repository_ok
+      error_message = "migration.repository must name the pool whose repository keeps the migration records: a key of pools (${join(", ", keys(local.pools))}), or \"default\" with user_pool_id. With several pools it has no default."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "migration" {
   count = local.migration_enabled ? 1 : 0
+
+  # The repository key, the signing key and the function's own log group,
+  # as for the pools' functions (iam.tf, function_common["migration"]).
+  source_policy_documents = [data.aws_iam_policy_document.function_common["migration"].json]
 
   # A source in the function's account: the source calls on its pool.
   dynamic "statement" {
@@ -95,7 +121,7 @@ data "aws_iam_policy_document" "migration" {
   statement {
     sid       = "ReadConfig"
     actions   = ["s3:GetObject"]
-    resources = [local.config_object_arn]
+    resources = [local.migration_config_object_arn]
   }
 
   # Pending records are read and deleted once the user's groups are added;
@@ -117,42 +143,8 @@ data "aws_iam_policy_document" "migration" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.repository_prefix}/*"]
+      values   = ["${local.migration_repository_prefix}/*"]
     }
-  }
-
-  dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
-
-    content {
-      sid       = "RepositoryKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  statement {
-    sid       = "SignRepository"
-    actions   = ["kms:Sign"]
-    resources = [local.signing_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:SigningAlgorithm"
-      values   = [local.signing_algorithm]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.migration[0].arn}:*"]
   }
 }
 
@@ -183,7 +175,7 @@ resource "aws_lambda_function" "migration" {
 
   environment {
     variables = {
-      COGVAULT_REPO                           = local.repository_url
+      COGVAULT_REPO                           = local.migration_repository_url
       COGVAULT_POOL_ID                        = local.migration_target_pool_id
       COGVAULT_KMS_KEY_ID                     = local.use_kms ? local.kms_key_arn : ""
       COGVAULT_SIGNING_KEY                    = "kms:${local.signing_key_arn}"

@@ -26,6 +26,12 @@ const (
 )
 
 func migrationInput(role, legacy string) cty.Value {
+	return migrationInputIn(role, legacy, "")
+}
+
+// migrationInputIn is migrationInput keeping the records in the repository
+// of the pool repository ("": unset, the only pool's).
+func migrationInputIn(role, legacy, repository string) cty.Value {
 	opt := func(s string) cty.Value {
 		if s == "" {
 			return cty.NullVal(cty.String)
@@ -35,6 +41,7 @@ func migrationInput(role, legacy string) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"target_pool_id": cty.StringVal(migTarget), "source_pool_id": cty.StringVal(migSource), "source_client_id": cty.StringVal("abc123client"),
 		"source_region": cty.NullVal(cty.String), "source_role_arn": opt(role), "legacy_sub_attribute": opt(legacy),
+		"repository": opt(repository),
 	})
 }
 
@@ -63,36 +70,124 @@ func grants(t *testing.T, e *evaluated, role string) (map[string]bool, []string)
 	return out, logs
 }
 
+// With one pool the records are in its repository (testPrefix); with
+// several, in the repository of the pool migration.repository names
+// (testPrefix/staff): iampolicy's Prefix is that repository's.
 func TestMigrationRoleIsTheLambdaMigrationMode(t *testing.T) {
 	m := load(t, ".")
 	mode, ok := iampolicy.Lookup("lambda-migration")
 	if !ok {
 		t.Fatal("no iampolicy mode lambda-migration")
 	}
-	for _, role := range []string{"", migRole} {
-		e := evaluate(t, m, map[string]cty.Value{"migration": migrationInput(role, "")})
+	noPools := cty.MapValEmpty(testPools("prod").Type().ElementType())
+	for _, c := range []struct {
+		role, prefix string
+		inputs       map[string]cty.Value
+	}{
+		{"", testPrefix, map[string]cty.Value{"migration": migrationInput("", ""), "pools": noPools}},
+		{migRole, testPrefix, map[string]cty.Value{"migration": migrationInput(migRole, ""), "pools": noPools}},
+		{"", testPrefix + "/staff", map[string]cty.Value{"migration": migrationInputIn("", "", "staff"), "user_pool_id": cty.NullVal(cty.String), "pools": testPools("prod")}},
+	} {
+		role := c.role
+		e := evaluate(t, m, c.inputs)
 		o := iampolicy.Options{Partition: e.local(t, "partition"), Region: "eu-west-1", Account: e.local(t, "account"),
-			PoolID: migTarget, SourcePoolID: migSource, SourceRoleARN: role, Bucket: "BUCKET", Prefix: testPrefix,
+			PoolID: migTarget, SourcePoolID: migSource, SourceRoleARN: role, Bucket: "BUCKET", Prefix: c.prefix,
 			KMSKey: e.local(t, "kms_key_arn"), SigningKey: e.local(t, "signing_key_arn")}
 		if role != "" {
 			o.SourceAccount = "111122223333"
 		}
 		// The module's bucket ARN is a local the evaluator leaves as a name.
 		bucket := strings.NewReplacer("arn:"+o.Partition+":s3:::BUCKET", e.local(t, "bucket_arn"))
-		want := map[string]bool{}
+		want, wantList := map[string]bool{}, []string(nil)
 		for _, st := range iampolicy.Build(mode, o).Statement {
 			for _, a := range st.Action {
 				for _, r := range st.Resource {
 					want[a+" "+bucket.Replace(r)] = true
 				}
 			}
+			if slices.Contains(st.Action, "s3:ListBucket") {
+				wantList = st.Condition["StringLike"]["s3:prefix"]
+			}
 		}
 		got, logs := grants(t, e, "migration")
 		if !maps.Equal(got, want) {
-			t.Errorf("source role %q: the migration role grants\n%v\niampolicy lambda-migration grants\n%v", role, sortedKeys(got), sortedKeys(want))
+			t.Errorf("source role %q, prefix %s: the migration role grants\n%v\niampolicy lambda-migration grants\n%v", role, c.prefix, sortedKeys(got), sortedKeys(want))
 		}
 		if !slices.Equal(logs, []string{"aws_cloudwatch_log_group.migration[0].arn:*"}) {
 			t.Errorf("the migration role may write logs to %v, want only its own group", logs)
+		}
+		// The listing is limited to the same repository (grants leaves
+		// conditions out).
+		var list []string
+		for _, doc := range e.roles(t)["migration"] {
+			for _, st := range e.policy(t, doc) {
+				for _, cond := range st.conditions {
+					if st.covers("s3:ListBucket") && cond.variable == "s3:prefix" {
+						list = append(list, cond.values...)
+					}
+				}
+			}
+		}
+		if len(wantList) == 0 || !slices.Equal(list, wantList) {
+			t.Errorf("prefix %s: the migration role may list %v, iampolicy lists %v", c.prefix, list, wantList)
+		}
+	}
+}
+
+// migration.repository: the only pool's repository by default; with
+// several pools it must name one, and a key no pool has is refused, before
+// anything is created, by a message naming the input. The function is
+// configured for the chosen pool's repository.
+func TestMigrationRepositoryIsAPools(t *testing.T) {
+	m := load(t, ".")
+	one := map[string]cty.Value{}
+	several := map[string]cty.Value{"user_pool_id": cty.NullVal(cty.String), "pools": testPools("prod")}
+	for _, c := range []struct {
+		name, repository string
+		pools            map[string]cty.Value
+		wantRepo         string // "": refused
+	}{
+		{"one pool, unset", "", one, testPrefix},
+		{"one pool, default", "default", one, testPrefix},
+		{"one pool, another key", "staff", one, ""},
+		{"several pools, unset", "", several, ""},
+		{"several pools, staff", "staff", several, testPrefix + "/staff"},
+		{"several pools, prod", "prod", several, testPrefix + "/prod"},
+		{"several pools, default", "default", several, ""},
+	} {
+		inputs := maps.Clone(c.pools)
+		inputs["migration"] = migrationInputIn("", "", c.repository)
+		e := evaluate(t, m, inputs)
+		var failed []string
+		for _, in := range e.instances(t, "aws_iam_role") {
+			if in.name == "migration" {
+				failed = append(failed, failedPreconditions(t, in.body, in.ctx)...)
+			}
+		}
+		if c.wantRepo == "" {
+			if len(failed) != 1 || !strings.Contains(failed[0], "migration.repository") {
+				t.Errorf("%s: preconditions failed %q, want one naming migration.repository", c.name, failed)
+			}
+			continue
+		}
+		if len(failed) > 0 {
+			t.Errorf("%s: refused: %q", c.name, failed)
+		}
+		if e.focus == "" {
+			e = e.forPool("staff") // any: the migration function is not per pool
+		}
+		found := false
+		for _, f := range e.functions(t) {
+			if f.name != "migration" {
+				continue
+			}
+			found = true
+			if got := e.str(t, f.env["COGVAULT_REPO"]); !strings.HasSuffix(got, "/"+c.wantRepo) {
+				t.Errorf("%s: COGVAULT_REPO = %s, want the repository <bucket>/%s", c.name, got, c.wantRepo)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no migration function", c.name)
 		}
 	}
 }

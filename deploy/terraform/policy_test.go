@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,6 +73,7 @@ var funcs = map[string]function.Function{
 	"replace": stdlib.ReplaceFunc, "lower": stdlib.LowerFunc, "split": stdlib.SplitFunc,
 	"tostring": stdlib.MakeToFunc(cty.String), "toset": stdlib.MakeToFunc(cty.Set(cty.String)),
 	"merge": stdlib.MergeFunc, "jsonencode": stdlib.JSONEncodeFunc, "startswith": startsWith, "values": stdlib.ValuesFunc, "keys": stdlib.KeysFunc,
+	"lookup": stdlib.LookupFunc, "join": stdlib.JoinFunc,
 }
 
 // evaluate evaluates the module's variables (defaults, then overrides) and
@@ -283,10 +285,17 @@ func (st statement) covers(action string) bool {
 // lambdaFunction is one aws_lambda_function: its role and environment.
 type lambdaFunction struct {
 	name string
-	role string
-	env  map[string]hclsyntax.Expression
+	// index is the instance read: `["<focused pool>"]` for a block with
+	// for_each, "[0]" for one with count. The function's log group is the
+	// same instance of the log group of the same name.
+	index string
+	role  string
+	env   map[string]hclsyntax.Expression
 }
 
+// functions are the module's aws_lambda_function blocks that have an
+// instance with these inputs (a block whose count is 0 has none), each
+// read in the focused pool's instance.
 func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 	t.Helper()
 	var out []lambdaFunction
@@ -294,7 +303,18 @@ func (e *evaluated) functions(t *testing.T) []lambdaFunction {
 		if r.Labels[0] != "aws_lambda_function" {
 			continue
 		}
-		f := lambdaFunction{name: r.Labels[1], role: e.bare(ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role")), env: map[string]hclsyntax.Expression{}}
+		index := "[" + strconv.Quote(e.focus) + "]"
+		if c, ok := r.Body.Attributes["count"]; ok {
+			v, diags := c.Expr.Value(e.ctx)
+			if diags.HasErrors() {
+				t.Fatalf("aws_lambda_function.%s count: %s", r.Labels[1], diags.Error())
+			}
+			if v.AsBigFloat().Sign() == 0 {
+				continue
+			}
+			index = "[0]"
+		}
+		f := lambdaFunction{name: r.Labels[1], index: index, role: e.bare(ref(t, e.ctx, r.Body.Attributes["role"].Expr, "aws_iam_role")), env: map[string]hclsyntax.Expression{}}
 		for _, env := range r.Body.Blocks {
 			if env.Type != "environment" {
 				continue
@@ -559,7 +579,7 @@ func TestSigningKeyIsEd25519(t *testing.T) {
 // each on the signing key only and with Ed25519 only; each such function may.
 func TestOnlyWritersMaySign(t *testing.T) {
 	m := load(t, ".")
-	e := evaluate(t, m, map[string]cty.Value{"enable_restore": cty.True})
+	e := evaluate(t, m, map[string]cty.Value{"enable_restore": cty.True, "migration": migrationInput("", "")})
 	roles := e.roles(t)
 	writers := map[string]bool{}
 	for _, f := range e.functions(t) {
@@ -596,10 +616,11 @@ func TestOnlyWritersMaySign(t *testing.T) {
 	}
 }
 
-// Both functions verify against the pinned public key and sign with the KMS
-// key ("kms:<ARN>", the form the signing code reads).
+// Every function verifies against the pinned public key and signs with the
+// KMS key ("kms:<ARN>", the form the signing code reads); the migration
+// function exists with migration mode.
 func TestFunctionsGetTheRepositoryKeys(t *testing.T) {
-	e := evaluate(t, load(t, "."), nil)
+	e := evaluate(t, load(t, "."), map[string]cty.Value{"migration": migrationInput("", "")})
 	fns := e.functions(t)
 	var names []string
 	for _, f := range fns {
@@ -691,9 +712,12 @@ func TestOwnSigningKey(t *testing.T) {
 	if got := counts(e); got["aws_kms_key"] != 0 || got["aws_kms_alias"] != 0 || got["aws_kms_public_key"] != 1 {
 		t.Errorf("with signing_key_arn: counts %v, want no key or alias created, the public key read", got)
 	}
-	e = evaluate(t, m, map[string]cty.Value{"signing_key_arn": cty.StringVal(arn), "signing_public_key": cty.StringVal(pub)})
+	e = evaluate(t, m, map[string]cty.Value{"signing_key_arn": cty.StringVal(arn), "signing_public_key": cty.StringVal(pub), "migration": migrationInput("", "")})
 	if got := counts(e); got["aws_kms_key"] != 0 || got["aws_kms_public_key"] != 0 {
 		t.Errorf("with signing_key_arn and signing_public_key: counts %v, want nothing created or read", got)
+	}
+	if len(e.functions(t)) != 3 {
+		t.Errorf("with migration mode: %d functions, want capture, worker and migration", len(e.functions(t)))
 	}
 	for _, f := range e.functions(t) {
 		if got := e.str(t, f.env["COGVAULT_SIGNING_KEY"]); got != "kms:"+arn {
@@ -852,15 +876,15 @@ func local(t *testing.T, e *evaluated, name string) []string {
 	return out
 }
 
-// TestEachFunctionWritesItsOwnLogs: the statements the two roles share come
+// TestEachFunctionWritesItsOwnLogs: the statements the roles share come
 // from one document with an instance per function (source_policy_documents);
-// each role may write only its own function's log group, and both still get
-// the shared grants.
+// each role may write only its own function's log group, and all still get
+// the shared grants. With migration mode, so its function is one of them.
 func TestEachFunctionWritesItsOwnLogs(t *testing.T) {
-	e := evaluate(t, load(t, "."), nil)
+	e := evaluate(t, load(t, "."), map[string]cty.Value{"migration": migrationInput("", "")})
 	roles := e.roles(t)
 	for _, f := range e.functions(t) {
-		want := e.addr("aws_cloudwatch_log_group."+f.name, "arn") + ":*"
+		want := "aws_cloudwatch_log_group." + f.name + f.index + ".arn:*"
 		var logs []string
 		sids := map[string]bool{}
 		for _, doc := range roles[f.role] {

@@ -1,6 +1,7 @@
 package terraform_test
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -128,8 +129,9 @@ func testPools(longKey string) cty.Value {
 }
 
 // severalPools evaluates the module with the several-pools example's inputs
-// and two pools, the first under the longest key its function_name admits.
-func severalPools(t *testing.T, m *module) (e *evaluated, longKey string) {
+// and two pools, the first under the longest key its function_name admits,
+// and extra inputs.
+func severalPools(t *testing.T, m *module, extra map[string]cty.Value) (e *evaluated, longKey string) {
 	t.Helper()
 	ex := load(t, filepath.Join("examples", "several-pools"))
 	mods := ex.blocks("module")
@@ -160,27 +162,32 @@ func severalPools(t *testing.T, m *module) (e *evaluated, longKey string) {
 		}
 		inputs[name] = v
 	}
+	maps.Copy(inputs, extra)
 	return evaluate(t, m, inputs), longKey
 }
 
 // TestSeveralPools: the module protects several pools of one deployment
-// (the several-pools example's inputs, one key the longest admitted): every
+// (the several-pools example's inputs, one key the longest admitted, and
+// migration mode keeping its records in staff's repository): every
 // validation and precondition passes, every name is distinct and within its
 // service's limit, each pool's functions are configured for that pool and
 // its own repository, and each pool's roles reach only their own pool,
-// journal and repository.
+// journal and repository. The migration function is not a pool's: it serves
+// the migration target, with the chosen pool's repository.
 func TestSeveralPools(t *testing.T) {
 	m := load(t, ".")
-	e, longKey := severalPools(t, m)
-	if failed := e.validate(t, "pools", "user_pool_id", "function_name", "alarm_topic_arn", "schedule_expression"); len(failed) > 0 {
+	e, longKey := severalPools(t, m, map[string]cty.Value{"migration": migrationInputIn("", "", "staff")})
+	if failed := e.validate(t, "pools", "user_pool_id", "function_name", "alarm_topic_arn", "schedule_expression", "migration"); len(failed) > 0 {
 		t.Fatalf("the module refuses %v", failed)
 	}
 	if len(e.keys["aws_lambda_function.capture"]) != 2 {
 		t.Fatalf("capture functions for %v, want the two pools", e.keys["aws_lambda_function.capture"])
 	}
-	for _, in := range e.instances(t, "aws_lambda_function") {
-		if failed := failedPreconditions(t, in.body, in.ctx); len(failed) > 0 {
-			t.Errorf("aws_lambda_function.%s: %v", in.name, failed)
+	for _, typ := range []string{"aws_lambda_function", "aws_iam_role"} {
+		for _, in := range e.instances(t, typ) {
+			if failed := failedPreconditions(t, in.body, in.ctx); len(failed) > 0 {
+				t.Errorf("%s.%s: %v", typ, in.name, failed)
+			}
 		}
 	}
 	names := map[string]string{}
@@ -201,6 +208,9 @@ func TestSeveralPools(t *testing.T) {
 		p := e.forPool(key)
 		pool := p.locals["pools"].GetAttr(key).GetAttr("user_pool_id").AsString()
 		for _, f := range p.functions(t) {
+			if f.name == "migration" {
+				continue // not per pool: checked below
+			}
 			if got := p.str(t, f.env["COGVAULT_POOL_ID"]); got != pool {
 				t.Errorf("pool %s: aws_lambda_function.%s has COGVAULT_POOL_ID %s", key, f.name, got)
 			}
@@ -224,6 +234,37 @@ func TestSeveralPools(t *testing.T) {
 			repos[repo] = key
 		}
 		ownOnly(t, p, key, pool)
+	}
+
+	// The migration function: the target pool, and staff's repository (the
+	// one its capture and worker use), where alone its role may write.
+	var migrations int
+	for _, f := range e.forPool("staff").functions(t) {
+		if f.name != "migration" {
+			continue
+		}
+		migrations++
+		if got := e.str(t, f.env["COGVAULT_POOL_ID"]); got != migTarget {
+			t.Errorf("the migration function has COGVAULT_POOL_ID %s, want the target %s", got, migTarget)
+		}
+		if repo := e.str(t, f.env["COGVAULT_REPO"]); repos[repo] != "staff" {
+			t.Errorf("the migration function has COGVAULT_REPO %s, want staff's repository", repo)
+		}
+	}
+	if migrations != 1 {
+		t.Errorf("%d migration functions, want one", migrations)
+	}
+	for _, doc := range e.roles(t)["migration"] {
+		for _, st := range e.policy(t, doc) {
+			if !st.covers("s3:PutObject") && !st.covers("s3:DeleteObject") {
+				continue
+			}
+			for _, r := range st.resources {
+				if !strings.Contains(r, "/"+testPrefix+"/staff/migrations/"+migTarget+"/") {
+					t.Errorf("the migration role may write to %s (statement %s), want only under staff's repository, migrations/%s/", r, st.sid, migTarget)
+				}
+			}
+		}
 	}
 
 	// The first pool runs drills: its worker may never tag or delete any
@@ -317,7 +358,7 @@ func TestOnePoolOrSeveral(t *testing.T) {
 	}
 
 	// One character more than the longest key the example admits.
-	e, longKey := severalPools(t, m)
+	e, longKey := severalPools(t, m, nil)
 	tooLong := evaluate(t, m, map[string]cty.Value{"user_pool_id": cty.NullVal(cty.String), "function_name": e.vars["function_name"],
 		"pools": testPools(longKey + "k"), "data.aws_region.current.region": cty.StringVal("eu-west-1")})
 	refused := false
@@ -328,7 +369,9 @@ func TestOnePoolOrSeveral(t *testing.T) {
 		t.Errorf("a pool key making <function_name>-<key> %d characters long is not refused", len(e.vars["function_name"].AsString())+len(longKey)+2)
 	}
 
-	for key, want := range map[string]bool{"prod": true, "eu-1": true, strings.Repeat("a", 37): true, strings.Repeat("a", 38): false, "Prod": false, "-prod": false, "pro_d": false, "": false} {
+	for key, want := range map[string]bool{"prod": true, "eu-1": true, strings.Repeat("a", 37): true, strings.Repeat("a", 38): false, "Prod": false, "-prod": false, "pro_d": false, "": false,
+		// <function_name>-migration is the migration function's name (migration.tf).
+		"migration": false, "migrations": true} {
 		v := evaluate(t, m, map[string]cty.Value{"user_pool_id": cty.NullVal(cty.String), "pools": testPools(key)})
 		if refused := slices.Contains(v.validate(t, "pools"), "pools"); refused == want {
 			t.Errorf("pool key %q: refused %v, want accepted %v", key, refused, want)

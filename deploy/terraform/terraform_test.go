@@ -217,7 +217,7 @@ var signingEnvVars = []string{"COGVAULT_SIGNING_KEY", "COGVAULT_REPO_KEY"}
 
 func TestFunctionEnvironmentIsReadByTheCode(t *testing.T) {
 	m := load(t, ".")
-	e := evaluate(t, m, nil)
+	e := evaluate(t, m, map[string]cty.Value{"migration": migrationInput("", "")}) // every function
 	for _, f := range e.functions(t) {
 		if len(f.env) == 0 {
 			t.Errorf("aws_lambda_function.%s has no environment", f.name)

@@ -401,10 +401,16 @@ variable "pools" {
     condition     = alltrue([for k, p in var.pools : p.import_role_arn == null ? true : p.import_role_arn == "" || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", p.import_role_arn))])
     error_message = "Every import_role_arn in pools must be null, \"\" or an IAM role ARN."
   }
+  validation {
+    # A pool's functions are <function_name>-<key>; the migration function
+    # is <function_name>-migration (migration.tf), with its log group.
+    condition     = alltrue([for k, p in var.pools : k != "migration"])
+    error_message = "A key of pools may not be \"migration\": that pool's capture function would take the name of the migration function, <function_name>-migration. Choose another key."
+  }
 }
 
 variable "migration" {
-  description = "Migration mode (cogvault migrate): a function for the target pool's UserMigration and PostAuthentication triggers that signs users in against the source pool, so that they keep their passwords. null (the default) creates nothing. target_pool_id: the new pool, in this account and Region; source_pool_id and source_client_id: the old pool and an app client of it that allows ALLOW_ADMIN_USER_PASSWORD_AUTH; source_region: default the Region in source_pool_id; source_role_arn: for a source in another account, a role there that trusts migration_role_arn (modules/migration-source-role); legacy_sub_attribute: a custom attribute of the target that takes the old sub, such as \"custom:legacy_sub\"."
+  description = "Migration mode (cogvault migrate): a function for the target pool's UserMigration and PostAuthentication triggers that signs users in against the source pool, so that they keep their passwords. null (the default) creates nothing. target_pool_id: the new pool, in this account and Region; source_pool_id and source_client_id: the old pool and an app client of it that allows ALLOW_ADMIN_USER_PASSWORD_AUTH; source_region: default the Region in source_pool_id; source_role_arn: for a source in another account, a role there that trusts migration_role_arn (modules/migration-source-role); legacy_sub_attribute: a custom attribute of the target that takes the old sub, such as \"custom:legacy_sub\"; repository: the pool (a key of pools, or \"default\" with user_pool_id) whose repository keeps the migration records, required with several pools (default: the only pool)."
   type = object({
     target_pool_id       = string
     source_pool_id       = string
@@ -412,6 +418,7 @@ variable "migration" {
     source_region        = optional(string)
     source_role_arn      = optional(string)
     legacy_sub_attribute = optional(string)
+    repository           = optional(string)
   })
   default = null
 

@@ -67,6 +67,10 @@ module "cogvault" {
     # trusts this module's function role, so a reference would be a cycle.
     source_role_arn      = "arn:aws:iam::${var.source_account_id}:role/cogvault-migration-source"
     legacy_sub_attribute = "custom:legacy_sub"
+    # The pool whose repository keeps the migration records: "default" is
+    # user_pool_id's (the only pool, so this could be left out); with pools,
+    # one of their keys, which is then required.
+    repository = "default"
   }
 }
 
