@@ -252,7 +252,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 	code, out, errOut = run(t, ctx, w.args("migrate", "status", "--from", w.source, "--to", target, "--output", "json")...)
 	var st struct {
 		SourceUsers, Migrated, NotMigrated, PreExisting, RecentMigrated int
-		FailedUnknown                                                 string
+		FailedUnknown                                                   string
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 		t.Fatalf("migrate status: exit %d\n%s\n%s", code, out, errOut)
