@@ -412,3 +412,89 @@ func sameStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// TestMigrateStartRefusals: each refusal comes before any write (the target
+// unchanged, no client created on the source) with exit 2 and a message
+// naming what to fix.
+func TestMigrateStartRefusals(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	noFlow := w.appClient(t, w.source) // ALLOW_USER_PASSWORD_AUTH only
+	taken := w.targetLike(t, false)
+	if _, err := w.api.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: &taken,
+		LambdaConfig: &types.LambdaConfigType{PostAuthentication: aws.String("arn:aws:lambda:us-east-1:111122223333:function:other")}}); err != nil {
+		t.Fatal(err)
+	}
+	sensitive := w.targetLike(t, true)
+	byEmail, err := w.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("by-email"),
+		UsernameAttributes:    []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		UsernameConfiguration: &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := w.targetLike(t, false)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"slot taken", []string{"--to", taken}, "PostAuthentication trigger of " + taken + " is already arn:aws:lambda:us-east-1:111122223333:function:other"},
+		{"client without the flow", []string{"--to", good, "--source-client-id", noFlow}, "does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH"},
+		{"no such client", []string{"--to", good, "--source-client-id", "nosuchclient"}, "has no app client nosuchclient"},
+		{"username attributes", []string{"--to", aws.ToString(byEmail.UserPool.Id)}, "users sign in with a username in the source and email in the target"},
+		{"case sensitivity", []string{"--to", sensitive}, "usernames are case-insensitive in the source and case-sensitive in the target"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := w.srv.OpStats("UpdateUserPool").Calls + w.srv.OpStats("CreateUserPoolClient").Calls + w.srv.OpStats("CreateGroup").Calls
+			code, out, errOut := run(t, ctx, w.args(append([]string{"migrate", "start", "--from", w.source, "--function-arn", fnARN}, c.args...)...)...)
+			if code != 2 || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, want 2 and %q\n%s\n%s", code, c.want, out, errOut)
+			}
+			if after := w.srv.OpStats("UpdateUserPool").Calls + w.srv.OpStats("CreateUserPoolClient").Calls + w.srv.OpStats("CreateGroup").Calls; after != before {
+				t.Errorf("a refused start wrote (%d writes)", after-before)
+			}
+		})
+	}
+}
+
+// TestMigrateStartCreatePool: --dry-run creates nothing; the real run
+// creates the pool from the source's configuration, the groups, the source
+// client cogvault-migration (reused by a second run) and both triggers.
+func TestMigrateStartCreatePool(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	args := w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN)
+	code, out, errOut := run(t, ctx, append(args, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "dry run") || w.srv.OpStats("CreateUserPool").Calls+w.srv.OpStats("CreateUserPoolClient").Calls != 0 {
+		t.Fatalf("dry run: exit %d, %d pools created\n%s\n%s", code, w.srv.OpStats("CreateUserPool").Calls, out, errOut)
+	}
+	code, out, errOut = run(t, ctx, append(args, "--output", "json")...)
+	var res struct {
+		TargetPoolID string `json:"targetPoolId"`
+		Clients      map[string]string
+		Function     struct{ Environment map[string]string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("start --create-pool: exit %d\n%s\n%s", code, out, errOut)
+	}
+	p := w.describe(t, res.TargetPoolID)
+	if aws.ToString(p.LambdaConfig.UserMigration) != fnARN || aws.ToString(p.LambdaConfig.PostAuthentication) != fnARN || len(res.Clients) != 1 {
+		t.Errorf("created target: triggers %+v, clients %v", p.LambdaConfig, res.Clients)
+	}
+	groups, err := w.api.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: &res.TargetPoolID})
+	if err != nil || len(groups.Groups) != 4 {
+		t.Errorf("target groups: %d (%v), want the source's 4", len(groups.Groups), err)
+	}
+	env := res.Function.Environment
+	cl, err := w.api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &w.source, ClientId: aws.String(env["COGVAULT_MIGRATION_SOURCE_CLIENT_ID"])})
+	if err != nil || aws.ToString(cl.UserPoolClient.ClientName) != "cogvault-migration" || env["COGVAULT_MIGRATION_SOURCE_POOL_ID"] != w.source {
+		t.Fatalf("the function's source client: %v %+v", err, env)
+	}
+	// Again, into the pool it made: the client is reused, not duplicated.
+	code, out, errOut = run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", res.TargetPoolID, "--function-arn", fnARN, "--output", "json")...)
+	if code != 0 || !strings.Contains(out, env["COGVAULT_MIGRATION_SOURCE_CLIENT_ID"]) || w.srv.OpStats("CreateUserPoolClient").Calls != 2 {
+		t.Errorf("second start: exit %d, %d clients created (want 2: the target's app client and cogvault-migration)\n%s\n%s", code, w.srv.OpStats("CreateUserPoolClient").Calls, out, errOut)
+	}
+}
