@@ -110,8 +110,8 @@ func migrateFailed(err error) error {
 
 type migrateStartOptions struct {
 	pairOptions
-	CreatePool, Function, SourceClient string
-	DryRun                             bool
+	CreatePool, Function, SourceClient, SourceRole string
+	DryRun                                         bool
 }
 
 func newMigrateStartCommand(g *globalOptions) *cobra.Command {
@@ -142,8 +142,12 @@ else a client named cogvault-migration, created on the source if missing
 Start prints the function's environment; set it on the function (the
 Terraform module's migration mode takes it as it is):
   COGVAULT_MIGRATION_SOURCE_POOL_ID, COGVAULT_MIGRATION_SOURCE_CLIENT_ID,
-  COGVAULT_MIGRATION_SOURCE_REGION, and COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE
-  when the target has custom:legacy_sub (the old sub is kept there).
+  COGVAULT_MIGRATION_SOURCE_REGION; COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE
+  when the target has custom:legacy_sub (the old sub is kept there);
+  COGVAULT_MIGRATION_SOURCE_ROLE_ARN with --source-role-arn; COGVAULT_REPO
+  with --repo (the function then records each migration there, for status
+  and finish; give it the repository's key variables as for the capture
+  function).
 With --output json: {"targetPoolId", "clients": {old id: new id},
 "function": {"environment": {…}}}.
 
@@ -166,6 +170,7 @@ EXIT STATUS
 	fs.StringVar(&opts.CreatePool, "create-pool", "", "create the target with this `name` from the source's configuration")
 	fs.StringVar(&opts.Function, "function-arn", "", "the migration function's `ARN` (cogvault-lambda with the environment start prints)")
 	fs.StringVar(&opts.SourceClient, "source-client-id", "", "source app client `id` the function signs in with (must allow ALLOW_ADMIN_USER_PASSWORD_AUTH, no secret; default: cogvault-migration, created if missing)")
+	fs.StringVar(&opts.SourceRole, "source-role-arn", "", "a role in the source's account the function assumes (a source in another account); passed into its environment")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "check everything and print what start would do; write nothing")
 	return cmd
 }
@@ -182,7 +187,7 @@ func runMigrateStart(ctx context.Context, opts migrateStartOptions, g *globalOpt
 		return err
 	}
 	res, err := migrate.Start(ctx, src, dst, migrate.StartOptions{Source: opts.From, Target: opts.To, CreatePool: opts.CreatePool,
-		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, DryRun: opts.DryRun})
+		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, SourceRole: opts.SourceRole, Repo: g.Repo, DryRun: opts.DryRun})
 	if err != nil {
 		return migrateFailed(err)
 	}

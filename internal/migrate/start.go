@@ -50,7 +50,11 @@ type StartOptions struct {
 	// ALLOW_ADMIN_USER_PASSWORD_AUTH; "" finds or creates ClientName.
 	SourceClient string
 	SourceRegion string
-	DryRun       bool
+	// SourceRole is a role in the source's account the function assumes
+	// (COGVAULT_MIGRATION_SOURCE_ROLE_ARN); Repo the repository it records
+	// migrations in (COGVAULT_REPO). Both only pass into the environment.
+	SourceRole, Repo string
+	DryRun           bool
 	Now          func() time.Time
 }
 
@@ -162,6 +166,12 @@ func environment(opts StartOptions, client string, dst *types.UserPoolType) map[
 	}
 	if opts.SourceRegion != "" {
 		env["COGVAULT_MIGRATION_SOURCE_REGION"] = opts.SourceRegion
+	}
+	if opts.SourceRole != "" {
+		env["COGVAULT_MIGRATION_SOURCE_ROLE_ARN"] = opts.SourceRole
+	}
+	if opts.Repo != "" {
+		env["COGVAULT_REPO"] = opts.Repo
 	}
 	if dst != nil && hasAttr(dst, LegacySubAttribute) {
 		env["COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE"] = LegacySubAttribute
