@@ -55,7 +55,7 @@ type StartOptions struct {
 	// migrations in (COGVAULT_REPO). Both only pass into the environment.
 	SourceRole, Repo string
 	DryRun           bool
-	Now          func() time.Time
+	Now              func() time.Time
 }
 
 // StartResult is what start did (or, dry, would do).
