@@ -18,7 +18,10 @@ import (
 // configurations including ... your Lambda triggers". So the fake replaces
 // every updatable member: given ones take the request's value, omitted ones
 // are removed (the fake's default is "not set"), DeletionProtection goes to
-// INACTIVE. Members UpdateUserPool does not have (schema, username
+// INACTIVE. The current API reference excepts one: "With the exception of
+// UserPoolTier, if you don't provide a value for an attribute, Amazon
+// Cognito sets it to its default value": an omitted UserPoolTier is kept.
+// Members UpdateUserPool does not have (schema, username
 // attributes, aliases, case sensitivity: "Settings you can't change" on the
 // same page) are untouched.
 
@@ -56,7 +59,11 @@ func updateUserPool(s *Service, body []byte) (any, *apiError) {
 		return nil, err
 	}
 	for _, k := range updatableMembers {
-		if v, ok := raw[k]; ok && string(v) != "null" {
+		v, ok := raw[k]
+		if !ok && k == "UserPoolTier" {
+			continue
+		}
+		if ok && string(v) != "null" {
 			p.config[k] = v
 		} else {
 			delete(p.config, k)

@@ -23,6 +23,7 @@ func TestUpdateUserPoolResetsWhatItOmits(t *testing.T) {
 		EmailVerificationSubject: aws.String("Your code"),
 		DeletionProtection:       types.DeletionProtectionTypeActive,
 		UserPoolTags:             map[string]string{"team": "id"},
+		UserPoolTier:             types.UserPoolTierTypePlus,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,9 @@ func TestUpdateUserPoolResetsWhatItOmits(t *testing.T) {
 	}
 	if p.DeletionProtection != types.DeletionProtectionTypeInactive {
 		t.Errorf("DeletionProtection = %s, want INACTIVE (the default) when omitted", p.DeletionProtection)
+	}
+	if p.UserPoolTier != types.UserPoolTierTypePlus {
+		t.Errorf("UserPoolTier = %q, want PLUS kept: the one member an omission does not reset", p.UserPoolTier)
 	}
 	if len(p.UsernameAttributes) != 1 || aws.ToString(p.Name) != "p" {
 		t.Errorf("creation-only settings changed: username attributes %v, name %q", p.UsernameAttributes, aws.ToString(p.Name))
