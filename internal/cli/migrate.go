@@ -16,6 +16,7 @@ import (
 
 	"github.com/cogvault/cogvault/internal/awsx"
 	"github.com/cogvault/cogvault/internal/migrate"
+	"github.com/cogvault/cogvault/internal/poolcfg"
 	"github.com/cogvault/cogvault/internal/progress"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -110,8 +111,8 @@ func migrateFailed(err error) error {
 
 type migrateStartOptions struct {
 	pairOptions
-	CreatePool, Function, SourceClient, SourceRole string
-	DryRun                                         bool
+	CreatePool, Function, SourceClient, SourceRole, MapFile string
+	DryRun                                                  bool
 }
 
 func newMigrateStartCommand(g *globalOptions) *cobra.Command {
@@ -157,7 +158,8 @@ time are kept.
 EXIT STATUS
   0  started (or, with --dry-run, would start)
   1  failed
-  2  bad flags, or refused before any write (the message says what to fix)`,
+  2  bad flags, or refused before any write (the message says what to fix)
+  3  started, with configuration items not carried into a created pool (listed)`,
 		Example: `  cogvault migrate start --from us-east-1_Old --create-pool acme --function-arn arn:aws:lambda:us-east-1:111122223333:function:cogvault-migration
   cogvault migrate start --from us-east-1_Old --to eu-west-1_New --function-arn arn:aws:lambda:eu-west-1:111122223333:function:m --dry-run`,
 		Args: cobra.NoArgs,
@@ -170,6 +172,7 @@ EXIT STATUS
 	fs.StringVar(&opts.CreatePool, "create-pool", "", "create the target with this `name` from the source's configuration")
 	fs.StringVar(&opts.Function, "function-arn", "", "the migration function's `ARN` (cogvault-lambda with the environment start prints)")
 	fs.StringVar(&opts.SourceClient, "source-client-id", "", "source app client `id` the function signs in with (must allow ALLOW_ADMIN_USER_PASSWORD_AUTH, no secret; default: cogvault-migration, created if missing)")
+	fs.StringVar(&opts.MapFile, "map", "", "with --create-pool: JSON `file` rewriting what cannot be carried (see 'cogvault restore --help')")
 	fs.StringVar(&opts.SourceRole, "source-role-arn", "", "a role in the source's account the function assumes (a source in another account); passed into its environment")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "check everything and print what start would do; write nothing")
 	return cmd
@@ -182,19 +185,39 @@ func runMigrateStart(ctx context.Context, opts migrateStartOptions, g *globalOpt
 	if opts.Function == "" {
 		return usageError("--function-arn is required: the migration function (cogvault-lambda), e.g. arn:aws:lambda:us-east-1:111122223333:function:cogvault-migration")
 	}
+	var pm poolcfg.Map
+	if opts.MapFile != "" {
+		if opts.CreatePool == "" {
+			return usageError("--map applies to --create-pool only")
+		}
+		m, err := readPoolMap(opts.MapFile)
+		if err != nil {
+			return err
+		}
+		pm = m
+	}
 	src, dst, region, err := opts.clients(ctx, g)
 	if err != nil {
 		return err
 	}
 	res, err := migrate.Start(ctx, src, dst, migrate.StartOptions{Source: opts.From, Target: opts.To, CreatePool: opts.CreatePool,
-		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, SourceRole: opts.SourceRole, Repo: g.Repo, DryRun: opts.DryRun})
+		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, SourceRole: opts.SourceRole, Repo: g.Repo, Map: pm, DryRun: opts.DryRun})
 	if err != nil {
 		return migrateFailed(err)
 	}
 	if g.json() {
-		return printJSON(g.stdout, res)
+		for _, it := range res.NotCarried {
+			fmt.Fprintf(g.stderr, "cogvault: not carried into the target: %s: %s\n", termEscape(it.What), termEscape(it.Reason))
+		}
+		if err := printJSON(g.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		printStart(g, opts, res)
 	}
-	printStart(g, opts, res)
+	if n := len(res.NotCarried); n > 0 {
+		return withCode(ExitIncomplete, fmt.Errorf("started; %d configuration item(s) not carried into the new pool (%s): see 'cogvault restore --help' for --map", n, g.listed()))
+	}
 	return nil
 }
 

@@ -54,8 +54,10 @@ type StartOptions struct {
 	// (COGVAULT_MIGRATION_SOURCE_ROLE_ARN); Repo the repository it records
 	// migrations in (COGVAULT_REPO). Both only pass into the environment.
 	SourceRole, Repo string
-	DryRun           bool
-	Now              func() time.Time
+	// Map rewrites what a created target cannot take as it is (--map).
+	Map    poolcfg.Map
+	DryRun bool
+	Now    func() time.Time
 }
 
 // StartResult is what start did (or, dry, would do).
@@ -139,7 +141,7 @@ func Start(ctx context.Context, src SourceAPI, dst TargetAPI, opts StartOptions)
 // dryStart fills the result a real start would give, writing nothing.
 func dryStart(ctx context.Context, cfg *snapshot.PoolConfig, srcPool, dstPool *types.UserPoolType, client string, opts StartOptions, res *StartResult) (*StartResult, error) {
 	if opts.CreatePool != "" {
-		plan, err := poolcfg.Plan(ctx, cfg, opts.CreatePool, opts.SourceRegion, poolcfg.Map{})
+		plan, err := poolcfg.Plan(ctx, cfg, opts.CreatePool, opts.SourceRegion, opts.Map)
 		if err != nil {
 			return nil, err
 		}
@@ -324,7 +326,7 @@ func sensitivity(b bool) string {
 // createTarget makes the target from the source's configuration, as
 // restore --create-pool does.
 func createTarget(ctx context.Context, dst TargetAPI, cfg *snapshot.PoolConfig, opts StartOptions, res *StartResult) error {
-	created, err := poolcfg.Create(ctx, dst, cfg, opts.CreatePool, poolcfg.Map{})
+	created, err := poolcfg.Create(ctx, dst, cfg, opts.CreatePool, opts.Map)
 	if created != nil {
 		res.TargetPoolID, res.PoolCreated, res.NotCarried = created.NewPool, created.NewPool != "", created.NotCarried
 		for _, c := range created.Clients {
