@@ -465,7 +465,16 @@ func TestMigrateStartCreatePool(t *testing.T) {
 	isolateAWS(t)
 	ctx := context.Background()
 	w := newMigrationWorld(t)
-	args := w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN)
+	// The populated pool's Google provider has a secret no read returns.
+	mapFile := t.TempDir() + "/map.json"
+	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--dry-run")...)
+	if code != 3 || !strings.Contains(errOut, "not carried") {
+		t.Errorf("without a map: exit %d, want 3 (the provider is not carried)\n%s", code, errOut)
+	}
+	args := w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile)
 	code, out, errOut := run(t, ctx, append(args, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "dry run") || w.srv.OpStats("CreateUserPool").Calls+w.srv.OpStats("CreateUserPoolClient").Calls != 0 {
 		t.Fatalf("dry run: exit %d, %d pools created\n%s\n%s", code, w.srv.OpStats("CreateUserPool").Calls, out, errOut)
