@@ -18,7 +18,7 @@ import (
 var updatableMembers = []string{
 	"AccountRecoverySetting", "AdminCreateUserConfig", "AutoVerifiedAttributes", "DeletionProtection",
 	"DeviceConfiguration", "EmailConfiguration", "EmailVerificationMessage", "EmailVerificationSubject",
-	"LambdaConfig", "MfaConfiguration", "Policies", "SmsAuthenticationMessage", "SmsConfiguration",
+	"IssuerConfiguration", "KeyConfiguration", "LambdaConfig", "MfaConfiguration", "Policies", "SmsAuthenticationMessage", "SmsConfiguration",
 	"SmsVerificationMessage", "UserAttributeUpdateSettings", "UserPoolAddOns", "UserPoolTags",
 	"UserPoolTier", "VerificationMessageTemplate",
 }
