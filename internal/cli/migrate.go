@@ -509,7 +509,7 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 			fmt.Fprintln(w, "dry run: the target was not changed; finish would:")
 		}
 		fmt.Fprintf(w, "restored     %d user(s) who never signed in: they reset their password (forgot password) to sign in\n", rep.UsersCreate)
-		fmt.Fprintf(w, "signed in    %d user(s) migrated at sign-in keep their password; %d group membership(s) added", res.SignedIn, res.MembershipsAdded)
+		fmt.Fprintf(w, "signed in    %d user(s) migrated at sign-in (they keep their password; after an interrupted finish, the users it restored count here too); %d group membership(s) added", res.SignedIn, res.MembershipsAdded)
 		if res.GroupsMissing > 0 {
 			fmt.Fprintf(w, " (%d skipped: group missing in the target)", res.GroupsMissing)
 		}

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -505,5 +506,116 @@ func TestMigrateStartCreatePool(t *testing.T) {
 	code, out, errOut = run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", res.TargetPoolID, "--function-arn", fnARN, "--output", "json")...)
 	if code != 0 || !strings.Contains(out, env["COGVAULT_MIGRATION_SOURCE_CLIENT_ID"]) || w.srv.OpStats("CreateUserPoolClient").Calls != 2 {
 		t.Errorf("second start: exit %d, %d clients created (want 2: the target's app client and cogvault-migration)\n%s\n%s", code, w.srv.OpStats("CreateUserPoolClient").Calls, out, errOut)
+	}
+}
+
+// startedMigration: an existing target, start run, one user (with groups)
+// migrated at sign-in. It returns the target, the source's users and the
+// migrated user.
+func startedMigration(t *testing.T, w *migrationWorld) (target string, src []types.UserType, moved string) {
+	t.Helper()
+	ctx := context.Background()
+	target = w.targetLike(t, false)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	var started struct {
+		Function struct{ Environment map[string]string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &started) != nil {
+		t.Fatalf("migrate start: exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.configure(t, target, started.Function.Environment)
+	src = w.users(t, w.source)
+	app := w.appClient(t, target)
+	for _, u := range src {
+		name := aws.ToString(u.Username)
+		if u.UserStatus == types.UserStatusTypeConfirmed && u.Enabled && len(w.groupsOf(t, w.source, name)) > 0 {
+			if err := w.signIn(app, name, migratePW); err != nil {
+				t.Fatal(err)
+			}
+			return target, src, name
+		}
+	}
+	t.Fatal("no confirmed, enabled source user with groups")
+	return
+}
+
+// TestMigrateFinishResumes: a finish that fails half-way (AdminAddUserToGroup
+// denied) changes no trigger; the same command run again finishes the job.
+// A dry run before changes nothing.
+func TestMigrateFinishResumes(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	target, src, moved := startedMigration(t, w)
+	dir := t.TempDir()
+	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)
+
+	w.srv.ResetStats()
+	code, out, errOut := run(t, ctx, append(finish, "--dry-run")...)
+	if code != 0 && code != 3 || !strings.Contains(out, "dry run") {
+		t.Fatalf("finish --dry-run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, op := range []string{"AdminCreateUser", "AdminAddUserToGroup", "UpdateUserPool", "CreateGroup"} {
+		if n := w.srv.OpStats(op).Calls; n != 0 {
+			t.Errorf("finish --dry-run called %s %d times", op, n)
+		}
+	}
+	if _, err := os.Stat(dir + "/subs.json"); err == nil {
+		t.Error("finish --dry-run wrote the mapping")
+	}
+
+	allow := w.srv.DenyActions("AdminAddUserToGroup")
+	code, out, errOut = run(t, ctx, finish...)
+	allow()
+	if code != 1 || !strings.Contains(errOut, "run the same command again") {
+		t.Fatalf("finish with AdminAddUserToGroup denied: exit %d, want 1 and how to resume\n%s\n%s", code, out, errOut)
+	}
+	if p := w.describe(t, target); aws.ToString(p.LambdaConfig.UserMigration) != fnARN {
+		t.Errorf("a failed finish removed the triggers: %+v", p.LambdaConfig)
+	}
+	code, out, errOut = run(t, ctx, finish...)
+	if code != 0 && code != 3 {
+		t.Fatalf("finish again: exit %d\n%s\n%s", code, out, errOut)
+	}
+	checkFinished(t, w, target, src, []string{moved}, types.UserType{Username: aws.String("")}, dir+"/subs.json")
+}
+
+// TestMigrateStatusCountsFailures: with --repo, status counts the refused
+// migrations the function recorded under migrations/<target>/failed/, by
+// reason; a wrong password creates no one and counts nowhere.
+func TestMigrateStatusCountsFailures(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	target, src, _ := startedMigration(t, w)
+	if err := w.signIn(w.appClient(t, target), aws.ToString(src[0].Username), "Wrong-pass-43"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	repoDir := t.TempDir()
+	store, err := storage.NewDir(repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the function writes (the shared contract): no names, a reason.
+	for i, reason := range []string{"challenge", "challenge", "disabled", "source-error"} {
+		key := fmt.Sprintf("migrations/%s/failed/%019d-%s.json", target, 1764490000000000000+i, reason)
+		if err := store.Put(ctx, key, strings.NewReader(`{"at":"2026-11-30T08:00:00Z","reason":"`+reason+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := run(t, ctx, w.args("migrate", "status", "--from", w.source, "--to", target, "--repo", repoDir, "--output", "json")...)
+	var st struct {
+		Migrated, NotMigrated int
+		Failed                map[string]int
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st.Migrated != 1 || st.NotMigrated != len(src)-1 || !reflect.DeepEqual(st.Failed, map[string]int{"challenge": 2, "disabled": 1, "source-error": 1}) {
+		t.Errorf("status %+v", st)
+	}
+	code, out, _ = run(t, ctx, w.args("migrate", "status", "--from", w.source, "--to", target)...)
+	if code != 0 || !strings.Contains(out, "unknown: give --repo") || !strings.Contains(out, "migrated     1 of") {
+		t.Errorf("status without --repo: exit %d\n%s", code, out)
 	}
 }

@@ -35,8 +35,10 @@ type FinishOptions struct {
 // FinishResult is what finish did.
 type FinishResult struct {
 	Restore *restore.Report `json:"restore"`
-	// SignedIn are users the migration created at sign-in (they kept their
-	// password); Restored the ones the restore created (they reset it).
+	// SignedIn are users the migration created before this run: at sign-in
+	// (they kept their password), or by an earlier, interrupted finish
+	// (whose restore state a new backup does not continue: they are kept
+	// and get their groups here).
 	SignedIn         int  `json:"signedIn"`
 	MembershipsAdded int  `json:"membershipsAdded"`
 	GroupsMissing    int  `json:"groupsMissing"`
