@@ -41,7 +41,7 @@ type migrationWorld struct {
 	h      *capture.Handler
 }
 
-func newMigrationWorld(t *testing.T) *migrationWorld {
+func newMigrationWorld(t *testing.T, usernameAttrs ...string) *migrationWorld {
 	t.Helper()
 	w := &migrationWorld{}
 	lambda := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -64,7 +64,7 @@ func newMigrationWorld(t *testing.T) *migrationWorld {
 	t.Cleanup(lambda.Close)
 	w.srv = cognitotest.NewTestServer(t, cognitotest.Options{NoQuotas: true, LambdaEndpoint: lambda.URL})
 	w.api = newFakeClient(t, w.srv)
-	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "old", Users: 40, Groups: 4, Seed: 5, Password: migratePW})
+	src, err := w.srv.Populate(cognitotest.PopulateOptions{PoolName: "old", Users: 40, Groups: 4, Seed: 5, Password: migratePW, UsernameAttributes: usernameAttrs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,6 +371,12 @@ func checkFinished(t *testing.T, w *migrationWorld, target string, src []types.U
 			}
 		case s.UserStatus == types.UserStatusTypeConfirmed && u.UserStatus != types.UserStatusTypeResetRequired && u.UserStatus != types.UserStatusTypeConfirmed:
 			t.Errorf("%s: status %s after finish", name, u.UserStatus)
+		case s.UserStatus == types.UserStatusTypeConfirmed && s.Enabled:
+			// Restored, not migrated: the old password is not theirs here
+			// (the trigger is gone); they reset it.
+			if err := w.signIn(app, name, migratePW); err == nil {
+				t.Errorf("restored user %s signed in with the source password", name)
+			}
 		}
 	}
 	b, err := os.ReadFile(mappingFile)
@@ -617,5 +623,73 @@ func TestMigrateStatusCountsFailures(t *testing.T) {
 	code, out, _ = run(t, ctx, w.args("migrate", "status", "--from", w.source, "--to", target)...)
 	if code != 0 || !strings.Contains(out, "unknown: give --repo") || !strings.Contains(out, "migrated     1 of") {
 		t.Errorf("status without --repo: exit %d\n%s", code, out)
+	}
+}
+
+// TestMigrateEmailSignInPool: in a pool that signs in with email, the
+// target's usernames are opaque: users sign in with their email, and status
+// and finish match them to the source by it.
+func TestMigrateEmailSignInPool(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t, "email")
+	mapFile := t.TempDir() + "/map.json"
+	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--output", "json")...)
+	var started struct {
+		TargetPoolID string `json:"targetPoolId"`
+		Function     struct{ Environment map[string]string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &started) != nil {
+		t.Fatalf("start: exit %d\n%s\n%s", code, out, errOut)
+	}
+	target := started.TargetPoolID
+	w.configure(t, target, started.Function.Environment)
+	app := w.appClient(t, target)
+	src := w.users(t, w.source)
+	var email string
+	for _, u := range src {
+		e, ok := attrOf(u.Attributes, "email")
+		if ok && u.UserStatus == types.UserStatusTypeConfirmed && u.Enabled && len(w.groupsOf(t, w.source, aws.ToString(u.Username))) > 0 {
+			email = e
+			break
+		}
+	}
+	if err := w.signIn(app, strings.ToUpper(email[:1])+email[1:], migratePW); err != nil {
+		t.Fatalf("sign-in with the email: %v", err)
+	}
+	code, out, _ = run(t, ctx, w.args("migrate", "status", "--from", w.source, "--to", target, "--output", "json")...)
+	var st struct{ Migrated int }
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Migrated != 1 {
+		t.Fatalf("status: exit %d %s", code, out)
+	}
+	dir := t.TempDir()
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)...)
+	if code != 0 && code != 3 {
+		t.Fatalf("finish: exit %d\n%s\n%s", code, out, errOut)
+	}
+	byEmail := map[string]types.UserType{}
+	for _, u := range w.users(t, target) {
+		e, _ := attrOf(u.Attributes, "email")
+		byEmail[strings.ToLower(e)] = u
+	}
+	for _, s := range src {
+		e, ok := attrOf(s.Attributes, "email")
+		if !ok || s.UserStatus == types.UserStatusTypeExternalProvider {
+			continue
+		}
+		u, ok := byEmail[strings.ToLower(e)]
+		if !ok {
+			t.Errorf("a source user with an email is not in the target")
+			continue
+		}
+		if got, want := w.groupsOf(t, target, aws.ToString(u.Username)), w.groupsOf(t, w.source, aws.ToString(s.Username)); !sameStrings(got, want) {
+			t.Errorf("groups %v, source %v", got, want)
+		}
+	}
+	if err := w.signIn(app, email, migratePW); err != nil {
+		t.Errorf("the migrated user cannot sign in after finish: %v", err)
 	}
 }
