@@ -18,6 +18,7 @@ import (
 	"github.com/cogvault/cogvault/internal/migrate"
 	"github.com/cogvault/cogvault/internal/poolcfg"
 	"github.com/cogvault/cogvault/internal/progress"
+	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
@@ -391,8 +392,10 @@ func newMigrateFinishCommand(g *globalOptions) *cobra.Command {
      signed in included (mode 0600, CSV and JSON, in the state directory or
      --mapping-file).
 
-Resumable: run the same command again after a failure. It backs up again;
-users an earlier run created are kept and counted with the migrated ones.
+Resumable: run the same command again after a failure. With --repo it
+continues from the snapshot the interrupted run took; without, it backs up
+again, and the users an earlier run created are kept, get their groups, and
+are counted with those who signed in.
 Every call is paced by the quotas (--max-share).
 
 EXIT STATUS
@@ -444,30 +447,15 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 	if err := checkSideFiles(append(mappingFiles(mapping), opts.StateFile)...); err != nil {
 		return err
 	}
-	src := *g
-	if src.Repo == "" {
-		tmp, err := os.MkdirTemp("", "cogvault-migrate-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		src.Repo = tmp
+	statePath := func(id string) string {
+		return sidePath(dir, opts.StateFile, fmt.Sprintf("cogvault-migrate-%s-%s.state", opts.To, id))
 	}
-	var backupOut bytes.Buffer
-	src.stdout = &backupOut // the finish report is the output
-	if err := runBackup(ctx, backupOptions{Pool: opts.From, ChunkRecords: snapshot.DefaultChunkRecords}, &src); err != nil {
-		return fmt.Errorf("finish: back up %s: %w", opts.From, err)
-	}
-	r, err := src.openRepo(ctx, "")
+	r, m, cleanup, err := finishSnapshot(ctx, g, opts, statePath)
 	if err != nil {
 		return err
 	}
-	m, err := resolveSnapshot(ctx, r, "latest", opts.From)
-	if err != nil {
-		return err
-	}
-	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther,
-		StatePath: sidePath(dir, opts.StateFile, fmt.Sprintf("cogvault-migrate-%s-%s.state", opts.To, m.ID))}
+	defer cleanup()
+	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther, StatePath: statePath(m.ID)}
 	ro.Import.RoleArn = opts.RoleArn
 	if logsCfg, err := g.otherConfig(ctx); err == nil {
 		ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)
@@ -489,8 +477,58 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 		if err := writeMappings(mapping, res.Mappings); err != nil {
 			return err
 		}
+		// Done: a later finish backs up afresh instead of resuming.
+		if err := os.Remove(ro.StatePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	return reportFinish(g, opts, res, mapping)
+}
+
+// finishSnapshot is the snapshot finish restores from. With --repo, a run
+// that an interrupted finish left (its state file exists for the newest
+// snapshot of the source) is resumed from that snapshot, so the restore
+// continues where it stopped; otherwise the source is backed up now (into
+// --repo or a private temporary repository, removed by cleanup).
+func finishSnapshot(ctx context.Context, g *globalOptions, opts migrateFinishOptions, statePath func(string) string) (*repo.Repo, *snapshot.Manifest, func(), error) {
+	none := func() {}
+	src := *g
+	if src.Repo != "" && !opts.DryRun {
+		if r, err := src.openRepo(ctx, ""); err == nil {
+			if m, err := resolveSnapshot(ctx, r, "latest", opts.From); err == nil {
+				if _, err := os.Stat(statePath(m.ID)); err == nil {
+					fmt.Fprintf(g.stderr, "cogvault: resuming the interrupted finish from snapshot %s\n", termEscape(m.ID))
+					return r, m, none, nil
+				}
+			}
+		}
+	}
+	cleanup := none
+	if src.Repo == "" {
+		tmp, err := os.MkdirTemp("", "cogvault-migrate-")
+		if err != nil {
+			return nil, nil, none, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		src.Repo = tmp
+	}
+	var backupOut bytes.Buffer
+	src.stdout = &backupOut // the finish report is the output
+	if err := runBackup(ctx, backupOptions{Pool: opts.From, ChunkRecords: snapshot.DefaultChunkRecords}, &src); err != nil {
+		cleanup()
+		return nil, nil, none, fmt.Errorf("finish: back up %s: %w", opts.From, err)
+	}
+	r, err := src.openRepo(ctx, "")
+	if err != nil {
+		cleanup()
+		return nil, nil, none, err
+	}
+	m, err := resolveSnapshot(ctx, r, "latest", opts.From)
+	if err != nil {
+		cleanup()
+		return nil, nil, none, err
+	}
+	return r, m, cleanup, nil
 }
 
 func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.FinishResult, mapping string) error {

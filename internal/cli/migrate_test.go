@@ -554,7 +554,7 @@ func TestMigrateFinishResumes(t *testing.T) {
 	w := newMigrationWorld(t)
 	target, src, moved := startedMigration(t, w)
 	dir := t.TempDir()
-	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)
+	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", dir+"/repo")
 
 	w.srv.ResetStats()
 	code, out, errOut := run(t, ctx, append(finish, "--dry-run")...)
@@ -579,9 +579,15 @@ func TestMigrateFinishResumes(t *testing.T) {
 	if p := w.describe(t, target); aws.ToString(p.LambdaConfig.UserMigration) != fnARN {
 		t.Errorf("a failed finish removed the triggers: %+v", p.LambdaConfig)
 	}
-	code, out, errOut = run(t, ctx, finish...)
+	code, out, errOut = run(t, ctx, append(finish, "--output", "json")...)
 	if code != 0 && code != 3 {
 		t.Fatalf("finish again: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var res struct {
+		Finish struct{ SignedIn int }
+	}
+	if json.Unmarshal([]byte(out), &res) != nil || res.Finish.SignedIn != 1 || !strings.Contains(errOut, "resuming the interrupted finish") {
+		t.Errorf("the second finish did not resume the first (signed in %d, want 1: the one who signed in)\n%s\n%s", res.Finish.SignedIn, out, errOut)
 	}
 	checkFinished(t, w, target, src, []string{moved}, types.UserType{Username: aws.String("")}, dir+"/subs.json")
 }
