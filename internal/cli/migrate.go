@@ -88,6 +88,9 @@ func (o *pairOptions) clients(ctx context.Context, g *globalOptions) (src, dst *
 			d.Region = r
 		}
 	}
+	if d.Region == "" {
+		d.Region = cfg.Region // --create-pool: the source's Region by default
+	}
 	if o.ToProfile != "" {
 		d.Profile = o.ToProfile
 	}
