@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -254,11 +255,12 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 	var st struct {
 		SourceUsers, Migrated, NotMigrated, PreExisting, RecentMigrated int
 		FailedUnknown                                                   string
+		ProjectedFinish                                                 *time.Time
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 		t.Fatalf("migrate status: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if st.SourceUsers != len(src) || st.Migrated != 3 || st.RecentMigrated != 3 || st.PreExisting != 1 || st.NotMigrated != len(src)-4 || st.FailedUnknown == "" {
+	if st.SourceUsers != len(src) || st.Migrated != 3 || st.RecentMigrated != 3 || st.PreExisting != 1 || st.NotMigrated != len(src)-4 || st.FailedUnknown == "" || st.ProjectedFinish == nil {
 		t.Errorf("status %+v; want %d source users, 3 migrated, 1 pre-existing", st, len(src))
 	}
 
@@ -441,6 +443,11 @@ func TestMigrateStartRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := w.targetLike(t, false)
+	secret, err := w.api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &w.source, ClientName: aws.String("backend"), GenerateSecret: true,
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -449,6 +456,7 @@ func TestMigrateStartRefusals(t *testing.T) {
 		{"slot taken", []string{"--to", taken}, "PostAuthentication trigger of " + taken + " is already arn:aws:lambda:us-east-1:111122223333:function:other"},
 		{"client without the flow", []string{"--to", good, "--source-client-id", noFlow}, "does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH"},
 		{"no such client", []string{"--to", good, "--source-client-id", "nosuchclient"}, "has no app client nosuchclient"},
+		{"client with a secret", []string{"--to", good, "--source-client-id", aws.ToString(secret.UserPoolClient.ClientId)}, "has a client secret"},
 		{"username attributes", []string{"--to", aws.ToString(byEmail.UserPool.Id)}, "users sign in with a username in the source and email in the target"},
 		{"case sensitivity", []string{"--to", sensitive}, "usernames are case-insensitive in the source and case-sensitive in the target"},
 	} {
@@ -462,6 +470,17 @@ func TestMigrateStartRefusals(t *testing.T) {
 				t.Errorf("a refused start wrote (%d writes)", after-before)
 			}
 		})
+	}
+	// --create-pool carries the source's triggers: a source whose
+	// UserMigration slot holds another function is refused before the pool
+	// is created.
+	if err := w.srv.SetLambdaConfig(w.source, map[string]string{"UserMigration": "arn:aws:lambda:us-east-1:111122223333:function:older"}); err != nil {
+		t.Fatal(err)
+	}
+	pools := w.srv.OpStats("CreateUserPool").Calls
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN)...)
+	if n := w.srv.OpStats("CreateUserPool").Calls - pools; code != 2 || !strings.Contains(errOut, "UserMigration trigger of the pool to be created") || n != 0 {
+		t.Errorf("create-pool from a source with a UserMigration trigger: exit %d, %d pools created\n%s\n%s", code, n, out, errOut)
 	}
 }
 
@@ -672,9 +691,12 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 		t.Fatalf("status: exit %d %s", code, out)
 	}
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--keep-trigger", "--allow-triggers")...)
 	if code != 0 && code != 3 {
 		t.Fatalf("finish: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if p := w.describe(t, target); aws.ToString(p.LambdaConfig.UserMigration) != fnARN || aws.ToString(p.LambdaConfig.PostAuthentication) != fnARN {
+		t.Errorf("finish --keep-trigger removed a trigger: %+v", p.LambdaConfig)
 	}
 	byEmail := map[string]types.UserType{}
 	for _, u := range w.users(t, target) {
