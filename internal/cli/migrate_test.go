@@ -649,6 +649,18 @@ func TestMigrateStatusCountsFailures(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "unknown: give --repo") || !strings.Contains(out, "migrated     1 of") {
 		t.Errorf("status without --repo: exit %d\n%s", code, out)
 	}
+
+	// A target trigger besides the migration's that acts on restored users
+	// refuses finish before any write, unless --allow-triggers.
+	if err := w.srv.SetLambdaConfig(target, map[string]string{"UserMigration": fnARN, "PostAuthentication": fnARN, "PreSignUp": "arn:aws:lambda:us-east-1:111122223333:function:gate"}); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.ResetStats()
+	dir := t.TempDir()
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--state-dir", dir)...)
+	if code != 2 || !strings.Contains(errOut, "PreSignUp") || !strings.Contains(errOut, "--allow-triggers") || w.srv.OpStats("AdminCreateUser").Calls+w.srv.OpStats("UpdateUserPool").Calls != 0 {
+		t.Errorf("finish into a target with a PreSignUp trigger: exit %d, want 2 before any write\n%s\n%s", code, out, errOut)
+	}
 }
 
 // TestMigrateEmailSignInPool: in a pool that signs in with email, the
