@@ -437,7 +437,7 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 	if err != nil {
 		return err
 	}
-	if err := migrate.CheckStarted(ctx, dst, opts.To); err != nil {
+	if err := migrate.CheckFinish(ctx, dst, opts.To, opts.AllowOther); err != nil {
 		return migrateFailed(err) // before the backup writes anything
 	}
 	dir := opts.StateDir

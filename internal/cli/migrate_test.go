@@ -657,7 +657,10 @@ func TestMigrateStatusCountsFailures(t *testing.T) {
 	}
 	w.srv.ResetStats()
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--state-dir", dir)...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--state-dir", dir, "--repo", dir+"/repo")...)
+	if _, err := os.Stat(dir + "/repo"); err == nil {
+		t.Error("a refused finish backed up into --repo")
+	}
 	if code != 2 || !strings.Contains(errOut, "PreSignUp") || !strings.Contains(errOut, "--allow-triggers") || w.srv.OpStats("AdminCreateUser").Calls+w.srv.OpStats("UpdateUserPool").Calls != 0 {
 		t.Errorf("finish into a target with a PreSignUp trigger: exit %d, want 2 before any write\n%s\n%s", code, out, errOut)
 	}

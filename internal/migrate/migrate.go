@@ -67,8 +67,16 @@ func Started(p *types.UserPoolType) (t time.Time, ok bool) {
 	return t, err == nil
 }
 
-// CheckStarted refuses a target start never ran on.
-func CheckStarted(ctx context.Context, api PoolReader, target string) error {
-	_, err := newMatcher(ctx, api, target)
-	return err
+// CheckFinish refuses, before finish backs anything up, a target start
+// never ran on, or one with other triggers the restore would fire (unless
+// allowTriggers). Finish checks both again itself.
+func CheckFinish(ctx context.Context, api PoolReader, target string, allowTriggers bool) error {
+	if _, err := newMatcher(ctx, api, target); err != nil {
+		return err
+	}
+	p, err := describe(ctx, api, target)
+	if err != nil {
+		return err
+	}
+	return otherTriggers(p.LambdaConfig, allowTriggers, target)
 }
