@@ -471,6 +471,13 @@ func TestMigrateStartRefusals(t *testing.T) {
 			}
 		})
 	}
+	// finish and status refuse a target start never ran on.
+	for _, cmd := range [][]string{{"finish", "--state-dir", t.TempDir()}, {"status"}} {
+		code, out, errOut := run(t, ctx, w.args(append([]string{"migrate"}, append(cmd, "--from", w.source, "--to", good)...)...)...)
+		if code != 2 || !strings.Contains(errOut, "'cogvault migrate start --to "+good+"' has not run on it") {
+			t.Errorf("%s into a target never started: exit %d\n%s\n%s", cmd, code, out, errOut)
+		}
+	}
 	// --create-pool carries the source's triggers: a source whose
 	// UserMigration slot holds another function is refused before the pool
 	// is created.
