@@ -115,8 +115,22 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 		}
 		return addGroups(ctx, api, target, name, groups[src.username], res)
 	})
+	if err != nil {
+		return res, err
+	}
+	// The listing is eventually consistent (facts §11): a user the restore
+	// just created may not show yet; the restore's own pairs stand in.
+	listed := map[string]bool{}
+	for _, s := range res.Mappings {
+		listed[s.NewUsername] = true
+	}
+	for _, s := range rep.Mappings {
+		if !listed[s.NewUsername] {
+			res.Mappings = append(res.Mappings, s)
+		}
+	}
 	res.Unmapped = mt.sourceUsers - len(res.Mappings)
-	return res, err
+	return res, nil
 }
 
 // readSource feeds the snapshot's users to the matcher and returns each

@@ -78,10 +78,14 @@ func (m *matcher) migrated(u types.UserType) bool {
 	return !aws.ToTime(u.UserCreateDate).Before(m.started)
 }
 
+// listWorkers is how many sharded listing chains run at once, as the
+// restore and diff list (the client paces them to the UserList quota).
+const listWorkers = 16
+
 // eachTarget lists the target's users (paced by the client) and calls f for
 // those matching a source user.
 func (m *matcher) eachTarget(ctx context.Context, api cognito.UserLister, f func(u types.UserType, src sourceUser, migrated bool) error) error {
-	for u, err := range cognito.Users(ctx, api, m.target, "") {
+	for u, err := range cognito.AllUsers(ctx, api, m.target, listWorkers, nil) {
 		if err != nil {
 			return err
 		}

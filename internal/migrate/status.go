@@ -70,7 +70,7 @@ func CountStatus(ctx context.Context, src, dst ReadAPI, opts StatusOptions) (*St
 	if err != nil {
 		return nil, err
 	}
-	for u, err := range cognito.Users(ctx, src, opts.Source, "") {
+	for u, err := range cognito.AllUsers(ctx, src, opts.Source, listWorkers, nil) {
 		if err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}
