@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -40,7 +41,8 @@ var notExercised = map[string]string{
 	"AdminEnableUser":           "re-enables an existing disabled user (--on-existing update)",
 	"AdminUpdateUserAttributes": "updates existing users (--on-existing update)",
 	"AdminGetUser":              "restore: confirms a user the eventually consistent listing does not show yet",
-	"AdminSetUserMFAPreference": "migrate: clone backs up without --mfa, so there are no MFA preferences",
+	"AdminSetUserMFAPreference": "migrate: finish backs up without --mfa, so there are no MFA preferences",
+	"ListUserPoolClients":       "migrate: pairs app clients with an existing target (start --to); this run creates the target",
 }
 
 // TestIAMPolicyGrantsWhatEachModeCalls proves the table drives the code:
@@ -103,6 +105,7 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 	restore := func(extra ...string) []string {
 		return append([]string{"restore", "latest", "--pool", src.PoolID, "--state-file", fresh("state"), "--mapping-file", fresh("subs")}, extra...)
 	}
+	var startOut string // what migrate start said, in the migrate mode's runs
 	modes := map[string]func() []string{
 		// Its own repository: the runs with a denied optional read write
 		// incomplete snapshots, which the restores must not pick up.
@@ -112,9 +115,18 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 		"create-pool": func() []string {
 			return restore("--create-pool", fresh("pool")[len(dir)+1:], "--id-map-file", fresh("ids"), "--map", mapFile)
 		},
+		// migrate start --create-pool (run here, under the same denials),
+		// then the finish it leads to; a start that fails leaves --to empty,
+		// which finish refuses (a visible change).
 		"migrate": func() []string {
-			return []string{"clone", "--from", src.PoolID, "--to-region", "us-east-1", "--to-endpoint-url", srv.URL,
-				"--state-file", fresh("state"), "--mapping-file", fresh("subs"), "--id-map-file", fresh("ids"), "--map", mapFile}
+			code, out, errOut := run(t, ctx, append(common, "migrate", "start", "--from", src.PoolID, "--create-pool", fresh("mpool")[len(dir)+1:],
+				"--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:m", "--map", mapFile, "--output", "json")...)
+			var started struct {
+				TargetPoolID string `json:"targetPoolId"`
+			}
+			_ = json.Unmarshal([]byte(out), &started)
+			startOut = fmt.Sprintf("start: exit %d %s", code, errOut)
+			return []string{"migrate", "finish", "--from", src.PoolID, "--to", started.TargetPoolID, "--mapping-file", fresh("subs"), "--state-file", fresh("state")}
 		},
 	}
 	for _, name := range []string{"backup", "restore", "restore-import", "create-pool", "migrate"} {
@@ -146,7 +158,7 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 				lift := srv.DenyActions(op)
 				code, out, errOut := run(t, ctx, append(common, modes[name]()...)...)
 				lift()
-				if code == base && !strings.Contains(out+errOut, op) && !strings.Contains(out+errOut, "AccessDenied") {
+				if out += startOut; code == base && !strings.Contains(out+errOut, op) && !strings.Contains(out+errOut, "AccessDenied") {
 					t.Errorf("denying %s changed nothing visible: exit %d\n%s\n%s", op, code, out, errOut)
 				}
 			}

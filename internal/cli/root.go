@@ -198,6 +198,7 @@ func newRoot(g *globalOptions) *cobra.Command {
 		newFakeCognitoCommand(g),
 		newBenchCommand(g),
 		newDemoCommand(g),
+		newMigrateCommand(g),
 	)
 	return root
 }

@@ -53,4 +53,5 @@ var handlers = map[string]handlerFunc{
 	"ListUserImportJobs":        listUserImportJobs,
 	"GetProvisionedLimit":       getProvisionedLimit,
 	"UpdateProvisionedLimit":    updateProvisionedLimit,
+	"UpdateUserPool":            updateUserPool,
 }

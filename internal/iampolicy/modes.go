@@ -54,6 +54,12 @@ var (
 	// creation (cognito-idp:TagResource). iam:PassRole for an SMS role is
 	// not granted: that role is the user's to name (see the note).
 	createDependent = []string{"cognito-idp:TagResource"}
+	// cogvault migrate (internal/migrate): start creates the function's app
+	// client on the source (--pool); on the target (--to, or the pool
+	// --create-pool makes) it lists app clients to pair them, sets the
+	// triggers (UpdateUserPool) and finish gives groups.
+	migrateSource = []string{"cognito-idp:CreateUserPoolClient"}
+	migrateTarget = []string{"cognito-idp:ListUserPoolClients", "cognito-idp:UpdateUserPool", "cognito-idp:ListUsers"}
 )
 
 // Modes are the modes `cogvault iam-policy` knows, in the order --help lists them.
@@ -62,8 +68,8 @@ var Modes = []Mode{
 	{Name: "restore", Summary: "cogvault restore --to POOL (admin API)", Cognito: adminRestore, Repo: RepoRead},
 	{Name: "restore-import", Summary: "cogvault restore --to POOL --via import", Cognito: sorted(adminRestore, importActions), Repo: RepoRead, ImportRole: true},
 	{Name: "create-pool", Summary: "cogvault restore --create-pool NAME", NewPool: sorted(adminRestore, createActions), Dependent: createDependent, Repo: RepoRead},
-	{Name: "migrate", Summary: "cogvault clone --from POOL (backup, then restore --create-pool)", Cognito: backupActions,
-		NewPool: sorted(adminRestore, createActions), Dependent: createDependent, Repo: RepoWrite, Writer: true},
+	{Name: "migrate", Summary: "cogvault migrate start/status/finish --from POOL, and clone --from POOL", Cognito: sorted(backupActions, migrateSource),
+		NewPool: sorted(adminRestore, createActions, migrateTarget), Dependent: createDependent, Repo: RepoWrite, Writer: true},
 	{Name: "lambda-capture", Summary: "the capture function (PostConfirmation, change events)", Cognito: Lambda["capture"], Repo: RepoJournal, Writer: true},
 	{Name: "lambda-worker", Summary: "the worker function (scheduled snapshots, forget, prune; restores with --enable-restore)",
 		Cognito: Lambda["snapshot"], Repo: RepoWrite, Writer: true},

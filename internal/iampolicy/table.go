@@ -116,4 +116,8 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:SetUserPoolMfaConfig":      "userpool", // dependent action iam:PassRole (the SMS role)
 	"cognito-idp:StartUserImportJob":        "userpool",
 	"cognito-idp:TagResource":               "userpool", // optional resource type; CreateUserPool's dependent action for its tags
+	// migrate start/finish set the target's triggers. A pool-level write on
+	// userpool* as its neighbours; its dependent actions (the SMS role's
+	// iam:PassRole, tags) were not re-read row by row (facts §26).
+	"cognito-idp:UpdateUserPool": "userpool",
 }

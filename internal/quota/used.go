@@ -23,6 +23,8 @@ var used = []string{
 	"DeleteUserPool",
 	// the migration function: checks a password on the source (internal/migration)
 	"AdminInitiateAuth",
+	// migrate start/finish: the target's two triggers (internal/migrate)
+	"UpdateUserPool",
 	// start-up: the account's provisioned limits (internal/awsx)
 	"GetProvisionedLimit",
 }

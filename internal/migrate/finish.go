@@ -1,0 +1,192 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/snapshot"
+)
+
+// FinishAPI is what finish calls on the target.
+type FinishAPI interface {
+	restore.API
+	PoolAPI
+}
+
+// FinishOptions says how finish brings the rest.
+type FinishOptions struct {
+	// Restore are the restore's options (Via, StatePath, DryRun, …);
+	// Target is the migration's target. AllowTriggers lets the restore run
+	// with triggers of the target other than the migration's own.
+	Restore     restore.Options
+	KeepTrigger bool
+	Stats       *restore.Stats
+}
+
+// FinishResult is what finish did.
+type FinishResult struct {
+	Restore *restore.Report `json:"restore"`
+	// SignedIn are users the migration created before this run: at sign-in
+	// (they kept their password), or by an earlier, interrupted finish
+	// (whose restore state a new backup does not continue: they are kept
+	// and get their groups here).
+	SignedIn         int  `json:"signedIn"`
+	MembershipsAdded int  `json:"membershipsAdded"`
+	GroupsMissing    int  `json:"groupsMissing"`
+	PreExisting      int  `json:"preExisting"`
+	TriggersRemoved  bool `json:"triggersRemoved"`
+	// Mappings pair every source user with the target user made from it.
+	Mappings []restore.SubMapping `json:"-"`
+	Unmapped int                  `json:"unmapped"`
+}
+
+// Finish brings everyone who has not signed in into the target (the restore
+// machinery: resumable with Restore.StatePath, paced by the client), gives
+// the users the migration created at sign-in their source groups (the
+// UserMigration trigger cannot, and the restore gives groups only to users
+// it wrote), removes the two triggers and pairs every source user's sub
+// with the target's. A user who was in the target before the migration
+// started is left exactly as it was.
+func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manifest, opts FinishOptions) (*FinishResult, error) {
+	ro := opts.Restore
+	target := ro.Target
+	mt, err := newMatcher(ctx, api, target)
+	if err != nil {
+		return nil, fmt.Errorf("finish: %w", err)
+	}
+	p, err := describe(ctx, api, target)
+	if err != nil {
+		return nil, fmt.Errorf("finish: %w", err)
+	}
+	if err := otherTriggers(p.LambdaConfig, ro.AllowTriggers, target); err != nil {
+		return nil, err
+	}
+	groups, err := readSource(ctx, rp, m, mt)
+	if err != nil {
+		return nil, err
+	}
+	ro.AllowTriggers, ro.OnExisting = true, restore.OnExistingSkip
+	if ro.SubAttribute == "" && hasAttr(p, LegacySubAttribute) {
+		ro.SubAttribute = LegacySubAttribute
+	}
+	stats := opts.Stats
+	if stats == nil {
+		stats = &restore.Stats{}
+	}
+	rep, err := restore.Run(ctx, api, rp, m, ro, stats)
+	res := &FinishResult{Restore: rep}
+	if err != nil {
+		return res, err
+	}
+	if !opts.KeepTrigger && !ro.DryRun && (slot(p.LambdaConfig, SlotUserMigration) != "" || slot(p.LambdaConfig, SlotPostAuthentication) != "") {
+		// Before the groups pass: no one migrates after it without groups.
+		if err := setTriggers(ctx, api, target, "", ""); err != nil {
+			return res, fmt.Errorf("finish: %w", err)
+		}
+		res.TriggersRemoved = true
+	}
+	restored := map[string]bool{}
+	for _, s := range rep.Mappings {
+		restored[s.NewUsername] = true
+	}
+	err = mt.eachTarget(ctx, api, func(u types.UserType, src sourceUser, migrated bool) error {
+		if !migrated {
+			res.PreExisting++
+			return nil
+		}
+		name := aws.ToString(u.Username)
+		res.Mappings = append(res.Mappings, restore.SubMapping{OldSub: src.sub, NewSub: sub(u.Attributes), Username: src.username, NewUsername: name})
+		if restored[name] {
+			return nil
+		}
+		res.SignedIn++
+		if ro.DryRun {
+			res.MembershipsAdded += len(groups[src.username])
+			return nil
+		}
+		return addGroups(ctx, api, target, name, groups[src.username], res)
+	})
+	if err != nil {
+		return res, err
+	}
+	// The listing is eventually consistent (facts §11): a user the restore
+	// just created may not show yet; the restore's own pairs stand in.
+	listed := map[string]bool{}
+	for _, s := range res.Mappings {
+		listed[s.NewUsername] = true
+	}
+	for _, s := range rep.Mappings {
+		if !listed[s.NewUsername] {
+			res.Mappings = append(res.Mappings, s)
+		}
+	}
+	res.Unmapped = mt.sourceUsers - len(res.Mappings)
+	return res, nil
+}
+
+// readSource feeds the snapshot's users to the matcher and returns each
+// source user's groups.
+func readSource(ctx context.Context, rp *repo.Repo, m *snapshot.Manifest, mt *matcher) (map[string][]string, error) {
+	for u, err := range rp.Users(ctx, m) {
+		if err != nil {
+			return nil, fmt.Errorf("finish: read snapshot %s: %w", m.ID, err)
+		}
+		mt.addSource(sourceUser{username: u.Username, sub: u.Sub}, mt.signIn.recordKeys(u))
+	}
+	groups := map[string][]string{}
+	for mm, err := range rp.Memberships(ctx, m) {
+		if err != nil {
+			return nil, fmt.Errorf("finish: read snapshot %s: %w", m.ID, err)
+		}
+		groups[mm.Username] = append(groups[mm.Username], mm.Group)
+	}
+	return groups, nil
+}
+
+// addGroups adds a migrated user to its source groups. AdminAddUserToGroup
+// is idempotent, so a resumed finish adds again harmlessly; a group the
+// target lacks is counted, not fatal.
+func addGroups(ctx context.Context, api FinishAPI, pool, user string, groups []string, res *FinishResult) error {
+	for _, g := range groups {
+		_, err := api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &pool, GroupName: aws.String(g), Username: aws.String(user)})
+		switch {
+		case err == nil:
+			res.MembershipsAdded++
+		case cognito.IsNotFound(err):
+			res.GroupsMissing++
+		default:
+			return fmt.Errorf("finish: add a migrated user of %s to group %q: %w", pool, g, err)
+		}
+	}
+	return nil
+}
+
+// otherTriggers refuses, unless allowed, a target with triggers besides
+// the migration's that the restore fires or that act on the users it
+// creates (restore's gated triggers, facts §13).
+func otherTriggers(lc *types.LambdaConfigType, allowed bool, pool string) error {
+	if lc == nil || allowed {
+		return nil
+	}
+	var names []string
+	for n, v := range map[string]*string{"PreSignUp": lc.PreSignUp, "CustomMessage": lc.CustomMessage,
+		"PostConfirmation": lc.PostConfirmation, "PreTokenGeneration": lc.PreTokenGeneration} {
+		if aws.ToString(v) != "" {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("finish: %w: the target %s has Lambda triggers the restore fires or that act on the users it creates: %s; nothing was written: pass --allow-triggers (see 'cogvault restore --help')", ErrRefused, pool, strings.Join(names, ", "))
+}
