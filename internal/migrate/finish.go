@@ -94,11 +94,24 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 		}
 		res.TriggersRemoved = true
 	}
+	if err := signedInGroups(ctx, api, mt, target, groups, rep, ro.DryRun, res); err != nil {
+		return res, err
+	}
+	res.Mappings = withRestored(res.Mappings, rep.Mappings)
+	res.Unmapped = mt.sourceUsers - len(res.Mappings)
+	return res, nil
+}
+
+// signedInGroups pairs every target user the migration created with its
+// source user, and gives those the restore did not write (they migrated
+// at sign-in) their source groups; users who were in the target before
+// the migration are only counted.
+func signedInGroups(ctx context.Context, api FinishAPI, mt *matcher, target string, groups map[string][]string, rep *restore.Report, dryRun bool, res *FinishResult) error {
 	restored := map[string]bool{}
 	for _, s := range rep.Mappings {
 		restored[s.NewUsername] = true
 	}
-	err = mt.eachTarget(ctx, api, func(u types.UserType, src sourceUser, migrated bool) error {
+	return mt.eachTarget(ctx, api, func(u types.UserType, src sourceUser, migrated bool) error {
 		if !migrated {
 			res.PreExisting++
 			return nil
@@ -109,28 +122,28 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 			return nil
 		}
 		res.SignedIn++
-		if ro.DryRun {
+		if dryRun {
 			res.MembershipsAdded += len(groups[src.username])
 			return nil
 		}
 		return addGroups(ctx, api, target, name, groups[src.username], res)
 	})
-	if err != nil {
-		return res, err
-	}
-	// The listing is eventually consistent (facts §11): a user the restore
-	// just created may not show yet; the restore's own pairs stand in.
+}
+
+// withRestored adds the restore's own pairs that the target's listing did
+// not show: it is eventually consistent (facts §11), and a user the
+// restore just created may not be listed yet.
+func withRestored(listedPairs, restored []restore.SubMapping) []restore.SubMapping {
 	listed := map[string]bool{}
-	for _, s := range res.Mappings {
+	for _, s := range listedPairs {
 		listed[s.NewUsername] = true
 	}
-	for _, s := range rep.Mappings {
+	for _, s := range restored {
 		if !listed[s.NewUsername] {
-			res.Mappings = append(res.Mappings, s)
+			listedPairs = append(listedPairs, s)
 		}
 	}
-	res.Unmapped = mt.sourceUsers - len(res.Mappings)
-	return res, nil
+	return listedPairs
 }
 
 // readSource feeds the snapshot's users to the matcher and returns each
