@@ -52,6 +52,9 @@ func updateUserPool(s *Service, body []byte) (any, *apiError) {
 	if in.PoolName != nil && (*in.PoolName == "" || len(*in.PoolName) > 128) {
 		return nil, validationErr(*in.PoolName, "poolName", "Member must have length between 1 and 128")
 	}
+	if err := deprecatedValidityDays(raw); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.pool(in.UserPoolId)
@@ -77,4 +80,29 @@ func updateUserPool(s *Service, body []byte) (any, *apiError) {
 	p.deletionProt = in.DeletionProtection == "ACTIVE"
 	p.modified = s.now()
 	return map[string]any{}, nil
+}
+
+// deprecatedValidityDays refuses AdminCreateUserConfig.UnusedAccountValidityDays
+// next to PasswordPolicy.TemporaryPasswordValidityDays. The API reference
+// (AdminCreateUserConfigType): "If you set a value for
+// TemporaryPasswordValidityDays in PasswordPolicy, that value will be used,
+// and UnusedAccountValidityDays will be no longer be an available parameter
+// for that user pool"; a read-modify-write update that sends back both, as
+// DescribeUserPool gives them, is refused with this message
+// (pulumi/pulumi-aws-native#1256). Only the request is checked: whether a
+// pool that has the policy refuses the old field alone is UNCONFIRMED
+// (docs/cognito-facts.md §26).
+func deprecatedValidityDays(raw map[string]json.RawMessage) *apiError {
+	var in struct {
+		AdminCreateUserConfig struct{ UnusedAccountValidityDays int }
+		Policies              struct {
+			PasswordPolicy struct{ TemporaryPasswordValidityDays int }
+		}
+	}
+	b, _ := json.Marshal(raw)
+	_ = json.Unmarshal(b, &in)
+	if in.AdminCreateUserConfig.UnusedAccountValidityDays != 0 && in.Policies.PasswordPolicy.TemporaryPasswordValidityDays != 0 {
+		return errInvalidParameter("Please use TemporaryPasswordValidityDays in PasswordPolicy instead of UnusedAccountValidityDays")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package cognitotest_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,5 +53,29 @@ func TestUpdateUserPoolResetsWhatItOmits(t *testing.T) {
 	}
 	if len(p.UsernameAttributes) != 1 || aws.ToString(p.Name) != "p" {
 		t.Errorf("creation-only settings changed: username attributes %v, name %q", p.UsernameAttributes, aws.ToString(p.Name))
+	}
+}
+
+// UpdateUserPool refuses the deprecated UnusedAccountValidityDays next to
+// the password policy's TemporaryPasswordValidityDays (facts §26); either
+// alone is taken.
+func TestUpdateUserPoolRefusesBothValidityDays(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
+	api := newClient(srv)
+	out, err := api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &types.AdminCreateUserConfigType{UnusedAccountValidityDays: 7}
+	policy := &types.UserPoolPolicyType{PasswordPolicy: &types.PasswordPolicyType{MinimumLength: aws.Int32(8), TemporaryPasswordValidityDays: 7}}
+	_, err = api.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: out.UserPool.Id, AdminCreateUserConfig: old, Policies: policy})
+	if code := apiCode(err); code != "InvalidParameterException" || !strings.Contains(err.Error(), "instead of UnusedAccountValidityDays") {
+		t.Fatalf("both validity settings: %v, want InvalidParameterException naming UnusedAccountValidityDays", err)
+	}
+	for _, in := range []*cip.UpdateUserPoolInput{{AdminCreateUserConfig: old}, {Policies: policy}} {
+		in.UserPoolId = out.UserPool.Id
+		if _, err := api.UpdateUserPool(ctx, in); err != nil {
+			t.Errorf("one validity setting refused: %v", err)
+		}
 	}
 }

@@ -48,7 +48,22 @@ func updateInput(p *types.UserPoolType) (*cip.UpdateUserPoolInput, error) {
 		return nil, err
 	}
 	in.UserPoolId, in.PoolName = p.Id, p.Name
+	dropDeprecatedValidity(in)
 	return in, nil
+}
+
+// dropDeprecatedValidity leaves out AdminCreateUserConfig's
+// UnusedAccountValidityDays when the password policy has
+// TemporaryPasswordValidityDays: DescribeUserPool gives both, the policy's
+// value is the one in force, and UpdateUserPool refuses a request carrying
+// both (API reference, AdminCreateUserConfigType; facts §26).
+func dropDeprecatedValidity(in *cip.UpdateUserPoolInput) {
+	if in.AdminCreateUserConfig == nil || in.Policies == nil || in.Policies.PasswordPolicy == nil {
+		return
+	}
+	if in.Policies.PasswordPolicy.TemporaryPasswordValidityDays != 0 {
+		in.AdminCreateUserConfig.UnusedAccountValidityDays = 0
+	}
 }
 
 // slot reads one LambdaConfig slot.
