@@ -16,7 +16,16 @@ import (
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/snapshot"
+	"github.com/cogvault/cogvault/internal/storage"
 )
+
+// stepOptions completes opts for a step of e's backup whose earlier steps
+// are read back from store.
+func (e *env) stepOptions(opts backup.Options, store storage.Store) backup.Options {
+	opts.PoolID, opts.Region, opts.ToolVersion = e.pool.PoolID, "us-east-1", "test"
+	opts.Reread = repo.New(store)
+	return opts
+}
 
 // stepped runs a backup in steps that each read at most pages list pages,
 // the progress passing through JSON as it does through the repository, and
@@ -24,16 +33,38 @@ import (
 // and the number of steps.
 func (e *env) stepped(t testing.TB, opts backup.Options, pages int, between func(step int)) (*snapshot.Manifest, int) {
 	t.Helper()
-	opts.PoolID, opts.Region, opts.ToolVersion = e.pool.PoolID, "us-east-1", "test"
-	opts.Reread = repo.New(e.store)
+	m, _, steps := e.steps(t, opts, pages, 500, between)
+	if m == nil {
+		t.Fatal("the backup never finished")
+	}
+	return m, steps
+}
+
+// stepsUntil runs n stopped steps as stepped does and returns the last
+// one's progress as JSON.
+func (e *env) stepsUntil(t testing.TB, opts backup.Options, pages, n int) []byte {
+	t.Helper()
+	m, p, _ := e.steps(t, opts, pages, n, nil)
+	if m != nil {
+		t.Fatalf("the backup finished in fewer than %d steps", n)
+	}
+	return p
+}
+
+// steps runs at most max steps: the manifest if the last one finished,
+// else the last progress as JSON.
+func (e *env) steps(t testing.TB, opts backup.Options, pages, max int, between func(step int)) (*snapshot.Manifest, []byte, int) {
+	t.Helper()
+	opts = e.stepOptions(opts, e.store)
 	var resume *backup.Progress
-	for step := 1; step < 500; step++ {
+	var saved []byte
+	for step := 1; step <= max; step++ {
 		var calls atomic.Int64
 		opts.Stop = func() bool { return calls.Add(1) > int64(pages) }
 		opts.Resume = resume
 		m, p, err := backup.RunStep(ctx, e.api, e.store, opts, &backup.Stats{})
 		if err == nil {
-			return m, step
+			return m, nil, step
 		}
 		if !errors.Is(err, backup.ErrStopped) || p == nil {
 			t.Fatalf("step %d: %v", step, err)
@@ -41,20 +72,18 @@ func (e *env) stepped(t testing.TB, opts backup.Options, pages int, between func
 		if keys := manifests(t, e.store); strings.Contains(strings.Join(keys, " "), snapshot.ManifestPrefix) {
 			t.Fatalf("step %d stopped and a manifest exists: the manifest is written last", step)
 		}
-		b, err := json.Marshal(p)
-		if err != nil {
+		if saved, err = json.Marshal(p); err != nil {
 			t.Fatal(err)
 		}
 		resume = new(backup.Progress)
-		if err := json.Unmarshal(b, resume); err != nil {
+		if err := json.Unmarshal(saved, resume); err != nil {
 			t.Fatal(err)
 		}
 		if between != nil {
 			between(step)
 		}
 	}
-	t.Fatal("the backup never finished")
-	return nil, 0
+	return nil, saved, max
 }
 
 // sameAsPool is the oracle: the snapshot holds exactly the users (by sub,
