@@ -1,8 +1,10 @@
 package backup_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,11 +22,27 @@ import (
 )
 
 // stepOptions completes opts for a step of e's backup whose earlier steps
-// are read back from store.
+// are read back from store, where the sub lists are checkpoints as the
+// worker keeps them.
 func (e *env) stepOptions(opts backup.Options, store storage.Store) backup.Options {
 	opts.PoolID, opts.Region, opts.ToolVersion = e.pool.PoolID, "us-east-1", "test"
 	opts.Reread = repo.New(store)
+	opts.SubLists = checkpointSubLists{repo.New(store), e.pool.PoolID}
 	return opts
+}
+
+// checkpointSubLists keeps sub lists as checkpoints of the repository.
+type checkpointSubLists struct {
+	r    *repo.Repo
+	pool string
+}
+
+func (c checkpointSubLists) PutSubList(ctx context.Context, snap, name string, r io.Reader) error {
+	return c.r.PutCheckpoint(ctx, "snapshot/"+c.pool+"/"+snap+"/"+name, r)
+}
+
+func (c checkpointSubLists) GetSubList(ctx context.Context, snap, name string) (io.ReadCloser, error) {
+	return c.r.GetCheckpoint(ctx, "snapshot/"+c.pool+"/"+snap+"/"+name)
 }
 
 // stepped runs a backup in steps that each read at most pages list pages,
@@ -153,8 +171,8 @@ func TestResumedChainWithAnExpiredTokenLosesNoUser(t *testing.T) {
 		relist  string // what the warning names
 		pages   int    // list pages a step
 	}{
-		{name: "users refused", refused: true, relist: "users of", pages: 4},
-		{name: "users too old", ownAge: true, relist: "users of", pages: 4},
+		{name: "users refused", refused: true, relist: "users of", pages: 2},
+		{name: "users too old", ownAge: true, relist: "users of", pages: 2},
 		{name: "members refused", groups: 2, refused: true, relist: "members of", pages: 4},
 		// Fewer pages a step than a group has: the re-listing of a group
 		// spans steps, and still skips what the first step wrote.
@@ -202,8 +220,8 @@ func TestResumedChainWithAnExpiredTokenLosesNoUser(t *testing.T) {
 // pool's backup refuses it before writing anything.
 func TestResumeOfAnotherPoolIsRefused(t *testing.T) {
 	e := setup(t, cognitotest.Options{NoQuotas: true}, 10, 1, awsx.Options{})
-	p := &backup.Progress{Version: 1, PoolID: "us-east-1_other", Snapshot: "x", Steps: 1, Chains: map[string]*backup.Chain{}}
-	_, _, err := backup.RunStep(ctx, e.api, e.store, backup.Options{PoolID: e.pool.PoolID, Resume: p, Reread: repo.New(e.store)}, nil)
+	p := &backup.Progress{Version: 2, PoolID: "us-east-1_other", Snapshot: "x", Steps: 1, Chains: map[string]*backup.Chain{}}
+	_, _, err := backup.RunStep(ctx, e.api, e.store, e.stepOptions(backup.Options{Resume: p}, e.store), nil)
 	if err == nil || !strings.Contains(err.Error(), "us-east-1_other") {
 		t.Fatalf("progress of another pool: %v", err)
 	}
