@@ -102,6 +102,10 @@ func (h *Handler) loadProgress(ctx context.Context, r *SnapshotResume) (*backup.
 	return &p, nil
 }
 
+// errNoFurther: a snapshot step got no further than the steps before it
+// (its text names no user, so the redacted error keeps it).
+var errNoFurther = errors.New("the snapshot step got no further than the steps before it before its deadline (a chain whose pagination token expired is listed again from its start): give the function a longer timeout")
+
 // errNoCheckpoint: a resumed snapshot has no checkpoint.
 var errNoCheckpoint = errors.New("no checkpoint")
 
@@ -180,7 +184,7 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	}
 	if !p.Advanced() && p.Steps > 1 {
 		// Another step would end the same way: fail instead of looping.
-		return nil, nil, fmt.Errorf("snapshot step %d got no further than the steps before it (%d list pages read before its deadline; a chain whose pagination token expired is listed again from its start): give the function a longer timeout", p.Steps, stats.Pages.Load())
+		return nil, nil, fmt.Errorf("snapshot step %d (%d list pages read): %w", p.Steps, stats.Pages.Load(), errNoFurther)
 	}
 	h.cfg.Log.Info("snapshot step stopped before its deadline", "snapshot", p.Snapshot, "step", p.Steps, "users", p.Users)
 	ans, err := json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps},
