@@ -236,6 +236,8 @@ type run struct {
 	unsharded sync.Once      // the single-chain fallback, run at most once
 	fellBack  atomic.Bool    // a shard filter was refused: shards are moot
 
+	members memberCache // members earlier steps wrote, read back once
+
 	prog    *Progress   // where the backup stands; chains guarded by mu
 	stopped atomic.Bool // Options.Stop ended this step
 }

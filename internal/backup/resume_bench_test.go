@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,6 +20,9 @@ import (
 type countingStore struct {
 	storage.Store
 	read atomic.Int64
+
+	mu   sync.Mutex
+	gets map[string]int // when not nil: the Gets of each key
 }
 
 func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -26,6 +30,11 @@ func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, err
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	if s.gets != nil {
+		s.gets[key]++
+	}
+	s.mu.Unlock()
 	return &countingReader{ReadCloser: rc, n: &s.read}, nil
 }
 

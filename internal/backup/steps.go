@@ -9,6 +9,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -216,17 +217,42 @@ func (b *run) mayStop(st *Chain) bool {
 
 // memberSeen returns the usernames earlier steps wrote as members of
 // group, for a membership chain that re-lists its group from the start.
+// The members chunks are read back once a step for every group that may
+// re-list in it, not once per group: with tokens expiring between steps
+// every group in progress re-lists.
 func (b *run) memberSeen(ctx context.Context, group string) (map[string]bool, error) {
-	seen := map[string]bool{}
 	if b.opts.Resume == nil {
-		return seen, nil
+		return nil, nil
 	}
+	b.members.once.Do(func() { b.members.seen, b.members.err = b.readMembers(ctx) })
+	return b.members.seen[group], b.members.err
+}
+
+// memberCache holds the usernames earlier steps wrote, by group.
+type memberCache struct {
+	once sync.Once
+	seen map[string]map[string]bool
+	err  error
+}
+
+// readMembers reads back the members earlier steps wrote of the groups
+// that may re-list in this step: those not done that an earlier step
+// began (a token, or already re-listing).
+func (b *run) readMembers(ctx context.Context) (map[string]map[string]bool, error) {
+	seen := map[string]map[string]bool{}
+	b.mu.Lock()
+	for g, c := range b.prog.Members {
+		if !c.Done && (c.Token != "" || c.Relist) {
+			seen[g] = map[string]bool{}
+		}
+	}
+	b.mu.Unlock()
 	for mm, err := range b.opts.Reread.Memberships(ctx, b.opts.Resume.partial(snapshot.KindMembers)) {
 		if err != nil {
 			return nil, fmt.Errorf("read back the memberships earlier steps wrote: %w", err)
 		}
-		if mm.Group == group {
-			seen[mm.Username] = true
+		if s := seen[mm.Group]; s != nil {
+			s[mm.Username] = true
 		}
 	}
 	return seen, nil

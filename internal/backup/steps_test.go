@@ -434,3 +434,63 @@ func TestAdvancedSaysWhetherAStepGotFurther(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersAreReadBackOnceAStep: with every token expired between
+// steps, every group in progress re-lists in the next step and skips the
+// members earlier steps wrote; those are read back once a step, not once
+// per group. The snapshot still matches the pool.
+func TestMembersAreReadBackOnceAStep(t *testing.T) {
+	var mu sync.Mutex
+	skew := time.Duration(0)
+	fake := cognitotest.Options{NoQuotas: true, TokenLifetime: time.Hour,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }}
+	e := setup(t, fake, 600, 4, awsx.Options{})
+	cs := &countingStore{Store: e.store, gets: map[string]int{}}
+	opts := e.stepOptions(backup.Options{Filters: []string{""}, Workers: 4}, cs)
+	relisted := 0
+	for step := 1; step < 100; step++ {
+		var calls atomic.Int64
+		opts.Stop = func() bool { return calls.Add(1) > 4 }
+		clear(cs.gets)
+		if opts.Resume != nil && relisting(opts.Resume) > 1 {
+			relisted++
+		}
+		m, p, err := backup.RunStep(ctx, e.api, cs, opts, &backup.Stats{})
+		for key, n := range cs.gets {
+			if strings.Contains(key, "/members-") && n > 1 {
+				t.Fatalf("step %d read %s %d times", step, key, n)
+			}
+		}
+		if err == nil {
+			if relisted == 0 {
+				t.Fatal("no step re-listed more than one group: the test wants several at once")
+			}
+			sameAsPool(t, e, m)
+			return
+		}
+		if !errors.Is(err, backup.ErrStopped) {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(p)
+		opts.Resume = new(backup.Progress)
+		if err := json.Unmarshal(b, opts.Resume); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		skew += 2 * time.Hour
+		mu.Unlock()
+	}
+	t.Fatal("the backup never finished")
+}
+
+// relisting counts the groups the step after p re-lists when every token
+// has expired: those begun and not done.
+func relisting(p *backup.Progress) int {
+	n := 0
+	for _, c := range p.Members {
+		if !c.Done && (c.Token != "" || c.Relist) {
+			n++
+		}
+	}
+	return n
+}
