@@ -67,7 +67,9 @@ func (b *run) putSubList(ctx context.Context) (SubList, error) {
 }
 
 func encodeSubList(w io.Writer, ids []uuid.UUID, others []string) error {
-	z, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	// A small window: the reader of each list then holds 1 MB, not 8.
+	z, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return err
 	}
