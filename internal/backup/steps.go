@@ -130,7 +130,7 @@ type Rereader interface {
 func (p *Progress) check(poolID string) error {
 	switch {
 	case p.Version != progressVersion:
-		return fmt.Errorf("backup progress: format version %d, want %d", p.Version, progressVersion)
+		return fmt.Errorf("backup progress: format version %d, want %d (another cogvault version began this snapshot): start a new snapshot", p.Version, progressVersion)
 	case p.PoolID != poolID:
 		return fmt.Errorf("backup progress is of pool %s, not %s", p.PoolID, poolID)
 	case p.Snapshot == "" || p.Steps < 1 || p.Chains == nil:
