@@ -117,9 +117,12 @@ type Options struct {
 	// closed before its caller's deadline.
 	Cut time.Time
 	// Resume continues the backup an earlier step stopped; Reread reads
-	// back what earlier steps wrote (needed with Resume).
+	// back the memberships earlier steps wrote (needed with Resume).
 	Resume *Progress
 	Reread Rereader
+	// SubLists keeps the subs each stopped step wrote (needed with Stop or
+	// Resume).
+	SubLists SubLists
 }
 
 // Stats counts progress; every field is safe to read while Run works.
@@ -128,7 +131,7 @@ type Stats struct {
 	Users         atomic.Int64
 	Groups        atomic.Int64
 	Memberships   atomic.Int64
-	Duplicates    atomic.Int64 // users a chain returned more than once, dropped
+	Duplicates    atomic.Int64 // users a pass of a chain returned more than once, dropped
 	Chains        atomic.Int64 // token chains finished
 	Pages         atomic.Int64 // list pages read (by this step)
 }
@@ -192,11 +195,14 @@ func newProgress(opts Options) (*Progress, error) {
 		if err := p.check(opts.PoolID); err != nil {
 			return nil, err
 		}
-		if opts.Reread == nil {
-			return nil, errors.New("backup: resuming needs Options.Reread")
+		if opts.Reread == nil || opts.SubLists == nil {
+			return nil, errors.New("backup: resuming needs Options.Reread and Options.SubLists")
 		}
 		p.Steps++
 		return p, nil
+	}
+	if opts.Stop != nil && opts.SubLists == nil {
+		return nil, errors.New("backup: a backup that may stop needs Options.SubLists")
 	}
 	start := opts.Now().UTC()
 	id, err := snapshot.NewID(start, opts.Rand)
@@ -217,7 +223,10 @@ type run struct {
 	mu      sync.Mutex
 	written []string // data keys stored, for cleanup on failure
 
-	seen *subSet // subs written so far, across every chain
+	seen  *subSet    // subs this step wrote, across every chain
+	prior *priorSubs // subs earlier steps wrote (nil in a first step)
+	// before is the progress's position when this step began.
+	before int64
 
 	derived *snapshot.Derivation // WriteSnapshot of a derived state
 
@@ -226,6 +235,8 @@ type run struct {
 	gaps      []snapshot.Gap // what could not be read (guarded by mu)
 	unsharded sync.Once      // the single-chain fallback, run at most once
 	fellBack  atomic.Bool    // a shard filter was refused: shards are moot
+
+	members memberCache // members earlier steps wrote, read back once
 
 	prog    *Progress   // where the backup stands; chains guarded by mu
 	stopped atomic.Bool // Options.Stop ended this step
@@ -272,7 +283,11 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		return nil, err
 	}
 	if failed != nil {
-		b.stepOver(poolObj, userObjs, memberObjs)
+		list, err := b.putSubList(ctx)
+		if err != nil {
+			return nil, err
+		}
+		b.stepOver(list, poolObj, userObjs, memberObjs)
 		return nil, ErrStopped
 	}
 	objs := append(slices.Clone(b.prog.Objects), poolObj...)
@@ -809,9 +824,12 @@ func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (in
 	}
 	token, relist := b.startToken(st)
 	b.warnRelist(relist, "users", filter)
+	if relist {
+		b.restart(st)
+	}
 	resumed, n := token != "", 0
 	for !st.Done {
-		if b.stop() {
+		if b.mayStop(st) && b.stop() {
 			return n, ErrStopped
 		}
 		in.PaginationToken = optional(token)
@@ -831,7 +849,7 @@ func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (in
 		b.stats.Pages.Add(1)
 		for _, u := range out.Users {
 			n++
-			if err := b.writeUser(ctx, u, w); err != nil {
+			if err := b.writeUser(ctx, u, w, st.Relist); err != nil {
 				return n, err
 			}
 		}
@@ -840,16 +858,25 @@ func (b *run) listChain(ctx context.Context, filter string, w *recordWriter) (in
 			return n, fmt.Errorf("list users of %s: the service returned the same pagination token twice; stopping to avoid an endless loop", b.opts.PoolID)
 		}
 		token = next
-		b.advance(st, next)
+		b.advance(st, next, len(out.Users))
 	}
 	return n, nil
 }
 
-// writeUser writes one listed user unless it was written already.
-func (b *run) writeUser(ctx context.Context, u types.UserType, w *recordWriter) error {
+// writeUser writes one listed user unless it was written already. A user
+// an earlier step wrote is expected again in a chain listed again from its
+// start (relisting), and a duplicate otherwise: the chain's pass, begun in
+// an earlier step, returned it twice.
+func (b *run) writeUser(ctx context.Context, u types.UserType, w *recordWriter, relisting bool) error {
 	rec, err := UserRecord(u)
 	if err != nil {
 		return fmt.Errorf("pool %s: %w", b.opts.PoolID, err)
+	}
+	if b.prior.has(rec.Sub) {
+		if !relisting {
+			b.stats.Duplicates.Add(1)
+		}
+		return nil
 	}
 	if !b.seen.add(rec.Sub) {
 		b.stats.Duplicates.Add(1)
@@ -867,19 +894,24 @@ func (b *run) writeUser(ctx context.Context, u types.UserType, w *recordWriter) 
 	return nil
 }
 
-// advance records a chain's next token (none: the chain is done).
-func (b *run) advance(st *Chain, next string) {
+// advance records a chain's next token (none: the chain is done) after a
+// page of records.
+func (b *run) advance(st *Chain, next string, records int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st.Token, st.TokenAt, st.Done = next, b.opts.Now().UTC(), next == ""
+	st.Listed += int64(records)
 }
 
 // restart records that a chain lists again from its start, so that a step
-// stopped before its first page does not offer the refused token again.
+// stopped before its first page does not offer the refused token again,
+// and how far its earlier passes reached, which the new pass must pass
+// before it may stop (mayStop).
 func (b *run) restart(st *Chain) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st.Token, st.TokenAt, st.Relist = "", time.Time{}, true
+	st.Reach, st.Listed = max(st.Reach, st.Listed), 0
 }
 
 // warnRelist says that a chain is listed again from its start.
@@ -919,17 +951,17 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 	in := &cip.ListUsersInGroupInput{UserPoolId: &b.opts.PoolID, GroupName: &group, Limit: ptr(int32(cognito.MaxPageSize))}
 	token, relist := b.startToken(st)
 	b.warnRelist(relist, "members", group)
+	if relist {
+		b.restart(st) // Relist stays until done, though the token moves on
+	}
 	resumed := token != ""
 	relist = relist || st.Relist
 	var skip map[string]bool
 	for !st.Done {
-		if b.stop() {
+		if b.mayStop(st) && b.stop() {
 			return ErrStopped
 		}
 		if relist && skip == nil {
-			b.mu.Lock()
-			st.Relist = true // until done, though the token moves on
-			b.mu.Unlock()
 			var err error
 			if skip, err = b.memberSeen(ctx, group); err != nil {
 				return err
@@ -944,7 +976,7 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 			continue
 		}
 		if cognito.IsNotFound(err) {
-			b.advance(st, "") // the group was deleted during the backup
+			b.advance(st, "", 0) // the group was deleted during the backup
 			break
 		}
 		if err != nil {
@@ -967,7 +999,7 @@ func (b *run) listMembers(ctx context.Context, group string, w *recordWriter) er
 			b.stats.Memberships.Add(1)
 		}
 		token = deref(out.NextToken)
-		b.advance(st, token)
+		b.advance(st, token, len(out.Users))
 	}
 	b.stats.Chains.Add(1)
 	return nil
@@ -1036,6 +1068,19 @@ func (s *subSet) merge() {
 		}
 	}
 	clear(s.recent)
+}
+
+// list returns the subs in the set: the UUIDs sorted, then the others.
+func (s *subSet) list() ([]uuid.UUID, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.merge()
+	others := make([]string, 0, len(s.others))
+	for o := range s.others {
+		others = append(others, o)
+	}
+	slices.Sort(others)
+	return slices.Clone(s.sorted), others
 }
 
 func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

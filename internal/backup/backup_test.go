@@ -35,6 +35,8 @@ type env struct {
 	api   *cip.Client
 	store *storage.Dir
 	root  string
+	// last is the Stats of the last step the steps helper ran.
+	last *backup.Stats
 }
 
 func setup(t testing.TB, fake cognitotest.Options, users, groups int, ao awsx.Options) *env {

@@ -34,9 +34,10 @@ func BenchmarkBackupQuotaShare(b *testing.B) {
 				var m *snapshot.Manifest
 				if tc.pagesPerStep > 0 {
 					// In steps of that many list pages, each resumed from its
-					// progress: what stopping, storing the chunks and reading
-					// back the users cost (read back from a local directory
-					// here, from S3 on AWS).
+					// progress: what stopping, storing the chunks and the sub
+					// lists and loading them back cost (a local directory
+					// here, S3 on AWS). BenchmarkResumedStepStartUp measures
+					// a resumed step's start-up alone.
 					m, steps = e.stepped(b, backup.Options{}, tc.pagesPerStep, nil)
 				} else {
 					var err error

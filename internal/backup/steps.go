@@ -9,6 +9,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cogvault/cogvault/internal/snapshot"
@@ -22,13 +23,13 @@ import (
 // the progress; the manifest is written only by the last step, naming the
 // objects of every step, so a snapshot still exists only when it is whole.
 //
-// Deduplication across steps: the subs already written are rebuilt at the
-// start of each resumed step by reading back the users objects of earlier
-// steps (checksums verified), so a user that a chain returns again after
-// the step boundary, or that a re-listed chain returns a second time, is
-// dropped exactly as within one run. Keeping "the last sub written per
-// chain" would not do: ListUsers' order is the service's (a hash, not the
-// sub's order; facts §11), so no position in sub order says what is done.
+// Deduplication across steps: each stopped step stores the subs it wrote
+// as a sub list (sublist.go), and a resumed step loads the lists of every
+// earlier step, so a user that a chain returns again after the step
+// boundary, or that a re-listed chain returns a second time, is dropped
+// exactly as within one run. Keeping "the last sub written per chain"
+// would not do: ListUsers' order is the service's (a hash, not the sub's
+// order; facts §11), so no position in sub order says what is done.
 //
 // Pagination tokens: a chain's progress is its next page's token and when
 // the service issued it. A resumed step uses a token only while it is
@@ -36,6 +37,16 @@ import (
 // (Cognito does not publish a lifetime and answers an invalid marker with
 // InvalidParameterException; facts §23), makes the chain re-list from its
 // start, skipping what earlier steps wrote: slower, never short.
+//
+// Progress when every token expires between steps: a chain's pass counts
+// the records it returned (Chain.Listed), and a chain listed again from
+// its start keeps the most any earlier pass returned (Chain.Reach). The
+// new pass does not ask Options.Stop until it has returned more than that,
+// so each step gets at least a page further than any before it and the
+// backup ends in a bounded number of steps, in whatever order the service
+// lists. A step that gets no further at all (its time ran out while it
+// re-listed) says so (Progress.Advanced), and its caller fails instead of
+// looping.
 
 // tokenMaxAge is the oldest pagination token a resumed step still uses.
 // The issue speaks of an hour; no public source gives the lifetime (facts
@@ -46,8 +57,9 @@ const tokenMaxAge = 30 * time.Minute
 // progress RunStep returns continues it.
 var ErrStopped = errors.New("backup stopped before it finished (resume it with its progress)")
 
-// progressVersion is Progress's format version.
-const progressVersion = 1
+// progressVersion is Progress's format version: 2 keeps sub lists where
+// 1 read back the users chunks.
+const progressVersion = 2
 
 // Progress is where a stopped backup stands: enough for the next step to
 // continue it in a fresh process. It holds pagination tokens and object
@@ -76,7 +88,17 @@ type Progress struct {
 	// chains by group name (every group of the pool configuration).
 	Chains  map[string]*Chain `json:"chains"`
 	Members map[string]*Chain `json:"members"`
+	// SubLists name the subs each stopped step wrote, in step order.
+	SubLists []SubList `json:"subLists,omitempty"`
+
+	advanced bool // this step got further (RunStep's result only)
 }
+
+// Advanced says whether the step that returned p got further than the
+// steps before it: wrote a record, finished a chain, or listed a chain
+// further than any earlier pass. A step that did not would be followed
+// by another that does not.
+func (p *Progress) Advanced() bool { return p.advanced }
 
 // Chain is one token chain's position.
 type Chain struct {
@@ -87,16 +109,20 @@ type Chain struct {
 	TokenAt time.Time `json:"tokenAt,omitzero"`
 	// Relist: the chain is being listed again from its start, so what
 	// earlier steps wrote of it is skipped, in every step until it is done
-	// (a membership chain; users are skipped by the seen set anyway). The
-	// listing order is the service's, so no position says when the
-	// re-listing has passed what was written before.
+	// (members by the usernames read back, users by the sub lists). The
+	// listing order is the service's, so no position says which records
+	// the re-listing has passed; only how many.
 	Relist bool `json:"relist,omitempty"`
+	// Listed is how many records the chain's current pass returned; Reach
+	// the most an earlier pass returned. A re-listing pass may stop only
+	// once Listed > Reach.
+	Listed int64 `json:"listed,omitempty"`
+	Reach  int64 `json:"reach,omitempty"`
 }
 
-// Rereader reads back the data objects earlier steps wrote, checksums
-// verified (*repo.Repo fits).
+// Rereader reads back the memberships earlier steps wrote, checksums
+// verified, for a group listed again from its start (*repo.Repo fits).
 type Rereader interface {
-	Users(ctx context.Context, m *snapshot.Manifest) iter.Seq2[snapshot.User, error]
 	Memberships(ctx context.Context, m *snapshot.Manifest) iter.Seq2[snapshot.Membership, error]
 }
 
@@ -104,7 +130,7 @@ type Rereader interface {
 func (p *Progress) check(poolID string) error {
 	switch {
 	case p.Version != progressVersion:
-		return fmt.Errorf("backup progress: format version %d, want %d", p.Version, progressVersion)
+		return fmt.Errorf("backup progress: format version %d, want %d (another cogvault version began this snapshot): start a new snapshot", p.Version, progressVersion)
 	case p.PoolID != poolID:
 		return fmt.Errorf("backup progress is of pool %s, not %s", p.PoolID, poolID)
 	case p.Snapshot == "" || p.Steps < 1 || p.Chains == nil:
@@ -143,7 +169,7 @@ func (b *run) chunkNamer(kind string) (func(int) string, error) {
 }
 
 // resume takes up the progress of earlier steps: counts, gaps, and the
-// subs already written (read back from their users objects).
+// subs already written (their sub lists).
 func (b *run) resume(ctx context.Context) error {
 	p := b.prog
 	b.opts.Account = p.Account
@@ -154,34 +180,79 @@ func (b *run) resume(ctx context.Context) error {
 	b.stats.Memberships.Store(p.Memberships)
 	b.stats.Duplicates.Store(p.Duplicates)
 	b.stats.Groups.Store(int64(len(p.Members)))
-	var n int64
-	for u, err := range b.opts.Reread.Users(ctx, p.partial(snapshot.KindUsers)) {
-		if err != nil {
-			return fmt.Errorf("read back the users earlier steps wrote: %w", err)
-		}
-		if b.seen.add(u.Sub) {
-			n++
-		}
+	b.before = b.position()
+	prior, err := b.loadSubLists(ctx, p)
+	if err != nil {
+		return err
 	}
-	if n != p.Users {
-		return fmt.Errorf("earlier steps wrote %d distinct users, their progress says %d: start a new snapshot", n, p.Users)
-	}
+	b.prior = prior
 	return nil
+}
+
+// position measures how far the backup got: records written, chains done,
+// and the furthest pass of each chain. It only grows.
+func (b *run) position() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.stats.Users.Load() + b.stats.Memberships.Load()
+	for _, chains := range []map[string]*Chain{b.prog.Chains, b.prog.Members} {
+		for _, c := range chains {
+			n += max(c.Listed, c.Reach)
+			if c.Done {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// mayStop says whether a chain may end the step before its next page: not
+// while it re-lists what earlier passes already covered, so that tokens
+// expiring between every step cannot keep it from getting further.
+func (b *run) mayStop(st *Chain) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !st.Relist || st.Listed > st.Reach
 }
 
 // memberSeen returns the usernames earlier steps wrote as members of
 // group, for a membership chain that re-lists its group from the start.
+// The members chunks are read back once a step for every group that may
+// re-list in it, not once per group: with tokens expiring between steps
+// every group in progress re-lists.
 func (b *run) memberSeen(ctx context.Context, group string) (map[string]bool, error) {
-	seen := map[string]bool{}
 	if b.opts.Resume == nil {
-		return seen, nil
+		return nil, nil
 	}
+	b.members.once.Do(func() { b.members.seen, b.members.err = b.readMembers(ctx) })
+	return b.members.seen[group], b.members.err
+}
+
+// memberCache holds the usernames earlier steps wrote, by group.
+type memberCache struct {
+	once sync.Once
+	seen map[string]map[string]bool
+	err  error
+}
+
+// readMembers reads back the members earlier steps wrote of the groups
+// that may re-list in this step: those not done that an earlier step
+// began (a token, or already re-listing).
+func (b *run) readMembers(ctx context.Context) (map[string]map[string]bool, error) {
+	seen := map[string]map[string]bool{}
+	b.mu.Lock()
+	for g, c := range b.prog.Members {
+		if !c.Done && (c.Token != "" || c.Relist) {
+			seen[g] = map[string]bool{}
+		}
+	}
+	b.mu.Unlock()
 	for mm, err := range b.opts.Reread.Memberships(ctx, b.opts.Resume.partial(snapshot.KindMembers)) {
 		if err != nil {
 			return nil, fmt.Errorf("read back the memberships earlier steps wrote: %w", err)
 		}
-		if mm.Group == group {
-			seen[mm.Username] = true
+		if s := seen[mm.Group]; s != nil {
+			s[mm.Username] = true
 		}
 	}
 	return seen, nil
@@ -249,9 +320,12 @@ func (b *run) groupsLeft() []string {
 	return out
 }
 
-// stepOver records what this step wrote in the progress it hands on.
-func (b *run) stepOver(objs ...[]snapshot.ObjectInfo) *Progress {
+// stepOver records what this step wrote in the progress it hands on: its
+// sub list and objects.
+func (b *run) stepOver(list SubList, objs ...[]snapshot.ObjectInfo) *Progress {
 	p := b.prog
+	p.SubLists = append(p.SubLists, list)
+	p.advanced = b.position() > b.before
 	for _, o := range objs {
 		p.Objects = append(p.Objects, o...)
 	}

@@ -40,6 +40,7 @@ var knownKinds = []error{
 	snapshot.ErrDamaged, snapshot.ErrFormat, backup.ErrInterrupted, pitr.ErrNoBase,
 	repo.ErrNoSnapshot, repo.ErrAmbiguousPool, repo.ErrAmbiguous, repo.ErrWrongPool,
 	storage.ErrNoRepository, storage.ErrLink, storage.ErrPermission, storage.ErrNotExist, storage.ErrExist,
+	errNoFurther,
 }
 
 // redact turns a failed action's error into one that names no user or

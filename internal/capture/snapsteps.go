@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 // "resume": {…}}; the last step writes the manifest, naming the objects of
 // every step, and answers as before. The checkpoints live under
 // checkpoints/snapshot/<pool>/<snapshot>/step-NNNNNN.json, written once
-// each through the repository's own (signed, encrypted) write path.
+// each through the repository's own (signed, encrypted) write path, beside
+// each stopped step's list of the subs it wrote (subs-sNNNN-<random>.bin.zst,
+// stored by backup.RunStep before the progress that names it).
 
 // SnapshotResume is what a snapshot step hands the next: the pool and the
 // snapshot it is writing, and how many steps ran. The progress itself is
@@ -77,7 +80,7 @@ func (h *Handler) loadProgress(ctx context.Context, r *SnapshotResume) (*backup.
 	}
 	newest := ""
 	for _, n := range names {
-		if strings.HasPrefix(n, prefix+"step-") {
+		if strings.HasPrefix(n, prefix+"step-") && strings.HasSuffix(n, ".json") {
 			newest = n // names sort by step
 		}
 	}
@@ -98,6 +101,10 @@ func (h *Handler) loadProgress(ctx context.Context, r *SnapshotResume) (*backup.
 	}
 	return &p, nil
 }
+
+// errNoFurther: a snapshot step got no further than the steps before it
+// (its text names no user, so the redacted error keeps it).
+var errNoFurther = errors.New("the snapshot step got no further than the steps before it before its deadline (a chain whose pagination token expired is listed again from its start): give the function a longer timeout")
 
 // errNoCheckpoint: a resumed snapshot has no checkpoint.
 var errNoCheckpoint = errors.New("no checkpoint")
@@ -134,7 +141,7 @@ func snapshotLimits(ctx context.Context) (func() bool, time.Time) {
 func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*snapshot.Manifest, json.RawMessage, error) {
 	opts := backup.Options{
 		PoolID: h.cfg.PoolID, Region: h.cfg.Region, ToolVersion: h.cfg.ToolVersion, Now: h.cfg.Now, Rand: h.cfg.Rand,
-		Warn: func(msg string) { h.cfg.Log.Warn(msg) }, Reread: h.cfg.Repo,
+		Warn: func(msg string) { h.cfg.Log.Warn(msg) }, Reread: h.cfg.Repo, SubLists: subLists{h.cfg.Repo, h.cfg.PoolID},
 	}
 	if resume != nil {
 		p, err := h.loadProgress(ctx, resume)
@@ -175,9 +182,9 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	if err := h.saveProgress(sctx, p); err != nil {
 		return nil, nil, err
 	}
-	if stats.Pages.Load() == 0 && p.Steps > 1 {
+	if !p.Advanced() && p.Steps > 1 {
 		// Another step would end the same way: fail instead of looping.
-		return nil, nil, fmt.Errorf("snapshot step read no page before its deadline (it spends it reading back what earlier steps wrote): give the function a longer timeout")
+		return nil, nil, fmt.Errorf("snapshot step %d (%d list pages read): %w", p.Steps, stats.Pages.Load(), errNoFurther)
 	}
 	h.cfg.Log.Info("snapshot step stopped before its deadline", "snapshot", p.Snapshot, "step", p.Steps, "users", p.Users)
 	ans, err := json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps},
@@ -211,3 +218,19 @@ func (h *Handler) dropProgress(ctx context.Context, m *snapshot.Manifest) {
 }
 
 var _ backup.Rereader = (*repo.Repo)(nil)
+
+// subLists keeps a snapshot step's sub lists as checkpoints beside its
+// progress, so that they are signed and encrypted as the progress is and
+// removed with it.
+type subLists struct {
+	r    *repo.Repo
+	pool string
+}
+
+func (s subLists) PutSubList(ctx context.Context, snapshotID, name string, r io.Reader) error {
+	return s.r.PutCheckpoint(ctx, SnapshotCheckpoint(s.pool, snapshotID)+name, r)
+}
+
+func (s subLists) GetSubList(ctx context.Context, snapshotID, name string) (io.ReadCloser, error) {
+	return s.r.GetCheckpoint(ctx, SnapshotCheckpoint(s.pool, snapshotID)+name)
+}
