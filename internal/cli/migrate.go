@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -20,6 +21,7 @@ import (
 	"github.com/cogvault/cogvault/internal/progress"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
+	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/snapshot"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -122,7 +124,7 @@ type migrateStartOptions struct {
 func newMigrateStartCommand(g *globalOptions) *cobra.Command {
 	var opts migrateStartOptions
 	cmd := &cobra.Command{
-		Use:   "start --from POOL_ID (--to POOL_ID | --create-pool NAME) --function-arn ARN [--source-client-id ID] [--dry-run]",
+		Use:   "start --from POOL_ID (--to POOL_ID | --create-pool NAME) --function-arn ARN --repo URL [--source-client-id ID] [--dry-run]",
 		Short: "Prepare the target pool and point its migration triggers at the function",
 		Long: `Start a migration from --from into --to (an existing pool) or into a new
 pool --create-pool NAME made from the source's configuration (as 'cogvault
@@ -144,15 +146,26 @@ ALLOW_ADMIN_USER_PASSWORD_AUTH and has no secret: --source-client-id, or
 else a client named cogvault-migration, created on the source if missing
 (the report says so).
 
+--repo is the repository the function records each migration in (old
+sub → new sub; status and finish read it); a real start initialises it
+when it does not exist yet.
+
 Start prints the function's environment; set it on the function (the
 Terraform module's migration mode takes it as it is):
+  COGVAULT_POOL_ID (the target), COGVAULT_REPO (--repo), COGVAULT_REPO_KEY
+  (the repository's public key, when it is signed),
   COGVAULT_MIGRATION_SOURCE_POOL_ID, COGVAULT_MIGRATION_SOURCE_CLIENT_ID,
   COGVAULT_MIGRATION_SOURCE_REGION; COGVAULT_MIGRATION_LEGACY_SUB_ATTRIBUTE
   when the target has custom:legacy_sub (the old sub is kept there);
-  COGVAULT_MIGRATION_SOURCE_ROLE_ARN with --source-role-arn; COGVAULT_REPO
-  with --repo (the function then records each migration there, for status
-  and finish; give it the repository's key variables as for the capture
-  function).
+  COGVAULT_MIGRATION_SOURCE_ROLE_ARN with --source-role-arn. The function
+  also needs a key to sign its records with (COGVAULT_SIGNING_KEY, as the
+  capture function).
+
+Cognito runs the UserMigration trigger only for password sign-ins
+(USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH), never for SRP, which
+Amplify uses by default: start names the target's app clients that do not
+allow ALLOW_USER_PASSWORD_AUTH. Apps on them must switch flows, or their
+users come over only through finish (and reset their password).
 With --output json: {"targetPoolId", "clients": {old id: new id},
 "function": {"environment": {…}}}.
 
@@ -200,14 +213,26 @@ func runMigrateStart(ctx context.Context, opts migrateStartOptions, g *globalOpt
 		}
 		pm = m
 	}
+	if g.Repo == "" {
+		return usageError("--repo is required: the repository the migration function records each migration in (old sub → new sub; status and finish read it); the function does not start without one")
+	}
 	src, dst, region, err := opts.clients(ctx, g)
 	if err != nil {
 		return err
 	}
+	repoKey, err := startRepoKey(ctx, g, opts.DryRun)
+	if err != nil {
+		return err
+	}
 	res, err := migrate.Start(ctx, src, dst, migrate.StartOptions{Source: opts.From, Target: opts.To, CreatePool: opts.CreatePool,
-		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, SourceRole: opts.SourceRole, Repo: g.Repo, Map: pm, DryRun: opts.DryRun})
+		Function: opts.Function, SourceClient: opts.SourceClient, SourceRegion: region, SourceRole: opts.SourceRole, Repo: g.Repo,
+		RepoKey: repoKey, Map: pm, DryRun: opts.DryRun})
 	if err != nil {
 		return migrateFailed(err)
+	}
+	if n := len(res.PasswordFlowMissing); n > 0 {
+		fmt.Fprintf(g.stderr, "cogvault: %d app client(s) of %s do not allow ALLOW_USER_PASSWORD_AUTH (%s): Cognito runs the UserMigration trigger only for password sign-ins, never SRP (Amplify's default), so users of apps on these clients keep no password until the client allows that flow and the app uses it\n",
+			n, res.TargetPoolID, strings.Join(res.PasswordFlowMissing, ", "))
 	}
 	if g.json() {
 		for _, it := range res.NotCarried {
@@ -575,4 +600,28 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 		return withCode(ExitIncomplete, fmt.Errorf("%d user(s) could not be restored (%s)", n, g.listed()))
 	}
 	return nil
+}
+
+// startRepoKey is the public key of the repository the function records
+// in, for its COGVAULT_REPO_KEY ("" for an unsigned one). A real start
+// initialises a repository that does not exist yet, as a first backup
+// would; a dry run only reads one that exists.
+func startRepoKey(ctx context.Context, g *globalOptions, dryRun bool) (string, error) {
+	var r *repo.Repo
+	var err error
+	if dryRun {
+		r, err = g.openRepo(ctx, "")
+		if errors.Is(err, storage.ErrNoRepository) || errors.Is(err, repo.ErrNoConfig) {
+			return "", nil
+		}
+	} else {
+		r, err = g.createRepo(ctx, "")
+	}
+	if err != nil {
+		return "", err
+	}
+	if !r.Trust.Signed {
+		return "", nil
+	}
+	return sign.FormatPublicKey(r.Trust.Key), nil
 }

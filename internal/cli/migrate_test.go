@@ -23,6 +23,7 @@ import (
 	"github.com/cogvault/cogvault/internal/cognitotest"
 	"github.com/cogvault/cogvault/internal/migration"
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/sign"
 	"github.com/cogvault/cogvault/internal/storage"
 )
 
@@ -211,7 +212,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
 	if code != 0 {
 		t.Fatalf("migrate start: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -226,6 +227,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 		t.Fatalf("start's JSON: %v\n%s", err, out)
 	}
 	assertOnlyTriggersChanged(t, before.UserPool, w.describe(t, target))
+	assertEnvironmentStartsTheFunction(t, started.Function.Environment, target)
 	w.configure(t, target, started.Function.Environment)
 
 	// Sign in a few enabled, confirmed source users to the target.
@@ -462,7 +464,7 @@ func TestMigrateStartRefusals(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := w.srv.OpStats("UpdateUserPool").Calls + w.srv.OpStats("CreateUserPoolClient").Calls + w.srv.OpStats("CreateGroup").Calls
-			code, out, errOut := run(t, ctx, w.args(append([]string{"migrate", "start", "--from", w.source, "--function-arn", fnARN}, c.args...)...)...)
+			code, out, errOut := run(t, ctx, w.args(append([]string{"migrate", "start", "--repo", t.TempDir() + "/mrepo", "--from", w.source, "--function-arn", fnARN}, c.args...)...)...)
 			if code != 2 || !strings.Contains(errOut, c.want) {
 				t.Errorf("exit %d, want 2 and %q\n%s\n%s", code, c.want, out, errOut)
 			}
@@ -485,7 +487,7 @@ func TestMigrateStartRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	pools := w.srv.OpStats("CreateUserPool").Calls
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN)...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN)...)
 	if n := w.srv.OpStats("CreateUserPool").Calls - pools; code != 2 || !strings.Contains(errOut, "UserMigration trigger of the pool to be created") || n != 0 {
 		t.Errorf("create-pool from a source with a UserMigration trigger: exit %d, %d pools created\n%s\n%s", code, n, out, errOut)
 	}
@@ -503,11 +505,11 @@ func TestMigrateStartCreatePool(t *testing.T) {
 	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--dry-run")...)
+	code, _, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--dry-run")...)
 	if code != 3 || !strings.Contains(errOut, "not carried") {
 		t.Errorf("without a map: exit %d, want 3 (the provider is not carried)\n%s", code, errOut)
 	}
-	args := w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile)
+	args := w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile)
 	code, out, errOut := run(t, ctx, append(args, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "dry run") || w.srv.OpStats("CreateUserPool").Calls+w.srv.OpStats("CreateUserPoolClient").Calls != 0 {
 		t.Fatalf("dry run: exit %d, %d pools created\n%s\n%s", code, w.srv.OpStats("CreateUserPool").Calls, out, errOut)
@@ -535,7 +537,7 @@ func TestMigrateStartCreatePool(t *testing.T) {
 		t.Fatalf("the function's source client: %v %+v", err, env)
 	}
 	// Again, into the pool it made: the client is reused, not duplicated.
-	code, out, errOut = run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", res.TargetPoolID, "--function-arn", fnARN, "--output", "json")...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", res.TargetPoolID, "--function-arn", fnARN, "--output", "json")...)
 	if code != 0 || !strings.Contains(out, env["COGVAULT_MIGRATION_SOURCE_CLIENT_ID"]) || w.srv.OpStats("CreateUserPoolClient").Calls != 2 {
 		t.Errorf("second start: exit %d, %d clients created (want 2: the target's app client and cogvault-migration)\n%s\n%s", code, w.srv.OpStats("CreateUserPoolClient").Calls, out, errOut)
 	}
@@ -548,7 +550,7 @@ func startedMigration(t *testing.T, w *migrationWorld) (target string, src []typ
 	t.Helper()
 	ctx := context.Background()
 	target = w.targetLike(t, false)
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
 	var started struct {
 		Function struct{ Environment map[string]string }
 	}
@@ -684,7 +686,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--output", "json")...)
 	var started struct {
 		TargetPoolID string `json:"targetPoolId"`
 		Function     struct{ Environment map[string]string }
@@ -741,5 +743,51 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 	}
 	if err := w.signIn(app, email, migratePW); err != nil {
 		t.Errorf("the migrated user cannot sign in after finish: %v", err)
+	}
+}
+
+// assertEnvironmentStartsTheFunction: the environment start prints is all
+// the function needs (review finding: it lacked COGVAULT_POOL_ID and, without
+// --repo, COGVAULT_REPO, so the Lambda refused to start): both of the
+// function's readers accept it, for the target's pool and a signed
+// repository.
+func assertEnvironmentStartsTheFunction(t *testing.T, env map[string]string, target string) {
+	t.Helper()
+	getenv := func(k string) string { return env[k] }
+	ce, err := capture.FromEnv(getenv)
+	if err != nil || ce.PoolID != target {
+		t.Errorf("start's environment does not start the function: %v (pool %q, want %s)", err, ce.PoolID, target)
+	}
+	if _, ok, err := migration.FromEnv(getenv, "us-east-1"); !ok || err != nil {
+		t.Errorf("start's environment configures no migration: ok %v, %v", ok, err)
+	}
+	if _, err := sign.ParsePublicKey(env["COGVAULT_REPO_KEY"]); err != nil {
+		t.Errorf("COGVAULT_REPO_KEY %q is not the signed repository's key: %v", env["COGVAULT_REPO_KEY"], err)
+	}
+}
+
+// start needs the repository the function records in; without --repo it
+// refuses before any write. It names the target's app clients on which
+// users sign in with SRP, where the UserMigration trigger never runs.
+func TestMigrateStartNeedsARepositoryAndNamesSRPClients(t *testing.T) {
+	isolateAWS(t)
+	w := newMigrationWorld(t)
+	ctx := context.Background()
+	target := w.targetLike(t, false)
+	code, _, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN)...)
+	if code != 2 || !strings.Contains(errOut, "--repo is required") {
+		t.Fatalf("start without --repo: exit %d, want 2 naming --repo\n%s", code, errOut)
+	}
+	if n := w.srv.OpStats("UpdateUserPool").Calls; n != 0 {
+		t.Fatalf("a refused start called UpdateUserPool %d times", n)
+	}
+	srp, err := w.api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &target, ClientName: aws.String("amplify-web"),
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserSrpAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN)...)
+	if code != 0 || !strings.Contains(errOut, aws.ToString(srp.UserPoolClient.ClientId)) || !strings.Contains(errOut, "ALLOW_USER_PASSWORD_AUTH") {
+		t.Fatalf("start with an SRP-only client: exit %d, want 0 and a notice naming the client\n%s\n%s", code, errOut, out)
 	}
 }

@@ -36,6 +36,7 @@ type TargetAPI interface {
 	PoolAPI
 	cognito.GroupLister
 	ListUserPoolClients(ctx context.Context, in *cip.ListUserPoolClientsInput, optFns ...func(*cip.Options)) (*cip.ListUserPoolClientsOutput, error)
+	DescribeUserPoolClient(ctx context.Context, in *cip.DescribeUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolClientOutput, error)
 	CreateGroup(ctx context.Context, in *cip.CreateGroupInput, optFns ...func(*cip.Options)) (*cip.CreateGroupOutput, error)
 }
 
@@ -52,8 +53,10 @@ type StartOptions struct {
 	SourceRegion string
 	// SourceRole is a role in the source's account the function assumes
 	// (COGVAULT_MIGRATION_SOURCE_ROLE_ARN); Repo the repository it records
-	// migrations in (COGVAULT_REPO). Both only pass into the environment.
-	SourceRole, Repo string
+	// migrations in (COGVAULT_REPO: the function does not start without
+	// one) and RepoKey that repository's public key, when it is signed
+	// (COGVAULT_REPO_KEY). They only pass into the environment.
+	SourceRole, Repo, RepoKey string
 	// Map rewrites what a created target cannot take as it is (--map).
 	Map    poolcfg.Map
 	DryRun bool
@@ -72,6 +75,11 @@ type StartResult struct {
 	GroupsExisting      int            `json:"-"`
 	NotCarried          []poolcfg.Item `json:"-"`
 	DryRun              bool           `json:"-"`
+	// PasswordFlowMissing are the target's app clients that do not allow
+	// ALLOW_USER_PASSWORD_AUTH: Cognito sends the UserMigration trigger a
+	// password only in that flow (and ADMIN_USER_PASSWORD_AUTH), never with
+	// SRP, so users signing in through them are not migrated at sign-in.
+	PasswordFlowMissing []string `json:"-"`
 }
 
 // FunctionConfig is the environment the migration function needs.
@@ -107,7 +115,7 @@ func Start(ctx context.Context, src SourceAPI, dst TargetAPI, opts StartOptions)
 		return nil, err
 	}
 	if opts.DryRun {
-		return dryStart(ctx, cfg, srcPool, dstPool, client, opts, res)
+		return dryStart(ctx, dst, cfg, srcPool, dstPool, client, opts, res)
 	}
 	if create {
 		if client, err = createClient(ctx, src, opts.Source); err != nil {
@@ -134,12 +142,12 @@ func Start(ctx context.Context, src SourceAPI, dst TargetAPI, opts StartOptions)
 	if err := setTriggers(ctx, dst, res.TargetPoolID, opts.Function, now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return nil, err
 	}
-	res.Function.Environment = environment(opts, client, dstPool)
-	return res, nil
+	res.Function.Environment = environment(opts, client, res.TargetPoolID, dstPool)
+	return res, passwordFlows(ctx, dst, res)
 }
 
 // dryStart fills the result a real start would give, writing nothing.
-func dryStart(ctx context.Context, cfg *snapshot.PoolConfig, srcPool, dstPool *types.UserPoolType, client string, opts StartOptions, res *StartResult) (*StartResult, error) {
+func dryStart(ctx context.Context, dst TargetAPI, cfg *snapshot.PoolConfig, srcPool, dstPool *types.UserPoolType, client string, opts StartOptions, res *StartResult) (*StartResult, error) {
 	if opts.CreatePool != "" {
 		plan, err := poolcfg.Plan(ctx, cfg, opts.CreatePool, opts.SourceRegion, opts.Map)
 		if err != nil {
@@ -155,16 +163,25 @@ func dryStart(ctx context.Context, cfg *snapshot.PoolConfig, srcPool, dstPool *t
 		client = "(created by start)"
 	}
 	res.GroupsCreated = len(cfg.Groups)
-	res.Function.Environment = environment(opts, client, dstPool)
-	return res, nil
+	res.Function.Environment = environment(opts, client, res.TargetPoolID, dstPool)
+	if opts.CreatePool != "" {
+		return res, nil // the target's clients are the source's, not created yet
+	}
+	return res, passwordFlows(ctx, dst, res)
 }
 
 // environment is the function's configuration (internal/migration EnvVars).
 // The old sub goes into custom:legacy_sub when the target has it.
-func environment(opts StartOptions, client string, dst *types.UserPoolType) map[string]string {
+func environment(opts StartOptions, client, target string, dst *types.UserPoolType) map[string]string {
 	env := map[string]string{
 		"COGVAULT_MIGRATION_SOURCE_POOL_ID":   opts.Source,
 		"COGVAULT_MIGRATION_SOURCE_CLIENT_ID": client,
+		// The function's own pool (the Lambda handler refuses to start
+		// without it): the target whose triggers it serves.
+		"COGVAULT_POOL_ID": target,
+	}
+	if opts.RepoKey != "" {
+		env["COGVAULT_REPO_KEY"] = opts.RepoKey
 	}
 	if opts.SourceRegion != "" {
 		env["COGVAULT_MIGRATION_SOURCE_REGION"] = opts.SourceRegion
@@ -392,4 +409,35 @@ func copyGroups(ctx context.Context, dst TargetAPI, pool string, groups []snapsh
 
 func hasAttr(p *types.UserPoolType, name string) bool {
 	return slices.ContainsFunc(p.SchemaAttributes, func(a types.SchemaAttributeType) bool { return aws.ToString(a.Name) == name })
+}
+
+// passwordFlows lists the target's app clients that do not allow
+// ALLOW_USER_PASSWORD_AUTH. Cognito hands the UserMigration trigger the
+// password only in the password flows: "activate the USER_PASSWORD_AUTH or
+// ADMIN_USER_PASSWORD_AUTH flow ... You must use these flows instead of the
+// default USER_SRP_AUTH flow ... An SRP obscures your user's password from
+// your Lambda function" (developer guide, "Importing users with a user
+// migration Lambda trigger"; facts §26.6). Apps on such a client (Amplify
+// signs in with SRP by default) migrate no one at sign-in; start says so
+// rather than refusing, as the app may switch flows after start.
+func passwordFlows(ctx context.Context, dst TargetAPI, res *StartResult) error {
+	in := &cip.ListUserPoolClientsInput{UserPoolId: &res.TargetPoolID, MaxResults: aws.Int32(60)}
+	for {
+		out, err := dst.ListUserPoolClients(ctx, in)
+		if err != nil {
+			return fmt.Errorf("start: list app clients of %s: %w", res.TargetPoolID, err)
+		}
+		for _, c := range out.UserPoolClients {
+			d, err := dst.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &res.TargetPoolID, ClientId: c.ClientId})
+			if err != nil {
+				return fmt.Errorf("start: read app client %s of %s: %w", aws.ToString(c.ClientId), res.TargetPoolID, err)
+			}
+			if !slices.Contains(d.UserPoolClient.ExplicitAuthFlows, types.ExplicitAuthFlowsTypeAllowUserPasswordAuth) {
+				res.PasswordFlowMissing = append(res.PasswordFlowMissing, aws.ToString(c.ClientId))
+			}
+		}
+		if in.NextToken = out.NextToken; in.NextToken == nil {
+			return nil
+		}
+	}
 }
