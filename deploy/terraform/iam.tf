@@ -253,7 +253,7 @@ data "aws_iam_policy_document" "capture" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.repository_prefix}/*"]
+      values   = ["${each.value.repository_prefix}/*"]
     }
   }
 
@@ -400,7 +400,7 @@ data "aws_iam_policy_document" "worker" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.repository_prefix}/*"]
+      values   = ["${each.value.repository_prefix}/*"]
     }
   }
 

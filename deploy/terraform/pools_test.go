@@ -307,6 +307,9 @@ func ownOnly(t *testing.T, p *evaluated, key, pool string) {
 						}
 					}
 				}
+				if st.covers("s3:ListBucket") && st.effect == "Allow" {
+					listsOwnPrefix(t, st, key, role, strings.TrimPrefix(repo, "/"))
+				}
 				if st.sid == "UserPool" && !slices.Equal(st.resources, []string{p.poolARN(t)}) {
 					t.Errorf("pool %s: role %s acts on %v, want its pool %s", key, role, st.resources, p.poolARN(t))
 				}
@@ -322,6 +325,26 @@ func ownOnly(t *testing.T, p *evaluated, key, pool string) {
 			if strings.Contains(pattern, other) != (other == pool) {
 				t.Errorf("pool %s: the event rule's pattern %s, want only its own pool %s", key, pattern, pool)
 			}
+		}
+	}
+}
+
+// listsOwnPrefix: a role of one pool may list only its own repository's
+// keys (s3:prefix under <repository_prefix>/<key>/), not the other pools'.
+func listsOwnPrefix(t *testing.T, st statement, key, role, prefix string) {
+	t.Helper()
+	var values []string
+	for _, c := range st.conditions {
+		if c.test == "StringLike" && c.variable == "s3:prefix" {
+			values = append(values, c.values...)
+		}
+	}
+	if len(values) == 0 {
+		t.Errorf("pool %s: role %s may list the whole bucket (statement %s has no s3:prefix condition)", key, role, st.sid)
+	}
+	for _, v := range values {
+		if !strings.HasPrefix(v, prefix) {
+			t.Errorf("pool %s: role %s may list %q (statement %s), want only under %s", key, role, v, st.sid, prefix)
 		}
 	}
 }
