@@ -407,6 +407,18 @@ variable "pools" {
     condition     = alltrue([for k, p in var.pools : k != "migration"])
     error_message = "A key of pools may not be \"migration\": that pool's capture function would take the name of the migration function, <function_name>-migration. Choose another key."
   }
+  validation {
+    # A pool's resources are named <function_name>-<key><suffix>, with
+    # these suffixes (pools_test.go derives them from the module and checks
+    # each is refused): a key that is another key plus a suffix would give
+    # two resources one name, e.g. key "x-worker"'s capture function is key
+    # "x"'s worker. Checked across resource types, which is stricter than
+    # AWS needs and simpler to state.
+    condition = length(flatten([for k, p in var.pools : [for s in ["", "-capture", "-capture-dead-letters", "-capture-failures", "-cognito-api-calls", "-drill", "-drill-failed", "-no-snapshot-26h", "-restore-failures", "-scheduler", "-snapshot", "-snapshot-failures", "-states", "-worker", "-worker-executionsaborted", "-worker-executionsfailed", "-worker-executionstimedout"] : "${k}${s}"]])) == length(distinct(flatten([
+      for k, p in var.pools : [for s in ["", "-capture", "-capture-dead-letters", "-capture-failures", "-cognito-api-calls", "-drill", "-drill-failed", "-no-snapshot-26h", "-restore-failures", "-scheduler", "-snapshot", "-snapshot-failures", "-states", "-worker", "-worker-executionsaborted", "-worker-executionsfailed", "-worker-executionstimedout"] : "${k}${s}"]
+    ])))
+    error_message = "A key of pools may not be another key followed by a suffix the module appends to names (-capture, -capture-dead-letters, -capture-failures, -cognito-api-calls, -drill, -drill-failed, -no-snapshot-26h, -restore-failures, -scheduler, -snapshot, -snapshot-failures, -states, -worker, -worker-executionsaborted, -worker-executionsfailed, -worker-executionstimedout): for keys \"x\" and \"x-worker\", <function_name>-x-worker would name two resources. Rename one of the two keys."
+  }
 }
 
 variable "migration" {
