@@ -405,6 +405,40 @@ data "aws_iam_policy_document" "worker" {
   }
 
 
+  # The age identity of an encrypted repository (restores, drills): the
+  # worker reads that one secret (Secrets Manager API reference,
+  # GetSecretValue: "Required permissions: secretsmanager:GetSecretValue").
+  dynamic "statement" {
+    for_each = each.value.age_identity_secret_arn != null ? [each.value.age_identity_secret_arn] : []
+
+    content {
+      sid       = "ReadAgeIdentity"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  # A secret under a customer managed key also needs kms:Decrypt on that key
+  # (same page); only through Secrets Manager in the secret's Region
+  # (kms:ViaService, the form the Secrets Manager user guide's key policies
+  # use: secretsmanager.<region>.amazonaws.com), so the role cannot decrypt
+  # anything else with the key.
+  dynamic "statement" {
+    for_each = each.value.age_identity_secret_arn != null && each.value.age_identity_secret_kms_key_arn != null ? [each.value] : []
+
+    content {
+      sid       = "DecryptAgeIdentity"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value.age_identity_secret_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${split(":", statement.value.age_identity_secret_arn)[3]}.amazonaws.com"]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = local.use_import_role[each.key] ? [each.value.import_role_arn] : []
 

@@ -166,6 +166,28 @@ variable "import_role_arn" {
   }
 }
 
+variable "age_identity_secret_arn" {
+  description = "Full ARN (with the six characters Secrets Manager appends) of a Secrets Manager secret that holds the age identity of an encrypted repository, for the worker's restores and drills: passed to the worker only as COGVAULT_AGE_IDENTITY_SECRET_ARN (\"\" when null), with secretsmanager:GetSecretValue on that secret. The capture and migration functions never get it. null (the default): none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.age_identity_secret_arn == null ? true : can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.age_identity_secret_arn))
+    error_message = "The age_identity_secret_arn must be null or the full ARN of a Secrets Manager secret, arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters> (IAM matches the full ARN; a partial one grants nothing)."
+  }
+}
+
+variable "age_identity_secret_kms_key_arn" {
+  description = "ARN of the customer managed KMS key the age_identity_secret_arn secret is encrypted with, if any: the worker gets kms:Decrypt on it only through Secrets Manager (kms:ViaService secretsmanager.<the secret's region>.amazonaws.com). null (the default): the secret uses the AWS managed key aws/secretsmanager, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.age_identity_secret_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.age_identity_secret_kms_key_arn))
+    error_message = "The age_identity_secret_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; an alias cannot be used in IAM policies)."
+  }
+}
+
 variable "schedule_expression" {
   description = "EventBridge Scheduler expression of the full snapshot, such as \"rate(1 day)\" or \"cron(15 3 * * ? *)\" (UTC)."
   type        = string
@@ -353,7 +375,7 @@ variable "state_machine_include_execution_data" {
 }
 
 variable "pools" {
-  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens): user_pool_id, and optionally schedule_expression, drill_schedule_expression, retention, enable_restore, import_role_arn (null: the module's own input of that name) and app_client_ids (null: none). Each pool gets functions, roles, rule, schedules, state machine, queue and alarms named <function_name>-<key>[-…] and the repository <repository_prefix>/<key> in the shared bucket. {} (the default) with user_pool_id for one pool; set exactly one of the two."
+  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens): user_pool_id, and optionally schedule_expression, drill_schedule_expression, retention, enable_restore, import_role_arn, age_identity_secret_arn, age_identity_secret_kms_key_arn (null: the module's own input of that name) and app_client_ids (null: none). Each pool gets functions, roles, rule, schedules, state machine, queue and alarms named <function_name>-<key>[-…] and the repository <repository_prefix>/<key> in the shared bucket. {} (the default) with user_pool_id for one pool; set exactly one of the two."
   type = map(object({
     user_pool_id              = string
     schedule_expression       = optional(string)
@@ -364,9 +386,11 @@ variable "pools" {
       weekly  = optional(number, 5)
       monthly = optional(number, 12)
     }))
-    enable_restore  = optional(bool)
-    import_role_arn = optional(string)
-    app_client_ids  = optional(list(string))
+    enable_restore                  = optional(bool)
+    import_role_arn                 = optional(string)
+    app_client_ids                  = optional(list(string))
+    age_identity_secret_arn         = optional(string)
+    age_identity_secret_kms_key_arn = optional(string)
   }))
   default = {}
 
@@ -400,6 +424,11 @@ variable "pools" {
   validation {
     condition     = alltrue([for k, p in var.pools : p.import_role_arn == null ? true : p.import_role_arn == "" || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", p.import_role_arn))])
     error_message = "Every import_role_arn in pools must be null, \"\" or an IAM role ARN."
+  }
+  validation {
+    condition = alltrue([for k, p in var.pools : (p.age_identity_secret_arn == null ? true : can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", p.age_identity_secret_arn))) && (
+    p.age_identity_secret_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", p.age_identity_secret_kms_key_arn)))])
+    error_message = "Every age_identity_secret_arn in pools must be null or the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), and every age_identity_secret_kms_key_arn null or a KMS key ARN."
   }
   validation {
     # A pool's functions are <function_name>-<key>; the migration function
