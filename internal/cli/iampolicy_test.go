@@ -108,6 +108,9 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 	if code, _, errOut := run(t, ctx, append([]string{"backup", "--pool", src.PoolID, "--mfa"}, common...)...); code != 0 {
 		t.Fatalf("backup: %s", errOut)
 	}
+	// The drill takes this snapshot by id: clone (migrate) adds a later one
+	// without --mfa to the same repository.
+	mfaSnapshot := onlySnapshot(t, dir+"/repo")
 	const role = "arn:aws:iam::123456789012:role/import"
 	n := 0
 	fresh := func(what string) string { n++; return fmt.Sprintf("%s/%s%d", dir, what, n) }
@@ -134,7 +137,7 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 			return []string{"clone", "--from", src.PoolID, "--to-region", "us-east-1", "--to-endpoint-url", srv.URL,
 				"--state-file", fresh("state"), "--mapping-file", fresh("subs"), "--id-map-file", fresh("ids"), "--map", mapFile}
 		},
-		"drill": func() []string { return []string{"drill", "latest", "--pool", src.PoolID} },
+		"drill": func() []string { return []string{"drill", mfaSnapshot, "--pool", src.PoolID} },
 	}
 	for _, name := range []string{"backup", "restore", "restore-import", "create-pool", "migrate", "drill"} {
 		t.Run(name, func(t *testing.T) {
@@ -171,6 +174,25 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onlySnapshot is the id of the one snapshot in the directory repository.
+func onlySnapshot(t *testing.T, repoDir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(repoDir + "/snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("snapshots in %s: %v, want one", repoDir, ids)
+	}
+	return ids[0]
 }
 
 func calledOps(srv *cognitotest.Server) []string {
