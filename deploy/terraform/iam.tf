@@ -47,11 +47,13 @@ locals {
   # condition keys for Amazon Cognito User Pools") lists with no resource
   # type: IAM grants them only on "*". DescribeUserPoolDomain names a domain,
   # not a pool, so a policy scoped to the pool's ARN refuses it and the
-  # snapshot of any pool with a domain would fail. Every other action the
-  # function calls takes the userpool resource type. terraform_test.go checks
+  # snapshot of any pool with a domain would fail. ListUserPools (the drill's
+  # sweep) lists the account's pools. Every other action the function calls
+  # takes the userpool resource type. terraform_test.go checks
   # this list against iampolicy.ResourceTypes.
   cognito_actions_any_resource = [
     "cognito-idp:DescribeUserPoolDomain",
+    "cognito-idp:ListUserPools",
   ]
 }
 
@@ -84,6 +86,17 @@ locals {
     "cognito-idp:SetUICustomization",
     "cognito-idp:SetUserPoolMfaConfig",
   ]
+  # Before it starts, the drill deletes the scratch pools killed drills left
+  # behind (drill.Sweep): it lists the pools, then reads and deletes only
+  # those with the drill's name and tag.
+  cognito_actions_drill_sweep = [
+    "cognito-idp:DeleteUserPool",
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:ListUserPools",
+  ]
+  # On tagged pools (DrillUsesItsScratchPools) and on "*" (DrillListsPools).
+  drill_on_pool = sort(distinct(concat(local.cognito_actions_drill_scratch, sort(setsubtract(local.cognito_actions_drill_sweep, local.cognito_actions_any_resource)))))
+  drill_on_any  = sort(setintersection(local.cognito_actions_drill_sweep, local.cognito_actions_any_resource))
 }
 
 locals {
@@ -240,7 +253,7 @@ data "aws_iam_policy_document" "capture" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.repository_prefix}/*"]
+      values   = ["${each.value.repository_prefix}/*"]
     }
   }
 
@@ -319,7 +332,7 @@ data "aws_iam_policy_document" "worker" {
 
     content {
       sid       = "DrillUsesItsScratchPools"
-      actions   = local.cognito_actions_drill_scratch
+      actions   = local.drill_on_pool
       resources = ["arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/*"]
 
       condition {
@@ -327,6 +340,21 @@ data "aws_iam_policy_document" "worker" {
         variable = "aws:ResourceTag/${local.drill_tag_key}"
         values   = ["false"]
       }
+    }
+  }
+
+  # The sweep's listing: ListUserPools has no resource type (Service
+  # Authorization Reference, "Actions, resources, and condition keys for
+  # Amazon Cognito User Pools"), so only "*" grants it, and no tag can
+  # narrow it. It reveals pool ids and names, no users; reading or deleting
+  # any of them still needs the drill's tag (above).
+  dynamic "statement" {
+    for_each = local.drill_enabled[each.key] ? [1] : []
+
+    content {
+      sid       = "DrillListsPools"
+      actions   = local.drill_on_any
+      resources = ["*"]
     }
   }
 
@@ -372,10 +400,44 @@ data "aws_iam_policy_document" "worker" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.repository_prefix}/*"]
+      values   = ["${each.value.repository_prefix}/*"]
     }
   }
 
+
+  # The age identity of an encrypted repository (restores, drills): the
+  # worker reads that one secret (Secrets Manager API reference,
+  # GetSecretValue: "Required permissions: secretsmanager:GetSecretValue").
+  dynamic "statement" {
+    for_each = each.value.age_identity_secret_arn != null ? [each.value.age_identity_secret_arn] : []
+
+    content {
+      sid       = "ReadAgeIdentity"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  # A secret under a customer managed key also needs kms:Decrypt on that key
+  # (same page); only through Secrets Manager in the secret's Region
+  # (kms:ViaService, the form the Secrets Manager user guide's key policies
+  # use: secretsmanager.<region>.amazonaws.com), so the role cannot decrypt
+  # anything else with the key.
+  dynamic "statement" {
+    for_each = each.value.age_identity_secret_arn != null && each.value.age_identity_secret_kms_key_arn != null ? [each.value] : []
+
+    content {
+      sid       = "DecryptAgeIdentity"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value.age_identity_secret_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${split(":", statement.value.age_identity_secret_arn)[3]}.amazonaws.com"]
+      }
+    }
+  }
 
   dynamic "statement" {
     for_each = local.use_import_role[each.key] ? [each.value.import_role_arn] : []

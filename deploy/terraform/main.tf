@@ -44,17 +44,23 @@ locals {
       enable_restore            = p.enable_restore != null ? p.enable_restore : var.enable_restore
       import_role_arn           = p.import_role_arn != null ? p.import_role_arn : var.import_role_arn
       app_client_ids            = p.app_client_ids != null ? p.app_client_ids : []
+      # The secret and its key go together: a pool naming its own secret
+      # does not take the module's key (the key of the module's secret).
+      age_identity_secret_arn         = p.age_identity_secret_arn != null ? p.age_identity_secret_arn : var.age_identity_secret_arn
+      age_identity_secret_kms_key_arn = p.age_identity_secret_kms_key_arn != null ? p.age_identity_secret_kms_key_arn : (p.age_identity_secret_arn != null ? null : var.age_identity_secret_kms_key_arn)
     } },
     { for id in [var.user_pool_id] : local.single_pool_key => {
-      user_pool_id              = id
-      name                      = var.function_name
-      repository_prefix         = var.repository_prefix
-      retention                 = var.retention
-      schedule_expression       = var.schedule_expression
-      drill_schedule_expression = var.drill_schedule_expression
-      enable_restore            = var.enable_restore
-      import_role_arn           = var.import_role_arn
-      app_client_ids            = var.app_client_ids
+      user_pool_id                    = id
+      name                            = var.function_name
+      repository_prefix               = var.repository_prefix
+      retention                       = var.retention
+      schedule_expression             = var.schedule_expression
+      drill_schedule_expression       = var.drill_schedule_expression
+      enable_restore                  = var.enable_restore
+      import_role_arn                 = var.import_role_arn
+      app_client_ids                  = var.app_client_ids
+      age_identity_secret_arn         = var.age_identity_secret_arn
+      age_identity_secret_kms_key_arn = var.age_identity_secret_kms_key_arn
     } if id != null },
   )
 
@@ -189,6 +195,8 @@ resource "aws_lambda_function" "worker" {
       COGVAULT_KEEP_WEEKLY     = tostring(each.value.retention.weekly)
       COGVAULT_KEEP_MONTHLY    = tostring(each.value.retention.monthly)
       COGVAULT_IMPORT_ROLE_ARN = each.value.import_role_arn
+      # The worker alone decrypts (restores, drills); "" for none.
+      COGVAULT_AGE_IDENTITY_SECRET_ARN = each.value.age_identity_secret_arn == null ? "" : each.value.age_identity_secret_arn
     }
   }
 
@@ -198,6 +206,20 @@ resource "aws_lambda_function" "worker" {
     aws_cloudwatch_log_group.worker,
     aws_iam_role_policy.worker,
   ]
+
+  lifecycle {
+    # A key for no secret would grant kms:Decrypt for nothing; a secret's
+    # key is in the secret's own Region (Secrets Manager user guide, "Secret
+    # encryption and decryption": a key "in the account and Region").
+    precondition {
+      condition     = each.value.age_identity_secret_kms_key_arn == null || each.value.age_identity_secret_arn != null
+      error_message = "age_identity_secret_kms_key_arn is set for pool ${each.key} without age_identity_secret_arn: name the secret it encrypts, or leave the key null."
+    }
+    precondition {
+      condition     = each.value.age_identity_secret_kms_key_arn == null || each.value.age_identity_secret_arn == null ? true : split(":", coalesce(each.value.age_identity_secret_kms_key_arn, "::::"))[3] == split(":", coalesce(each.value.age_identity_secret_arn, "::::"))[3]
+      error_message = "age_identity_secret_kms_key_arn of pool ${each.key} is in another Region than its secret: Secrets Manager encrypts a secret with a key of the secret's own Region."
+    }
+  }
 }
 
 # PostConfirmation trigger. Terraform cannot add one trigger to a pool it does

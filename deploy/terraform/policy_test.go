@@ -26,6 +26,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/cogvault/cogvault/internal/drill"
+	"github.com/cogvault/cogvault/internal/iampolicy"
 )
 
 // Test inputs shared by the policy tests.
@@ -807,7 +808,7 @@ func TestDrillRightsReachOnlyTaggedPools(t *testing.T) {
 	}
 	off := evaluate(t, m, nil)
 	for _, st := range off.policy(t, "worker") {
-		for _, a := range []string{"cognito-idp:CreateUserPool", "cognito-idp:DeleteUserPool", "cognito-idp:TagResource"} {
+		for _, a := range []string{"cognito-idp:CreateUserPool", "cognito-idp:DeleteUserPool", "cognito-idp:TagResource", "cognito-idp:ListUserPools"} {
 			if st.effect == "Allow" && st.covers(a) {
 				t.Errorf("without a drill the worker may %s (statement %s)", a, st.sid)
 			}
@@ -846,12 +847,21 @@ func TestDrillRightsReachOnlyTaggedPools(t *testing.T) {
 		}
 	}
 	// What a drill was seen to call against the fake (internal/drill's
-	// tests), plus CreateUserPool.
+	// tests), plus CreateUserPool, and the sweep of leftover scratch pools
+	// the drill action runs first (ListUserPools: without it the sweep
+	// fails with AccessDenied on AWS and leftovers pile up).
 	for _, a := range []string{"AdminAddUserToGroup", "AdminCreateUser", "AdminDisableUser", "AdminGetUser", "AdminSetUserPassword",
 		"CreateGroup", "CreateUserPool", "CreateUserPoolClient", "DeleteUserPool", "DescribeUserPool", "ListGroups",
-		"ListIdentityProviders", "ListUsers", "ListUsersInGroup"} {
+		"ListIdentityProviders", "ListUserPools", "ListUsers", "ListUsersInGroup"} {
 		if !may["cognito-idp:"+a] {
-			t.Errorf("a scheduled drill calls %s on its scratch pool, and the worker may not", a)
+			t.Errorf("a scheduled drill calls %s, and the worker may not", a)
+		}
+	}
+	// The table `cogvault iam-policy drill` prints from (the CLI's test runs
+	// the drill and the sweep with only those actions allowed).
+	for _, a := range append(slices.Clone(iampolicy.Lambda["drill_scratch"]), iampolicy.Lambda["drill_sweep"]...) {
+		if !may[a] {
+			t.Errorf("iampolicy.Lambda lists %s for drills, and the drilling worker may not", a)
 		}
 	}
 	for _, a := range []string{"cognito-idp:TagResource", "cognito-idp:DeleteUserPool"} {

@@ -20,7 +20,7 @@ import (
 var validationFuncs = map[string]function.Function{
 	"can": tryfunc.CanFunc, "regex": stdlib.RegexFunc, "contains": stdlib.ContainsFunc,
 	"alltrue": allTrue, "floor": stdlib.FloorFunc, "length": tfLength,
-	"distinct": stdlib.DistinctFunc, "coalesce": stdlib.CoalesceFunc,
+	"distinct": stdlib.DistinctFunc, "coalesce": stdlib.CoalesceFunc, "flatten": stdlib.FlattenFunc,
 }
 
 // allTrue is Terraform's alltrue: true when every element is true.
@@ -203,6 +203,7 @@ func TestSeveralPools(t *testing.T) {
 			names[typ+" "+n] = in.name
 		}
 	}
+	namedAfterKeys(t, m, e)
 	repos := map[string]string{}
 	for _, key := range []string{longKey, "staff"} {
 		p := e.forPool(key)
@@ -307,6 +308,9 @@ func ownOnly(t *testing.T, p *evaluated, key, pool string) {
 						}
 					}
 				}
+				if st.covers("s3:ListBucket") && st.effect == "Allow" {
+					listsOwnPrefix(t, st, key, role, strings.TrimPrefix(repo, "/"))
+				}
 				if st.sid == "UserPool" && !slices.Equal(st.resources, []string{p.poolARN(t)}) {
 					t.Errorf("pool %s: role %s acts on %v, want its pool %s", key, role, st.resources, p.poolARN(t))
 				}
@@ -322,6 +326,59 @@ func ownOnly(t *testing.T, p *evaluated, key, pool string) {
 			if strings.Contains(pattern, other) != (other == pool) {
 				t.Errorf("pool %s: the event rule's pattern %s, want only its own pool %s", key, pattern, pool)
 			}
+		}
+	}
+}
+
+// namedAfterKeys: every suffix the module appends to a pool's name
+// <function_name>-<key> (read from the names it builds for pool "staff")
+// makes a key that is refused next to "staff" ("staff-worker" would name
+// its capture function as staff's worker), and accepted next to another
+// key, so the refusal is the collision's.
+func namedAfterKeys(t *testing.T, m *module, e *evaluated) {
+	t.Helper()
+	base := e.vars["function_name"].AsString() + "-staff"
+	suffixes := map[string]bool{}
+	attrs := map[string]string{"aws_cloudwatch_log_group": "name"}
+	for typ, l := range nameLimits {
+		attrs[typ] = l.attr
+	}
+	for typ, attr := range attrs {
+		for _, in := range e.instances(t, typ) {
+			if _, rest, ok := strings.Cut(in.str(t, attr), base); ok && rest != "" {
+				suffixes[rest] = true
+			}
+		}
+	}
+	if !suffixes["-worker"] || !suffixes["-capture"] || len(suffixes) < 10 {
+		t.Fatalf("suffixes of staff's names %v: the names were not read", keys(suffixes))
+	}
+	for _, suffix := range keys(suffixes) {
+		for key, refused := range map[string]bool{"staff" + suffix: true, "stafx" + suffix: false} {
+			v := evaluate(t, m, map[string]cty.Value{"user_pool_id": cty.NullVal(cty.String), "pools": testPools(key)})
+			if got := slices.Contains(v.validate(t, "pools"), "pools"); got != refused {
+				t.Errorf("pool keys %q and \"staff\" (suffix %s): refused %v, want %v", key, suffix, got, refused)
+			}
+		}
+	}
+}
+
+// listsOwnPrefix: a role of one pool may list only its own repository's
+// keys (s3:prefix under <repository_prefix>/<key>/), not the other pools'.
+func listsOwnPrefix(t *testing.T, st statement, key, role, prefix string) {
+	t.Helper()
+	var values []string
+	for _, c := range st.conditions {
+		if c.test == "StringLike" && c.variable == "s3:prefix" {
+			values = append(values, c.values...)
+		}
+	}
+	if len(values) == 0 {
+		t.Errorf("pool %s: role %s may list the whole bucket (statement %s has no s3:prefix condition)", key, role, st.sid)
+	}
+	for _, v := range values {
+		if !strings.HasPrefix(v, prefix) {
+			t.Errorf("pool %s: role %s may list %q (statement %s), want only under %s", key, role, v, st.sid, prefix)
 		}
 	}
 }
@@ -371,7 +428,10 @@ func TestOnePoolOrSeveral(t *testing.T) {
 
 	for key, want := range map[string]bool{"prod": true, "eu-1": true, strings.Repeat("a", 37): true, strings.Repeat("a", 38): false, "Prod": false, "-prod": false, "pro_d": false, "": false,
 		// <function_name>-migration is the migration function's name (migration.tf).
-		"migration": false, "migrations": true} {
+		"migration": false, "migrations": true,
+		// Next to "staff" (testPools): another key plus a suffix of the
+		// module's names collides with it.
+		"staff-worker": false, "staff-capture": false, "staff-drill": false, "staff-eu": true, "worker": true, "staffworker": true} {
 		v := evaluate(t, m, map[string]cty.Value{"user_pool_id": cty.NullVal(cty.String), "pools": testPools(key)})
 		if refused := slices.Contains(v.validate(t, "pools"), "pools"); refused == want {
 			t.Errorf("pool key %q: refused %v, want accepted %v", key, refused, want)

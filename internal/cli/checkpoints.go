@@ -102,7 +102,8 @@ running (a Step Functions execution, another laptop): it is refused unless
 --force. Removing the state of a restore that then runs again makes it
 start over, taking the users it created for existing ones.
 
-Needs s3:ListBucket and s3:DeleteObject under checkpoints/.
+Needs s3:ListBucket and s3:DeleteObject under checkpoints/: 'cogvault
+iam-policy backup' grants them.
 
 EXIT STATUS
   0  removed (or, with --dry-run, would be)

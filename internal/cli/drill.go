@@ -64,10 +64,11 @@ quotas (the pace cogvault keeps: provisioned rates where readable, times
 projection: the larger of the last two. --output json prints it all, with every
 difference.
 
-IAM: what 'cogvault iam-policy create-pool' prints (the restore's actions
-and those that create a pool, on userpool/* in the Region: the scratch
-pool's id is not known in advance), plus cognito-idp:DeleteUserPool on
-userpool/*. Whatever the policy allows, the drill deletes only its own pool.
+IAM: what 'cogvault iam-policy drill' prints (the restore's actions and
+those that create a pool, on userpool/* in the Region: the scratch pool's id
+is not known in advance; cognito-idp:DeleteUserPool on userpool/*; for
+--sweep cognito-idp:ListUserPools on "*"). Whatever the policy allows, the
+drill deletes only its own pool.
 
 EXIT STATUS
   0  the restore matched the snapshot: nothing unexpected differs

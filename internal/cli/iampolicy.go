@@ -57,8 +57,8 @@ The pool ARN needs a Region and an account: the Region comes from --pool
 (us-east-1_AbC → us-east-1) or --region, the account from --account or,
 when credentials are available, STS GetCallerIdentity; otherwise "*" with a
 note on stderr. A repository that is not in S3 gets no S3 statements.
-create-pool grants on userpool/* in --region (the new pool's id is not known
-yet). lambda-migration is the migration function of the target pool
+create-pool and drill grant on userpool/* in --region (the new pool's id is
+not known yet). lambda-migration is the migration function of the target pool
 (--pool): --source-pool names the source, and --source-role-arn a role in
 the source's account, when it is another, that holds the source actions
 (only sts:AssumeRole on it is granted). The policy is JSON whatever --output

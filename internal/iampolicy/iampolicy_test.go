@@ -160,3 +160,37 @@ func keysSorted(m map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+// checkpoints remove (and forget, prune) delete under the repository's
+// prefix: the backup mode's repository statements are what they need.
+// The drill mode lists pools on "*" (the sweep), deletes on userpool/* in
+// the new pool's Region, and only reads the repository.
+func TestBackupAndDrillModesCoverTheirCommands(t *testing.T) {
+	o := Options{Region: "eu-west-1", Account: "123456789012", Bucket: "b", Prefix: "p"}
+	grants := func(mode, action, resource string) bool {
+		m, _ := Lookup(mode)
+		for _, st := range Build(m, o).Statement {
+			if slices.Contains(st.Action, action) && slices.Contains(st.Resource, resource) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		mode, action, resource string
+		want                   bool
+	}{
+		{"backup", "s3:DeleteObject", "arn:aws:s3:::b/p/*", true},
+		{"backup", "s3:ListBucket", "arn:aws:s3:::b", true},
+		{"drill", "cognito-idp:ListUserPools", "*", true},
+		{"drill", "cognito-idp:DeleteUserPool", "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/*", true},
+		{"drill", "cognito-idp:DescribeUserPool", "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/*", true},
+		{"drill", "s3:GetObject", "arn:aws:s3:::b/p/*", true},
+		{"drill", "s3:PutObject", "arn:aws:s3:::b/p/*", false},
+		{"drill", "s3:DeleteObject", "arn:aws:s3:::b/p/*", false},
+	} {
+		if got := grants(c.mode, c.action, c.resource); got != c.want {
+			t.Errorf("mode %s grants %s on %s: %v, want %v", c.mode, c.action, c.resource, got, c.want)
+		}
+	}
+}

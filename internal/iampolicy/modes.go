@@ -60,16 +60,21 @@ var (
 	// triggers (UpdateUserPool) and finish gives groups.
 	migrateSource = []string{"cognito-idp:CreateUserPoolClient"}
 	migrateTarget = []string{"cognito-idp:ListUserPoolClients", "cognito-idp:UpdateUserPool", "cognito-idp:ListUsers"}
+	// A drill creates its scratch pool, works only in it, deletes it, and
+	// sweeps the scratch pools killed drills left (drill --sweep).
+	drillActions = sorted(Lambda["drill_scratch"], Lambda["drill_sweep"], []string{"cognito-idp:CreateUserPool", getProvisionedLimit})
 )
 
 // Modes are the modes `cogvault iam-policy` knows, in the order --help lists them.
 var Modes = []Mode{
-	{Name: "backup", Summary: "cogvault backup (and snapshots, verify, diff against the live pool)", Cognito: backupActions, Repo: RepoWrite, Writer: true},
+	{Name: "backup", Summary: "cogvault backup (also snapshots, verify, diff, forget, prune, checkpoints remove)", Cognito: backupActions, Repo: RepoWrite, Writer: true},
 	{Name: "restore", Summary: "cogvault restore --to POOL (admin API)", Cognito: adminRestore, Repo: RepoRead},
 	{Name: "restore-import", Summary: "cogvault restore --to POOL --via import", Cognito: sorted(adminRestore, importActions), Repo: RepoRead, ImportRole: true},
 	{Name: "create-pool", Summary: "cogvault restore --create-pool NAME", NewPool: sorted(adminRestore, createActions), Dependent: createDependent, Repo: RepoRead},
 	{Name: "migrate", Summary: "cogvault migrate start/status/finish --from POOL, and clone --from POOL", Cognito: sorted(backupActions, migrateSource),
 		NewPool: sorted(adminRestore, createActions, migrateTarget), Dependent: createDependent, Repo: RepoWrite, Writer: true},
+	{Name: "drill", Summary: "cogvault drill and drill --sweep (scratch pools: create, restore, compare, delete)",
+		NewPool: drillActions, Dependent: createDependent, Repo: RepoRead},
 	{Name: "lambda-capture", Summary: "the capture function (PostConfirmation, change events)", Cognito: Lambda["capture"], Repo: RepoJournal, Writer: true},
 	{Name: "lambda-worker", Summary: "the worker function (scheduled snapshots, forget, prune; restores with --enable-restore)",
 		Cognito: Lambda["snapshot"], Repo: RepoWrite, Writer: true},

@@ -65,6 +65,42 @@ var Lambda = map[string][]string{
 	"migration_target": {
 		"cognito-idp:AdminAddUserToGroup",
 	},
+	// A restore drill (internal/drill) on its scratch pool, the one it
+	// created (CreateUserPool, with the drill's tag, is granted apart): the
+	// restore's admin path, the configuration create-pool copies, the
+	// comparison's listing, and DeleteUserPool.
+	"drill_scratch": {
+		"cognito-idp:AdminAddUserToGroup",
+		"cognito-idp:AdminCreateUser",
+		"cognito-idp:AdminDisableUser",
+		"cognito-idp:AdminEnableUser",
+		"cognito-idp:AdminGetUser",
+		"cognito-idp:AdminLinkProviderForUser",
+		"cognito-idp:AdminSetUserMFAPreference",
+		"cognito-idp:AdminSetUserPassword",
+		"cognito-idp:AdminUpdateUserAttributes",
+		"cognito-idp:CreateGroup",
+		"cognito-idp:CreateIdentityProvider",
+		"cognito-idp:CreateResourceServer",
+		"cognito-idp:CreateUserPoolClient",
+		"cognito-idp:DeleteUserPool",
+		"cognito-idp:DescribeUserPool",
+		"cognito-idp:ListGroups",
+		"cognito-idp:ListIdentityProviders",
+		"cognito-idp:ListUsers",
+		"cognito-idp:ListUsersInGroup",
+		"cognito-idp:SetUICustomization",
+		"cognito-idp:SetUserPoolMfaConfig",
+	},
+	// The sweep of scratch pools killed drills left behind (drill.Sweep,
+	// `cogvault drill --sweep`, and the worker's drill action before it
+	// starts): ListUserPools (no resource type: "*"), then DescribeUserPool
+	// and DeleteUserPool on the pools that carry the drill's name and tag.
+	"drill_sweep": {
+		"cognito-idp:DeleteUserPool",
+		"cognito-idp:DescribeUserPool",
+		"cognito-idp:ListUserPools",
+	},
 }
 
 // ResourceTypes is, for every Cognito action cogvault calls (the Lambda's
@@ -95,6 +131,7 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:CreateUserPool":            "",         // the pool does not exist yet
 	"cognito-idp:CreateUserPoolClient":      "userpool",
 	"cognito-idp:CreateUserPoolDomain":      "userpool",
+	"cognito-idp:DeleteUserPool":            "userpool", // drills, on their scratch pool
 	"cognito-idp:DescribeIdentityProvider":  "userpool",
 	"cognito-idp:DescribeUserImportJob":     "userpool",
 	"cognito-idp:DescribeUserPool":          "userpool",
@@ -109,7 +146,7 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:ListIdentityProviders":     "userpool",
 	"cognito-idp:ListResourceServers":       "userpool",
 	"cognito-idp:ListUserPoolClients":       "userpool",
-	"cognito-idp:ListUserPools":             "",
+	"cognito-idp:ListUserPools":             "", // `cogvault pools`, the drill sweep
 	"cognito-idp:ListUsers":                 "userpool",
 	"cognito-idp:ListUsersInGroup":          "userpool",
 	"cognito-idp:SetUICustomization":        "userpool",
