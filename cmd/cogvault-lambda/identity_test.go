@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -450,4 +451,12 @@ func TestEncryptedRepositoryWithoutIdentity(t *testing.T) {
 		t.Fatalf("restore with an identity the snapshot was not written to: %v", err)
 	}
 	noSecret(t, &encrypted{identity: other}, logs.Bytes(), []byte(err.Error()))
+}
+
+// The variable is listed with the function's others, which the Terraform
+// module's test checks its environment against.
+func TestAgeIdentityVarIsListed(t *testing.T) {
+	if !slices.Contains(capture.EnvVars, ageIdentityVar) {
+		t.Fatalf("capture.EnvVars lacks %s", ageIdentityVar)
+	}
 }
