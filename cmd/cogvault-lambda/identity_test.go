@@ -322,45 +322,45 @@ func TestWorkerAgeIdentityStartupFailures(t *testing.T) {
 	other, _ := generateIdentity(t)
 	cases := []struct {
 		name   string
-		set    func(e *encrypted) (secretText string)
+		set    func(t *testing.T, e *encrypted) (secretText string)
 		want   string
 		noFix  bool // the fake cannot lift a refusal
 		notARN bool
 	}{
-		{name: "missing secret", set: func(e *encrypted) string {
+		{name: "missing secret", set: func(t *testing.T, e *encrypted) string {
 			e.arn = secretstest.ARN("us-east-1", "123456789012", "nothing")
 			t.Setenv(ageIdentityVar, e.arn)
 			return ""
 		}, want: "ResourceNotFoundException"},
-		{name: "secret with no value", set: func(e *encrypted) string {
+		{name: "secret with no value", set: func(t *testing.T, e *encrypted) string {
 			e.arn = secretstest.ARN("us-east-1", "123456789012", "empty")
 			e.sm.PutEmpty(e.arn)
 			t.Setenv(ageIdentityVar, e.arn)
 			return ""
 		}, want: "ResourceNotFoundException"},
-		{name: "access denied", set: func(e *encrypted) string { e.sm.Deny(e.arn); return e.identity }, want: "AccessDeniedException", noFix: true},
-		{name: "binary", set: func(e *encrypted) string { e.sm.PutBinary(e.arn, []byte(e.identity)); return e.identity }, want: "binary value"},
-		{name: "not an identity", set: func(e *encrypted) string {
+		{name: "access denied", set: func(t *testing.T, e *encrypted) string { e.sm.Deny(e.arn); return e.identity }, want: "AccessDeniedException", noFix: true},
+		{name: "binary", set: func(t *testing.T, e *encrypted) string { e.sm.PutBinary(e.arn, []byte(e.identity)); return e.identity }, want: "binary value"},
+		{name: "not an identity", set: func(t *testing.T, e *encrypted) string {
 			e.sm.PutString(e.arn, "hunter2-not-a-key")
 			return "hunter2-not-a-key"
 		}, want: "not an age identity file"},
-		{name: "the public key", set: func(e *encrypted) string { e.sm.PutString(e.arn, e.recipient); return e.recipient }, want: "recipient (age1…, the public key)"},
-		{name: "key/value JSON", set: func(e *encrypted) string {
+		{name: "the public key", set: func(t *testing.T, e *encrypted) string { e.sm.PutString(e.arn, e.recipient); return e.recipient }, want: "recipient (age1…, the public key)"},
+		{name: "key/value JSON", set: func(t *testing.T, e *encrypted) string {
 			b, _ := json.Marshal(map[string]string{"identity": e.identity})
 			e.sm.PutString(e.arn, string(b))
 			return e.secretKey(t)
 		}, want: "key/value (JSON)"},
-		{name: "another repository's identity", set: func(e *encrypted) string {
+		{name: "another repository's identity", set: func(t *testing.T, e *encrypted) string {
 			e.sm.PutString(e.arn, other)
 			return other[strings.Index(other, "AGE-SECRET-KEY-"):]
 		}, want: "matches none of the repository's recipients"},
-		{name: "not an ARN", set: func(e *encrypted) string { t.Setenv(ageIdentityVar, "cogvault/worker-age-identity"); return "" },
+		{name: "not an ARN", set: func(t *testing.T, e *encrypted) string { t.Setenv(ageIdentityVar, "cogvault/worker-age-identity"); return "" },
 			want: "want a Secrets Manager secret ARN", notARN: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEncrypted(t, srv.URL, src.PoolID, true)
-			secretText := c.set(e)
+			secretText := c.set(t, e)
 			var logs bytes.Buffer
 			log := slog.New(slog.NewJSONHandler(&logs, nil))
 			l := newLazyHandler(func(ctx context.Context) (*capture.Handler, error) { return newHandler(ctx, log) }, log, &logs)
