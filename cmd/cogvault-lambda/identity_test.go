@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -354,7 +357,10 @@ func TestWorkerAgeIdentityStartupFailures(t *testing.T) {
 			e.sm.PutString(e.arn, other)
 			return other[strings.Index(other, "AGE-SECRET-KEY-"):]
 		}, want: "matches none of the repository's recipients"},
-		{name: "not an ARN", set: func(t *testing.T, e *encrypted) string { t.Setenv(ageIdentityVar, "cogvault/worker-age-identity"); return "" },
+		{name: "not an ARN", set: func(t *testing.T, e *encrypted) string {
+			t.Setenv(ageIdentityVar, "cogvault/worker-age-identity")
+			return ""
+		},
 			want: "want a Secrets Manager secret ARN", notARN: true},
 	}
 	for _, c := range cases {
@@ -459,4 +465,40 @@ func TestAgeIdentityVarIsListed(t *testing.T) {
 	if !slices.Contains(capture.EnvVars, ageIdentityVar) {
 		t.Fatalf("capture.EnvVars lacks %s", ageIdentityVar)
 	}
+}
+
+// TestHungSecretsManagerIsBoundedByStartup: a Secrets Manager that never
+// answers ends the worker's start-up at its budget (the invocation's own
+// deadline is far away), naming the variable; once it answers, the next
+// invocation of the same environment starts.
+func TestHungSecretsManagerIsBoundedByStartup(t *testing.T) {
+	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 5, Groups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEncrypted(t, srv.URL, src.PoolID, true)
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hung.Close()
+	defer close(release) // before Close, which waits for the handlers
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", hung.URL)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	l := newLazyHandler(func(ctx context.Context) (*capture.Handler, error) { return newHandler(ctx, log) }, log, &logs)
+	l.budgets = [2]time.Duration{200 * time.Millisecond, 200 * time.Millisecond}
+	_, err = invokeLazy(t, l, 10*time.Minute, map[string]any{"action": "snapshot"})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), ageIdentityVar) {
+		t.Fatalf("snapshot while Secrets Manager hangs: %v, want the start-up deadline naming %s", err, ageIdentityVar)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", e.sm.URL)
+	if ans, err := invokeLazy(t, l, 10*time.Minute, map[string]any{"action": "snapshot"}); err != nil || ans["done"] != true {
+		t.Fatalf("the next invocation, Secrets Manager answering: %v %v", ans, err)
+	}
+	noSecret(t, e, logs.Bytes())
 }
