@@ -50,9 +50,17 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 		return nil, err
 	}
 	// An encrypted repository needs only its public recipients to be
-	// written; the function holds no identity.
-	r, err := openRepo(ctx, cfg, store, os.Getenv, log)
+	// written; reading it back (stepped snapshots, restores) needs the age
+	// identity, which only the worker holds (identity.go).
+	ids, arn, err := workerIdentities(ctx, cfg, os.Getenv)
 	if err != nil {
+		return nil, err
+	}
+	r, err := openRepo(ctx, cfg, store, os.Getenv, log, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIdentities(r.Config, ids, arn, log); err != nil {
 		return nil, err
 	}
 	mig, err := newMigration(cfg, r, log)
@@ -66,6 +74,6 @@ func newHandler(ctx context.Context, log *slog.Logger) (*capture.Handler, error)
 	return capture.New(capture.Config{
 		PoolID: env.PoolID, Region: cfg.Region, Repo: r, Cognito: cip.NewFromConfig(cfg),
 		Retention: env.Retention, ImportRoleArn: env.ImportRoleArn, ImportLogs: cloudwatchlogs.NewFromConfig(cfg),
-		ToolVersion: version, Log: log, Metrics: os.Stdout, Migration: mig,
+		ToolVersion: version, Log: log, Metrics: os.Stdout, Migration: mig, AgeIdentity: len(ids) > 0,
 	})
 }

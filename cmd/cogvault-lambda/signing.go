@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -22,8 +23,9 @@ import (
 // public key (Terraform sets it from aws_kms_public_key: base64 of the DER
 // SubjectPublicKeyInfo). An empty repository without config.json is
 // initialised first, signed when there is a signing key, so that the next
-// cold start finds it.
-func openRepo(ctx context.Context, cfg aws.Config, store storage.Store, getenv func(string) string, log *slog.Logger) (*repo.Repo, error) {
+// cold start finds it. ids decrypt an encrypted repository (the worker's,
+// identity.go; nil elsewhere).
+func openRepo(ctx context.Context, cfg aws.Config, store storage.Store, getenv func(string) string, log *slog.Logger, ids []age.Identity) (*repo.Repo, error) {
 	var pin ed25519.PublicKey
 	if v := strings.TrimSpace(getenv("COGVAULT_REPO_KEY")); v != "" {
 		k, err := sign.ParsePublicKey(v)
@@ -54,7 +56,7 @@ func openRepo(ctx context.Context, cfg aws.Config, store storage.Store, getenv f
 	if err := initIfEmpty(ctx, store, signer, log); err != nil {
 		return nil, err
 	}
-	opts := repo.OpenOptions{RepoKey: pin}
+	opts := repo.OpenOptions{RepoKey: pin, Identities: ids}
 	if signer != nil {
 		opts.Signer = func(context.Context) (sign.Signer, error) { return signer, nil }
 	}

@@ -137,6 +137,9 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 	if req.At != "" && req.Snapshot != "" {
 		return nil, requestError{errors.New("restore request: give snapshot or at, not both")}
 	}
+	if err := h.readable("restore"); err != nil {
+		return nil, err
+	}
 	tmp := os.TempDir()
 	src, m := h.cfg.Repo, (*snapshot.Manifest)(nil)
 	if req.At != "" {

@@ -88,6 +88,10 @@ type Config struct {
 	// triggers (internal/migration); nil ignores them (Cognito then creates
 	// no user; a PostAuthentication event goes back unchanged).
 	Migration TriggerHandler
+	// AgeIdentity: Repo was opened with an age identity (the worker's,
+	// from Secrets Manager), so an encrypted repository is read back and
+	// snapshots there run in steps too (snapsteps.go).
+	AgeIdentity bool
 }
 
 // TriggerHandler answers a trigger whose answer is more than the event

@@ -25,6 +25,9 @@ var EnvVars = []string{
 	"COGVAULT_REPO", "COGVAULT_POOL_ID", "COGVAULT_KMS_KEY_ID", "COGVAULT_IMPORT_ROLE_ARN",
 	"COGVAULT_KEEP_LAST", "COGVAULT_KEEP_DAILY", "COGVAULT_KEEP_WEEKLY", "COGVAULT_KEEP_MONTHLY",
 	"COGNITO_BACKUP_BUCKET", "COGNITO_USER_POOL_ID", "COGNITO_IMPORT_USERS_ROLE_ARN",
+	// Read by cmd/cogvault-lambda (identity.go), the worker's only: the
+	// Secrets Manager secret holding its age identity.
+	"COGVAULT_AGE_IDENTITY_SECRET_ARN",
 }
 
 // FromEnv reads the configuration; COGVAULT_* wins over the seed's names.

@@ -68,6 +68,9 @@ func errKind(err error) string {
 	if errors.As(err, &c) {
 		kinds = append(kinds, c.ErrorCode())
 	}
+	if k := cryptKind(err); k != "" {
+		kinds = append(kinds, k)
+	}
 	for _, k := range knownKinds {
 		if errors.Is(err, k) {
 			kinds = append(kinds, k.Error())

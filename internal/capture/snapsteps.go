@@ -158,14 +158,14 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 		}
 		opts.Resume = p
 	}
-	if h.cfg.Repo.Config == nil || h.cfg.Repo.Config.Encryption != repo.EncryptionAge {
+	if h.cfg.AgeIdentity || h.cfg.Repo.Config == nil || h.cfg.Repo.Config.Encryption != repo.EncryptionAge {
 		opts.Stop, opts.Cut = snapshotLimits(ctx)
 	} else {
 		// A resumed step reads back its checkpoint and the users earlier
-		// steps wrote; the function holds no age identity (facts §18), so
-		// in an encrypted repository the snapshot runs in one invocation,
+		// steps wrote; without the worker's age identity (facts §18, §29)
+		// the snapshot in an encrypted repository runs in one invocation,
 		// to its deadline, as before.
-		h.cfg.Log.Info("encrypted repository: the snapshot runs in one invocation, not in steps")
+		h.cfg.Log.Info("encrypted repository and no age identity (COGVAULT_AGE_IDENTITY_SECRET_ARN): the snapshot runs in one invocation, not in steps")
 	}
 	stats := &backup.Stats{}
 	m, p, err := backup.RunStep(ctx, h.cfg.Cognito, h.cfg.Repo.Store, opts, stats)

@@ -25,6 +25,8 @@ type iamPolicyOptions struct {
 	StateInRepo   bool
 	// lambda-migration (iampolicy_migration.go)
 	SourcePool, SourceRoleARN string
+	// lambda-worker's age identity (iampolicy_age.go)
+	AgeIdentitySecret, AgeIdentitySecretKey string
 }
 
 // Shapes from the API references: a user pool id ([\w-]+_[0-9a-zA-Z]+,
@@ -61,8 +63,12 @@ create-pool and drill grant on userpool/* in --region (the new pool's id is
 not known yet). lambda-migration is the migration function of the target pool
 (--pool): --source-pool names the source, and --source-role-arn a role in
 the source's account, when it is another, that holds the source actions
-(only sts:AssumeRole on it is granted). The policy is JSON whatever --output
-says.
+(only sts:AssumeRole on it is granted). lambda-worker with
+--age-identity-secret ARN may read the worker's age identity from that
+Secrets Manager secret (an encrypted repository read back on AWS), and with
+--age-identity-secret-key ARN decrypt it through Secrets Manager when the
+secret is encrypted with a customer managed key. The policy is JSON whatever
+--output says.
 
 EXIT STATUS
   0  the policy was printed
@@ -94,6 +100,7 @@ func newIAMPolicyCommand(g *globalOptions) *cobra.Command {
 	fs.BoolVar(&opts.EnableRestore, "enable-restore", false, "lambda-worker: it also restores (the Terraform module's enable_restore)")
 	fs.BoolVar(&opts.StateInRepo, "state-in-repo", false, "restore, restore-import, create-pool: the restore keeps its state in the repository (restore --state-in-repo): it writes, signs and replaces objects under checkpoints/")
 	addMigrationPolicyFlags(fs, &opts)
+	addAgeIdentityPolicyFlags(fs, &opts)
 	return cmd
 }
 
@@ -117,6 +124,9 @@ func runIAMPolicy(ctx context.Context, modeName string, opts iamPolicyOptions, g
 
 func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 	if err := o.validateMigration(m); err != nil {
+		return err
+	}
+	if err := o.validateAgeIdentity(m); err != nil {
 		return err
 	}
 	checks := []struct {
@@ -159,6 +169,7 @@ func policyOptions(ctx context.Context, m iampolicy.Mode, opts iamPolicyOptions,
 		return o, err
 	}
 	migrationScope(&o, m, opts, g)
+	o.AgeIdentitySecret, o.AgeIdentitySecretKey = opts.AgeIdentitySecret, opts.AgeIdentitySecretKey
 	o.Region = g.Region
 	if r, _, ok := strings.Cut(opts.Pool, "_"); ok {
 		o.Region = r

@@ -18,13 +18,15 @@ var where = map[string]string{
 	"SourceUserPool":     "on the source pool (without a source role)",
 	"AssumeSourceRole":   "with a source role, on the role",
 	"MigrationRecords":   "on the repository's migrations/<pool>/ prefix",
+	"ReadAgeIdentity":    "with --age-identity-secret, on the secret",
+	"DecryptAgeIdentity": "with --age-identity-secret-key, on the key, through Secrets Manager",
 }
 
 // Help lists, for a command's --help, every action m needs and on what,
 // wrapped to width columns and indented by two spaces: the same
 // statements Build prints, with every option that adds one turned on.
 func Help(m Mode, width int) string {
-	d := Build(m, Options{Bucket: "b", Prefix: "p", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r"})
+	d := Build(m, Options{Bucket: "b", Prefix: "p", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r", AgeIdentitySecret: "a", AgeIdentitySecretKey: "ak"})
 	var b strings.Builder
 	for _, st := range d.Statement {
 		b.WriteString(wrap(append([]string{where[st.Sid] + ":"}, st.Action...), width))
@@ -35,7 +37,7 @@ func Help(m Mode, width int) string {
 // Added lists, wrapped like Help after label, the actions m needs beyond
 // base.
 func Added(base, m Mode, label string, width int) string {
-	full := Options{Bucket: "b", Prefix: "p", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r"}
+	full := Options{Bucket: "b", Prefix: "p", KMSKey: "k", SigningKey: "s", ImportRoleARN: "r", AgeIdentitySecret: "a", AgeIdentitySecretKey: "ak"}
 	have := map[string]bool{}
 	for _, st := range Build(base, full).Statement {
 		for _, a := range st.Action {

@@ -194,3 +194,43 @@ func TestBackupAndDrillModesCoverTheirCommands(t *testing.T) {
 		}
 	}
 }
+
+// The worker reads its age identity from one secret: GetSecretValue on it,
+// and kms:Decrypt on the secret's own key only through Secrets Manager and
+// for that secret. No other mode gets either, and nothing without the ARN.
+func TestWorkerAgeIdentityGrant(t *testing.T) {
+	const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cogvault/age-AbC123"
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	o := Options{Region: "eu-west-1", Account: "123456789012", Bucket: "b", Prefix: "p", AgeIdentitySecret: secret, AgeIdentitySecretKey: key}
+	for _, m := range Modes {
+		d := Build(m, o)
+		var read, decrypt *Statement
+		for i, st := range d.Statement {
+			switch {
+			case slices.Contains(st.Action, "secretsmanager:GetSecretValue"):
+				read = &d.Statement[i]
+			case slices.Contains(st.Action, "kms:Decrypt") && slices.Contains(st.Resource, key):
+				decrypt = &d.Statement[i]
+			}
+		}
+		if m.Name != "lambda-worker" {
+			if read != nil || decrypt != nil {
+				t.Errorf("mode %s may read the worker's age identity", m.Name)
+			}
+			continue
+		}
+		if read == nil || !slices.Equal(read.Resource, []string{secret}) || len(read.Action) != 1 {
+			t.Fatalf("lambda-worker: GetSecretValue %+v, want on %s only", read, secret)
+		}
+		want := map[string][]string{"kms:ViaService": {"secretsmanager.eu-west-1.amazonaws.com"}, "kms:EncryptionContext:SecretARN": {secret}}
+		if decrypt == nil || len(decrypt.Action) != 1 || !maps.EqualFunc(decrypt.Condition["StringEquals"], want, slices.Equal) {
+			t.Fatalf("lambda-worker: kms:Decrypt %+v, want on the key through Secrets Manager for the secret", decrypt)
+		}
+		none := o
+		none.AgeIdentitySecret, none.AgeIdentitySecretKey = "", ""
+		b, _ := json.Marshal(Build(m, none))
+		if strings.Contains(string(b), "secretsmanager") {
+			t.Fatalf("lambda-worker without the secret: %s", b)
+		}
+	}
+}

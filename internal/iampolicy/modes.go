@@ -38,6 +38,9 @@ type Mode struct {
 	// function's source pool), or, with Options.SourceRoleARN, through that
 	// role: then only sts:AssumeRole on it is granted (migration.go).
 	Source []string
+	// AgeIdentity: reads its age identity from Secrets Manager when
+	// Options.AgeIdentitySecret names the secret (secret.go).
+	AgeIdentity bool
 }
 
 // getProvisionedLimit is read by every CLI command to pace at the account's
@@ -77,7 +80,7 @@ var Modes = []Mode{
 		NewPool: drillActions, Dependent: createDependent, Repo: RepoRead},
 	{Name: "lambda-capture", Summary: "the capture function (PostConfirmation, change events)", Cognito: Lambda["capture"], Repo: RepoJournal, Writer: true},
 	{Name: "lambda-worker", Summary: "the worker function (scheduled snapshots, forget, prune; restores with --enable-restore)",
-		Cognito: Lambda["snapshot"], Repo: RepoWrite, Writer: true},
+		Cognito: Lambda["snapshot"], Repo: RepoWrite, Writer: true, AgeIdentity: true},
 	{Name: "lambda-migration", Summary: "the migration function (the target pool's UserMigration and PostAuthentication triggers)",
 		Cognito: Lambda["migration_target"], Source: Lambda["migration_source"], Repo: RepoMigration, Writer: true},
 }

@@ -25,6 +25,10 @@ type Options struct {
 	// (Region from it), its account (default Account), and the role in its
 	// account the function assumes when that account is another.
 	SourcePoolID, SourceAccount, SourceRoleARN string
+	// AgeIdentitySecret is the ARN of the Secrets Manager secret holding the
+	// worker's age identity, AgeIdentitySecretKey the customer managed KMS
+	// key that secret is encrypted with, if any (secret.go).
+	AgeIdentitySecret, AgeIdentitySecretKey string
 }
 
 // Document is an IAM policy document.
@@ -75,6 +79,7 @@ func Build(m Mode, o Options) Document {
 	if o.SigningKey != "" && (m.Writer || o.StateInRepo) {
 		add("SignRepository", []string{"kms:Sign"}, o.SigningKey)
 	}
+	addAgeIdentity(&d, m, o)
 	if m.ImportRole && o.ImportRoleARN != "" {
 		st := add("PassImportRole", []string{"iam:PassRole"}, o.ImportRoleARN)
 		st.Condition = map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"cognito-idp.amazonaws.com"}}}
