@@ -137,6 +137,12 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 		Warn: func(msg string) { h.cfg.Log.Warn(msg) }, Reread: h.cfg.Repo,
 	}
 	if resume != nil {
+		if m := h.finishedSnapshot(ctx, resume); m != nil {
+			// An attempt of the last step wrote the snapshot and was killed
+			// before removing its checkpoints (snapretry.go).
+			h.dropProgress(ctx, m)
+			return m, nil, nil
+		}
 		p, err := h.loadProgress(ctx, resume)
 		if errors.Is(err, errNoCheckpoint) {
 			// The last step finished (and removed its checkpoints) but its
@@ -173,15 +179,14 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := h.saveProgress(sctx, p); err != nil {
-		return nil, nil, err
+		return h.stepStored(sctx, p, err)
 	}
 	if stats.Pages.Load() == 0 && p.Steps > 1 {
 		// Another step would end the same way: fail instead of looping.
 		return nil, nil, fmt.Errorf("snapshot step read no page before its deadline (it spends it reading back what earlier steps wrote): give the function a longer timeout")
 	}
 	h.cfg.Log.Info("snapshot step stopped before its deadline", "snapshot", p.Snapshot, "step", p.Steps, "users", p.Users)
-	ans, err := json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps},
-		Snapshot: p.Snapshot, UsersDone: p.Users, UsersEstimate: p.UsersEstimate, Memberships: p.Memberships})
+	ans, err := snapshotAnswer(p)
 	return nil, ans, err
 }
 
