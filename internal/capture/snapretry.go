@@ -40,17 +40,21 @@ func (h *Handler) finishedSnapshot(ctx context.Context, r *SnapshotResume) *snap
 // stepStored answers a stopped step whose checkpoint PUT was refused
 // because another attempt of the same step stored its own first: with the
 // newest checkpoint of the snapshot (or the snapshot, if that attempt has
-// finished it since).
+// finished it since and removed the checkpoints).
 func (h *Handler) stepStored(ctx context.Context, p *backup.Progress, putErr error) (*snapshot.Manifest, json.RawMessage, error) {
 	if !errors.Is(putErr, storage.ErrExist) {
 		return nil, nil, putErr
 	}
 	r := &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps}
-	if m := h.finishedSnapshot(ctx, r); m != nil {
-		h.dropProgress(ctx, m)
-		return m, nil, nil
-	}
 	newest, err := h.loadProgress(ctx, r)
+	if errors.Is(err, errNoCheckpoint) {
+		// The other attempt went on, finished the snapshot and removed the
+		// checkpoints since: answer done with it.
+		if m := h.finishedSnapshot(ctx, r); m != nil {
+			h.dropProgress(ctx, m)
+			return m, nil, nil
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("snapshot %s step %d: another attempt of the step stored its checkpoint first, and the newest checkpoint cannot be read: %w", p.Snapshot, p.Steps, err)
 	}
