@@ -139,7 +139,7 @@ func (b *run) cleanup() {
 		// back, yet it may be stored (its answer lost, or still landing), and
 		// may be another attempt's of the same step that answered done:
 		// delete nothing, neither it nor the chunks it may name. Prune
-		// removes data no manifest names.
+		// removes the data of an id that ends without a manifest.
 		return
 	}
 	for _, k := range keys {
