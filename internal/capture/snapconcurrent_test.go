@@ -22,13 +22,20 @@ import (
 type rivalStore struct {
 	storage.Store
 	mu    sync.Mutex
-	rival func() // run once, before the next snapshot checkpoint PUT
+	rival func() // run once, before the next PUT under prefix
+	// prefix is the key prefix of the PUT the rival goes before: a
+	// snapshot checkpoint's when empty.
+	prefix string
 }
 
 func (s *rivalStore) Put(ctx context.Context, key string, r io.Reader) error {
 	s.mu.Lock()
 	rival := s.rival
-	if strings.HasPrefix(key, repo.CheckpointPrefix+"snapshot/") {
+	prefix := s.prefix
+	if prefix == "" {
+		prefix = repo.CheckpointPrefix + "snapshot/"
+	}
+	if strings.HasPrefix(key, prefix) {
 		s.rival = nil
 	} else {
 		rival = nil
@@ -201,5 +208,52 @@ func TestSnapshotStepOutrunByAFinishedAttemptEndsDone(t *testing.T) {
 		if err != nil || !named[o.Key] {
 			t.Fatalf("left under the finished snapshot: %s %v", o.Key, err)
 		}
+	}
+}
+
+// TestConcurrentLastSnapshotStepsAnswerWithOneSnapshot: two attempts of the
+// last step run at once; the other writes the manifest (and removes the
+// checkpoints and the chunks it does not name, this attempt's among them)
+// just before this one's manifest write, which is refused. This attempt
+// answers done with that snapshot, which stays whole.
+func TestConcurrentLastSnapshotStepsAnswerWithOneSnapshot(t *testing.T) {
+	var rs *rivalStore
+	e := setup(t, 6000, func(c *capture.Config) {
+		rs = &rivalStore{Store: c.Repo.Store, prefix: snapshot.ManifestPrefix}
+		c.Repo = repo.New(rs)
+	})
+	slow := e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: 400 * time.Millisecond})
+	first := stepAnswer(t, e.h, `{"action":"snapshot"}`, time.Second)
+	if first["done"] != false {
+		t.Fatalf("the first step answered %v: want a snapshot of several steps", first)
+	}
+	slow()
+	req := `{"action":"snapshot","resume":` + string(first["resume"].(json.RawMessage)) + `}`
+	var rivalAns map[string]any
+	rs.rival = func() {
+		other, err := capture.New(e.cfg)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		rivalAns = stepAnswer(t, other, req, 0)
+	}
+	ans := stepAnswer(t, e.h, req, 0)
+	if rivalAns == nil || rivalAns["done"] != true {
+		t.Fatalf("the rival attempt answered %v: want done", rivalAns)
+	}
+	id := strings.Trim(string(jsonOf(rivalAns["snapshot"])), `"`)
+	if ans["done"] != true || strings.Trim(string(jsonOf(ans["snapshot"])), `"`) != id {
+		t.Fatalf("the attempt whose manifest write was refused answered %v, want done with %s", ans, id)
+	}
+	m, err := e.repo.Manifest(ctx, id)
+	if err != nil {
+		t.Fatalf("the snapshot both attempts answered is gone: %v", err)
+	}
+	if res, err := e.repo.Verify(ctx, m); err != nil || !res.OK() || m.Counts.Users != 6000 {
+		t.Fatalf("snapshot %s: %d users, verify %v %+v; want the pool's 6000", m.ID, m.Counts.Users, err, res)
+	}
+	if left, err := e.repo.Checkpoints(ctx, "snapshot/"); err != nil || len(left) != 0 {
+		t.Fatalf("checkpoints left: %v %v", left, err)
 	}
 }
