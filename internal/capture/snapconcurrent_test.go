@@ -147,9 +147,10 @@ func jsonOf(v any) []byte {
 
 // TestSnapshotStepOutrunByAFinishedAttemptEndsDone: the other attempt of a
 // step runs on to the end of the snapshot (and removes its checkpoints)
-// before this one stores its checkpoint, which is then stale. The next
-// step finds the snapshot written and answers done with it, listing
-// nothing, and removes the stale checkpoint and this attempt's chunks.
+// before this one stores its checkpoint, which is then stale. This attempt
+// sees the snapshot written and answers done with it, and removes the
+// stale checkpoint and its own chunks (nothing else would: prune leaves a
+// finished snapshot's data and checkpoints alone).
 func TestSnapshotStepOutrunByAFinishedAttemptEndsDone(t *testing.T) {
 	var rs *rivalStore
 	e := setup(t, 6000, func(c *capture.Config) {
@@ -176,19 +177,8 @@ func TestSnapshotStepOutrunByAFinishedAttemptEndsDone(t *testing.T) {
 		t.Fatalf("the rival attempt answered %v: want done", rivalAns)
 	}
 	id := strings.Trim(string(jsonOf(rivalAns["snapshot"])), `"`)
-	// Its checkpoint PUT found the name free again: a stale checkpoint.
-	if ans["done"] != false {
-		t.Fatalf("the outrun step answered %v: want a stopped step", ans)
-	}
-	{
-		calls := e.srv.OpStats("ListUsers").Calls + e.srv.OpStats("ListUsersInGroup").Calls
-		ans = stepAnswer(t, e.h, `{"action":"snapshot","resume":`+string(ans["resume"].(json.RawMessage))+`}`, time.Second)
-		if n := e.srv.OpStats("ListUsers").Calls + e.srv.OpStats("ListUsersInGroup").Calls - calls; n != 0 {
-			t.Errorf("the step after a stale checkpoint listed the pool again (%d list calls) for a snapshot already written", n)
-		}
-	}
 	if ans["done"] != true || strings.Trim(string(jsonOf(ans["snapshot"])), `"`) != id {
-		t.Fatalf("answered %v, want done with the rival's snapshot %s", ans, id)
+		t.Fatalf("the outrun step answered %v, want done with the rival's snapshot %s", ans, id)
 	}
 	m, err := e.repo.Manifest(ctx, id)
 	if err != nil {

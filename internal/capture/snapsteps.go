@@ -181,6 +181,12 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	if err := h.saveProgress(sctx, p); err != nil {
 		return h.stepStored(sctx, p, err)
 	}
+	if m := h.finishedSnapshot(sctx, &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps}); m != nil {
+		// Another attempt finished the snapshot while this one ran: the
+		// checkpoint just stored is stale (snapretry.go).
+		h.dropProgress(sctx, m)
+		return m, nil, nil
+	}
 	if stats.Pages.Load() == 0 && p.Steps > 1 {
 		// Another step would end the same way: fail instead of looping.
 		return nil, nil, fmt.Errorf("snapshot step read no page before its deadline (it spends it reading back what earlier steps wrote): give the function a longer timeout")
