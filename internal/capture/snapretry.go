@@ -20,8 +20,9 @@ import (
 // and one manifest, can be stored (create-once). The attempt that meets
 // the other's answers with it instead of failing the execution: the
 // newest checkpoint's resume for a step that stopped, the manifest for
-// the last step (backup.settleManifest, and finishedSnapshot below for a
-// retry that begins after the manifest was written). The chunks of the
+// the last step (backup.settleManifest), and the snapshot for a step that
+// begins, or stores its checkpoint, after the other attempt finished it
+// (finishedSnapshot below). The chunks of the
 // attempt whose progress is dropped are named by nothing: the last step's
 // dropProgress removes them.
 
