@@ -439,7 +439,7 @@ func (b *run) commit(ctx context.Context, start time.Time, poolName string, grou
 	b.manifestTried = true
 	b.mu.Unlock()
 	if err := b.store.Put(ctx, snapshot.ManifestKey(b.id), strings.NewReader(string(body))); err != nil {
-		return nil, fmt.Errorf("write manifest %s: %w", snapshot.ManifestKey(b.id), err)
+		return b.settleManifest(ctx, err)
 	}
 	return m, nil
 }

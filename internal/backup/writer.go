@@ -132,12 +132,16 @@ func (b *run) cleanup() {
 	defer cancel()
 	b.mu.Lock()
 	keys := append([]string(nil), b.written...)
-	if b.manifestTried {
-		// The manifest write failed, yet it may have been stored (its answer
-		// lost): remove it first, so no snapshot points at deleted data.
-		keys = append([]string{snapshot.ManifestKey(b.id)}, keys...)
-	}
+	tried := b.manifestTried
 	b.mu.Unlock()
+	if tried {
+		// The manifest write failed and settleManifest could not read it
+		// back, yet it may be stored (its answer lost, or still landing), and
+		// may be another attempt's of the same step that answered done:
+		// delete nothing, neither it nor the chunks it may name. Prune
+		// removes the data of an id that ends without a manifest.
+		return
+	}
 	for _, k := range keys {
 		_ = d.Delete(ctx, k)
 	}

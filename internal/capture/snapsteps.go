@@ -144,6 +144,12 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 		Warn: func(msg string) { h.cfg.Log.Warn(msg) }, Reread: h.cfg.Repo, SubLists: subLists{h.cfg.Repo, h.cfg.PoolID},
 	}
 	if resume != nil {
+		if m := h.finishedSnapshot(ctx, resume); m != nil {
+			// An attempt of the last step wrote the snapshot and was killed
+			// before removing its checkpoints (snapretry.go).
+			h.dropProgress(ctx, m)
+			return m, nil, nil
+		}
 		p, err := h.loadProgress(ctx, resume)
 		if errors.Is(err, errNoCheckpoint) {
 			// The last step finished (and removed its checkpoints) but its
@@ -180,15 +186,20 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := h.saveProgress(sctx, p); err != nil {
-		return nil, nil, err
+		return h.stepStored(sctx, p, err)
+	}
+	if m := h.finishedSnapshot(sctx, &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps}); m != nil {
+		// Another attempt finished the snapshot while this one ran: the
+		// checkpoint just stored is stale (snapretry.go).
+		h.dropProgress(sctx, m)
+		return m, nil, nil
 	}
 	if !p.Advanced() && p.Steps > 1 {
 		// Another step would end the same way: fail instead of looping.
 		return nil, nil, fmt.Errorf("snapshot step %d (%d list pages read): %w", p.Steps, stats.Pages.Load(), errNoFurther)
 	}
 	h.cfg.Log.Info("snapshot step stopped before its deadline", "snapshot", p.Snapshot, "step", p.Steps, "users", p.Users)
-	ans, err := json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps},
-		Snapshot: p.Snapshot, UsersDone: p.Users, UsersEstimate: p.UsersEstimate, Memberships: p.Memberships})
+	ans, err := snapshotAnswer(p)
 	return nil, ans, err
 }
 
