@@ -124,7 +124,7 @@ func invokeWorker(t *testing.T, d time.Duration, req map[string]any, logs *bytes
 
 func invokeLazy(t *testing.T, l *lazyHandler, d time.Duration, req map[string]any) (map[string]any, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), d*raceFactor)
 	defer cancel()
 	b, _ := json.Marshal(req)
 	out, err := l.Handle(ctx, b)

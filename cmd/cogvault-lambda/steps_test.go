@@ -48,7 +48,7 @@ func invokeFresh(t *testing.T, d time.Duration, req map[string]any) map[string]a
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), d*raceFactor)
 	defer cancel()
 	b, _ := json.Marshal(req)
 	out, err := h.Handle(ctx, b)

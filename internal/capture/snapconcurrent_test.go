@@ -24,7 +24,8 @@ type rivalStore struct {
 	mu    sync.Mutex
 	rival func() // run once, before the next PUT under prefix
 	// prefix is the key prefix of the PUT the rival goes before: a
-	// snapshot checkpoint's when empty.
+	// snapshot step's progress (step-NNNNNN.json, not the sub lists the
+	// step stores before it) when empty.
 	prefix string
 }
 
@@ -35,7 +36,7 @@ func (s *rivalStore) Put(ctx context.Context, key string, r io.Reader) error {
 	if prefix == "" {
 		prefix = repo.CheckpointPrefix + "snapshot/"
 	}
-	if strings.HasPrefix(key, prefix) {
+	if strings.HasPrefix(key, prefix) && (s.prefix != "" || strings.Contains(key, "/step-")) {
 		s.rival = nil
 	} else {
 		rival = nil
@@ -76,6 +77,11 @@ func TestConcurrentSnapshotStepsAnswerWithTheStoredCheckpoint(t *testing.T) {
 		}
 		rivalAns = stepAnswer(t, other, req, 1500*time.Millisecond) // lists more than the step it races
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(e.logs.String())
+		}
+	})
 	ans := stepAnswer(t, e.h, req, time.Second)
 	if rivalAns == nil || rivalAns["done"] != false {
 		t.Fatalf("the rival attempt answered %v (the step %v): want a stopped step", rivalAns, ans)
@@ -115,7 +121,7 @@ func stepAnswer(t *testing.T, h *capture.Handler, req string, d time.Duration) m
 	t.Helper()
 	sctx, cancel := context.WithCancel(ctx)
 	if d > 0 {
-		sctx, cancel = context.WithTimeout(ctx, d)
+		sctx, cancel = context.WithTimeout(ctx, d*raceFactor)
 	}
 	defer cancel()
 	out, err := h.Handle(sctx, []byte(req))
@@ -228,6 +234,11 @@ func TestConcurrentLastSnapshotStepsAnswerWithOneSnapshot(t *testing.T) {
 		}
 		rivalAns = stepAnswer(t, other, req, 0)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(e.logs.String())
+		}
+	})
 	ans := stepAnswer(t, e.h, req, 0)
 	if rivalAns == nil || rivalAns["done"] != true {
 		t.Fatalf("the rival attempt answered %v: want done", rivalAns)

@@ -60,12 +60,12 @@ func (h *Handler) stepStored(ctx context.Context, p *backup.Progress, putErr err
 		return nil, nil, fmt.Errorf("snapshot %s step %d: another attempt of the step stored its checkpoint first, and the newest checkpoint cannot be read: %w", p.Snapshot, p.Steps, err)
 	}
 	h.cfg.Log.Info("another attempt of this snapshot step stored its checkpoint first; answering with the newest", "snapshot", p.Snapshot, "step", newest.Steps)
-	ans, err := snapshotAnswer(newest)
+	ans, err := snapshotAnswer(newest, 0)
 	return nil, ans, err
 }
 
 // snapshotAnswer is the answer of a step that stopped at p.
-func snapshotAnswer(p *backup.Progress) (json.RawMessage, error) {
-	return json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps},
+func snapshotAnswer(p *backup.Progress, stalls int) (json.RawMessage, error) {
+	return json.Marshal(snapshotStepAnswer{Resume: &SnapshotResume{Pool: p.PoolID, Snapshot: p.Snapshot, Steps: p.Steps, Stalls: stalls},
 		Snapshot: p.Snapshot, UsersDone: p.Users, UsersEstimate: p.UsersEstimate, Memberships: p.Memberships})
 }

@@ -33,7 +33,15 @@ type SnapshotResume struct {
 	Pool     string `json:"pool"`
 	Snapshot string `json:"snapshot"`
 	Steps    int    `json:"steps"`
+	// Stalls counts the steps in a row that got no further (a slow cold
+	// start, a throttling storm): the snapshot fails at MaxStalls.
+	Stalls int `json:"stalls,omitempty"`
 }
+
+// MaxStalls is how many steps in a row may get no further before the
+// snapshot fails: one such step can be bad luck (its start-up or a slow
+// service ate its time), three say the function's timeout is too short.
+const MaxStalls = 3
 
 // check refuses a resume object that does not belong to this function's
 // pool.
@@ -194,12 +202,17 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 		h.dropProgress(sctx, m)
 		return m, nil, nil
 	}
-	if !p.Advanced() && p.Steps > 1 {
-		// Another step would end the same way: fail instead of looping.
-		return nil, nil, fmt.Errorf("snapshot step %d (%d list pages read): %w", p.Steps, stats.Pages.Load(), errNoFurther)
+	stalls := 0
+	if !p.Advanced() && p.Steps > 1 && resume != nil {
+		// More steps would likely end the same way: fail instead of
+		// looping, once it has happened MaxStalls times in a row.
+		if stalls = resume.Stalls + 1; stalls >= MaxStalls {
+			return nil, nil, fmt.Errorf("snapshot step %d (%d list pages read; %d steps in a row): %w", p.Steps, stats.Pages.Load(), stalls, errNoFurther)
+		}
+		h.cfg.Log.Warn("snapshot step got no further than the steps before it; the next step tries again", "snapshot", p.Snapshot, "step", p.Steps, "stalls", stalls)
 	}
 	h.cfg.Log.Info("snapshot step stopped before its deadline", "snapshot", p.Snapshot, "step", p.Steps, "users", p.Users)
-	ans, err := snapshotAnswer(p)
+	ans, err := snapshotAnswer(p, stalls)
 	return nil, ans, err
 }
 

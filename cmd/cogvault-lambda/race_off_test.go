@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// raceFactor: see race_on_test.go.
+const raceFactor = 1
