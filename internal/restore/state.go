@@ -416,6 +416,9 @@ func (s *state) jobByID(id string) *stateJob {
 // pendingFiles are the import files recorded that no job record covers:
 // their run stopped before it recorded the job, if it made one.
 func (s *state) pendingFiles() []string {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.files))
