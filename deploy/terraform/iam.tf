@@ -40,6 +40,7 @@ locals {
     "cognito-idp:GetCSVHeader",
     "cognito-idp:ListGroups",
     "cognito-idp:ListIdentityProviders",
+    "cognito-idp:ListUserImportJobs",
     "cognito-idp:ListUsers",
     "cognito-idp:StartUserImportJob",
   ]

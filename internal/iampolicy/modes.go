@@ -49,7 +49,7 @@ const getProvisionedLimit = "cognito-idp:GetProvisionedLimit"
 
 var (
 	backupActions = sorted(Lambda["snapshot"], []string{"cognito-idp:AdminGetUser", getProvisionedLimit}) // AdminGetUser: --mfa
-	importActions = []string{"cognito-idp:CreateUserImportJob", "cognito-idp:DescribeUserImportJob", "cognito-idp:GetCSVHeader", "cognito-idp:StartUserImportJob"}
+	importActions = []string{"cognito-idp:CreateUserImportJob", "cognito-idp:DescribeUserImportJob", "cognito-idp:GetCSVHeader", "cognito-idp:ListUserImportJobs", "cognito-idp:StartUserImportJob"}
 	adminRestore  = sorted(without(Lambda["restore"], importActions), []string{getProvisionedLimit})
 	createActions = []string{"cognito-idp:CreateIdentityProvider", "cognito-idp:CreateResourceServer", "cognito-idp:CreateUserPool",
 		"cognito-idp:CreateUserPoolClient", "cognito-idp:CreateUserPoolDomain", "cognito-idp:SetUICustomization", "cognito-idp:SetUserPoolMfaConfig"}

@@ -50,6 +50,7 @@ var Lambda = map[string][]string{
 		"cognito-idp:GetCSVHeader",
 		"cognito-idp:ListGroups",
 		"cognito-idp:ListIdentityProviders",
+		"cognito-idp:ListUserImportJobs",
 		"cognito-idp:ListUsers",
 		"cognito-idp:StartUserImportJob",
 	},
@@ -145,6 +146,7 @@ var ResourceTypes = map[string]string{
 	"cognito-idp:ListGroups":                "userpool",
 	"cognito-idp:ListIdentityProviders":     "userpool",
 	"cognito-idp:ListResourceServers":       "userpool",
+	"cognito-idp:ListUserImportJobs":        "userpool", // facts §33
 	"cognito-idp:ListUserPoolClients":       "userpool",
 	"cognito-idp:ListUserPools":             "", // `cogvault pools`, the drill sweep
 	"cognito-idp:ListUsers":                 "userpool",

@@ -15,7 +15,7 @@ var used = []string{
 	// restore: users, groups, import jobs
 	"AdminCreateUser", "AdminSetUserPassword", "AdminUpdateUserAttributes", "AdminDisableUser",
 	"AdminEnableUser", "AdminLinkProviderForUser", "AdminSetUserMFAPreference", "AdminAddUserToGroup",
-	"CreateGroup", "GetCSVHeader", "CreateUserImportJob", "StartUserImportJob", "DescribeUserImportJob",
+	"CreateGroup", "GetCSVHeader", "CreateUserImportJob", "StartUserImportJob", "DescribeUserImportJob", "ListUserImportJobs",
 	// restore --create-pool
 	"CreateUserPool", "CreateUserPoolClient", "CreateIdentityProvider", "CreateResourceServer",
 	"CreateUserPoolDomain", "SetUserPoolMfaConfig", "SetUICustomization",

@@ -28,6 +28,7 @@ type ImportAPI interface {
 	CreateUserImportJob(ctx context.Context, in *cip.CreateUserImportJobInput, optFns ...func(*cip.Options)) (*cip.CreateUserImportJobOutput, error)
 	StartUserImportJob(ctx context.Context, in *cip.StartUserImportJobInput, optFns ...func(*cip.Options)) (*cip.StartUserImportJobOutput, error)
 	DescribeUserImportJob(ctx context.Context, in *cip.DescribeUserImportJobInput, optFns ...func(*cip.Options)) (*cip.DescribeUserImportJobOutput, error)
+	ListUserImportJobs(ctx context.Context, in *cip.ListUserImportJobsInput, optFns ...func(*cip.Options)) (*cip.ListUserImportJobsOutput, error)
 }
 
 // Import file limits: https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool.html
@@ -142,8 +143,12 @@ func (r *run) importUsers(ctx context.Context, api ImportAPI) (admin map[string]
 
 // pickUpJobs waits for the import jobs the state names that have not ended
 // (an earlier run or step stopped while they ran): by id, so that no second
-// job is created for their users. It reports whether there was one.
+// job is created for their users. Files recorded with no job are looked
+// for by name first (pickUpFiles). It reports whether there was a job.
 func (r *run) pickUpJobs(ctx context.Context, api ImportAPI, io_ ImportOptions) (bool, error) {
+	if err := r.pickUpFiles(ctx, api); err != nil {
+		return false, err
+	}
 	worked := false
 	for _, j := range r.st.importJobs() {
 		if j.ended {
@@ -164,8 +169,8 @@ func (r *run) jobFailures() map[string]string {
 	for _, j := range r.st.importJobs() {
 		r.rep.ImportJobs = append(r.rep.ImportJobs, ImportJob{ID: j.rec.ID, Status: j.rec.Status, Message: j.rec.Message,
 			Users: j.rec.Users, Imported: j.rec.Imported, Skipped: j.rec.Skipped, Failed: j.rec.Failed})
-		if j.rec.Status == string(types.UserImportJobStatusTypeSucceeded) {
-			continue
+		if j.rec.Status == string(types.UserImportJobStatusTypeSucceeded) || j.rec.Status == jobEndUnknown {
+			continue // an unknown end's users were found or went into a later file
 		}
 		why := fmt.Sprintf("its import job %s ended %s (%s)", j.rec.ID, j.rec.Status, j.rec.Message)
 		for _, n := range j.names {
@@ -205,13 +210,18 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 	switch r.plan.act[u.Username] {
 	case actCreate:
 	case actResume:
-		if r.st.importIntent(u.Username) {
-			// An earlier run's job may have carried it: look for it in the
-			// target with the users of this run's jobs.
+		if !r.st.importIntent(u.Username) {
+			admin[u.Username] = ""
+			return "", false
+		}
+		if !r.st.unsentImport(u.Username) {
+			// An earlier run's job carried it: look for it in the target
+			// with the users of this run's jobs.
 			return "", true
 		}
-		admin[u.Username] = ""
-		return "", false
+		// No job that ran carried it (its run stopped before its file's
+		// job started, or that job's end is unknown and the target does
+		// not have it): a new file does, never the admin path.
 	case actUpdate:
 		admin[u.Username] = ""
 		return "", false
@@ -249,19 +259,40 @@ func (r *run) importable(u snapshot.User, header []string, admin map[string]stri
 // does not show is read with AdminGetUser before it is called failed, and
 // never created again: a user the job imported must stay as the job left it.
 func (r *run) findImported(ctx context.Context, sent []string, failed, admin map[string]string) (map[string]listed, error) {
-	if len(sent) == 0 {
-		return map[string]listed{}, nil
-	}
-	present, err := r.listSent(ctx, len(sent))
+	imported, missing, who, err := r.lookUp(ctx, sent)
 	if err != nil {
 		return nil, err
 	}
-	who, err := r.sentUsers(ctx, sent)
-	if err != nil {
-		return nil, err
+	for _, name := range missing {
+		why := failed[name]
+		if why == "" {
+			why = "not found in the target after the job"
+		}
+		admin[name] = "its import line failed: " + why
+		// It goes through the admin API: say what status that gives.
+		adminStatusNote(snapshot.User{Username: name, Status: who[name].status}, r.rep)
 	}
-	imported := map[string]listed{}
-	for _, name := range sent {
+	return imported, nil
+}
+
+// lookUp looks for the users names (sent to import jobs) in the target:
+// by one listing when there are many, else, and for those the eventually
+// consistent listing does not show, one by one with AdminGetUser. It
+// returns those found by snapshot username, the others in names' order,
+// and the name and status each was sent with.
+func (r *run) lookUp(ctx context.Context, names []string) (found map[string]listed, missing []string, who map[string]sentUser, err error) {
+	found = map[string]listed{}
+	if len(names) == 0 {
+		return found, nil, nil, nil
+	}
+	present, err := r.listSent(ctx, len(names))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if who, err = r.sentUsers(ctx, names); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, name := range names {
 		login := who[name].login
 		l, ok := present[r.tg.key(login)]
 		if !ok {
@@ -271,22 +302,16 @@ func (r *run) findImported(ctx context.Context, sent []string, failed, admin map
 				sub, _ := cognito.Attr(g.UserAttributes, "sub")
 				l, ok = listed{name: aws.ToString(g.Username), sub: sub, status: string(g.UserStatus)}, true
 			case !cognito.IsUserNotFound(err):
-				return nil, fmt.Errorf("restore: read user %q in %s: %w", name, r.opts.Target, err)
+				return nil, nil, nil, fmt.Errorf("restore: read user %q in %s: %w", name, r.opts.Target, err)
 			}
 		}
-		if !ok {
-			why := failed[name]
-			if why == "" {
-				why = "not found in the target after the job"
-			}
-			admin[name] = "its import line failed: " + why
-			// It goes through the admin API: say what status that gives.
-			adminStatusNote(snapshot.User{Username: name, Status: who[name].status}, r.rep)
-			continue
+		if ok {
+			found[name] = l
+		} else {
+			missing = append(missing, name)
 		}
-		imported[name] = l
 	}
-	return imported, nil
+	return found, missing, who, nil
 }
 
 // readSentAtMost is how many sent users findImported reads one by one
@@ -420,11 +445,19 @@ func (r *run) runImportJob(ctx context.Context, api ImportAPI, io_ ImportOptions
 	if err := p.w.Flush(); err != nil {
 		return fmt.Errorf("restore: write import file: %w", err)
 	}
-	job, err := createAndUpload(ctx, api, io_, r.opts.Target, p)
+	// The file is recorded under its job's name before the job exists: a
+	// run stopped from here on leaves a later run the name to look for
+	// (pickUpFiles), so that these users are never counted as sent by a
+	// job that never ran.
+	name := importJobName()
+	if err := r.st.record(stateRecord{Event: "file", Job: &jobRecord{Name: name, Users: p.users}}); err != nil {
+		return err
+	}
+	job, err := createAndUpload(ctx, api, io_, r.opts.Target, name, p)
 	if err != nil {
 		return err
 	}
-	rec := jobRecord{ID: aws.ToString(job.JobId), Name: aws.ToString(job.JobName), Users: p.users}
+	rec := jobRecord{ID: aws.ToString(job.JobId), Name: name, Users: p.users}
 	if err := r.st.record(stateRecord{Event: "job", Job: &rec}); err != nil {
 		return err
 	}
@@ -443,6 +476,9 @@ func (r *run) awaitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, j 
 	status := types.UserImportJobStatusTypeCreated
 	if !fresh {
 		d, err := api.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
+		if cognito.IsNotFound(err) {
+			return r.jobGone(ctx, j)
+		}
 		if err != nil {
 			return fmt.Errorf("restore: import job %s, begun by an earlier run: %w", j.rec.ID, err)
 		}
@@ -450,7 +486,7 @@ func (r *run) awaitJob(ctx context.Context, api ImportAPI, io_ ImportOptions, j 
 	}
 	if status == types.UserImportJobStatusTypeCreated {
 		// Its file was uploaded before the job was recorded.
-		if err := startJob(ctx, api, io_, pool, id, r.opts.Stop); err != nil {
+		if err := startJob(ctx, api, io_, pool, id, r.opts.Stop, r.startClock(j)); err != nil {
 			return err
 		}
 	}
@@ -479,10 +515,10 @@ const uploadAttempts = 3
 // The URL is valid for 15 minutes, the job far longer ("you must create a
 // new user import job to get a new URL", docs/cognito-facts.md §12): an
 // upload refused with 403 gets a new job and a new URL.
-func createAndUpload(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, p *importPart) (*types.UserImportJobType, error) {
+func createAndUpload(ctx context.Context, api ImportAPI, io_ ImportOptions, pool, name string, p *importPart) (*types.UserImportJobType, error) {
 	for attempt := 1; ; attempt++ {
 		out, err := api.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: &pool,
-			JobName: aws.String("cogvault-" + time.Now().UTC().Format("20060102T150405")), CloudWatchLogsRoleArn: &io_.RoleArn})
+			JobName: aws.String(name), CloudWatchLogsRoleArn: &io_.RoleArn})
 		if err != nil {
 			return nil, fmt.Errorf("restore: create import job in %s: %w", pool, err)
 		}
@@ -527,9 +563,10 @@ func upload(ctx context.Context, hc *http.Client, job *types.UserImportJobType, 
 // startJob starts a job. Only one import job may be active per account:
 // the service refuses a second with PreconditionNotMetException, and the
 // start is retried until the other ends or StartWait runs out.
-// With stop, a wait is cut short by ErrStopped once stop says true.
-func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string, stop func() bool) error {
-	deadline := time.Now().Add(io_.StartWait)
+// With stop, a wait is cut short by ErrStopped once stop says true. The
+// wait counts from the first refusal clock knows of, in this run or an
+// earlier one, so that a restore in steps fails after StartWait too.
+func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string, id *string, stop func() bool, clock *startClock) error {
 	wait := io_.PollInterval / 20
 	for {
 		_, err := api.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: &pool, JobId: id})
@@ -546,7 +583,11 @@ func startJob(ctx context.Context, api ImportAPI, io_ ImportOptions, pool string
 		if cognito.Code(err) != "PreconditionNotMetException" || derr != nil {
 			return fmt.Errorf("restore: start import job %s: %w", aws.ToString(id), err)
 		}
-		if time.Now().After(deadline) {
+		since, err2 := clock.refused()
+		if err2 != nil {
+			return err2
+		}
+		if time.Since(since) > io_.StartWait {
 			return fmt.Errorf("restore: start import job %s: another user import job stayed active in the account (only one may run at a time); run the restore again once it ends, it resumes: %w", aws.ToString(id), err)
 		}
 		if err := pause(ctx, wait, stop); err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -49,10 +51,21 @@ type stateRecord struct {
 	Target   string `json:"target,omitempty"`
 	Snapshot string `json:"snapshot,omitempty"`
 	// Job (job, jobend) is a user import job: "job" is written once its
-	// file is uploaded, before it is started, and covers the last Job.Users
-	// import intents before it; "jobend" once the job has ended. A job
-	// with no "jobend" may still run: a later run waits for it by id and
-	// never creates another for its users.
+	// file is uploaded, before it is started, and covers the users of the
+	// "file" record of the same name (or, in a state of an older cogvault,
+	// the last Job.Users import intents before it); "jobend" once the job
+	// has ended. A job with no "jobend" may still run: a later run waits
+	// for it by id and never creates another for its users.
+	//
+	// "file" (Job.Name, Job.Users) is written before CreateUserImportJob
+	// and covers the last Job.Users import intents: a file with no "job"
+	// record may have a job the run did not live to record, which a later
+	// run looks for by name; "fileend" (Job.Name) says it has none that
+	// ever started, so its users go into a later file. "requeue"
+	// (Username) puts back into a later file a user of a job whose end is
+	// unknown (Cognito no longer knows it) that the target does not have.
+	// "waitstart" (Job.ID, Job.WaitSince) is when a job's start was first
+	// refused because another import job was active in the account.
 	Job *jobRecord `json:"job,omitempty"`
 }
 
@@ -66,7 +79,14 @@ type jobRecord struct {
 	Imported int64  `json:"imported,omitempty"`
 	Skipped  int64  `json:"skipped,omitempty"`
 	Failed   int64  `json:"failed,omitempty"`
+	// WaitSince (RFC 3339) is when the job's start was first refused for
+	// another active job ("waitstart").
+	WaitSince string `json:"waitSince,omitempty"`
 }
+
+// jobEndUnknown is the status the state gives a job Cognito no longer
+// knows: how it ended cannot be read.
+const jobEndUnknown = "Unknown"
 
 // stateJob is an import job the state knows, with the users it covers in
 // the order of its file's lines.
@@ -74,6 +94,9 @@ type stateJob struct {
 	rec   jobRecord // the "job" record, then the "jobend" one
 	names []string
 	ended bool
+	// waitSince is when its start was first refused for another active
+	// job, so that StartWait counts across runs (zero: not yet).
+	waitSince time.Time
 }
 
 // ErrStateMismatch is returned for a state file written by the restore of
@@ -100,10 +123,17 @@ type state struct {
 	jobs     []*stateJob
 	unjobbed []string
 	lineFail map[string]string
+	// files are the import files recorded ("file") that no "job" record
+	// covers yet, by name; unsent the import intents no job carries (their
+	// file never became a job that started, or "requeue"): a later file
+	// carries them.
+	files  map[string][]string
+	unsent map[string]bool
 }
 
 func openState(path, target, snapshotID string) (*state, error) {
-	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}, lineFail: map[string]string{}}
+	st := &state{intent: map[string]string{}, why: map[string]string{}, created: map[string]createdUser{}, done: map[string]string{}, lineFail: map[string]string{},
+		files: map[string][]string{}, unsent: map[string]bool{}}
 	// 0600 also when it existed, never through a link: it pairs usernames
 	// with subs.
 	f, err := storage.OpenPrivate(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
@@ -178,8 +208,11 @@ func (s *state) apply(r stateRecord) {
 		}
 		if r.Via == ViaImport {
 			s.unjobbed = append(s.unjobbed, r.Username)
+			s.unsent[r.Username] = true
+		} else {
+			delete(s.unsent, r.Username)
 		}
-	case "job", "jobend", "failed":
+	case "job", "jobend", "failed", "file", "fileend", "requeue", "waitstart":
 		s.applyJob(r)
 	case "created":
 		s.created[r.Username] = createdUser{newName: sameOrNew(r.Username, r.NewName), oldSub: r.OldSub, newSub: r.NewSub, via: r.Via, status: r.Status}
@@ -302,40 +335,116 @@ func (s *state) close() error {
 	return s.f.Close()
 }
 
-// applyJob applies the records of import jobs. A "job" record takes the
+// applyJob applies the records of import jobs. A "file" record takes the
 // last Users import intents: they were written, in line order, while its
-// file was built; intents before them whose file never became a job (a run
-// killed while building it) belong to no job.
+// file was built; intents before them that no file took (a run killed
+// while building one) stay unsent. A "job" record takes its file's users.
 func (s *state) applyJob(r stateRecord) {
 	switch r.Event {
 	case "failed":
 		s.lineFail[r.Username] = r.Why
 		return
+	case "requeue":
+		s.unsent[r.Username] = true
+		return
 	}
 	if r.Job == nil {
 		return
 	}
-	if r.Event == "job" {
+	switch r.Event {
+	case "file":
 		n := min(r.Job.Users, len(s.unjobbed))
-		names := append([]string(nil), s.unjobbed[len(s.unjobbed)-n:]...)
-		rec := *r.Job
-		rec.Users = n
-		s.jobs = append(s.jobs, &stateJob{rec: rec, names: names})
+		s.files[r.Job.Name] = append([]string(nil), s.unjobbed[len(s.unjobbed)-n:]...)
 		s.unjobbed = nil
-		return
-	}
-	for _, j := range s.jobs {
-		if j.rec.ID == r.Job.ID {
-			name, users := j.rec.Name, j.rec.Users
-			j.rec, j.ended = *r.Job, true
-			j.rec.Name, j.rec.Users = name, users
-			if j.rec.Status == "Succeeded" {
-				// Its failed lines are "failed" records: the names are
-				// needed only to blame a job's end on its users.
-				j.names = nil
-			}
+	case "fileend":
+		delete(s.files, r.Job.Name) // its users stay unsent
+	case "job":
+		s.addJob(*r.Job)
+	case "jobend":
+		s.endJob(*r.Job)
+	case "waitstart":
+		if j := s.jobByID(r.Job.ID); j != nil {
+			j.waitSince, _ = time.Parse(time.RFC3339Nano, r.Job.WaitSince)
 		}
 	}
+}
+
+// addJob ties a job to its file's users: the "file" record of its name,
+// or, in a state of an older cogvault (no "file" records), the last Users
+// import intents.
+func (s *state) addJob(rec jobRecord) {
+	names, ok := s.files[rec.Name]
+	if ok {
+		delete(s.files, rec.Name)
+	} else {
+		n := min(rec.Users, len(s.unjobbed))
+		names = append([]string(nil), s.unjobbed[len(s.unjobbed)-n:]...)
+		s.unjobbed = nil
+	}
+	rec.Users = len(names)
+	for _, n := range names {
+		delete(s.unsent, n)
+	}
+	s.jobs = append(s.jobs, &stateJob{rec: rec, names: names})
+}
+
+// endJob records a job's end, keeping what its "job" record said.
+func (s *state) endJob(end jobRecord) {
+	j := s.jobByID(end.ID)
+	if j == nil {
+		return
+	}
+	name, users := j.rec.Name, j.rec.Users
+	j.rec, j.ended = end, true
+	j.rec.Name, j.rec.Users = name, users
+	if j.rec.Status == "Succeeded" {
+		// Its failed lines are "failed" records: the names are needed
+		// only to blame a job's end on its users.
+		j.names = nil
+	}
+}
+
+func (s *state) jobByID(id string) *stateJob {
+	for _, j := range s.jobs {
+		if j.rec.ID == id {
+			return j
+		}
+	}
+	return nil
+}
+
+// pendingFiles are the import files recorded that no job record covers:
+// their run stopped before it recorded the job, if it made one.
+func (s *state) pendingFiles() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.files))
+	for name := range s.files {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fileUsers is how many users the pending file name holds.
+func (s *state) fileUsers(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.files[name])
+}
+
+// unsentImport reports whether u is an import intent no job carries, so
+// that a new import file must.
+func (s *state) unsentImport(u string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsent[u]
 }
 
 // importJobs returns copies of the import jobs the state knows, in order.
