@@ -145,30 +145,11 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		return nil, err
 	}
 	tmp := os.TempDir()
-	src, m := h.cfg.Repo, (*snapshot.Manifest)(nil)
-	var pin *pitr.Pin
-	if req.At != "" {
-		var cleanup func()
-		var err error
-		if src, m, pin, cleanup, err = h.restoreAt(ctx, &req, tmp); err != nil {
-			return nil, err
-		}
-		defer cleanup()
-	} else {
-		ref := req.Snapshot
-		if ref == "" {
-			ref = "latest"
-		}
-		if req.Resume != nil {
-			// A step continues the snapshot the first step chose, even
-			// if "latest" has moved on since.
-			ref = req.Resume.Snapshot
-		}
-		var err error
-		if m, err = h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID); err != nil {
-			return nil, err
-		}
+	src, m, pin, cleanup, err := h.restoreSource(ctx, &req, tmp)
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	if err := req.Resume.check(m.ID); err != nil {
 		return nil, requestError{err}
 	}
@@ -194,4 +175,27 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		err = pitr.SavePin(sctx, h.cfg.Repo, req.Target, *pin)
 	}
 	return ans, err
+}
+
+// restoreSource is the repository and snapshot a restore request restores
+// (cleanup removes what it derived), and for the first step of a restore
+// "at" T the pin to store once the step ran (restoreAt).
+func (h *Handler) restoreSource(ctx context.Context, req *RestoreRequest, tmp string) (*repo.Repo, *snapshot.Manifest, *pitr.Pin, func(), error) {
+	if req.At != "" {
+		return h.restoreAt(ctx, req, tmp)
+	}
+	ref := req.Snapshot
+	if ref == "" {
+		ref = "latest"
+	}
+	if req.Resume != nil {
+		// A step continues the snapshot the first step chose, even if
+		// "latest" has moved on since.
+		ref = req.Resume.Snapshot
+	}
+	m, err := h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return h.cfg.Repo, m, nil, func() {}, nil
 }
