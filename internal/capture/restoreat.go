@@ -69,7 +69,11 @@ func (h *Handler) pointAt(ctx context.Context, req *RestoreRequest, t time.Time)
 		return nil, requestError{fmt.Errorf("restore request: resume is for the state of pool %s at %s, the request asks for %s at %s; resend the original request with the previous answer's resume",
 			pin.PoolID, pin.At.Format(time.RFC3339Nano), h.cfg.PoolID, t.UTC().Format(time.RFC3339Nano))}
 	}
-	return pitr.FromPin(ctx, h.cfg.Repo, pin)
+	pt, err := pitr.FromPin(ctx, h.cfg.Repo, pin)
+	if err == nil && pt.Late > 0 {
+		h.cfg.Log.Warn("journal events from before the restore's time arrived after its first step; this restore leaves them out, a new restore at the same time applies them", "snapshot", pin.Snapshot, "late", pt.Late)
+	}
+	return pt, err
 }
 
 // checkResumeState refuses a resume whose restore has no state in the

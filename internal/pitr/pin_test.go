@@ -61,6 +61,9 @@ func TestFromPinIgnoresLateEventsAndNamesWhatIsGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if again.Late != 1 {
+		t.Fatalf("derived from the pin: %d late events, want 1", again.Late)
+	}
 	if got := derivedID(t, r, again); got != id {
 		t.Fatalf("derived from the pin: %s, want the pinned %s", got, id)
 	}

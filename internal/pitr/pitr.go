@@ -51,6 +51,9 @@ type Point struct {
 	// distinct users and groups they touched.
 	Events int64
 	Keys   []string // the applied events' keys, oldest first
+	// Late counts the events of (base.Start, At] a derivation from a pin
+	// left out: they reached the journal after the pin was taken.
+	Late int
 
 	users map[string]*snapshot.Event // by sub: the winning user event
 	// deletedNames are usernames deleted when the capture could not learn
@@ -113,6 +116,7 @@ func derive(ctx context.Context, r *repo.Repo, poolID string, t time.Time, base 
 			return nil, err
 		}
 		if want != nil && !want[ent.Key] {
+			p.Late++
 			continue // arrived after the pin: left for the next derivation
 		}
 		p.add(ent)
