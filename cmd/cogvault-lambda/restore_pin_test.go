@@ -220,6 +220,15 @@ func TestPruneKeepsARestoreAtCheckpointWhileItsBaseExists(t *testing.T) {
 		t.Fatalf("prune removed restore checkpoints %v while their base snapshot exists", rep.Checkpoints)
 	}
 	final := restoreToEnd(t, orig, ans)
+	// Every user restored has its sub mapping: none of the first step's
+	// were taken for existing ones, as a restore started over would.
+	want := 200.0
+	for _, n := range final["notRestored"].([]any) {
+		want -= n.(map[string]any)["count"].(float64)
+	}
+	if final["subMappings"] != want {
+		t.Fatalf("the restore resumed after the prune has %v sub mappings, want %v: %v", final["subMappings"], want, final)
+	}
 	if _, err := r.Prune(context.Background(), repo.PruneOptions{Grace: repo.DefaultGrace, Now: later}); err != nil {
 		t.Fatal(err)
 	}
