@@ -13,7 +13,6 @@ import (
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/restore"
 	"github.com/cogvault/cogvault/internal/snapshot"
-	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // SnapshotResult is what the last step of the scheduled action returns
@@ -25,13 +24,16 @@ type SnapshotResult struct {
 	// Incomplete is what the snapshot lacks (the CLI's exit 3): it was
 	// written and kept, but is not whole. Retention is not applied after
 	// such a run, so that it never forgets a whole snapshot for it.
-	Incomplete []snapshot.Gap      `json:"incomplete,omitempty"`
-	Forgotten  []string            `json:"forgotten"`
-	Prune      *repo.PruneReport   `json:"prune,omitempty"`
-	Policy     string              `json:"policy,omitempty"`
-	Took       string              `json:"took"`
-	Manifest   *snapshot.Manifest  `json:"-"`
-	Decisions  []snapshot.Decision `json:"-"`
+	Incomplete []snapshot.Gap `json:"incomplete,omitempty"`
+	Forgotten  []string       `json:"forgotten"`
+	// KeptForRestores are snapshots the policy would forget that a restore
+	// still reads (repo.ReasonRestoring): kept until it finishes.
+	KeptForRestores []string            `json:"keptForRestores,omitempty"`
+	Prune           *repo.PruneReport   `json:"prune,omitempty"`
+	Policy          string              `json:"policy,omitempty"`
+	Took            string              `json:"took"`
+	Manifest        *snapshot.Manifest  `json:"-"`
+	Decisions       []snapshot.Decision `json:"-"`
 }
 
 // snapshot takes a full snapshot, in steps (snapsteps.go), then, in the
@@ -81,10 +83,12 @@ func (h *Handler) snapshot(ctx context.Context, raw json.RawMessage) (json.RawMe
 		if res.Forgotten, err = h.cfg.Repo.Forget(ctx, res.Decisions, false); err != nil {
 			return nil, err
 		}
+		res.Forgotten = append([]string{}, res.Forgotten...) // [] in JSON when none
+		res.KeptForRestores = keptForRestores(res.Decisions)
 		if res.Prune, err = h.cfg.Repo.Prune(ctx, repo.PruneOptions{Grace: h.cfg.PruneGrace, Now: h.cfg.Now}); err != nil {
 			return nil, err
 		}
-		h.cfg.Log.Info("retention applied", "policy", res.Policy, "forgotten", len(res.Forgotten), "prunedObjects", res.Prune.DataObjects, "prunedEvents", res.Prune.JournalEvents)
+		h.cfg.Log.Info("retention applied", "policy", res.Policy, "forgotten", len(res.Forgotten), "keptForRestores", len(res.KeptForRestores), "prunedObjects", res.Prune.DataObjects, "prunedEvents", res.Prune.JournalEvents)
 	}
 	res.Took = h.cfg.Now().Sub(start).Round(time.Millisecond).String()
 	h.metric("Snapshots", 1)
@@ -140,45 +144,15 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 	if err := h.readable("restore"); err != nil {
 		return nil, err
 	}
-	tmp := os.TempDir()
-	src, m := h.cfg.Repo, (*snapshot.Manifest)(nil)
-	if req.At != "" {
-		t, err := time.Parse(time.RFC3339Nano, req.At)
-		if err != nil {
-			return nil, requestError{fmt.Errorf("restore request: at %q: want RFC 3339, e.g. 2026-11-24T10:00:00Z", req.At)}
-		}
-		pt, err := pitr.At(ctx, h.cfg.Repo, h.cfg.PoolID, t)
-		if err != nil {
-			return nil, err
-		}
-		dir, err := os.MkdirTemp(tmp, "cogvault-at-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		scratch, err := storage.NewDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		if m, err = pt.Write(ctx, h.cfg.Repo, scratch, pitr.Options{ToolVersion: h.cfg.ToolVersion}); err != nil {
-			return nil, err
-		}
-		src = repo.New(scratch)
-	} else {
-		ref := req.Snapshot
-		if ref == "" {
-			ref = "latest"
-		}
-		if req.Resume != nil {
-			// A step continues the snapshot the first step chose, even
-			// if "latest" has moved on since.
-			ref = req.Resume.Snapshot
-		}
-		var err error
-		if m, err = h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID); err != nil {
-			return nil, err
-		}
+	if err := h.checkResumeState(ctx, req.Target, req.Resume); err != nil {
+		return nil, err
 	}
+	tmp := os.TempDir()
+	src, m, pin, cleanup, err := h.restoreSource(ctx, &req, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
 	if err := req.Resume.check(m.ID); err != nil {
 		return nil, requestError{err}
 	}
@@ -194,5 +168,37 @@ func (h *Handler) restore(ctx context.Context, raw json.RawMessage) (json.RawMes
 		}
 		return json.Marshal(newFinalAnswer(rep, ""))
 	}
-	return h.restoreStep(ctx, src, m, opts, req.Resume)
+	ans, err := h.restoreStep(ctx, src, m, opts, req.Resume)
+	if err == nil && pin != nil {
+		// Stored once the first step ran (and stored its state), so that
+		// a refused restore leaves no pin behind; its next step needs it.
+		// Its own short context, as the step's checkpoint has.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err = pitr.SavePin(sctx, h.cfg.Repo, req.Target, *pin)
+	}
+	return ans, err
+}
+
+// restoreSource is the repository and snapshot a restore request restores
+// (cleanup removes what it derived), and for the first step of a restore
+// "at" T the pin to store once the step ran (restoreAt).
+func (h *Handler) restoreSource(ctx context.Context, req *RestoreRequest, tmp string) (*repo.Repo, *snapshot.Manifest, *pitr.Pin, func(), error) {
+	if req.At != "" {
+		return h.restoreAt(ctx, req, tmp)
+	}
+	ref := req.Snapshot
+	if ref == "" {
+		ref = "latest"
+	}
+	if req.Resume != nil {
+		// A step continues the snapshot the first step chose, even if
+		// "latest" has moved on since.
+		ref = req.Resume.Snapshot
+	}
+	m, err := h.cfg.Repo.Resolve(ctx, ref, h.cfg.PoolID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return h.cfg.Repo, m, nil, func() {}, nil
 }

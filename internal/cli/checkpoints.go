@@ -32,8 +32,9 @@ full report. They stay after the restore, because apps keyed on sub need the
 mapping.
 
 'cogvault prune' (and the worker's retention) removes the checkpoint of a
-restore whose snapshot no longer exists (forgotten or removed), once it has
-written nothing for the grace period: a restore still running writes at
+restore whose snapshot no longer exists (forgotten or removed; for a
+restore at a time, the snapshot it started from), once it has written
+nothing for the grace period: a restore still running writes at
 every step and is never touched. The checkpoints of snapshots that exist
 stay until you remove them with 'cogvault checkpoints remove'.`,
 		Args: cobra.NoArgs,

@@ -54,6 +54,13 @@ by any rule is kept. Buckets are UTC. The newest snapshot of every pool is
 always kept, so forget never leaves a pool without a snapshot. Each pool is
 considered on its own.
 
+A snapshot a restore still reads is kept, and its decision says so: one an
+unfinished restore's checkpoint names (a restore in steps, or one run with
+--state-in-repo, that has not stored its report; for a restore --at, the
+snapshot it started from), however long ago it last ran, as a failed
+restore may be resumed. Once the restore finishes, or 'cogvault checkpoints
+remove' removes its checkpoint, a later forget forgets it.
+
 Journal events are not forgotten here: prune removes those older than their
 pool's oldest remaining snapshot, as no point in time before it can be
 computed any more.
@@ -178,8 +185,9 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
   - the data of backups that never finished (no manifest), once older than
     --grace, so that a backup running right now is never touched;
   - journal events older than the start of their pool's oldest snapshot;
-  - checkpoints of restores whose snapshot is gone, once they wrote nothing
-    for --grace (see 'cogvault checkpoints --help').
+  - checkpoints of restores whose snapshot is gone (for a restore --at, the
+    snapshot it started from), once they wrote nothing for --grace (see
+    'cogvault checkpoints --help').
 Data of a snapshot whose manifest exists but cannot be read are kept.
 
 Needs s3:ListBucket, s3:GetObject and s3:DeleteObject on the repository; see

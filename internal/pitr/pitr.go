@@ -51,6 +51,9 @@ type Point struct {
 	// distinct users and groups they touched.
 	Events int64
 	Keys   []string // the applied events' keys, oldest first
+	// Late counts the events of (base.Start, At] a derivation from a pin
+	// left out: they reached the journal after the pin was taken.
+	Late int
 
 	users map[string]*snapshot.Event // by sub: the winning user event
 	// deletedNames are usernames deleted when the capture could not learn
@@ -69,6 +72,15 @@ func (p *Point) Groups() int { return len(p.groups) }
 // At finds the base snapshot of poolID for time t and reads the events to
 // apply. It holds one event per touched user in memory, not the pool.
 func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, error) {
+	base, err := baseAt(ctx, r, poolID, t)
+	if err != nil {
+		return nil, err
+	}
+	return derive(ctx, r, poolID, t, base, nil)
+}
+
+// baseAt is the newest snapshot of poolID that finished by t.
+func baseAt(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*snapshot.Manifest, error) {
 	all, _, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err
@@ -92,31 +104,52 @@ func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, 
 	case base == nil:
 		return nil, fmt.Errorf("%w: no snapshot of pool %s finished by %s; the oldest (%s) finished at %s", ErrNoBase, poolID, t.UTC().Format(time.RFC3339), oldest.ID, oldest.End.UTC().Format(time.RFC3339))
 	}
+	return base, nil
+}
+
+// derive reads the journal events of (base.Start, t] into a Point; only
+// the keys in want when want is not nil (a Pin's).
+func derive(ctx context.Context, r *repo.Repo, poolID string, t time.Time, base *snapshot.Manifest, want map[string]bool) (*Point, error) {
 	p := &Point{PoolID: poolID, At: t.UTC(), Base: base, users: map[string]*snapshot.Event{}, deletedNames: map[string]time.Time{}, byName: map[string]string{}, groups: map[string]*snapshot.Event{}}
 	for ent, err := range r.Journal(ctx, poolID, base.Start, t) {
 		if err != nil {
 			return nil, err
 		}
-		p.Events++
-		p.Keys = append(p.Keys, ent.Key)
-		e := ent.Event
-		switch e.Kind {
-		case snapshot.EventUser:
-			if prev := p.users[e.User.Sub]; prev != nil && prev.Kind == snapshot.EventUserDeleted {
-				continue // a sub is never reused: an event after its deletion is a late read
-			}
-			p.users[e.User.Sub] = e
-		case snapshot.EventUserDeleted:
-			if e.Sub == "" {
-				p.deletedNames[e.Username] = e.Time
-				continue
-			}
-			p.users[e.Sub] = e
-		case snapshot.EventGroup, snapshot.EventGroupDeleted:
-			p.groups[e.Group.Name] = e
+		if want != nil && !want[ent.Key] {
+			p.Late++
+			continue // arrived after the pin: left for the next derivation
 		}
+		p.add(ent)
 	}
-	// Two live subs with one username: the earlier was deleted unseen.
+	p.impliedDeletions()
+	return p, nil
+}
+
+// add applies one journal event to the point.
+func (p *Point) add(ent repo.JournalEntry) {
+	p.Events++
+	p.Keys = append(p.Keys, ent.Key)
+	e := ent.Event
+	switch e.Kind {
+	case snapshot.EventUser:
+		if prev := p.users[e.User.Sub]; prev != nil && prev.Kind == snapshot.EventUserDeleted {
+			return // a sub is never reused: an event after its deletion is a late read
+		}
+		p.users[e.User.Sub] = e
+	case snapshot.EventUserDeleted:
+		if e.Sub == "" {
+			p.deletedNames[e.Username] = e.Time
+			return
+		}
+		p.users[e.Sub] = e
+	case snapshot.EventGroup, snapshot.EventGroupDeleted:
+		p.groups[e.Group.Name] = e
+	}
+}
+
+// impliedDeletions settles two live subs with one username: the earlier
+// was deleted unseen.
+func (p *Point) impliedDeletions() {
 	for _, sub := range slices.Sorted(maps.Keys(p.users)) {
 		e := p.users[sub]
 		if e.Kind != snapshot.EventUser {
@@ -137,7 +170,6 @@ func At(ctx context.Context, r *repo.Repo, poolID string, t time.Time) (*Point, 
 		}
 		p.byName[name] = sub
 	}
-	return p, nil
 }
 
 func impliedDeletion(e *snapshot.Event) *snapshot.Event {

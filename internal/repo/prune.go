@@ -25,7 +25,12 @@ const ForgottenObjectName = "forgotten"
 // Forget deletes the manifests of the snapshots the decisions do not keep:
 // a snapshot ceases to exist when its manifest goes; its data become garbage
 // for Prune. It returns the ids forgotten (or, with dryRun, that would be).
+// A snapshot a restore still reads is kept, and its decision in decisions
+// changed to say so (holdRestoring).
 func (r *Repo) Forget(ctx context.Context, decisions []snapshot.Decision, dryRun bool) ([]string, error) {
+	if err := r.holdRestoring(ctx, decisions); err != nil {
+		return nil, err
+	}
 	var ids []string
 	for _, d := range decisions {
 		if d.Keep {
@@ -40,6 +45,46 @@ func (r *Repo) Forget(ctx context.Context, decisions []snapshot.Decision, dryRun
 		}
 	}
 	return ids, nil
+}
+
+// ReasonRestoring begins the reason Forget gives a snapshot it keeps for
+// a restore; the checkpoint's name follows.
+const ReasonRestoring = "a restore from it is running or unfinished"
+
+// holdRestoring marks kept the decisions of snapshots an unfinished
+// restore checkpoint (no report) names, itself or, for a restore "at" T,
+// as its pin's base: the restore's next step reads it, and a forgotten
+// snapshot's data go at once. Simpler and safer than guessing by age
+// whether the restore still runs: a restore left unfinished holds its
+// snapshot until it finishes or 'cogvault checkpoints remove' removes it.
+func (r *Repo) holdRestoring(ctx context.Context, decisions []snapshot.Decision) error {
+	if !slices.ContainsFunc(decisions, func(d snapshot.Decision) bool { return !d.Keep }) {
+		return nil // nothing to forget: no need to list
+	}
+	cps, err := r.RestoreCheckpoints(ctx, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	held := map[string]string{} // snapshot id → checkpoint
+	for _, c := range cps {
+		if c.Finished {
+			continue
+		}
+		if c.pinErr != nil {
+			return fmt.Errorf("forget: %w; which snapshot that restore reads is unknown, so nothing is forgotten", c.pinErr)
+		}
+		held[c.Snapshot] = c.Name()
+		if c.Base != "" {
+			held[c.Base] = c.Name()
+		}
+	}
+	for i, d := range decisions {
+		if cp, ok := held[d.Manifest.ID]; ok && !d.Keep {
+			decisions[i].Keep = true
+			decisions[i].Reasons = append(d.Reasons, fmt.Sprintf("%s (checkpoint %s%s)", ReasonRestoring, CheckpointPrefix, cp))
+		}
+	}
+	return nil
 }
 
 // forget marks the data first, then deletes the manifest: a crash in

@@ -2,8 +2,10 @@ package repo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -18,10 +20,15 @@ import (
 // the sub mapping (old sub → new sub) is what apps keyed on sub need after
 // a restore, and nothing tells when they are done with it. So:
 //   - Prune removes the checkpoint of a restore whose snapshot no longer
-//     exists (forgotten, removed, or a point-in-time snapshot that was
-//     never stored), once its newest object is older than the grace
-//     period: a restore still running writes every step, and is never
-//     touched;
+//     exists (forgotten or removed), once its newest object is older than
+//     the grace period: a restore still running writes every step, and is
+//     never touched. A restore "at" T restores a point-in-time snapshot
+//     that is never stored: its checkpoint goes by the rule of the base
+//     snapshot its pin names (RestorePinName), so a finished one's sub
+//     mapping is kept as any other's, and an unfinished one resumed after
+//     a weekend finds its state;
+//   - Forget keeps a snapshot (or a pin's base) an unfinished restore
+//     checkpoint names (holdRestoring): its next step reads it;
 //   - the rest a person removes with 'cogvault checkpoints remove', which
 //     refuses a restore that has no report yet and wrote within the grace
 //     period (it may be running) unless forced.
@@ -34,6 +41,18 @@ const RestoreCheckpointPrefix = "restore/"
 // beside its state.
 const RestoreReportName = "report.json"
 
+// RestorePinName is the object a restore "at" T keeps beside its state:
+// what its first step derived the point in time from (pitr.Pin: the base
+// snapshot, the time, the journal keys), so that later steps derive the
+// same snapshot, and prune and forget know which stored snapshot it reads.
+const RestorePinName = "pin.json"
+
+// RestorePinCheckpoint names the pin of the restore of snapshotID (a
+// derived one) into target.
+func RestorePinCheckpoint(target, snapshotID string) string {
+	return RestoreCheckpointPrefix + target + "/" + snapshotID + "/" + RestorePinName
+}
+
 // RestoreCheckpoint is the checkpoint of one restore of Snapshot into
 // Target.
 type RestoreCheckpoint struct {
@@ -42,11 +61,18 @@ type RestoreCheckpoint struct {
 	// Finished says the restore stored its report: it ran to its end.
 	Finished bool `json:"finished"`
 	// SnapshotExists says the snapshot's manifest is in the repository.
-	SnapshotExists bool      `json:"snapshotExists"`
-	Objects        int       `json:"objects"`
-	Bytes          int64     `json:"bytes"`
-	Newest         time.Time `json:"newest"`
-	keys           []string
+	SnapshotExists bool `json:"snapshotExists"`
+	// Base is the stored snapshot a restore "at" T derived its snapshot
+	// from (its pin), and BaseExists whether it is in the repository: such
+	// a checkpoint is kept as one of its base.
+	Base       string    `json:"base,omitempty"`
+	BaseExists bool      `json:"baseExists,omitempty"`
+	Objects    int       `json:"objects"`
+	Bytes      int64     `json:"bytes"`
+	Newest     time.Time `json:"newest"`
+	keys       []string
+	pinned     bool  // it has a pin (RestorePinName)
+	pinErr     error // why its pin could not be read
 }
 
 // Name is the checkpoint's name: restore/<target>/<snapshot>/.
@@ -85,15 +111,41 @@ func (r *Repo) RestoreCheckpoints(ctx context.Context, exists map[string]bool) (
 		if o.ModTime.After(c.Newest) {
 			c.Newest = o.ModTime
 		}
-		if parts[2] == RestoreReportName {
+		switch parts[2] {
+		case RestoreReportName:
 			c.Finished = true
+		case RestorePinName:
+			c.pinned = true
 		}
 	}
 	out := make([]*RestoreCheckpoint, 0, len(byName))
 	for _, n := range slices.Sorted(maps.Keys(byName)) {
-		out = append(out, byName[n])
+		c := byName[n]
+		if c.pinned {
+			c.pinErr = r.readPinBase(ctx, c, exists)
+		}
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// readPinBase fills in the base snapshot of a pinned (restore "at" T)
+// checkpoint. Only the pin's "base" is read: its format is pitr.Pin's.
+func (r *Repo) readPinBase(ctx context.Context, c *RestoreCheckpoint, exists map[string]bool) error {
+	name := RestorePinCheckpoint(c.Target, c.Snapshot)
+	rc, err := r.GetCheckpoint(ctx, name)
+	if err != nil {
+		return fmt.Errorf("read the pin of restore checkpoint %s: %w", c.Name(), err)
+	}
+	defer rc.Close()
+	var pin struct {
+		Base string `json:"base"`
+	}
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<30)).Decode(&pin); err != nil || pin.Base == "" {
+		return fmt.Errorf("restore checkpoint %s: %w: its %s names no base snapshot (%v); remove the checkpoint with 'cogvault checkpoints remove'", c.Name(), snapshot.ErrDamaged, RestorePinName, err)
+	}
+	c.Base, c.BaseExists = pin.Base, exists[pin.Base]
+	return nil
 }
 
 // snapshotIDs says which snapshot ids have a manifest, readable or not.
@@ -124,8 +176,11 @@ func (r *Repo) pruneRestoreCheckpoints(ctx context.Context, exists map[string]bo
 	var doomed []string
 	for _, c := range cps {
 		switch {
-		case c.SnapshotExists:
+		case c.SnapshotExists || c.BaseExists:
 			continue // its sub mapping may be wanted: 'checkpoints remove'
+		case c.pinErr != nil:
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s; kept", c.pinErr))
+			continue // which base it belongs to is unknown: keep it
 		case c.Newest.After(cutoff):
 			rep.YoungCheckpoints = append(rep.YoungCheckpoints, c.Name())
 			continue // a restore may still be running
