@@ -124,7 +124,7 @@ func invokeWorker(t *testing.T, d time.Duration, req map[string]any, logs *bytes
 
 func invokeLazy(t *testing.T, l *lazyHandler, d time.Duration, req map[string]any) (map[string]any, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d*raceFactor)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	b, _ := json.Marshal(req)
 	out, err := l.Handle(ctx, b)
@@ -173,13 +173,13 @@ func stepUntilDone(t *testing.T, d time.Duration, orig map[string]any, logs *byt
 // chunks are stored encrypted; no log line or answer carries the identity.
 func TestSnapshotInStepsInAnEncryptedRepository(t *testing.T) {
 	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000, Groups: 4})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000 * raceFactor, Groups: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := newEncrypted(t, srv.URL, src.PoolID, true)
 	var logs bytes.Buffer
-	_, steps, answers := stepUntilDone(t, time.Second, map[string]any{"action": "snapshot"}, &logs)
+	_, steps, answers := stepUntilDone(t, raceFactor*time.Second, map[string]any{"action": "snapshot"}, &logs)
 	if steps < 3 {
 		t.Fatalf("%d steps: the test wants a snapshot that takes several steps in the encrypted repository", steps)
 	}

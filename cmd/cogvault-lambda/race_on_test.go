@@ -2,7 +2,9 @@
 
 package main
 
-// raceFactor stretches the deadlines of tests that run work in timed
-// steps: the race detector makes the same work several times slower, and
-// a step must still get through a few pages and store its checkpoint.
+// raceFactor stretches the snapshot-step tests under the race detector:
+// their one-second steps (a tenth of which is left for closing chunks and
+// storing the checkpoint) are too short when the same work runs several
+// times slower. Their pools grow by the same factor, so that a snapshot
+// paced by the quota still takes several steps.
 const raceFactor = 3

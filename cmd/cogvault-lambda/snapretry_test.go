@@ -23,7 +23,7 @@ import (
 // refused and its cleanup deleted the manifest: the snapshot was gone.)
 func TestRetriedLastSnapshotStepAnswersDone(t *testing.T) {
 	srv := cognitotest.NewTestServer(t, cognitotest.Options{})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000, Groups: 4})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000 * raceFactor, Groups: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestRetriedLastSnapshotStepAnswersDone(t *testing.T) {
 	var saved map[string][]byte
 	var last map[string]any
 	for steps := 0; steps < 100 && last == nil; steps++ {
-		ans := invokeFresh(t, time.Second, req)
+		ans := invokeFresh(t, raceFactor*time.Second, req)
 		if ans["done"] == true {
 			last = ans
 			break

@@ -51,7 +51,7 @@ func invokeFresh(t *testing.T, d time.Duration, req map[string]any) map[string]a
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d*raceFactor)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	b, _ := json.Marshal(req)
 	out, err := h.Handle(ctx, b)
@@ -316,7 +316,7 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 				fake.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
 			}
 			srv := cognitotest.NewTestServer(t, fake)
-			src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000, Groups: 4})
+			src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 3000 * raceFactor, Groups: 4})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +328,7 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 			store, _ := storage.NewDir(dir)
 			stray := ""
 			for ; steps < 100; steps++ {
-				ans := invokeFresh(t, time.Second, req)
+				ans := invokeFresh(t, raceFactor*time.Second, req)
 				b, _ := json.Marshal(ans)
 				answers = append(answers, b...)
 				if ans["done"] == true {
@@ -367,7 +367,7 @@ func TestSnapshotInStepsFromFreshEnvironments(t *testing.T) {
 				t.Fatalf("the stray chunk %s of a killed attempt is left under the finished snapshot", stray)
 			}
 			// The last step retried (its answer lost): the same snapshot, done.
-			if again := invokeFresh(t, time.Second, req); again["done"] != true || again["snapshot"] != m.ID {
+			if again := invokeFresh(t, raceFactor*time.Second, req); again["done"] != true || again["snapshot"] != m.ID {
 				t.Fatalf("the last step retried answered %v, want done with %s", again, m.ID)
 			}
 			if res, err := r.Verify(context.Background(), m); err != nil || !res.OK() {
@@ -660,9 +660,9 @@ func importedAsTheJobsLeftThem(t *testing.T, api *cip.Client, target string, rep
 	}
 }
 
-// stepUntilDone runs restore steps from ans's resume until one answers
+// restoreStepsUntilDone runs restore steps from ans's resume until one answers
 // done, and returns that answer.
-func stepUntilDone(t *testing.T, orig, ans map[string]any) map[string]any {
+func restoreStepsUntilDone(t *testing.T, orig, ans map[string]any) map[string]any {
 	t.Helper()
 	for steps := 0; steps < 50; steps++ {
 		if ans["done"] != false || ans["resume"] == nil {
@@ -705,7 +705,7 @@ func TestImportRestoreStepCutWhileCreatingItsJobStillImports(t *testing.T) {
 	srv.InjectFault(cognitotest.Fault{Operation: "CreateUserImportJob", Kind: cognitotest.FaultLatency, Count: 1, Latency: 4 * time.Second})
 	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID, "via": "import"}
 	ans := invokeFresh(t, 3*time.Second, orig)
-	stepUntilDone(t, orig, ans)
+	restoreStepsUntilDone(t, orig, ans)
 
 	r, m, rep := storedRestoreReport(t, dir, src.PoolID, target.PoolID)
 	api := fakeClient(srv.URL)
@@ -772,7 +772,7 @@ func TestImportRestoreSurvivesAJobCognitoForgot(t *testing.T) {
 	srv.StopImportJobsAfter(0)
 	forgetJobInStoredState(t, dir)
 
-	stepUntilDone(t, orig, ans)
+	restoreStepsUntilDone(t, orig, ans)
 	r, m, rep := storedRestoreReport(t, dir, src.PoolID, target.PoolID)
 	sameAsSnapshot(t, r, m, api, target.PoolID, rep)
 	importedAsTheJobsLeftThem(t, api, target.PoolID, rep)

@@ -62,7 +62,7 @@ func TestConcurrentSnapshotStepsAnswerWithTheStoredCheckpoint(t *testing.T) {
 		c.Repo = repo.New(rs)
 	})
 	// Pages slow enough that a step of a second stops before the end.
-	slow := e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: 400 * time.Millisecond})
+	slow := e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: raceFactor * 400 * time.Millisecond})
 	first := stepAnswer(t, e.h, `{"action":"snapshot"}`, time.Second)
 	if first["done"] != false {
 		t.Fatalf("the first step answered %v: want a snapshot of several steps", first)
@@ -163,7 +163,7 @@ func TestSnapshotStepOutrunByAFinishedAttemptEndsDone(t *testing.T) {
 		rs = &rivalStore{Store: c.Repo.Store}
 		c.Repo = repo.New(rs)
 	})
-	e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: 400 * time.Millisecond})
+	e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: raceFactor * 400 * time.Millisecond})
 	first := stepAnswer(t, e.h, `{"action":"snapshot"}`, time.Second)
 	if first["done"] != false {
 		t.Fatalf("the first step answered %v: want a snapshot of several steps", first)
@@ -178,6 +178,11 @@ func TestSnapshotStepOutrunByAFinishedAttemptEndsDone(t *testing.T) {
 		}
 		rivalAns = stepAnswer(t, other, req, 0) // runs to the end
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(e.logs.String())
+		}
+	})
 	ans := stepAnswer(t, e.h, req, time.Second)
 	if rivalAns == nil || rivalAns["done"] != true {
 		t.Fatalf("the rival attempt answered %v: want done", rivalAns)
@@ -218,7 +223,7 @@ func TestConcurrentLastSnapshotStepsAnswerWithOneSnapshot(t *testing.T) {
 		rs = &rivalStore{Store: c.Repo.Store, prefix: snapshot.ManifestPrefix}
 		c.Repo = repo.New(rs)
 	})
-	slow := e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: 400 * time.Millisecond})
+	slow := e.srv.InjectFault(cognitotest.Fault{Operation: "ListUsers", Kind: cognitotest.FaultLatency, Latency: raceFactor * 400 * time.Millisecond})
 	first := stepAnswer(t, e.h, `{"action":"snapshot"}`, time.Second)
 	if first["done"] != false {
 		t.Fatalf("the first step answered %v: want a snapshot of several steps", first)
