@@ -68,6 +68,9 @@ type RestoreResume struct {
 	// known, from a step that waited for the lease or an older cogvault):
 	// a finished restore run again starts a new one (restore.StartGeneration).
 	Generation int `json:"generation,omitempty"`
+	// Fresh says no step of this request has run yet (the first waited for
+	// the lease): the next is still a new request, not a resume.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // check refuses a resume object that does not belong to this restore.
@@ -197,9 +200,9 @@ func (h *Handler) restoreLease(ctx context.Context, target, snapshotID string) (
 // waits again. The holder's time is bounded (its invocation's deadline, or
 // a CLI run's renewals), so this ends.
 func (h *Handler) busyAnswer(snapshotID, target string, resume *RestoreResume, busy *restore.BusyError) (json.RawMessage, error) {
-	next := &RestoreResume{Snapshot: snapshotID, Steps: 1}
+	next := &RestoreResume{Snapshot: snapshotID, Steps: 1, Fresh: true}
 	if resume != nil {
-		next.Steps, next.Generation = resume.Steps+1, resume.Generation
+		next.Steps, next.Generation, next.Fresh = resume.Steps+1, resume.Generation, resume.Fresh
 	}
 	h.cfg.Log.Info("restore step found another run of the restore holding its lease", "snapshot", snapshotID, "target", target, "until", busy.Until)
 	return json.Marshal(stepAnswer{Resume: next, Snapshot: snapshotID, Target: target, Waiting: busy.Error()})
@@ -212,7 +215,7 @@ func (h *Handler) busyAnswer(snapshotID, target string, resume *RestoreResume, b
 // of a generation that finished (its answer was lost) is answered from its
 // stored report.
 func (h *Handler) restoreGeneration(ctx context.Context, target, snapshotID string, resume *RestoreResume) (int, json.RawMessage, error) {
-	if resume == nil {
+	if resume == nil || resume.Fresh {
 		gen, err := restore.StartGeneration(ctx, h.cfg.Repo, target, snapshotID)
 		return gen, nil, err
 	}

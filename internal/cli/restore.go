@@ -168,7 +168,12 @@ file belongs to one snapshot and one target: it is refused for another.
 With --state-in-repo the state (and, at the end, the sub mapping) is kept in
 the repository under checkpoints/restore/<target>/<snapshot>/, signed and
 encrypted like the journal, where the Lambda's restore keeps it: a restore
-begun on AWS finishes here, and the reverse.
+begun on AWS finishes here, and the reverse. It is stored every 30 s while
+the run goes on. One run of a restore writes at a time: the run refuses to
+start while a Lambda step of it holds its lease, and says until when. Run
+again after it finished, the restore starts a new generation that re-creates
+the users deleted since; the finished run's sub mapping is kept under
+gen-NNNNNN/ in the same place.
 
 The state file, the sub mapping and the id map pair usernames with
 identifiers: they go to a private state directory, never the current one:
