@@ -304,3 +304,32 @@ func TestReplaceCutShortLeavesAMapping(t *testing.T) {
 		t.Fatalf("mapping left by the cut replace: %+v", maps)
 	}
 }
+
+// Guards the read-back in Save: a save whose put landed though it was
+// reported failed (a timeout after S3 stored it) is not stored again under
+// the next number when retried: its records would be read twice.
+func TestRepoStateSaveRetriedAfterALandedPutStoresItOnce(t *testing.T) {
+	ctx := context.Background()
+	rp := leaseRepo(t)
+	prefix := restore.StateCheckpoint("us-east-1_T", "snap")
+	st, err := restore.FetchState(ctx, rp, "us-east-1_T", "snap", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Remove()
+	line := "{\"e\":\"intent\",\"u\":\"mine\"}\n"
+	if err := os.WriteFile(st.Path(), []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier attempt's put landed; its answer was lost.
+	if err := rp.PutCheckpoint(ctx, prefix+"state-000001", strings.NewReader(line)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := rp.Checkpoints(ctx, prefix+"state-")
+	if len(names) != 1 {
+		t.Fatalf("segments after the retried save: %v", names)
+	}
+}

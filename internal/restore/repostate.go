@@ -120,20 +120,41 @@ func (s *RepoState) Save(ctx context.Context) (int, error) {
 }
 
 // putSegment stores b as the next state segment. A number already taken
-// (a run whose lease ran out stored it late) is passed over, never
-// written over: every run's records are kept, in the order stored.
+// is passed over, never written over: by another run whose lease ran out
+// and that stored late (both runs' records are kept, in the order stored),
+// unless it holds b itself: this run's own earlier put that failed after it
+// landed, which must not be stored twice.
 func (s *RepoState) putSegment(ctx context.Context, b []byte) error {
 	for range 100 {
-		err := s.rp.PutCheckpoint(ctx, fmt.Sprintf("%sstate-%06d", s.prefix, s.next), bytes.NewReader(b))
-		s.next++
-		if !errors.Is(err, storage.ErrExist) {
-			if err != nil {
-				return fmt.Errorf("save restore state: %w", err)
-			}
+		name := fmt.Sprintf("%sstate-%06d", s.prefix, s.next)
+		err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b))
+		switch {
+		case err == nil:
+			s.next++
 			return nil
+		case !errors.Is(err, storage.ErrExist):
+			return fmt.Errorf("save restore state: %w", err)
+		}
+		s.next++
+		if same, err := s.holds(ctx, name, b); err != nil || same {
+			return err
 		}
 	}
-	return fmt.Errorf("save restore state: 100 segment numbers after %sstate-%06d are taken: %w", s.prefix, s.next-100, storage.ErrExist)
+	return fmt.Errorf("save restore state: 100 segment numbers before %sstate-%06d are taken: %w", s.prefix, s.next, storage.ErrExist)
+}
+
+// holds says whether the checkpoint object name holds b.
+func (s *RepoState) holds(ctx context.Context, name string, b []byte) (bool, error) {
+	rc, err := s.rp.GetCheckpoint(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("save restore state: %w", err)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil {
+		return false, fmt.Errorf("save restore state: read %s: %w", name, err)
+	}
+	return bytes.Equal(got, b), nil
 }
 
 // SaveMappings stores the restore's sub mapping (old sub, new sub, old and
