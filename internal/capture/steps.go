@@ -191,8 +191,7 @@ func (h *Handler) restoreLease(ctx context.Context, target, snapshotID string) (
 		deadline = now.Add(15 * time.Minute)
 	}
 	giveUp := now.Add(stopAt(now, deadline).Sub(now) / 2)
-	l, err := restore.WaitLease(ctx, h.cfg.Repo, target, snapshotID, deadline, giveUp, leaseWait)
-	return l, time.Since(now) > leaseWait, err
+	return restore.WaitLease(ctx, h.cfg.Repo, target, snapshotID, deadline, giveUp, leaseWait)
 }
 
 // busyAnswer answers a step that could not take the lease: not done, the

@@ -103,21 +103,23 @@ func AcquireLease(ctx context.Context, rp *repo.Repo, target, snapshotID string,
 }
 
 // WaitLease is AcquireLease tried again, every poll, until it holds the
-// lease or giveUp comes (then the last *BusyError).
-func WaitLease(ctx context.Context, rp *repo.Repo, target, snapshotID string, until, giveUp time.Time, poll time.Duration) (*Lease, error) {
+// lease or giveUp comes (then the last *BusyError). waited says it found
+// the lease held at least once.
+func WaitLease(ctx context.Context, rp *repo.Repo, target, snapshotID string, until, giveUp time.Time, poll time.Duration) (l *Lease, waited bool, err error) {
 	for {
 		l, err := AcquireLease(ctx, rp, target, snapshotID, until)
 		var busy *BusyError
 		if !errors.As(err, &busy) {
-			return l, err
+			return l, waited, err
 		}
+		waited = true
 		wait := min(poll, time.Until(busy.Until))
 		if !time.Now().Add(wait).Before(giveUp) {
-			return nil, err
+			return nil, waited, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, waited, ctx.Err()
 		case <-time.After(max(wait, 10*time.Millisecond)):
 		}
 	}

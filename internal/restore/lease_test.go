@@ -333,3 +333,30 @@ func TestRepoStateSaveRetriedAfterALandedPutStoresItOnce(t *testing.T) {
 		t.Fatalf("segments after the retried save: %v", names)
 	}
 }
+
+// Guards WaitLease: it takes the lease once the holder releases it, and
+// gives up with the holder's time when its own comes first.
+func TestWaitLeaseTakesAReleasedLeaseAndGivesUpInTime(t *testing.T) {
+	ctx := context.Background()
+	rp := leaseRepo(t)
+	held, err := restore.AcquireLease(ctx, rp, "us-east-1_T", "snap", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, waited, err := restore.WaitLease(ctx, rp, "us-east-1_T", "snap", time.Now().Add(time.Hour), time.Now(), time.Millisecond)
+	var busy *restore.BusyError
+	if !errors.As(err, &busy) || !waited {
+		t.Fatalf("waiting past its own limit: waited %v, %v", waited, err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := restore.WaitLease(ctx, rp, "us-east-1_T", "snap", time.Now().Add(time.Hour), time.Now().Add(time.Hour), 5*time.Millisecond)
+		got <- err
+	}()
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("waiting for a released lease: %v", err)
+	}
+}
