@@ -64,6 +64,13 @@ func stepLimits(ctx context.Context) (func() bool, context.Context, context.Canc
 type RestoreResume struct {
 	Snapshot string `json:"snapshot"`
 	Steps    int    `json:"steps"`
+	// Generation is the state generation the restore works on (0: not
+	// known, from a step that waited for the lease or an older cogvault):
+	// a finished restore run again starts a new one (restore.StartGeneration).
+	Generation int `json:"generation,omitempty"`
+	// Fresh says no step of this request has run yet (the first waited for
+	// the lease): the next is still a new request, not a resume.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // check refuses a resume object that does not belong to this restore.
@@ -89,6 +96,8 @@ type stepAnswer struct {
 	UsersDone   int64          `json:"usersDone"`
 	UsersTotal  int64          `json:"usersTotal"`
 	Memberships int64          `json:"memberships"`
+	// Waiting says why a step did nothing: another run held the lease.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // finalAnswer is the last step's answer: the report, done. Its item lists
@@ -142,8 +151,108 @@ func tally[T any, K comparable](xs []T, key func(T) K) ([]K, map[K]int) {
 }
 
 // restoreStep runs one step of a restore whose state lives in the
-// repository (checkpoints/restore/<target>/<snapshot>/).
+// repository (checkpoints/restore/<target>/<snapshot>/). It holds the
+// restore's lease while it runs: a retried step that starts while the first
+// attempt still runs waits for it (restore.AcquireLease).
 func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.Manifest, opts restore.Options, resume *RestoreResume) (json.RawMessage, error) {
+	lease, waited, err := h.restoreLease(ctx, opts.Target, m.ID)
+	var busy *restore.BusyError
+	if errors.As(err, &busy) {
+		return h.busyAnswer(m.ID, opts.Target, resume, busy)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			h.cfg.Log.Warn("restore step could not release its lease; the next step waits for its time", "snapshot", m.ID, "target", opts.Target, "err", err)
+		}
+	}()
+	gen, ans, err := h.restoreGeneration(ctx, opts.Target, m.ID, resume)
+	if ans != nil || err != nil {
+		return ans, err
+	}
+	return h.runRestoreStep(ctx, src, m, opts, resume, gen, waited)
+}
+
+// leaseWait is how often a step waiting for the lease looks again.
+const leaseWait = 250 * time.Millisecond
+
+// restoreLease takes the restore's lease until the step's deadline (the
+// invocation ends then; without one, 15 minutes, Lambda's longest), waiting
+// for another holder up to half the step's working time. waited says it
+// waited: its step may then have had no time left to work.
+func (h *Handler) restoreLease(ctx context.Context, target, snapshotID string) (*restore.Lease, bool, error) {
+	now := time.Now()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = now.Add(15 * time.Minute)
+	}
+	giveUp := now.Add(stopAt(now, deadline).Sub(now) / 2)
+	return restore.WaitLease(ctx, h.cfg.Repo, target, snapshotID, deadline, giveUp, leaseWait)
+}
+
+// busyAnswer answers a step that could not take the lease: not done, the
+// same resume, so that the state machine invokes the next step, which
+// waits again. The holder's time is bounded (its invocation's deadline, or
+// a CLI run's renewals), so this ends.
+func (h *Handler) busyAnswer(snapshotID, target string, resume *RestoreResume, busy *restore.BusyError) (json.RawMessage, error) {
+	next := &RestoreResume{Snapshot: snapshotID, Steps: 1, Fresh: true}
+	if resume != nil {
+		next.Steps, next.Generation, next.Fresh = resume.Steps+1, resume.Generation, resume.Fresh
+	}
+	h.cfg.Log.Info("restore step found another run of the restore holding its lease", "snapshot", snapshotID, "target", target, "until", busy.Until)
+	return json.Marshal(stepAnswer{Resume: next, Snapshot: snapshotID, Target: target, Waiting: busy.Error()})
+}
+
+// restoreGeneration picks the state generation the step works on. A new
+// request (no resume) of a finished restore starts a new generation (the
+// finished one's sub mapping and report are kept under gen-N/): it must
+// re-create the users lost since, not continue a finished state. A resume
+// of a generation that finished (its answer was lost) is answered from its
+// stored report.
+func (h *Handler) restoreGeneration(ctx context.Context, target, snapshotID string, resume *RestoreResume) (int, json.RawMessage, error) {
+	if resume == nil || resume.Fresh {
+		gen, err := restore.StartGeneration(ctx, h.cfg.Repo, target, snapshotID)
+		return gen, nil, err
+	}
+	cur, finished, err := restore.Generation(ctx, h.cfg.Repo, target, snapshotID)
+	if err != nil {
+		return 0, nil, err
+	}
+	stored := func(gen int) (int, json.RawMessage, error) {
+		ans, err := h.storedAnswer(ctx, target, snapshotID, gen)
+		return 0, ans, err
+	}
+	switch g := resume.Generation; {
+	case g > cur:
+		return 0, nil, fmt.Errorf("restore request: resume is for generation %d of the restore of %s into %s, the repository's newest is %d (its checkpoint was removed?); send the request without resume to start over", g, snapshotID, target, cur)
+	case g != 0 && g < cur:
+		return stored(g)
+	case finished:
+		return stored(0)
+	}
+	return cur, nil, nil
+}
+
+// storedAnswer answers again for a finished generation (0: the current).
+func (h *Handler) storedAnswer(ctx context.Context, target, snapshotID string, gen int) (json.RawMessage, error) {
+	rep, err := restore.ReadReport(ctx, h.cfg.Repo, target, snapshotID, gen)
+	if err != nil {
+		return nil, fmt.Errorf("restore request: the resumed restore finished, but its report cannot be read: %w", err)
+	}
+	name := restore.ReportCheckpoint(target, snapshotID)
+	if gen > 0 {
+		name = restore.GenerationCheckpoint(target, snapshotID, gen) + repo.RestoreReportName
+	}
+	return json.Marshal(newFinalAnswer(rep, name))
+}
+
+// runRestoreStep runs the restore, holding the lease, from the state the
+// repository has, and stores what it did.
+func (h *Handler) runRestoreStep(ctx context.Context, src *repo.Repo, m *snapshot.Manifest, opts restore.Options, resume *RestoreResume, gen int, waited bool) (json.RawMessage, error) {
 	st, err := restore.FetchState(ctx, h.cfg.Repo, opts.Target, m.ID, os.TempDir())
 	if err != nil {
 		return nil, err
@@ -165,7 +274,7 @@ func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.M
 	if serr != nil {
 		return nil, errors.Join(err, serr)
 	}
-	if cut && saved == 0 {
+	if cut && saved == 0 && !waited {
 		// Another step would end the same way: fail instead of looping.
 		return nil, fmt.Errorf("restore step made no progress before its deadline (it spends it reading the snapshot and the target): give the function a longer timeout: %w", err)
 	}
@@ -176,7 +285,7 @@ func (h *Handler) restoreStep(ctx context.Context, src *repo.Repo, m *snapshot.M
 	switch {
 	case errors.Is(err, restore.ErrStopped) || cut:
 		h.cfg.Log.Info("restore step stopped before its deadline", "snapshot", m.ID, "target", opts.Target, "step", steps, "users", stats.Users.Load())
-		return json.Marshal(stepAnswer{Resume: &RestoreResume{Snapshot: m.ID, Steps: steps}, Snapshot: m.ID, Target: opts.Target,
+		return json.Marshal(stepAnswer{Resume: &RestoreResume{Snapshot: m.ID, Steps: steps, Generation: gen}, Snapshot: m.ID, Target: opts.Target,
 			UsersDone: stats.Users.Load(), UsersTotal: stats.UsersTotal.Load(), Memberships: stats.Memberships.Load()})
 	case err != nil:
 		h.metric("RestoreFailures", 1)

@@ -168,7 +168,12 @@ file belongs to one snapshot and one target: it is refused for another.
 With --state-in-repo the state (and, at the end, the sub mapping) is kept in
 the repository under checkpoints/restore/<target>/<snapshot>/, signed and
 encrypted like the journal, where the Lambda's restore keeps it: a restore
-begun on AWS finishes here, and the reverse.
+begun on AWS finishes here, and the reverse. It is stored every 30 s while
+the run goes on. One run of a restore writes at a time: the run refuses to
+start while a Lambda step of it holds its lease, and says until when. Run
+again after it finished, the restore starts a new generation that re-creates
+the users deleted since; the finished run's sub mapping is kept under
+gen-NNNNNN/ in the same place.
 
 The state file, the sub mapping and the id map pair usernames with
 identifiers: they go to a private state directory, never the current one:
@@ -261,25 +266,28 @@ func runRestore(ctx context.Context, opts restoreOptions, g *globalOptions, args
 		return err
 	}
 	ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)
-	var rs *restore.RepoState
+	var rs *repoStateRun
+	runCtx := ctx
 	if opts.StateInRepo && !opts.DryRun {
-		if rs, err = fetchRepoState(ctx, g, opts.To, m.ID); err != nil {
+		if rs, runCtx, err = startRepoState(ctx, g, opts.To, m.ID); err != nil {
 			return err
 		}
-		defer rs.Remove()
-		ro.StatePath = rs.Path()
+		ro.StatePath = rs.rs.Path()
 	}
 	stats := &restore.Stats{}
 	stop := g.progress(ctx,
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
-	rep, err := restore.Run(ctx, api, r, m, ro, stats)
+	rep, err := restore.Run(runCtx, api, r, m, ro, stats)
 	stop()
+	if cause := context.Cause(runCtx); err != nil && errors.Is(cause, restore.ErrLeaseLost) {
+		err = fmt.Errorf("%w (%w)", err, cause)
+	}
 	statePath := ro.StatePath
 	if rs != nil {
-		statePath = "the repository's " + repo.CheckpointPrefix + restore.StateCheckpoint(opts.To, m.ID)
-		if serr := storeRepoState(ctx, rs, rep, err); serr != nil {
+		statePath = rs.where(opts.To, m.ID)
+		if serr := rs.finish(ctx, rep, err); serr != nil {
 			return errors.Join(err, serr)
 		}
 	}
@@ -647,7 +655,11 @@ func printRestoreReport(g *globalOptions, rep *restore.Report, statePath, mappin
 	if !rep.DryRun {
 		fmt.Fprintf(w, "  links        %d federated identities linked\n", rep.LinksRestored)
 		fmt.Fprintf(w, "  sub mapping  %d users: %s.csv, %s.json\n", rep.SubMappings, mapping, mapping)
-		fmt.Fprintf(w, "  state        %s (keep it to resume; delete it to start over)\n", statePath)
+		hint := "keep it to resume; delete it to start over"
+		if strings.HasPrefix(statePath, "the repository's ") {
+			hint = "the same command continues it; after it finished, it starts a new generation"
+		}
+		fmt.Fprintf(w, "  state        %s (%s)\n", statePath, hint)
 	}
 	if len(rep.ImportJobs) > 0 {
 		fmt.Fprintf(w, "  imported     %d users in %d import job(s)\n", rep.UsersImported, len(rep.ImportJobs))

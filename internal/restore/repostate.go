@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cogvault/cogvault/internal/repo"
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // RepoState keeps a restore's state file in the repository instead of on
@@ -20,6 +23,7 @@ import (
 // small, one run's users, and no run rewrites another's. Fetch gathers
 // the segments into a local file (0600) that Run uses as Options.StatePath.
 type RepoState struct {
+	mu     sync.Mutex // Save runs now and then during a run (the CLI) and at its end
 	rp     *repo.Repo
 	prefix string // checkpoint name prefix of this restore
 	path   string // the local copy
@@ -88,8 +92,10 @@ func (s *RepoState) Path() string { return s.path }
 // Save stores what runs appended to the local file since Fetch (or the
 // last Save) as the next segment and says how many bytes that was. Only
 // whole lines are stored: a torn last line is left for the local file's
-// next opening to cut off.
+// next opening to cut off. It may be called while a run appends.
 func (s *RepoState) Save(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	f, err := os.Open(s.path)
 	if err != nil {
 		return 0, fmt.Errorf("restore state: %w", err)
@@ -106,12 +112,49 @@ func (s *RepoState) Save(ctx context.Context) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	if err := s.rp.PutCheckpoint(ctx, fmt.Sprintf("%sstate-%06d", s.prefix, s.next), bytes.NewReader(b)); err != nil {
-		return 0, fmt.Errorf("save restore state: %w", err)
+	if err := s.putSegment(ctx, b); err != nil {
+		return 0, err
 	}
 	s.base += int64(len(b))
-	s.next++
 	return len(b), nil
+}
+
+// putSegment stores b as the next state segment. A number already taken
+// is passed over, never written over: by another run whose lease ran out
+// and that stored late (both runs' records are kept, in the order stored),
+// unless it holds b itself: this run's own earlier put that failed after it
+// landed, which must not be stored twice.
+func (s *RepoState) putSegment(ctx context.Context, b []byte) error {
+	for range 100 {
+		name := fmt.Sprintf("%sstate-%06d", s.prefix, s.next)
+		err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b))
+		switch {
+		case err == nil:
+			s.next++
+			return nil
+		case !errors.Is(err, storage.ErrExist):
+			return fmt.Errorf("save restore state: %w", err)
+		}
+		s.next++
+		if same, err := s.holds(ctx, name, b); err != nil || same {
+			return err
+		}
+	}
+	return fmt.Errorf("save restore state: 100 segment numbers before %sstate-%06d are taken: %w", s.prefix, s.next, storage.ErrExist)
+}
+
+// holds says whether the checkpoint object name holds b.
+func (s *RepoState) holds(ctx context.Context, name string, b []byte) (bool, error) {
+	rc, err := s.rp.GetCheckpoint(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("save restore state: %w", err)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil {
+		return false, fmt.Errorf("save restore state: read %s: %w", name, err)
+	}
+	return bytes.Equal(got, b), nil
 }
 
 // SaveMappings stores the restore's sub mapping (old sub, new sub, old and
@@ -134,21 +177,58 @@ func (s *RepoState) SaveReport(ctx context.Context, rep *Report) error {
 }
 
 // replace stores v as JSON under name beside the state, replacing an
-// earlier one: delete, then a create-once put (what is the object, for
-// errors).
+// earlier one (what is the object, for errors). Objects are create-once,
+// so the new one is stored first as name.next, then the old one is
+// deleted, the new one stored under name and name.next deleted: a run
+// killed in between leaves name or name.next, never neither (readCheckpoint
+// reads name.next when name is missing).
 func (s *RepoState) replace(ctx context.Context, name, what string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	name = s.prefix + name
+	next := name + nextSuffix
+	if err := s.putFresh(ctx, next, b); err != nil {
+		return fmt.Errorf("save %s: %w", what, err)
+	}
 	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
 		return fmt.Errorf("replace %s: %w", what, err)
 	}
 	if err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("save %s: %w", what, err)
 	}
+	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+next); err != nil {
+		return fmt.Errorf("replace %s: %w", what, err)
+	}
 	return nil
+}
+
+// nextSuffix names the new copy replace stores before it removes the old.
+const nextSuffix = ".next"
+
+// putFresh stores b under name, deleting what a killed replace left there.
+func (s *RepoState) putFresh(ctx context.Context, name string, b []byte) error {
+	err := s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b))
+	if !errors.Is(err, storage.ErrExist) {
+		return err
+	}
+	if err := s.rp.Store.Delete(ctx, repo.CheckpointPrefix+name); err != nil {
+		return err
+	}
+	return s.rp.PutCheckpoint(ctx, name, bytes.NewReader(b))
+}
+
+// readCheckpoint opens an object replace stored: name, or name.next when a
+// replace was killed between its delete and its put.
+func readCheckpoint(ctx context.Context, rp *repo.Repo, name string) (io.ReadCloser, error) {
+	rc, err := rp.GetCheckpoint(ctx, name)
+	if errors.Is(err, storage.ErrNotExist) {
+		if rc2, err2 := rp.GetCheckpoint(ctx, name+nextSuffix); err2 == nil {
+			return rc2, nil
+		}
+	}
+	return rc, err
 }
 
 // Remove deletes the local copy.
