@@ -28,7 +28,8 @@ import (
 func TestRetriedLastStepAnswersWithTheSnapshotItFinds(t *testing.T) {
 	e := setup(t, cognitotest.Options{NoQuotas: true}, 300, 2, awsx.Options{})
 	r := repo.New(e.store)
-	opts := backup.Options{PoolID: e.pool.PoolID, Region: "us-east-1", ToolVersion: "test", Reread: r, Workers: 4}
+	opts := backup.Options{PoolID: e.pool.PoolID, Region: "us-east-1", ToolVersion: "test", Reread: r, Workers: 4,
+		SubLists: checkpointSubLists{r, e.pool.PoolID}}
 	var resumeJSON []byte
 	var m *snapshot.Manifest
 	for step := 1; step < 500 && m == nil; step++ {
