@@ -58,7 +58,7 @@ func TestMigrateStartChecksTargetSchema(t *testing.T) {
 	})
 	required, err := w.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("required"),
 		UsernameConfiguration: &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)},
-		Schema: []types.SchemaAttributeType{{Name: aws.String("family_name"), AttributeDataType: types.AttributeDataTypeString, Required: aws.Bool(true), Mutable: aws.Bool(true)}}})
+		Schema:                []types.SchemaAttributeType{{Name: aws.String("family_name"), AttributeDataType: types.AttributeDataTypeString, Required: aws.Bool(true), Mutable: aws.Bool(true)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
