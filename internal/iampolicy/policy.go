@@ -151,10 +151,30 @@ func addRepo(d *Document, m Mode, o Options) {
 	}
 	// Without s3:ListBucket S3 answers 403, not 404, for a missing key.
 	list := st("RepositoryList", []string{"s3:ListBucket"}, bucket)
-	if o.Prefix != "" && !o.AnyBucket {
-		list.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {o.Prefix + "/*"}}}
+	if prefix := listPrefix(m, o); prefix != "" {
+		list.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {prefix}}}
 	}
 	d.Statement = append(d.Statement, list)
+}
+
+// listPrefix is what the mode may list: the repository's prefix, or for
+// the migration function only its records, migrations/<pool>/ (facts
+// §35.4); "" is the whole bucket.
+func listPrefix(m Mode, o Options) string {
+	if o.AnyBucket {
+		return ""
+	}
+	base := ""
+	if o.Prefix != "" {
+		base = o.Prefix + "/"
+	}
+	if m.Repo == RepoMigration {
+		return base + "migrations/" + star(o.PoolID) + "/*"
+	}
+	if base == "" {
+		return ""
+	}
+	return base + "*"
 }
 
 // split divides Cognito actions into those granted on a pool's ARN and those
