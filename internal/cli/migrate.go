@@ -134,8 +134,11 @@ resource servers, domain; in --to-region / --to-profile).
 An existing target is checked first: its users must sign in the way the
 source's do (the same username attributes, the source's alias attributes,
 the same case sensitivity; none of these can change after a pool is
-created), and neither its UserMigration nor its PostAuthentication trigger
-may hold another function. Start then copies the source's groups, and sets
+created), its schema must take the source's attributes (every custom
+attribute of the source with the same type, mutable where the source's is,
+limits no tighter, no attribute required only in the target; the refusal
+names each), and neither its UserMigration nor its PostAuthentication
+trigger may hold another function. Start then copies the source's groups, and sets
 both triggers to --function-arn in one UpdateUserPool that carries every
 other setting unchanged (UpdateUserPool resets what a request leaves out).
 The target is tagged cogvault:migration-start with the time: finish gives
@@ -176,7 +179,8 @@ EXIT STATUS
   0  started (or, with --dry-run, would start)
   1  failed
   2  bad flags, or refused before any write (the message says what to fix)
-  3  started, with configuration items not carried into a created pool (listed)`,
+  3  started (or, with --dry-run, would start), with configuration items
+     not carried into a created pool (listed)`,
 		Example: `  cogvault migrate start --from us-east-1_Old --create-pool acme --function-arn arn:aws:lambda:us-east-1:111122223333:function:cogvault-migration
   cogvault migrate start --from us-east-1_Old --to eu-west-1_New --function-arn arn:aws:lambda:eu-west-1:111122223333:function:m --dry-run`,
 		Args: cobra.NoArgs,
@@ -245,9 +249,18 @@ func runMigrateStart(ctx context.Context, opts migrateStartOptions, g *globalOpt
 		printStart(g, opts, res)
 	}
 	if n := len(res.NotCarried); n > 0 {
-		return withCode(ExitIncomplete, fmt.Errorf("started; %d configuration item(s) not carried into the new pool (%s): see 'cogvault restore --help' for --map", n, g.listed()))
+		return withCode(ExitIncomplete, startNotCarried(n, res.DryRun, g))
 	}
 	return nil
+}
+
+// startNotCarried is exit 3's message: what this run did, or with --dry-run
+// would do (as restore --dry-run says it).
+func startNotCarried(n int, dry bool, g *globalOptions) error {
+	if dry {
+		return fmt.Errorf("would start; %d configuration item(s) not carried into the pool it would create (%s): see 'cogvault restore --help' for --map", n, g.listed())
+	}
+	return fmt.Errorf("started; %d configuration item(s) not carried into the new pool (%s): see 'cogvault restore --help' for --map", n, g.listed())
 }
 
 func printStart(g *globalOptions, opts migrateStartOptions, res *migrate.StartResult) {

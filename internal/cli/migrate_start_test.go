@@ -91,3 +91,17 @@ func TestMigrateStartChecksTargetSchema(t *testing.T) {
 		t.Errorf("a target with the source's schema: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestMigrateStartDryRunSaysWouldStart guards the dry run's exit-3 message
+// (review minor): a dry run that would not carry an item says what it
+// would do, never that it started.
+func TestMigrateStartDryRunSaysWouldStart(t *testing.T) {
+	isolateAWS(t)
+	w := newMigrationWorld(t)
+	// The populated source's Google provider has a secret no read returns:
+	// without --map it is not carried.
+	code, out, errOut := run(t, context.Background(), w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--dry-run")...)
+	if code != 3 || !strings.Contains(errOut, "would start; 1 configuration item(s) not carried into the pool it would create") || strings.Contains(errOut+out, "started") {
+		t.Errorf("dry run without a map: exit %d, want 3 saying it would start\n%s\n%s", code, out, errOut)
+	}
+}
