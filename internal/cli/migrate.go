@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -318,6 +319,12 @@ migration (never counted as migrated). With --repo (the repository the
 function writes to) the refused migrations are counted by reason (from
 migrations/<target>/failed/); without it that count is unknown.
 
+With --repo the migrated users are also split by origin: "at sign-in", the
+users the function recorded (migrations/<target>/users/; they kept their
+password), and the rest, which after 'migrate finish' (the target's
+UserMigration trigger removed) are "by finish": the users it restored, who
+reset their password.
+
 The sign-in rate is the users migrated within --window; the projected end
 assumes it holds. Both pools are listed in full, paced like every listing.
 
@@ -368,6 +375,7 @@ func printStatus(g *globalOptions, st *migrate.Status) {
 	w := g.stdout
 	fmt.Fprintf(w, "migration    %s → %s, started %s\n", st.Source, st.Target, st.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "migrated     %d of %d source users\n", st.Migrated, st.SourceUsers)
+	printOrigins(w, st)
 	fmt.Fprintf(w, "not yet      %d\n", st.NotMigrated)
 	if st.PreExisting > 0 {
 		fmt.Fprintf(w, "pre-existing %d (in the target before start: left alone)\n", st.PreExisting)
@@ -390,6 +398,22 @@ func printStatus(g *globalOptions, st *migrate.Status) {
 		fmt.Fprintf(w, "projected    everyone by %s at this rate (or run 'cogvault migrate finish')\n", st.ProjectedEnd.Format(time.RFC3339))
 	} else if st.NotMigrated > 0 {
 		fmt.Fprintln(w, "projected    no sign-ins in the window: run 'cogvault migrate finish' to bring the rest")
+	}
+}
+
+// printOrigins splits the migrated users into those who came over at a
+// sign-in and those without the function's record (after finish: the
+// users it restored).
+func printOrigins(w io.Writer, st *migrate.Status) {
+	if st.OriginUnknown != "" {
+		fmt.Fprintf(w, "  origin     unknown: %s\n", st.OriginUnknown)
+		return
+	}
+	fmt.Fprintf(w, "  at sign-in %d (recorded by the function; they kept their password)\n", st.AtSignIn)
+	if st.TriggersRemoved {
+		fmt.Fprintf(w, "  by finish  %d (no record of the function: restored by 'migrate finish', they reset their password; or migrated without completing a sign-in)\n", st.NoRecord)
+	} else if st.NoRecord > 0 {
+		fmt.Fprintf(w, "  no record  %d (not recorded by the function yet: a first sign-in not completed, e.g. after a password reset)\n", st.NoRecord)
 	}
 }
 
