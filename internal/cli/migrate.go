@@ -488,6 +488,12 @@ EXIT STATUS
 	return cmd
 }
 
+// finishExistsHint is finish's advice for a user that appeared in the
+// target while its restore ran (finish has no --on-existing): most likely
+// one who migrated at sign-in meanwhile, whom the groups pass after the
+// restore takes as migrated once the target's listing shows it.
+const finishExistsHint = "if it migrated at sign-in meanwhile, it keeps its password and finish gives it its groups; run 'cogvault migrate finish' again if this report does not count it with those who signed in"
+
 func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalOptions) error {
 	if opts.To == "" {
 		return usageError("--to is required: the target pool start prepared")
@@ -520,7 +526,8 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 		return err
 	}
 	defer cleanup()
-	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther, StatePath: statePath(m.ID)}
+	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther, StatePath: statePath(m.ID),
+		ExistsHint: finishExistsHint}
 	ro.Import.RoleArn = opts.RoleArn
 	if logsCfg, err := g.otherConfig(ctx); err == nil {
 		ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)
