@@ -134,7 +134,9 @@ data "aws_iam_policy_document" "migration" {
   }
 
   # Without s3:ListBucket a missing pending record answers 403, not 404
-  # (S3 API reference, GetObject): every sign-in looks one up.
+  # (S3 API reference, GetObject): every sign-in looks one up. Only the
+  # target's records may be listed, not the whole repository
+  # (docs/cognito-facts.md §35.4).
   statement {
     sid       = "RepositoryList"
     actions   = ["s3:ListBucket"]
@@ -143,7 +145,7 @@ data "aws_iam_policy_document" "migration" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.migration_repository_prefix}/*"]
+      values   = ["${local.migration_repository_prefix}/migrations/${local.migration_target_pool_id}/*"]
     }
   }
 }

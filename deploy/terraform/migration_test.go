@@ -131,6 +131,10 @@ func TestMigrationRoleIsTheLambdaMigrationMode(t *testing.T) {
 		if len(wantList) == 0 || !slices.Equal(list, wantList) {
 			t.Errorf("prefix %s: the migration role may list %v, iampolicy lists %v", c.prefix, list, wantList)
 		}
+		// Only the target's records, not the whole repository (§35.4).
+		if own := c.prefix + "/migrations/" + migTarget + "/*"; !slices.Equal(wantList, []string{own}) {
+			t.Errorf("prefix %s: the function may list %v, want only %s", c.prefix, wantList, own)
+		}
 	}
 }
 

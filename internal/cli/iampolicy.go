@@ -27,6 +27,8 @@ type iamPolicyOptions struct {
 	SourcePool, SourceRoleARN string
 	// lambda-worker's age identity (iampolicy_age.go)
 	AgeIdentitySecret, AgeIdentitySecretKey string
+	// migrate: the existing target (iampolicy_migration.go)
+	Target string
 }
 
 // Shapes from the API references: a user pool id ([\w-]+_[0-9a-zA-Z]+,
@@ -60,7 +62,10 @@ The pool ARN needs a Region and an account: the Region comes from --pool
 when credentials are available, STS GetCallerIdentity; otherwise "*" with a
 note on stderr. A repository that is not in S3 gets no S3 statements.
 create-pool and drill grant on userpool/* in --region (the new pool's id is
-not known yet). lambda-migration is the migration function of the target pool
+not known yet); so does migrate for its target, unless --to names an
+existing one: then the target actions are granted on that pool alone, and
+--import-role-arn adds what finish --via import needs there (the import
+actions, iam:PassRole on the role, the job's log group). lambda-migration is the migration function of the target pool
 (--pool): --source-pool names the source, and --source-role-arn a role in
 the source's account, when it is another, that holds the source actions
 (only sts:AssumeRole on it is granted). lambda-worker with
@@ -149,7 +154,7 @@ func (o iamPolicyOptions) validate(m iampolicy.Mode) error {
 	case m.Name == "restore-import" && o.ImportRoleARN == "":
 		return usageError("iam-policy restore-import needs --import-role-arn ROLE_ARN: iam:PassRole is granted on that role only")
 	case o.ImportRoleARN != "" && !m.ImportRole && !o.EnableRestore:
-		return usageError("--import-role-arn: mode %s starts no import job (lambda-worker does with --enable-restore)", m.Name)
+		return usageError("--import-role-arn: mode %s starts no import job (restore-import and migrate do, and lambda-worker with --enable-restore)", m.Name)
 	case o.EnableRestore && m.Name != "lambda-worker":
 		return usageError("--enable-restore applies to lambda-worker only")
 	case o.ToRegion != "" && m.Name != "migrate":
@@ -170,6 +175,7 @@ func policyOptions(ctx context.Context, m iampolicy.Mode, opts iamPolicyOptions,
 	}
 	migrationScope(&o, m, opts, g)
 	o.AgeIdentitySecret, o.AgeIdentitySecretKey = opts.AgeIdentitySecret, opts.AgeIdentitySecretKey
+	targetScope(&o, m, opts, g)
 	o.Region = g.Region
 	if r, _, ok := strings.Cut(opts.Pool, "_"); ok {
 		o.Region = r

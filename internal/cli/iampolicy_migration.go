@@ -14,6 +14,7 @@ import (
 
 func addMigrationPolicyFlags(fs *pflag.FlagSet, opts *iamPolicyOptions) {
 	fs.StringVar(&opts.SourcePool, "source-pool", "", "lambda-migration: the source user pool `ID` (--pool is the target)")
+	fs.StringVar(&opts.Target, "to", "", "migrate: the existing target pool `ID` (migrate start --to): the target actions are granted on it alone (default: userpool/*, for --create-pool)")
 	fs.StringVar(&opts.SourceRoleARN, "source-role-arn", "", "lambda-migration: `ARN` of the role in the source account the function assumes (only sts:AssumeRole on it is granted)")
 }
 
@@ -25,8 +26,26 @@ func (o iamPolicyOptions) validateMigration(m iampolicy.Mode) error {
 		return usageError("--source-role-arn %q: want an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", o.SourceRoleARN)
 	case (o.SourcePool != "" || o.SourceRoleARN != "") && len(m.Source) == 0:
 		return usageError("--source-pool and --source-role-arn apply to lambda-migration only")
+	case o.Target != "" && len(m.Target) == 0:
+		return usageError("--to applies to migrate only")
+	case o.Target != "" && !poolIDRe.MatchString(o.Target):
+		return usageError("--to %q: want a user pool id such as us-east-1_AbC123", o.Target)
+	case o.Target != "" && o.ToRegion != "":
+		return usageError("--to and --to-region: --to-region is where migrate start --create-pool creates the target; an existing target's Region comes from its id")
 	}
 	return nil
+}
+
+// targetScope sets migrate's existing target, or says the target actions
+// cover every pool.
+func targetScope(o *iampolicy.Options, m iampolicy.Mode, opts iamPolicyOptions, g *globalOptions) {
+	if len(m.Target) == 0 {
+		return
+	}
+	o.TargetPoolID = opts.Target
+	if opts.Target == "" {
+		g.notef("no --to: the target actions are granted on every pool (userpool/*), as migrate start --create-pool needs; pass --to POOL_ID for an existing target")
+	}
 }
 
 // migrationScope sets the source pool; its account is the role's when a

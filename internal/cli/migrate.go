@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -134,8 +135,11 @@ resource servers, domain; in --to-region / --to-profile).
 An existing target is checked first: its users must sign in the way the
 source's do (the same username attributes, the source's alias attributes,
 the same case sensitivity; none of these can change after a pool is
-created), and neither its UserMigration nor its PostAuthentication trigger
-may hold another function. Start then copies the source's groups, and sets
+created), its schema must take the source's attributes (every custom
+attribute of the source with the same type, mutable where the source's is,
+limits no tighter, no attribute required only in the target; the refusal
+names each), and neither its UserMigration nor its PostAuthentication
+trigger may hold another function. Start then copies the source's groups, and sets
 both triggers to --function-arn in one UpdateUserPool that carries every
 other setting unchanged (UpdateUserPool resets what a request leaves out).
 The target is tagged cogvault:migration-start with the time: finish gives
@@ -176,7 +180,8 @@ EXIT STATUS
   0  started (or, with --dry-run, would start)
   1  failed
   2  bad flags, or refused before any write (the message says what to fix)
-  3  started, with configuration items not carried into a created pool (listed)`,
+  3  started (or, with --dry-run, would start), with configuration items
+     not carried into a created pool (listed)`,
 		Example: `  cogvault migrate start --from us-east-1_Old --create-pool acme --function-arn arn:aws:lambda:us-east-1:111122223333:function:cogvault-migration
   cogvault migrate start --from us-east-1_Old --to eu-west-1_New --function-arn arn:aws:lambda:eu-west-1:111122223333:function:m --dry-run`,
 		Args: cobra.NoArgs,
@@ -245,9 +250,18 @@ func runMigrateStart(ctx context.Context, opts migrateStartOptions, g *globalOpt
 		printStart(g, opts, res)
 	}
 	if n := len(res.NotCarried); n > 0 {
-		return withCode(ExitIncomplete, fmt.Errorf("started; %d configuration item(s) not carried into the new pool (%s): see 'cogvault restore --help' for --map", n, g.listed()))
+		return withCode(ExitIncomplete, startNotCarried(n, res.DryRun, g))
 	}
 	return nil
+}
+
+// startNotCarried is exit 3's message: what this run did, or with --dry-run
+// would do (as restore --dry-run says it).
+func startNotCarried(n int, dry bool, g *globalOptions) error {
+	if dry {
+		return fmt.Errorf("would start; %d configuration item(s) not carried into the pool it would create (%s): see 'cogvault restore --help' for --map", n, g.listed())
+	}
+	return fmt.Errorf("started; %d configuration item(s) not carried into the new pool (%s): see 'cogvault restore --help' for --map", n, g.listed())
 }
 
 func printStart(g *globalOptions, opts migrateStartOptions, res *migrate.StartResult) {
@@ -305,6 +319,12 @@ migration (never counted as migrated). With --repo (the repository the
 function writes to) the refused migrations are counted by reason (from
 migrations/<target>/failed/); without it that count is unknown.
 
+With --repo the migrated users are also split by origin: "at sign-in", the
+users the function recorded (migrations/<target>/users/; they kept their
+password), and the rest, which after 'migrate finish' (the target's
+UserMigration trigger removed) are "by finish": the users it restored, who
+reset their password.
+
 The sign-in rate is the users migrated within --window; the projected end
 assumes it holds. Both pools are listed in full, paced like every listing.
 
@@ -355,6 +375,7 @@ func printStatus(g *globalOptions, st *migrate.Status) {
 	w := g.stdout
 	fmt.Fprintf(w, "migration    %s → %s, started %s\n", st.Source, st.Target, st.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "migrated     %d of %d source users\n", st.Migrated, st.SourceUsers)
+	printOrigins(w, st)
 	fmt.Fprintf(w, "not yet      %d\n", st.NotMigrated)
 	if st.PreExisting > 0 {
 		fmt.Fprintf(w, "pre-existing %d (in the target before start: left alone)\n", st.PreExisting)
@@ -377,6 +398,22 @@ func printStatus(g *globalOptions, st *migrate.Status) {
 		fmt.Fprintf(w, "projected    everyone by %s at this rate (or run 'cogvault migrate finish')\n", st.ProjectedEnd.Format(time.RFC3339))
 	} else if st.NotMigrated > 0 {
 		fmt.Fprintln(w, "projected    no sign-ins in the window: run 'cogvault migrate finish' to bring the rest")
+	}
+}
+
+// printOrigins splits the migrated users into those who came over at a
+// sign-in and those without the function's record (after finish: the
+// users it restored).
+func printOrigins(w io.Writer, st *migrate.Status) {
+	if st.OriginUnknown != "" {
+		fmt.Fprintf(w, "  origin     unknown: %s\n", st.OriginUnknown)
+		return
+	}
+	fmt.Fprintf(w, "  at sign-in %d (recorded by the function; they kept their password)\n", st.AtSignIn)
+	if st.TriggersRemoved {
+		fmt.Fprintf(w, "  by finish  %d (no record of the function: restored by 'migrate finish', they reset their password; or migrated without completing a sign-in)\n", st.NoRecord)
+	} else if st.NoRecord > 0 {
+		fmt.Fprintf(w, "  no record  %d (not recorded by the function yet: a first sign-in not completed, e.g. after a password reset)\n", st.NoRecord)
 	}
 }
 
@@ -451,6 +488,12 @@ EXIT STATUS
 	return cmd
 }
 
+// finishExistsHint is finish's advice for a user that appeared in the
+// target while its restore ran (finish has no --on-existing): most likely
+// one who migrated at sign-in meanwhile, whom the groups pass after the
+// restore takes as migrated once the target's listing shows it.
+const finishExistsHint = "if it migrated at sign-in meanwhile, it keeps its password and finish gives it its groups; run 'cogvault migrate finish' again if this report does not count it with those who signed in"
+
 func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalOptions) error {
 	if opts.To == "" {
 		return usageError("--to is required: the target pool start prepared")
@@ -483,7 +526,8 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 		return err
 	}
 	defer cleanup()
-	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther, StatePath: statePath(m.ID)}
+	ro := restore.Options{Target: opts.To, Via: opts.Via, DryRun: opts.DryRun, AllowTriggers: opts.AllowOther, StatePath: statePath(m.ID),
+		ExistsHint: finishExistsHint}
 	ro.Import.RoleArn = opts.RoleArn
 	if logsCfg, err := g.otherConfig(ctx); err == nil {
 		ro.Import.Logs = cloudwatchlogs.NewFromConfig(logsCfg)

@@ -170,8 +170,9 @@ func errBadPassword() *apiError {
 }
 
 // authenticate checks pw against u and answers with tokens or the
-// challenge u's status calls for. Caller holds s.mu.
-func (s *Service) authenticate(u *user, pw string) (any, *apiError) {
+// challenge u's status or p's MFA mode calls for (mfachallenge.go). Caller
+// holds s.mu.
+func (s *Service) authenticate(p *pool, u *user, pw string) (any, *apiError) {
 	if u.status == StatusResetRequired {
 		return nil, newErr("PasswordResetRequiredException", "Password reset required for the user")
 	}
@@ -185,6 +186,9 @@ func (s *Service) authenticate(u *user, pw string) (any, *apiError) {
 		return nil, newErr("UserNotConfirmedException", "User is not confirmed.")
 	case u.status == StatusForceChangePassword:
 		return newPasswordChallenge(u), nil
+	}
+	if ch := p.mfaChallenge(u); ch != nil {
+		return ch, nil
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
 		"AccessToken": opaque("access"), "IdToken": opaque("id"), "RefreshToken": opaque("refresh"),

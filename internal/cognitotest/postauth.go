@@ -31,7 +31,7 @@ type postAuth struct {
 // or a refusal is not a completed authentication and runs nothing. Caller
 // holds s.mu.
 func (s *Service) signIn(p *pool, c *client, u *user, pw string) (any, *postAuth, *apiError) {
-	out, err := s.authenticate(u, pw)
+	out, err := s.authenticate(p, u, pw)
 	if err != nil {
 		return nil, nil, err
 	}

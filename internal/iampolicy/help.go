@@ -6,6 +6,7 @@ import "strings"
 var where = map[string]string{
 	"UserPool":           "on the pool",
 	"NewUserPool":        "on the pool it creates (userpool/*)",
+	"TargetUserPool":     "on the existing target pool",
 	"CognitoAnyResource": `on "*" (no resource type)`,
 	"RepositoryObjects":  "on the S3 repository's objects",
 	"ReadConfig":         "on the repository's config.json",

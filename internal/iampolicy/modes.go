@@ -22,6 +22,14 @@ type Mode struct {
 	// NewPool actions are called on a pool the mode creates: its id is not
 	// known in advance, so they are granted on userpool/* in its Region.
 	NewPool []string
+	// Target actions are called on an existing target pool
+	// (Options.TargetPoolID, migrate --to): when one is named they are
+	// granted on its ARN alone, in place of NewPool on userpool/*.
+	Target []string
+	// TargetImport: with Options.ImportRoleARN the mode may run import jobs
+	// in the target (migrate finish --via import): the import actions on
+	// it, iam:PassRole on the role and the job's log group.
+	TargetImport bool
 	// Dependent actions IAM checks in addition to a called one (the
 	// reference's "Dependent actions" column): granted, never called.
 	Dependent []string
@@ -62,7 +70,7 @@ var (
 	// --create-pool makes) it lists app clients to pair them, sets the
 	// triggers (UpdateUserPool) and finish gives groups.
 	migrateSource = []string{"cognito-idp:CreateUserPoolClient"}
-	migrateTarget = []string{"cognito-idp:ListUserPoolClients", "cognito-idp:UpdateUserPool", "cognito-idp:ListUsers"}
+	migrateTarget = []string{"cognito-idp:DescribeUserPoolClient", "cognito-idp:ListUserPoolClients", "cognito-idp:UpdateUserPool", "cognito-idp:ListUsers"}
 	// A drill creates its scratch pool, works only in it, deletes it, and
 	// sweeps the scratch pools killed drills left (drill --sweep).
 	drillActions = sorted(Lambda["drill_scratch"], Lambda["drill_sweep"], []string{"cognito-idp:CreateUserPool", getProvisionedLimit})
@@ -75,7 +83,8 @@ var Modes = []Mode{
 	{Name: "restore-import", Summary: "cogvault restore --to POOL --via import", Cognito: sorted(adminRestore, importActions), Repo: RepoRead, ImportRole: true},
 	{Name: "create-pool", Summary: "cogvault restore --create-pool NAME", NewPool: sorted(adminRestore, createActions), Dependent: createDependent, Repo: RepoRead},
 	{Name: "migrate", Summary: "cogvault migrate start/status/finish --from POOL, and clone --from POOL", Cognito: sorted(backupActions, migrateSource),
-		NewPool: sorted(adminRestore, createActions, migrateTarget), Dependent: createDependent, Repo: RepoWrite, Writer: true},
+		NewPool: sorted(adminRestore, createActions, migrateTarget), Target: sorted(adminRestore, migrateTarget), Dependent: createDependent,
+		Repo: RepoWrite, Writer: true, ImportRole: true, TargetImport: true},
 	{Name: "drill", Summary: "cogvault drill and drill --sweep (scratch pools: create, restore, compare, delete)",
 		NewPool: drillActions, Dependent: createDependent, Repo: RepoRead},
 	{Name: "lambda-capture", Summary: "the capture function (PostConfirmation, change events)", Cognito: Lambda["capture"], Repo: RepoJournal, Writer: true},

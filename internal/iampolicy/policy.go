@@ -12,6 +12,9 @@ type Options struct {
 	Account       string // the pool's account
 	PoolID        string // the pool the mode reads or restores into
 	NewPoolRegion string // where create-pool and migrate create the pool (default Region)
+	// TargetPoolID is the existing target of migrate (--to): the target
+	// actions are granted on it alone (Mode.Target).
+	TargetPoolID  string
 	Bucket        string // S3 repository bucket; "" when the repository is not in S3
 	Prefix        string // S3 repository prefix, no leading or trailing slash
 	AnyBucket     bool   // no repository given: S3 actions on every bucket
@@ -65,8 +68,9 @@ func Build(m Mode, o Options) Document {
 	if newRegion == "" {
 		newRegion = o.Region
 	}
-	newOnPool, newOnAny := split(sorted(m.NewPool, m.Dependent))
-	add("NewUserPool", newOnPool, poolARN(o, newRegion, "*"))
+	tsid, tactions, tarn := targetScope(m, o, newRegion)
+	newOnPool, newOnAny := split(tactions)
+	add(tsid, newOnPool, tarn)
 	add("CognitoAnyResource", sorted(onAny, newOnAny), "*")
 	addSource(&d, m, o)
 	addRepo(&d, m, o)
@@ -83,10 +87,37 @@ func Build(m Mode, o Options) Document {
 	if m.ImportRole && o.ImportRoleARN != "" {
 		st := add("PassImportRole", []string{"iam:PassRole"}, o.ImportRoleARN)
 		st.Condition = map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"cognito-idp.amazonaws.com"}}}
+		region, pool := o.Region, o.PoolID
+		if m.TargetImport { // the job runs in the target
+			region, pool = targetRegion(o, newRegion), o.TargetPoolID
+		}
 		add("ReadImportJobLogs", []string{"logs:GetLogEvents"},
-			"arn:"+o.Partition+":logs:"+star(o.Region)+":"+star(o.Account)+":log-group:/aws/cognito/userpools/"+star(o.PoolID)+"/*")
+			"arn:"+o.Partition+":logs:"+star(region)+":"+star(o.Account)+":log-group:/aws/cognito/userpools/"+star(pool)+"/*")
 	}
 	return d
+}
+
+// targetScope is the statement for the pool a mode writes besides --pool:
+// an existing target named in o (its ARN alone) or the pool it creates
+// (userpool/* in newRegion), with the import actions when m may import
+// there and a role is given.
+func targetScope(m Mode, o Options, newRegion string) (sid string, actions []string, arn string) {
+	sid, actions, arn = "NewUserPool", sorted(m.NewPool, m.Dependent), poolARN(o, newRegion, "*")
+	if o.TargetPoolID != "" && len(m.Target) > 0 {
+		sid, actions, arn = "TargetUserPool", m.Target, poolARN(o, targetRegion(o, newRegion), o.TargetPoolID)
+	}
+	if m.TargetImport && o.ImportRoleARN != "" {
+		actions = sorted(actions, importActions)
+	}
+	return sid, actions, arn
+}
+
+// targetRegion is the Region of o's target: from its id, else newRegion.
+func targetRegion(o Options, newRegion string) string {
+	if r, _, ok := strings.Cut(o.TargetPoolID, "_"); ok {
+		return r
+	}
+	return newRegion
 }
 
 // addRepo grants the S3 actions on the repository's prefix.
@@ -125,10 +156,30 @@ func addRepo(d *Document, m Mode, o Options) {
 	}
 	// Without s3:ListBucket S3 answers 403, not 404, for a missing key.
 	list := st("RepositoryList", []string{"s3:ListBucket"}, bucket)
-	if o.Prefix != "" && !o.AnyBucket {
-		list.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {o.Prefix + "/*"}}}
+	if prefix := listPrefix(m, o); prefix != "" {
+		list.Condition = map[string]map[string][]string{"StringLike": {"s3:prefix": {prefix}}}
 	}
 	d.Statement = append(d.Statement, list)
+}
+
+// listPrefix is what the mode may list: the repository's prefix, or for
+// the migration function only its records, migrations/<pool>/ (facts
+// §35.4); "" is the whole bucket.
+func listPrefix(m Mode, o Options) string {
+	if o.AnyBucket {
+		return ""
+	}
+	base := ""
+	if o.Prefix != "" {
+		base = o.Prefix + "/"
+	}
+	if m.Repo == RepoMigration {
+		return base + "migrations/" + star(o.PoolID) + "/*"
+	}
+	if base == "" {
+		return ""
+	}
+	return base + "*"
 }
 
 // split divides Cognito actions into those granted on a pool's ARN and those

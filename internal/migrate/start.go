@@ -268,13 +268,17 @@ func createClient(ctx context.Context, src SourceAPI, pool string) (string, erro
 }
 
 // checkTarget refuses a target whose users would not sign in the way they
-// did in the source, or whose trigger slots hold another function.
+// did in the source, whose schema cannot take their attributes, or whose
+// trigger slots hold another function.
 func checkTarget(ctx context.Context, dst TargetAPI, src *types.UserPoolType, opts StartOptions) (*types.UserPoolType, error) {
 	p, err := describe(ctx, dst, opts.Target)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	if err := sameSignIn(src, p); err != nil {
+		return nil, err
+	}
+	if err := sameSchema(src, p); err != nil {
 		return nil, err
 	}
 	return p, checkSlots(p.LambdaConfig, opts.Function, opts.Target)

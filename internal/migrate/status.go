@@ -42,6 +42,18 @@ type Status struct {
 	// was given (FailedUnknown says so).
 	Failed        map[string]int `json:"failed"`
 	FailedUnknown string         `json:"failedUnknown,omitempty"`
+	// AtSignIn are the migrated users the function recorded
+	// (migrations/<target>/users/<new sub>.json): they came over at a
+	// sign-in and kept their password. NoRecord are the rest of Migrated:
+	// restored by 'migrate finish' (they reset their password), or migrated
+	// by the trigger without a completed sign-in yet. Both are zero, and
+	// OriginUnknown says why, without a repository.
+	AtSignIn      int    `json:"migratedAtSignIn"`
+	NoRecord      int    `json:"migratedWithoutRecord"`
+	OriginUnknown string `json:"originUnknown,omitempty"`
+	// TriggersRemoved: the target has no UserMigration trigger any more
+	// ('migrate finish' removes it): no one migrates at sign-in now.
+	TriggersRemoved bool `json:"triggersRemoved"`
 	// PreExisting are target users that match a source user but were
 	// there before the migration started: never counted as migrated.
 	PreExisting int `json:"preExisting"`
@@ -50,6 +62,8 @@ type Status struct {
 	RecentMigrated int        `json:"recentMigrated"`
 	PerHour        float64    `json:"perHour"`
 	ProjectedEnd   *time.Time `json:"projectedFinish,omitempty"`
+
+	recorded map[string]bool // new subs of the function's users/ records
 }
 
 // FailedPrefix is where the function records refused migrations into
@@ -77,6 +91,9 @@ func CountStatus(ctx context.Context, src, dst ReadAPI, opts StatusOptions) (*St
 		m.addSource(sourceUser{username: aws.ToString(u.Username), sub: sub(u.Attributes)}, m.signIn.userKeys(u))
 	}
 	st := &Status{Source: opts.Source, Target: opts.Target, Started: m.started, SourceUsers: m.sourceUsers, Window: opts.Window.String()}
+	if err := st.origins(ctx, dst, opts); err != nil {
+		return nil, err
+	}
 	since := now().Add(-opts.Window)
 	err = m.eachTarget(ctx, dst, func(u types.UserType, _ sourceUser, migrated bool) error {
 		if !migrated {
@@ -84,6 +101,13 @@ func CountStatus(ctx context.Context, src, dst ReadAPI, opts StatusOptions) (*St
 			return nil
 		}
 		st.Migrated++
+		if st.recorded != nil {
+			if st.recorded[sub(u.Attributes)] {
+				st.AtSignIn++
+			} else {
+				st.NoRecord++
+			}
+		}
 		if aws.ToTime(u.UserCreateDate).After(since) {
 			st.RecentMigrated++
 		}
@@ -128,3 +152,36 @@ func countFailed(ctx context.Context, store storage.Store, target string) (map[s
 	}
 	return out, nil
 }
+
+// origins reads what tells users migrated at sign-in from those finish
+// restored: the function's users/ records (their keys hold the new sub;
+// the bodies are not read) and whether the target still has the trigger.
+func (st *Status) origins(ctx context.Context, dst ReadAPI, opts StatusOptions) error {
+	p, err := describe(ctx, dst, opts.Target)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	st.TriggersRemoved = slot(p.LambdaConfig, SlotUserMigration) == ""
+	if opts.Repo == nil {
+		st.OriginUnknown = "give --repo to tell users migrated at sign-in from those 'migrate finish' restored"
+		return nil
+	}
+	st.recorded = map[string]bool{}
+	prefix := UsersPrefix(opts.Target)
+	for o, err := range opts.Repo.List(ctx, prefix) {
+		if err != nil {
+			if errors.Is(err, storage.ErrNotExist) {
+				break
+			}
+			return fmt.Errorf("status: list %s in %s: %w", prefix, opts.Repo, err)
+		}
+		if newSub, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok {
+			st.recorded[newSub] = true
+		}
+	}
+	return nil
+}
+
+// UsersPrefix is where the function records each user it migrated, as
+// users/<new sub>.json (docs/format.md, the shared contract).
+func UsersPrefix(target string) string { return "migrations/" + target + "/users/" }

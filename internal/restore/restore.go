@@ -73,6 +73,10 @@ type Options struct {
 	DropAttributes map[string]bool
 	// SubAttribute stores each user's old sub in this custom attribute.
 	SubAttribute string
+	// ExistsHint is the advice for a user that appeared in the target
+	// while the restore ran (the callers differ: restore has
+	// --on-existing, migrate finish does not); "" is restore's own.
+	ExistsHint string
 	// AllowTriggers lets a restore write users into a pool with Lambda
 	// triggers it fires or that act on restored users (triggers.go).
 	AllowTriggers bool

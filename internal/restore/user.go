@@ -108,7 +108,7 @@ func (r *run) createUser(ctx context.Context, u snapshot.User) (rec stateRecord,
 		// the eventually consistent listing did not show it yet. Either
 		// way, never adopt it.
 		r.rep.locked(func() {
-			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it exists in the target, but the target's user listing did not show it when the restore began (created meanwhile, or not listed yet: ListUsers is eventually consistent); rerun to treat it as existing (--on-existing)"})
+			r.rep.notRestored(Item{Username: u.Username, What: "user", Reason: "it exists in the target, but the target's user listing did not show it when the restore began (created meanwhile, or not listed yet: ListUsers is eventually consistent); " + r.existsHint()})
 		})
 		return rec, false, nil
 	case cognito.IsUsernameExists(err):
@@ -393,4 +393,13 @@ func apiMessage(err error) string {
 		return ae.ErrorMessage()
 	}
 	return err.Error()
+}
+
+// existsHint is what to do about a user created in the target while the
+// restore ran: the caller's advice (Options.ExistsHint), else restore's.
+func (r *run) existsHint() string {
+	if r.opts.ExistsHint != "" {
+		return r.opts.ExistsHint
+	}
+	return "rerun to treat it as existing (--on-existing)"
 }
