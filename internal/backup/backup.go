@@ -245,27 +245,33 @@ type run struct {
 func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	poolObj, err := b.begin(ctx)
+	// The chunk streams, sub list and manifest are written under wctx: a
+	// step's (Options.Cut set) outlives the invocation's deadline, as a cut
+	// step closes what it wrote after the cut, when little time may be
+	// left; only a cancellation ends it.
+	wctx, wcancel := stepWriteContext(ctx, b.opts.Cut)
+	defer wcancel()
+	poolObj, err := b.begin(wctx)
 	if err != nil {
 		return nil, err
 	}
-	users, err := b.newWriter(ctx, snapshot.KindUsers)
+	users, err := b.newWriter(wctx, snapshot.KindUsers)
 	if err != nil {
 		return nil, err
 	}
-	members, err := b.newWriter(ctx, snapshot.KindMembers)
+	members, err := b.newWriter(wctx, snapshot.KindMembers)
 	if err != nil {
 		return nil, err
 	}
 	// List calls run under lctx, which Options.Cut ends; the chunk streams
-	// under ctx, so that a cut step still closes what it wrote.
+	// under wctx, so that a cut step still closes what it wrote.
 	lctx, lcancel := ctx, context.CancelFunc(func() {})
 	if !b.opts.Cut.IsZero() {
 		lctx, lcancel = context.WithDeadlineCause(ctx, b.opts.Cut, errCut)
 	}
 	defer lcancel()
 	failed := b.listAll(lctx, cancel, users, members)
-	if failed == nil && ctx.Err() != nil {
+	if failed == nil && interrupted(ctx, b.opts.Cut) {
 		failed = ctx.Err() // cancelled by the caller: a failure, not a stop
 	}
 	if failed == nil && b.unfinished() {
@@ -283,7 +289,7 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		return nil, err
 	}
 	if failed != nil {
-		list, err := b.putSubList(ctx)
+		list, err := b.putSubList(wctx)
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +297,38 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 		return nil, ErrStopped
 	}
 	objs := append(slices.Clone(b.prog.Objects), poolObj...)
-	return b.commit(ctx, start, b.prog.PoolName, int64(len(b.prog.Members)), objs, userObjs, memberObjs)
+	return b.commit(wctx, start, b.prog.PoolName, int64(len(b.prog.Members)), objs, userObjs, memberObjs)
+}
+
+// stepFinishTime is how long a cut step may take to store what it wrote
+// after the invocation's deadline would have ended ctx (a Lambda
+// invocation cannot outlive its deadline in any case).
+const stepFinishTime = 30 * time.Second
+
+// stepWriteContext is ctx for a run without a cut; for a step, a context
+// that ignores ctx's deadline but not its cancellation, for stepFinishTime
+// past it.
+func stepWriteContext(ctx context.Context, cut time.Time) (context.Context, context.CancelFunc) {
+	if cut.IsZero() {
+		return ctx, func() {}
+	}
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Until(cut)+stepFinishTime)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			wcancel()
+		}
+	})
+	return wctx, func() { stop(); wcancel() }
+}
+
+// interrupted says whether ctx ended a run as a failure: any end of it for
+// a run without a cut; only a cancellation for a step, whose deadline
+// passing after its cut is its time being up (a stop).
+func interrupted(ctx context.Context, cut time.Time) bool {
+	if cut.IsZero() {
+		return ctx.Err() != nil
+	}
+	return ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
 
 // begin reads and writes the pool configuration in a backup's first step
