@@ -366,7 +366,7 @@ func sortedIntKeys(m map[string]int) []string {
 
 type migrateFinishOptions struct {
 	pairOptions
-	Via, RoleArn                     string
+	Via, RoleArn, Function           string
 	KeepTrigger, DryRun, AllowOther  bool
 	MappingFile, StateFile, StateDir string
 }
@@ -418,6 +418,7 @@ EXIT STATUS
 	fs.StringVar(&opts.Via, "via", "admin", "how the rest are restored: admin or import (see 'cogvault restore --help')")
 	fs.StringVar(&opts.RoleArn, "import-role-arn", "", "with --via import: the role Cognito assumes to log the import (see 'cogvault restore --help')")
 	fs.BoolVar(&opts.KeepTrigger, "keep-trigger", false, "leave the UserMigration and PostAuthentication triggers in place")
+	fs.StringVar(&opts.Function, "function-arn", "", "the migration function's `ARN` (start's --function-arn); only trigger slots holding it are removed (default: the function in the UserMigration slot)")
 	fs.BoolVar(&opts.AllowOther, "allow-triggers", false, "restore although the target has other Lambda triggers that act on restored users (see 'cogvault restore --help')")
 	fs.StringVar(&opts.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping (`base` name: .csv and .json are added)")
 	fs.StringVar(&opts.StateFile, "state-file", "", "the restore's progress file (resumable)")
@@ -468,7 +469,7 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
-	res, err := migrate.Finish(ctx, dst, r, m, migrate.FinishOptions{Restore: ro, KeepTrigger: opts.KeepTrigger, Stats: stats})
+	res, err := migrate.Finish(ctx, dst, r, m, migrate.FinishOptions{Restore: ro, KeepTrigger: opts.KeepTrigger, Function: opts.Function, Stats: stats})
 	stop()
 	if err != nil {
 		if errors.Is(err, migrate.ErrRefused) || errors.Is(err, restore.ErrRefused) {
@@ -560,9 +561,12 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 		}
 		switch {
 		case res.TriggersRemoved:
-			fmt.Fprintf(w, "triggers     UserMigration and PostAuthentication removed from %s\n", opts.To)
+			fmt.Fprintf(w, "triggers     the migration function removed from %s\n", opts.To)
 		case opts.KeepTrigger:
 			fmt.Fprintln(w, "triggers     kept (--keep-trigger)")
+		}
+		for _, s := range sortedKeys(res.TriggersLeft) {
+			fmt.Fprintf(w, "trigger left %s holds %s, not the migration function: left as it is (remove it yourself if it is a leftover)\n", s, termEscape(res.TriggersLeft[s]))
 		}
 		if !opts.DryRun {
 			fmt.Fprintf(w, "sub mapping  %s.csv and .json (%d users; %d source users not in the target)\n", mapping, len(res.Mappings), res.Unmapped)

@@ -29,7 +29,11 @@ type FinishOptions struct {
 	// with triggers of the target other than the migration's own.
 	Restore     restore.Options
 	KeepTrigger bool
-	Stats       *restore.Stats
+	// Function is the migration function's ARN (--function-arn); "" takes
+	// the one in the target's UserMigration slot, which start refused to
+	// take from another function. Only slots holding it are cleared.
+	Function string
+	Stats    *restore.Stats
 }
 
 // FinishResult is what finish did.
@@ -44,6 +48,9 @@ type FinishResult struct {
 	GroupsMissing    int  `json:"groupsMissing"`
 	PreExisting      int  `json:"preExisting"`
 	TriggersRemoved  bool `json:"triggersRemoved"`
+	// TriggersLeft are the slots (UserMigration, PostAuthentication) that
+	// hold another function than the migration's: left as they are.
+	TriggersLeft map[string]string `json:"triggersLeft,omitempty"`
 	// Mappings pair every source user with the target user made from it.
 	Mappings []restore.SubMapping `json:"-"`
 	Unmapped int                  `json:"unmapped"`
@@ -87,12 +94,11 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 	if err != nil {
 		return res, err
 	}
-	if !opts.KeepTrigger && !ro.DryRun && (slot(p.LambdaConfig, SlotUserMigration) != "" || slot(p.LambdaConfig, SlotPostAuthentication) != "") {
+	if !opts.KeepTrigger && !ro.DryRun {
 		// Before the groups pass: no one migrates after it without groups.
-		if err := setTriggers(ctx, api, target, "", ""); err != nil {
+		if err := removeTriggers(ctx, api, target, opts.Function, res); err != nil {
 			return res, fmt.Errorf("finish: %w", err)
 		}
-		res.TriggersRemoved = true
 	}
 	if err := signedInGroups(ctx, api, mt, target, groups, rep, ro.DryRun, res); err != nil {
 		return res, err
@@ -202,4 +208,52 @@ func otherTriggers(lc *types.LambdaConfigType, allowed bool, pool string) error 
 	}
 	slices.Sort(names)
 	return fmt.Errorf("finish: %w: the target %s has Lambda triggers the restore fires or that act on the users it creates: %s; nothing was written: pass --allow-triggers (see 'cogvault restore --help')", ErrRefused, pool, strings.Join(names, ", "))
+}
+
+// removeTriggers clears the UserMigration and PostAuthentication slots of
+// pool that hold the migration's function fn ("" takes the UserMigration
+// slot's), in one read-modify-write UpdateUserPool (it resets what a
+// request omits, facts §26). A slot holding another function, such as a
+// team's own PostAuthentication put back after start, is left and
+// reported in res.TriggersLeft.
+func removeTriggers(ctx context.Context, api PoolAPI, pool, fn string, res *FinishResult) error {
+	p, err := describe(ctx, api, pool)
+	if err != nil {
+		return err
+	}
+	if fn == "" {
+		fn = slot(p.LambdaConfig, SlotUserMigration)
+	}
+	in, err := updateInput(p)
+	if err != nil {
+		return fmt.Errorf("carry the settings of %s: %w", pool, err)
+	}
+	if in.LambdaConfig == nil {
+		return nil
+	}
+	cleared := 0
+	for _, s := range []struct {
+		name string
+		arn  **string
+	}{{SlotUserMigration, &in.LambdaConfig.UserMigration}, {SlotPostAuthentication, &in.LambdaConfig.PostAuthentication}} {
+		switch cur := aws.ToString(*s.arn); {
+		case cur == "":
+		case cur == fn:
+			*s.arn = nil
+			cleared++
+		default:
+			if res.TriggersLeft == nil {
+				res.TriggersLeft = map[string]string{}
+			}
+			res.TriggersLeft[s.name] = cur
+		}
+	}
+	if cleared == 0 {
+		return nil
+	}
+	if _, err := api.UpdateUserPool(ctx, in); err != nil {
+		return fmt.Errorf("remove the migration triggers of %s: %w", pool, err)
+	}
+	res.TriggersRemoved = true
+	return nil
 }
