@@ -47,9 +47,12 @@ type Source interface {
 }
 
 // Target is what the handler calls on the target pool (with the
-// function's own credentials). *cognitoidentityprovider.Client satisfies it.
+// function's own credentials): AdminGetUser binds a pending record to the
+// user the migration created (postauth.go). *cognitoidentityprovider.Client
+// satisfies it.
 type Target interface {
 	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, optFns ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 }
 
 // Config configures a Handler.
