@@ -38,6 +38,13 @@ type migrationWorld struct {
 	srv    *cognitotest.Server
 	api    *cip.Client
 	source string
+	// repo is the migration's repository (unsigned, initialised): start
+	// passes it to the function (COGVAULT_REPO), which records there, and
+	// finish reads those records as the proof of who migrated.
+	repo string
+	// noRepo makes startedMigration start without --repo: the function
+	// then records nowhere.
+	noRepo bool
 	mu     sync.Mutex
 	h      *capture.Handler
 }
@@ -70,6 +77,14 @@ func newMigrationWorld(t *testing.T, usernameAttrs ...string) *migrationWorld {
 		t.Fatal(err)
 	}
 	w.source = src.PoolID
+	w.repo = t.TempDir() + "/repo"
+	store, err := storage.NewDir(w.repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Init(context.Background(), store, repo.Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -86,16 +101,28 @@ func (w *migrationWorld) configure(t *testing.T, target string, env map[string]s
 	if err != nil || !ok {
 		t.Fatalf("the environment start printed is refused: %v", err)
 	}
-	mig, err := migration.New(migration.Config{SourcePoolID: e.SourcePoolID, SourceClientID: e.SourceClientID, Source: w.api,
-		LegacySubAttribute: e.LegacySubAttribute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := migration.Config{SourcePoolID: e.SourcePoolID, SourceClientID: e.SourceClientID, Source: w.api,
+		LegacySubAttribute: e.LegacySubAttribute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	dir := env["COGVAULT_REPO"]
+	if dir == "" {
+		dir = t.TempDir() // the function records nowhere finish looks
+	}
+	store, err := storage.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := storage.NewDir(t.TempDir())
+	r := repo.New(store)
+	if env["COGVAULT_REPO"] != "" {
+		if r, _, err = repo.Open(context.Background(), store, repo.OpenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Records, cfg.Target = r, w.api
+	}
+	mig, err := migration.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := capture.New(capture.Config{PoolID: target, Region: "us-east-1", Repo: repo.New(store), Cognito: w.api,
+	h, err := capture.New(capture.Config{PoolID: target, Region: "us-east-1", Repo: r, Cognito: w.api,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Migration: mig})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +238,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--repo", w.repo, "--output", "json")...)
 	if code != 0 {
 		t.Fatalf("migrate start: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -265,7 +292,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", w.repo)...)
 	if code != 0 && code != 3 {
 		t.Fatalf("migrate finish: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -472,7 +499,7 @@ func TestMigrateStartRefusals(t *testing.T) {
 		})
 	}
 	// finish and status refuse a target start never ran on.
-	for _, cmd := range [][]string{{"finish", "--state-dir", t.TempDir()}, {"status"}} {
+	for _, cmd := range [][]string{{"finish", "--state-dir", t.TempDir(), "--no-records"}, {"status"}} {
 		code, out, errOut := run(t, ctx, w.args(append([]string{"migrate"}, append(cmd, "--from", w.source, "--to", good)...)...)...)
 		if code != 2 || !strings.Contains(errOut, "'cogvault migrate start --to "+good+"' has not run on it") {
 			t.Errorf("%s into a target never started: exit %d\n%s\n%s", cmd, code, out, errOut)
@@ -548,7 +575,11 @@ func startedMigration(t *testing.T, w *migrationWorld) (target string, src []typ
 	t.Helper()
 	ctx := context.Background()
 	target = w.targetLike(t, false)
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	args := []string{"migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json"}
+	if !w.noRepo {
+		args = append(args, "--repo", w.repo)
+	}
+	code, out, errOut := run(t, ctx, w.args(args...)...)
 	var started struct {
 		Function struct{ Environment map[string]string }
 	}
@@ -580,7 +611,7 @@ func TestMigrateFinishResumes(t *testing.T) {
 	w := newMigrationWorld(t)
 	target, src, moved := startedMigration(t, w)
 	dir := t.TempDir()
-	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", dir+"/repo")
+	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", w.repo)
 
 	w.srv.ResetStats()
 	code, out, errOut := run(t, ctx, append(finish, "--dry-run")...)
@@ -684,7 +715,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--repo", w.repo, "--output", "json")...)
 	var started struct {
 		TargetPoolID string `json:"targetPoolId"`
 		Function     struct{ Environment map[string]string }
@@ -713,7 +744,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 		t.Fatalf("status: exit %d %s", code, out)
 	}
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--keep-trigger", "--allow-triggers")...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--keep-trigger", "--allow-triggers", "--repo", w.repo)...)
 	if code != 0 && code != 3 {
 		t.Fatalf("finish: exit %d\n%s\n%s", code, out, errOut)
 	}

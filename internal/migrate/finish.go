@@ -20,6 +20,7 @@ import (
 type FinishAPI interface {
 	restore.API
 	PoolAPI
+	ClientReader
 }
 
 // FinishOptions says how finish brings the rest.
@@ -33,7 +34,21 @@ type FinishOptions struct {
 	// the one in the target's UserMigration slot, which start refused to
 	// take from another function. Only slots holding it are cleared.
 	Function string
-	Stats    *restore.Stats
+	// Records says the repository finish restores from is the migration's
+	// (the function's COGVAULT_REPO): its users/ records prove which target
+	// users the function made (proof.go). Without them only
+	// custom:legacy_sub can prove a migration.
+	Records bool
+	Stats   *restore.Stats
+}
+
+// Conflict is a target user, created after the start, that matches a
+// source user by sign-in value while nothing proves the migration made it
+// from that user: it gets no groups and no mapping, and the source user
+// is not restored over it.
+type Conflict struct {
+	SourceUsername string `json:"sourceUsername"`
+	TargetUsername string `json:"targetUsername"`
 }
 
 // FinishResult is what finish did.
@@ -54,6 +69,9 @@ type FinishResult struct {
 	// Mappings pair every source user with the target user made from it.
 	Mappings []restore.SubMapping `json:"-"`
 	Unmapped int                  `json:"unmapped"`
+	// Conflicts are target users no proof binds to the source user they
+	// match (see Conflict).
+	Conflicts []Conflict `json:"conflicts"`
 }
 
 // Finish brings everyone who has not signed in into the target (the restore
@@ -81,6 +99,10 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 	if err != nil {
 		return nil, err
 	}
+	pr, err := readProofs(ctx, api, rp, p, opts.Records)
+	if err != nil {
+		return nil, fmt.Errorf("finish: %w", err)
+	}
 	ro.AllowTriggers, ro.OnExisting = true, restore.OnExistingSkip
 	if ro.SubAttribute == "" && hasAttr(p, LegacySubAttribute) {
 		ro.SubAttribute = LegacySubAttribute
@@ -100,29 +122,49 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 			return res, fmt.Errorf("finish: %w", err)
 		}
 	}
-	if err := signedInGroups(ctx, api, mt, target, groups, rep, ro.DryRun, res); err != nil {
+	if err := signedInGroups(ctx, api, mt, pr, target, groups, rep, ro.DryRun, res); err != nil {
 		return res, err
 	}
+	slices.SortFunc(res.Conflicts, func(a, b Conflict) int { return strings.Compare(a.SourceUsername, b.SourceUsername) })
 	res.Mappings = withRestored(res.Mappings, rep.Mappings)
 	res.Unmapped = mt.sourceUsers - len(res.Mappings)
 	return res, nil
 }
 
+// readProofs gathers what proves a migration (proof.go): the function's
+// users/ records when rp is the migration's repository, and whether
+// custom:legacy_sub proves one in the target p.
+func readProofs(ctx context.Context, api ClientReader, rp *repo.Repo, p *types.UserPoolType, records bool) (proofs, error) {
+	var pr proofs
+	var err error
+	if records {
+		if pr.bySub, err = readUserRecords(ctx, rp, aws.ToString(p.Id)); err != nil {
+			return pr, err
+		}
+	}
+	pr.legacy, err = legacySubProves(ctx, api, p)
+	return pr, err
+}
+
 // signedInGroups pairs every target user the migration created with its
 // source user, and gives those the restore did not write (they migrated
 // at sign-in) their source groups; users who were in the target before
-// the migration are only counted.
-func signedInGroups(ctx context.Context, api FinishAPI, mt *matcher, target string, groups map[string][]string, rep *restore.Report, dryRun bool, res *FinishResult) error {
+// the migration are only counted, and conflicts (proof.go) listed.
+func signedInGroups(ctx context.Context, api FinishAPI, mt *matcher, pr proofs, target string, groups map[string][]string, rep *restore.Report, dryRun bool, res *FinishResult) error {
 	restored := map[string]bool{}
 	for _, s := range rep.Mappings {
 		restored[s.NewUsername] = true
 	}
-	return mt.eachTarget(ctx, api, func(u types.UserType, src sourceUser, migrated bool) error {
-		if !migrated {
+	return mt.eachClassified(ctx, api, pr, restored, func(u types.UserType, src sourceUser, v verdict) error {
+		name := aws.ToString(u.Username)
+		switch v {
+		case preExisting:
 			res.PreExisting++
 			return nil
+		case conflict:
+			res.Conflicts = append(res.Conflicts, Conflict{SourceUsername: src.username, TargetUsername: name})
+			return nil
 		}
-		name := aws.ToString(u.Username)
 		res.Mappings = append(res.Mappings, restore.SubMapping{OldSub: src.sub, NewSub: sub(u.Attributes), Username: src.username, NewUsername: name})
 		if restored[name] {
 			return nil
