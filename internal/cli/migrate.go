@@ -399,7 +399,9 @@ Who migrated: a target user created after start (the
 cogvault:migration-start tag) counts as migrated from a source user only
 with proof that the migration function made it from that user: its
 users/ record in --repo, the repository the function records in (its
-COGVAULT_REPO), or custom:legacy_sub equal to the source user's sub when
+COGVAULT_REPO), or its pending record there bound to the user as the
+function binds it (a user migrated by "forgot password" who has not signed
+in yet), or custom:legacy_sub equal to the source user's sub when
 the target has that attribute and every app client of the target lists
 its WriteAttributes without it. A target user that matches a source user
 by sign-in value without proof (someone who signed up under that name

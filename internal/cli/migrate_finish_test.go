@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,5 +172,56 @@ func TestMigrateFinishWantsTheRecords(t *testing.T) {
 				t.Errorf("the user proven by custom:legacy_sub: groups %v, want %v\n%s", got, want, out)
 			}
 		})
+	}
+}
+
+// TestMigrateFinishTakesAForgotPasswordMigration: a user migrated by
+// "forgot password" (RESET_REQUIRED in the target) who has not signed in
+// yet has no users/ record, only the function's pending record. finish
+// proves it by that record (PostAuthentication's rule: the exact name and a
+// creation time at the migration), so the user is no conflict, gets its
+// groups and is in the mapping.
+func TestMigrateFinishTakesAForgotPasswordMigration(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	target, src, moved := startedMigration(t, w)
+	app := w.appClient(t, target)
+	var reset string
+	for _, u := range src {
+		n := aws.ToString(u.Username)
+		email, _ := attrOf(u.Attributes, "email_verified")
+		if n != moved && u.UserStatus == types.UserStatusTypeConfirmed && u.Enabled && email == "true" && len(w.groupsOf(t, w.source, n)) > 0 {
+			reset = n
+			break
+		}
+	}
+	if reset == "" {
+		t.Fatal("no second source user with groups and a verified email")
+	}
+	if _, err := w.api.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: &app, Username: &reset}); err != nil {
+		t.Fatalf("forgot password: %v", err)
+	}
+	if u, err := w.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &target, Username: &reset}); err != nil || u.UserStatus != types.UserStatusTypeResetRequired {
+		t.Fatalf("forgot password did not migrate the user: %v", err)
+	}
+	dir := t.TempDir()
+	code, out, errOut := run(t, ctx, w.args(finishArgs(w, target, dir)...)...)
+	if (code != 0 && code != 3) || strings.Contains(out, "conflict") {
+		t.Fatalf("finish: exit %d (want no conflict)\n%s\n%s", code, out, errOut)
+	}
+	if got, want := w.groupsOf(t, target, reset), w.groupsOf(t, w.source, reset); !sameStrings(got, want) {
+		t.Errorf("the user migrated by forgot password has groups %v, want %v", got, want)
+	}
+	b, err := os.ReadFile(dir + "/subs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var maps []struct{ Username string }
+	if err := json.Unmarshal(b, &maps); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(maps, func(m struct{ Username string }) bool { return m.Username == reset }) {
+		t.Errorf("the mapping lacks the user migrated by forgot password:\n%s", b)
 	}
 }

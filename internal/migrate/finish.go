@@ -141,6 +141,7 @@ func readProofs(ctx context.Context, api ClientReader, rp *repo.Repo, p *types.U
 		if pr.bySub, err = readUserRecords(ctx, rp, aws.ToString(p.Id)); err != nil {
 			return pr, err
 		}
+		pr.rp = rp
 	}
 	pr.legacy, err = legacySubProves(ctx, api, p)
 	return pr, err
@@ -162,8 +163,15 @@ func signedInGroups(ctx context.Context, api FinishAPI, mt *matcher, pr proofs, 
 			res.PreExisting++
 			return nil
 		case conflict:
-			res.Conflicts = append(res.Conflicts, Conflict{SourceUsername: src.username, TargetUsername: name})
-			return nil
+			s, ok, err := mt.pendingSource(ctx, pr, u)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				res.Conflicts = append(res.Conflicts, Conflict{SourceUsername: src.username, TargetUsername: name})
+				return nil
+			}
+			src = s
 		}
 		res.Mappings = append(res.Mappings, restore.SubMapping{OldSub: src.sub, NewSub: sub(u.Attributes), Username: src.username, NewUsername: name})
 		if restored[name] {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cogvault/cogvault/internal/cognito"
+	"github.com/cogvault/cogvault/internal/migration"
 	"github.com/cogvault/cogvault/internal/repo"
 	"github.com/cogvault/cogvault/internal/storage"
 )
@@ -27,7 +28,11 @@ import (
 //     repository (old sub → new sub; signed in a signed repository), or
 //   - custom:legacy_sub equal to the source user's sub, when the target has
 //     that attribute and no app client of the target can write it (only an
-//     admin, the restore and the migration function then set it).
+//     admin, the restore and the migration function then set it), or
+//   - the function's pending record, bound to the user by the rule its
+//     PostAuthentication applies (migration.ClaimPending: the exact value
+//     typed, the legacy sub, the creation time): a user migrated by "forgot
+//     password" who has not signed in yet.
 // Anyone else matching a source user is a conflict: no groups, no mapping,
 // the source user not restored over it, and the report says what to do.
 
@@ -41,6 +46,7 @@ type ClientReader interface {
 type proofs struct {
 	bySub  map[string]string // new sub → old sub, from the function's users/ records
 	legacy bool              // custom:legacy_sub proves: the target has it and no app client writes it
+	rp     *repo.Repo        // the migration's repository (its pending records); nil without
 }
 
 // UsersPrefix is where the migration function records each user it
@@ -126,4 +132,41 @@ func (pr proofs) provenSource(u types.UserType) string {
 		}
 	}
 	return ""
+}
+
+// pendingSource is the source user whose pending record binds the target
+// user u (see proofs); ok is false when none does or there is no
+// repository.
+func (m *matcher) pendingSource(ctx context.Context, pr proofs, u types.UserType) (src sourceUser, ok bool, err error) {
+	if pr.rp == nil {
+		return sourceUser{}, false, nil
+	}
+	c := migration.Claimant{Username: aws.ToString(u.Username), ByUsername: len(m.signIn.usernameAttrs) == 0, Created: aws.ToTime(u.UserCreateDate)}
+	if v, ok := cognito.Attr(u.Attributes, LegacySubAttribute); ok {
+		c.LegacySub = &v
+	}
+	values := []string{c.Username}
+	if !c.ByUsername {
+		values = nil
+		for _, a := range m.signIn.usernameAttrs {
+			if v, ok := cognito.Attr(u.Attributes, a); ok {
+				values = append(values, v)
+			}
+		}
+	}
+	for _, v := range values {
+		b, err := pr.rp.GetMigrationRecord(ctx, m.target, migration.PendingRecordName(v))
+		if errors.Is(err, storage.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return sourceUser{}, false, fmt.Errorf("read the migration's pending record: %w", err)
+		}
+		if old, ok := migration.ClaimPending(b, c); ok {
+			if i, ok := m.bySub[old]; ok {
+				return m.users[i], true, nil
+			}
+		}
+	}
+	return sourceUser{}, false, nil
 }

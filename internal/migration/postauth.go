@@ -91,29 +91,71 @@ const (
 )
 
 // claimRefused says why the event's user may not claim rec ("" when it
-// may): in a target where users sign in by username, the event's userName
-// is not exactly the value typed at the migration (a case-sensitive pool
-// holds "Admin" and "admin" as two users); the target has the legacy-sub
-// attribute and the user's value is not the record's old sub (an app
-// client that cannot write it leaves it to the migration); or the target
-// user (AdminGetUser on the target) was created outside the record's
-// window. err is a failed read of the target user.
+// may), by the rule of Claimant.refusal; the user's creation time comes
+// from AdminGetUser on the target. err is a failed read of the target user.
 func (h *Handler) claimRefused(ctx context.Context, ev event, rec *pendingRecord) (string, error) {
-	if ev.UserName != attr(ev, "sub") && rec.SignIn != hashOf(ev.UserName) {
-		return "another sign-in value", nil
+	c := Claimant{Username: ev.UserName, ByUsername: ev.UserName != attr(ev, "sub")}
+	if a := h.cfg.LegacySubAttribute; a != "" {
+		v := attr(ev, a)
+		c.LegacySub = &v
 	}
-	if a := h.cfg.LegacySubAttribute; a != "" && attr(ev, a) != rec.OldSub {
-		return "another legacy sub", nil
+	if why := c.refusal(rec); why != "" {
+		return why, nil // no call needed
 	}
 	u, err := h.cfg.Target.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &ev.UserPoolID, Username: &ev.UserName})
 	if err != nil {
 		return "", fmt.Errorf("read the signed-in user in the target: %w", err)
 	}
-	created := aws.ToTime(u.UserCreateDate)
-	if created.Before(rec.At.Add(-claimSkew)) || created.After(rec.At.Add(claimAfter)) {
-		return "created at another time than the migration", nil
+	c.Created = aws.ToTime(u.UserCreateDate)
+	return c.refusal(rec), nil
+}
+
+// Claimant is a target user that may claim a pending record.
+type Claimant struct {
+	Username string
+	// ByUsername: the target's users sign in by username (not email or
+	// phone number), so the username is the value typed at the migration.
+	ByUsername bool
+	// LegacySub is the user's legacy-sub value when the migration keeps
+	// one; nil when it does not.
+	LegacySub *string
+	// Created is the target user's UserCreateDate; zero is not checked yet.
+	Created time.Time
+}
+
+// refusal says why c may not claim rec, "" when it may: in a target where
+// users sign in by username, the username is not exactly the value typed at
+// the migration (a case-sensitive pool holds "Admin" and "admin" as two
+// users); the legacy sub is not the record's old sub (an app client that
+// cannot write it leaves it to the migration); or the user was created
+// outside the record's window.
+func (c Claimant) refusal(rec *pendingRecord) string {
+	switch {
+	case c.ByUsername && rec.SignIn != hashOf(c.Username):
+		return "another sign-in value"
+	case c.LegacySub != nil && *c.LegacySub != rec.OldSub:
+		return "another legacy sub"
+	case !c.Created.IsZero() && (c.Created.Before(rec.At.Add(-claimSkew)) || c.Created.After(rec.At.Add(claimAfter))):
+		return "created at another time than the migration"
 	}
-	return "", nil
+	return ""
+}
+
+// PendingRecordName is the record name (under migrations/<target pool>/)
+// of the pending record of a sign-in value.
+func PendingRecordName(signIn string) string { return pendingName(signIn) }
+
+// ClaimPending applies PostAuthentication's rule to a pending record's
+// body (for 'cogvault migrate finish', which sees users the function has
+// not finished: migrated by "forgot password" and not signed in yet). It
+// returns the source sub the record gives c; ok is false when the record
+// does not bind c (c.Created must be set).
+func ClaimPending(body []byte, c Claimant) (oldSub string, ok bool) {
+	var rec pendingRecord
+	if json.Unmarshal(body, &rec) != nil || rec.OldSub == "" || c.Created.IsZero() || c.refusal(&rec) != "" {
+		return "", false
+	}
+	return rec.OldSub, true
 }
 
 // signInValues are what the user may have typed at the migrating sign-in.
