@@ -78,9 +78,11 @@ type FinishResult struct {
 // machinery: resumable with Restore.StatePath, paced by the client), gives
 // the users the migration created at sign-in their source groups (the
 // UserMigration trigger cannot, and the restore gives groups only to users
-// it wrote), removes the two triggers and pairs every source user's sub
-// with the target's. A user who was in the target before the migration
-// started is left exactly as it was.
+// it wrote), removes the migration function from the two trigger slots
+// and pairs every source user's sub with the target's. Only users a proof
+// binds to their source user count as migrated (proof.go); other matches
+// are reported as conflicts. A user who was in the target before the
+// migration started is left exactly as it was.
 func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manifest, opts FinishOptions) (*FinishResult, error) {
 	ro := opts.Restore
 	target := ro.Target
@@ -112,7 +114,7 @@ func Finish(ctx context.Context, api FinishAPI, rp *repo.Repo, m *snapshot.Manif
 		stats = &restore.Stats{}
 	}
 	rep, err := restore.Run(ctx, api, rp, m, ro, stats)
-	res := &FinishResult{Restore: rep}
+	res := &FinishResult{Restore: rep, Conflicts: []Conflict{}}
 	if err != nil {
 		return res, err
 	}
