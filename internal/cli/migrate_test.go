@@ -296,6 +296,9 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 	if code != 0 && code != 3 {
 		t.Fatalf("migrate finish: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if strings.Contains(out, "conflict") {
+		t.Errorf("finish reports conflicts, though every target user is the migration's, the restore's or pre-existing:\n%s", out)
+	}
 	checkFinished(t, w, target, src, moved, squatter, dir+"/subs.json")
 	if p := w.describe(t, target); p.LambdaConfig != nil && (p.LambdaConfig.UserMigration != nil || p.LambdaConfig.PostAuthentication != nil) {
 		t.Errorf("finish left the triggers: %+v", p.LambdaConfig)
