@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cogvault/cogvault/internal/storage"
 )
 
 // TestMigrateFinishRemovesOnlyTheMigrationFunction guards finish's trigger
@@ -223,5 +225,36 @@ func TestMigrateFinishTakesAForgotPasswordMigration(t *testing.T) {
 	}
 	if !slices.ContainsFunc(maps, func(m struct{ Username string }) bool { return m.Username == reset }) {
 		t.Errorf("the mapping lacks the user migrated by forgot password:\n%s", b)
+	}
+}
+
+// TestMigrateFinishRefusesAForeignUsersRecord: a users/ record whose body
+// does not pair the new sub its name gives (not the function's) proves
+// nothing: finish refuses before any write, naming the record, rather than
+// pair a target user with a source user on its word.
+func TestMigrateFinishRefusesAForeignUsersRecord(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	target, src, _ := startedMigration(t, w)
+	store, err := storage.NewDir(w.repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSub, _ := attrOf(src[0].Attributes, "sub")
+	key := "migrations/" + target + "/users/00000000-0000-4000-8000-000000000000.json"
+	if err := store.Put(ctx, key, strings.NewReader(`{"oldSub":"`+oldSub+`","newSub":"11111111-1111-4111-8111-111111111111"}`)); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.ResetStats()
+	dir := t.TempDir()
+	code, out, errOut := run(t, ctx, w.args(finishArgs(w, target, dir)...)...)
+	if code != 2 || !strings.Contains(errOut, key) || !strings.Contains(errOut, "not a users/ record of the migration function") {
+		t.Errorf("finish with a foreign users/ record: exit %d, want 2 naming it\n%s\n%s", code, out, errOut)
+	}
+	for _, op := range []string{"AdminCreateUser", "AdminAddUserToGroup", "UpdateUserPool"} {
+		if n := w.srv.OpStats(op).Calls; n != 0 {
+			t.Errorf("a refused finish called %s %d times", op, n)
+		}
 	}
 }
