@@ -6,7 +6,9 @@
 # prints (migration_test.go checks): the source actions on the source pool,
 # or only sts:AssumeRole on a role in the source account
 # (modules/migration-source-role) when the source is in another account;
-# AdminAddUserToGroup on the target pool; the migration records under
+# AdminAddUserToGroup and AdminGetUser (PostAuthentication checks the
+# signed-in user's creation time, docs/cognito-facts.md §34.2) on the
+# target pool; the migration records under
 # migrations/<target pool>/ in the repository of the pool
 # var.migration.repository names (the function is not per pool: it serves
 # the target). Nothing here exists while var.migration is null.
@@ -23,6 +25,7 @@ locals {
   ]
   cognito_actions_migration_target = [
     "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminGetUser",
   ]
 
   # Empty strings while migration is null, so that the expressions below

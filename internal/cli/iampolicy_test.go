@@ -154,7 +154,7 @@ func TestIAMPolicyGrantsWhatEachModeCalls(t *testing.T) {
 			}
 			_ = json.Unmarshal([]byte(out), &started)
 			startOut = fmt.Sprintf("start: exit %d %s", code, errOut)
-			return []string{"migrate", "finish", "--from", src.PoolID, "--to", started.TargetPoolID, "--mapping-file", fresh("subs"), "--state-file", fresh("state")}
+			return []string{"migrate", "finish", "--from", src.PoolID, "--to", started.TargetPoolID, "--mapping-file", fresh("subs"), "--state-file", fresh("state"), "--no-records"}
 		},
 		"drill": func() []string { return []string{"drill", mfaSnapshot, "--pool", src.PoolID} },
 	}

@@ -428,48 +428,64 @@ func sortedIntKeys(m map[string]int) []string {
 
 type migrateFinishOptions struct {
 	pairOptions
-	Via, RoleArn                     string
+	Via, RoleArn, Function           string
 	KeepTrigger, DryRun, AllowOther  bool
+	NoRecords                        bool
 	MappingFile, StateFile, StateDir string
 }
 
 func newMigrateFinishCommand(g *globalOptions) *cobra.Command {
 	var opts migrateFinishOptions
 	cmd := &cobra.Command{
-		Use:   "finish --from POOL_ID --to POOL_ID [--repo URL] [--via admin|import] [--keep-trigger] [--dry-run]",
+		Use:   "finish --from POOL_ID --to POOL_ID (--repo URL | --no-records) [--via admin|import] [--keep-trigger] [--dry-run]",
 		Short: "Bring everyone not yet migrated, give all their groups, remove the triggers",
 		Long: `Finish a migration:
-  1. back up the source into --repo (or a private temporary repository,
-     removed afterwards);
+  1. back up the source into --repo (or, with --no-records, a private
+     temporary repository, removed afterwards);
   2. restore into the target every user not yet there, through the restore
      machinery (--via admin or import; see 'cogvault restore --help'). These
      users did not sign in during the migration: they reset their password
      ("forgot password"), as the report says. Users already in the target
      are left as they are;
-  3. remove the target's UserMigration and PostAuthentication triggers
-     (--keep-trigger leaves them);
+  3. remove the migration function from the target's UserMigration and
+     PostAuthentication triggers (--function-arn names it; default: the
+     function in the UserMigration slot). A slot holding another function
+     is left and reported; --keep-trigger leaves both;
   4. give the users the migration created at sign-in their source groups
-     (the UserMigration trigger cannot). A migrated user is a target user
-     created after start (the cogvault:migration-start tag) whose sign-in
-     value matches a source user; a user who was in the target before start
-     never gets a group;
+     (the UserMigration trigger cannot);
   5. write the old sub → new sub mapping for every migrated user, those who
      signed in included (mode 0600, CSV and JSON, in the state directory or
      --mapping-file).
 
+Who migrated: a target user created after start (the
+cogvault:migration-start tag) counts as migrated from a source user only
+with proof that the migration function made it from that user: its
+users/ record in --repo, the repository the function records in (its
+COGVAULT_REPO), or its pending record there bound to the user as the
+function binds it (a user migrated by "forgot password" who has not signed
+in yet), or custom:legacy_sub equal to the source user's sub when
+the target has that attribute and every app client of the target lists
+its WriteAttributes without it. A target user that matches a source user
+by sign-in value without proof (someone who signed up under that name
+after start, say) is a conflict: it gets no groups and no mapping, the
+source user is not restored over it, and the report says what to do. A
+user who was in the target before start never gets a group. --repo is
+required unless the function has no repository: then pass --no-records.
+
 Resumable: run the same command again after a failure. With --repo it
 continues from the snapshot the interrupted run took; without, it backs up
 again, and the users an earlier run created are kept, get their groups, and
-are counted with those who signed in.
+are counted with those who signed in (when custom:legacy_sub proves them).
 Every call is paced by the quotas (--max-share).
 
 EXIT STATUS
   0  finished
   1  failed (run it again to resume)
   2  bad flags, or refused before any write
-  3  finished, with users that could not be restored (listed)`,
-		Example: `  cogvault migrate finish --from us-east-1_Old --to us-east-1_New --dry-run
-  cogvault migrate finish --from us-east-1_Old --to us-east-1_New --repo s3://backups/cognito`,
+  3  finished, with users that could not be restored or conflicts (listed)`,
+		Example: `  cogvault migrate finish --from us-east-1_Old --to us-east-1_New --repo s3://backups/cognito --dry-run
+  cogvault migrate finish --from us-east-1_Old --to us-east-1_New --repo s3://backups/cognito
+  cogvault migrate finish --from us-east-1_Old --to us-east-1_New --no-records`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMigrateFinish(cmd.Context(), opts, g)
@@ -480,11 +496,13 @@ EXIT STATUS
 	fs.StringVar(&opts.Via, "via", "admin", "how the rest are restored: admin or import (see 'cogvault restore --help')")
 	fs.StringVar(&opts.RoleArn, "import-role-arn", "", "with --via import: the role Cognito assumes to log the import (see 'cogvault restore --help')")
 	fs.BoolVar(&opts.KeepTrigger, "keep-trigger", false, "leave the UserMigration and PostAuthentication triggers in place")
+	fs.StringVar(&opts.Function, "function-arn", "", "the migration function's `ARN` (start's --function-arn); only trigger slots holding it are removed (default: the function in the UserMigration slot)")
 	fs.BoolVar(&opts.AllowOther, "allow-triggers", false, "restore although the target has other Lambda triggers that act on restored users (see 'cogvault restore --help')")
 	fs.StringVar(&opts.MappingFile, "mapping-file", "", "where to write the old-sub → new-sub mapping (`base` name: .csv and .json are added)")
 	fs.StringVar(&opts.StateFile, "state-file", "", "the restore's progress file (resumable)")
 	fs.StringVar(&opts.StateDir, "state-dir", "", stateDirHelp)
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "back up, then print what finish would do; change nothing in the target")
+	fs.BoolVar(&opts.NoRecords, "no-records", false, "the migration function has no repository (no COGVAULT_REPO): only custom:legacy_sub proves who migrated")
 	return cmd
 }
 
@@ -500,6 +518,9 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 	}
 	if opts.Via != restore.ViaAdmin && opts.Via != restore.ViaImport {
 		return usageError("--via %q: accepted values are admin and import", opts.Via)
+	}
+	if g.Repo == "" && !opts.NoRecords {
+		return usageError("--repo is required: the repository the migration function records in (its COGVAULT_REPO); its records prove which target users the migration made. If the function has no repository, pass --no-records (then only custom:legacy_sub proves a migration, and other matching target users are reported as conflicts)")
 	}
 	_, dst, _, err := opts.clients(ctx, g)
 	if err != nil {
@@ -537,7 +558,8 @@ func runMigrateFinish(ctx context.Context, opts migrateFinishOptions, g *globalO
 		progress.Task{Name: "users", Done: stats.Users.Load, Total: stats.UsersTotal.Load},
 		progress.Task{Name: "memberships", Done: stats.Memberships.Load},
 	)
-	res, err := migrate.Finish(ctx, dst, r, m, migrate.FinishOptions{Restore: ro, KeepTrigger: opts.KeepTrigger, Stats: stats})
+	res, err := migrate.Finish(ctx, dst, r, m, migrate.FinishOptions{Restore: ro, KeepTrigger: opts.KeepTrigger, Function: opts.Function,
+		Records: g.Repo != "" && !opts.NoRecords, Stats: stats})
 	stop()
 	if err != nil {
 		if errors.Is(err, migrate.ErrRefused) || errors.Is(err, restore.ErrRefused) {
@@ -629,9 +651,12 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 		}
 		switch {
 		case res.TriggersRemoved:
-			fmt.Fprintf(w, "triggers     UserMigration and PostAuthentication removed from %s\n", opts.To)
+			fmt.Fprintf(w, "triggers     the migration function removed from %s\n", opts.To)
 		case opts.KeepTrigger:
 			fmt.Fprintln(w, "triggers     kept (--keep-trigger)")
+		}
+		for _, s := range sortedKeys(res.TriggersLeft) {
+			fmt.Fprintf(w, "trigger left %s holds %s, not the migration function: left as it is (remove it yourself if it is a leftover)\n", s, termEscape(res.TriggersLeft[s]))
 		}
 		if !opts.DryRun {
 			fmt.Fprintf(w, "sub mapping  %s.csv and .json (%d users; %d source users not in the target)\n", mapping, len(res.Mappings), res.Unmapped)
@@ -639,9 +664,16 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 		for _, it := range rep.NotRestored {
 			fmt.Fprintf(w, "not restored %s: %s\n", termName(it.Username), termEscape(it.Reason))
 		}
+		for _, c := range res.Conflicts {
+			fmt.Fprintf(w, "conflict     target user %s matches source user %s, but no record proves the migration made it: it got no groups and %s was not restored over it. If it is not that person, delete it ('aws cognito-idp admin-delete-user --user-pool-id %s --username …') and run finish again; if it is, give it its groups yourself\n",
+				termName(c.TargetUsername), termName(c.SourceUsername), termName(c.SourceUsername), opts.To)
+		}
 	}
 	if n := len(rep.NotRestored); n > 0 {
 		return withCode(ExitIncomplete, fmt.Errorf("%d user(s) could not be restored (%s)", n, g.listed()))
+	}
+	if n := len(res.Conflicts); n > 0 {
+		return withCode(ExitIncomplete, fmt.Errorf("%d target user(s) match a source user without proof that the migration made them (%s)", n, g.listed()))
 	}
 	return nil
 }

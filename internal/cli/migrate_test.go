@@ -39,6 +39,14 @@ type migrationWorld struct {
 	srv    *cognitotest.Server
 	api    *cip.Client
 	source string
+	// repo is the migration's repository (unsigned, initialised): start
+	// passes it to the function (COGVAULT_REPO), which records there, and
+	// finish reads those records as the proof of who migrated.
+	repo string
+	// noRepo leaves COGVAULT_REPO out of the function's environment (start
+	// needs --repo, but an operator may not pass it on): the function then
+	// records nowhere.
+	noRepo bool
 	mu     sync.Mutex
 	h      *capture.Handler
 }
@@ -71,6 +79,14 @@ func newMigrationWorld(t *testing.T, usernameAttrs ...string) *migrationWorld {
 		t.Fatal(err)
 	}
 	w.source = src.PoolID
+	w.repo = t.TempDir() + "/repo"
+	store, err := storage.NewDir(w.repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Init(context.Background(), store, repo.Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -87,16 +103,28 @@ func (w *migrationWorld) configure(t *testing.T, target string, env map[string]s
 	if err != nil || !ok {
 		t.Fatalf("the environment start printed is refused: %v", err)
 	}
-	mig, err := migration.New(migration.Config{SourcePoolID: e.SourcePoolID, SourceClientID: e.SourceClientID, Source: w.api,
-		LegacySubAttribute: e.LegacySubAttribute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := migration.Config{SourcePoolID: e.SourcePoolID, SourceClientID: e.SourceClientID, Source: w.api,
+		LegacySubAttribute: e.LegacySubAttribute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	dir := env["COGVAULT_REPO"]
+	if dir == "" {
+		dir = t.TempDir() // the function records nowhere finish looks
+	}
+	store, err := storage.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := storage.NewDir(t.TempDir())
+	r := repo.New(store)
+	if env["COGVAULT_REPO"] != "" {
+		if r, _, err = repo.Open(context.Background(), store, repo.OpenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Records, cfg.Target = r, w.api
+	}
+	mig, err := migration.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := capture.New(capture.Config{PoolID: target, Region: "us-east-1", Repo: repo.New(store), Cognito: w.api,
+	h, err := capture.New(capture.Config{PoolID: target, Region: "us-east-1", Repo: r, Cognito: w.api,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Migration: mig})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +240,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--repo", w.repo, "--output", "json")...)
 	if code != 0 {
 		t.Fatalf("migrate start: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -227,7 +255,7 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 		t.Fatalf("start's JSON: %v\n%s", err, out)
 	}
 	assertOnlyTriggersChanged(t, before.UserPool, w.describe(t, target))
-	assertEnvironmentStartsTheFunction(t, started.Function.Environment, target)
+	assertEnvironmentStartsTheFunction(t, started.Function.Environment, target, false)
 	w.configure(t, target, started.Function.Environment)
 
 	// Sign in a few enabled, confirmed source users to the target.
@@ -267,9 +295,12 @@ func TestMigrateStartStatusFinish(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir)...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", w.repo)...)
 	if code != 0 && code != 3 {
 		t.Fatalf("migrate finish: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(out, "conflict") {
+		t.Errorf("finish reports conflicts, though every target user is the migration's, the restore's or pre-existing:\n%s", out)
 	}
 	checkFinished(t, w, target, src, moved, squatter, dir+"/subs.json")
 	if p := w.describe(t, target); p.LambdaConfig != nil && (p.LambdaConfig.UserMigration != nil || p.LambdaConfig.PostAuthentication != nil) {
@@ -474,7 +505,7 @@ func TestMigrateStartRefusals(t *testing.T) {
 		})
 	}
 	// finish and status refuse a target start never ran on.
-	for _, cmd := range [][]string{{"finish", "--state-dir", t.TempDir()}, {"status"}} {
+	for _, cmd := range [][]string{{"finish", "--state-dir", t.TempDir(), "--no-records"}, {"status"}} {
 		code, out, errOut := run(t, ctx, w.args(append([]string{"migrate"}, append(cmd, "--from", w.source, "--to", good)...)...)...)
 		if code != 2 || !strings.Contains(errOut, "'cogvault migrate start --to "+good+"' has not run on it") {
 			t.Errorf("%s into a target never started: exit %d\n%s\n%s", cmd, code, out, errOut)
@@ -550,12 +581,18 @@ func startedMigration(t *testing.T, w *migrationWorld) (target string, src []typ
 	t.Helper()
 	ctx := context.Background()
 	target = w.targetLike(t, false)
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
+	args := []string{"migrate", "start", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json", "--repo", w.repo}
+	code, out, errOut := run(t, ctx, w.args(args...)...)
 	var started struct {
 		Function struct{ Environment map[string]string }
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &started) != nil {
 		t.Fatalf("migrate start: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if w.noRepo {
+		// An operator who left the repository out of the function's
+		// environment: it then records nowhere.
+		delete(started.Function.Environment, "COGVAULT_REPO")
 	}
 	w.configure(t, target, started.Function.Environment)
 	src = w.users(t, w.source)
@@ -582,7 +619,7 @@ func TestMigrateFinishResumes(t *testing.T) {
 	w := newMigrationWorld(t)
 	target, src, moved := startedMigration(t, w)
 	dir := t.TempDir()
-	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", dir+"/repo")
+	finish := w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--repo", w.repo)
 
 	w.srv.ResetStats()
 	code, out, errOut := run(t, ctx, append(finish, "--dry-run")...)
@@ -686,7 +723,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 	if err := os.WriteFile(mapFile, []byte(`{"providerSecrets": {"Google": {"client_secret": "s"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--output", "json")...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--from", w.source, "--create-pool", "new", "--function-arn", fnARN, "--map", mapFile, "--repo", w.repo, "--output", "json")...)
 	var started struct {
 		TargetPoolID string `json:"targetPoolId"`
 		Function     struct{ Environment map[string]string }
@@ -715,7 +752,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 		t.Fatalf("status: exit %d %s", code, out)
 	}
 	dir := t.TempDir()
-	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--keep-trigger", "--allow-triggers")...)
+	code, out, errOut = run(t, ctx, w.args("migrate", "finish", "--from", w.source, "--to", target, "--mapping-file", dir+"/subs", "--state-dir", dir, "--keep-trigger", "--allow-triggers", "--repo", w.repo)...)
 	if code != 0 && code != 3 {
 		t.Fatalf("finish: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -751,7 +788,7 @@ func TestMigrateEmailSignInPool(t *testing.T) {
 // --repo, COGVAULT_REPO, so the Lambda refused to start): both of the
 // function's readers accept it, for the target's pool and a signed
 // repository.
-func assertEnvironmentStartsTheFunction(t *testing.T, env map[string]string, target string) {
+func assertEnvironmentStartsTheFunction(t *testing.T, env map[string]string, target string, signed bool) {
 	t.Helper()
 	getenv := func(k string) string { return env[k] }
 	ce, err := capture.FromEnv(getenv)
@@ -761,8 +798,8 @@ func assertEnvironmentStartsTheFunction(t *testing.T, env map[string]string, tar
 	if _, ok, err := migration.FromEnv(getenv, "us-east-1"); !ok || err != nil {
 		t.Errorf("start's environment configures no migration: ok %v, %v", ok, err)
 	}
-	if _, err := sign.ParsePublicKey(env["COGVAULT_REPO_KEY"]); err != nil {
-		t.Errorf("COGVAULT_REPO_KEY %q is not the signed repository's key: %v", env["COGVAULT_REPO_KEY"], err)
+	if _, err := sign.ParsePublicKey(env["COGVAULT_REPO_KEY"]); signed && err != nil || !signed && env["COGVAULT_REPO_KEY"] != "" {
+		t.Errorf("COGVAULT_REPO_KEY %q for a signed (%v) repository: %v", env["COGVAULT_REPO_KEY"], signed, err)
 	}
 }
 
@@ -786,8 +823,16 @@ func TestMigrateStartNeedsARepositoryAndNamesSRPClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN)...)
+	code, out, errOut := run(t, ctx, w.args("migrate", "start", "--repo", t.TempDir()+"/mrepo", "--from", w.source, "--to", target, "--function-arn", fnARN, "--output", "json")...)
 	if code != 0 || !strings.Contains(errOut, aws.ToString(srp.UserPoolClient.ClientId)) || !strings.Contains(errOut, "ALLOW_USER_PASSWORD_AUTH") {
 		t.Fatalf("start with an SRP-only client: exit %d, want 0 and a notice naming the client\n%s\n%s", code, errOut, out)
 	}
+	// A repository start initialised is signed: the function gets its key.
+	var started struct {
+		Function struct{ Environment map[string]string }
+	}
+	if err := json.Unmarshal([]byte(out), &started); err != nil {
+		t.Fatal(err)
+	}
+	assertEnvironmentStartsTheFunction(t, started.Function.Environment, target, true)
 }

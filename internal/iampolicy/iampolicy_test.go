@@ -108,7 +108,8 @@ func TestStateInRepoGrantsCheckpointWrites(t *testing.T) {
 }
 
 // The migration function: source actions on the source pool (or only
-// sts:AssumeRole on the source role), AdminAddUserToGroup on the target,
+// sts:AssumeRole on the source role), AdminAddUserToGroup and AdminGetUser
+// (PostAuthentication's creation-time check) on the target,
 // records under migrations/<target>/ only, config.json read, kms:Sign.
 func TestLambdaMigrationGrants(t *testing.T) {
 	m, ok := Lookup("lambda-migration")
@@ -132,7 +133,7 @@ func TestLambdaMigrationGrants(t *testing.T) {
 	src, tgt := "arn:aws:cognito-idp:us-east-2:123456789012:userpool/us-east-2_Source", "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Target"
 	want := map[string]bool{
 		"cognito-idp:AdminInitiateAuth " + src: true, "cognito-idp:AdminGetUser " + src: true, "cognito-idp:AdminListGroupsForUser " + src: true,
-		"cognito-idp:AdminAddUserToGroup " + tgt:    true,
+		"cognito-idp:AdminAddUserToGroup " + tgt: true, "cognito-idp:AdminGetUser " + tgt: true,
 		"s3:GetObject arn:aws:s3:::b/p/config.json": true, "s3:ListBucket arn:aws:s3:::b": true,
 		"s3:GetObject arn:aws:s3:::b/p/migrations/eu-west-1_Target/*":    true,
 		"s3:PutObject arn:aws:s3:::b/p/migrations/eu-west-1_Target/*":    true,

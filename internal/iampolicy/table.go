@@ -57,7 +57,9 @@ var Lambda = map[string][]string{
 	// The migration function (internal/migration): on the source pool, the
 	// UserMigration trigger checks the password and reads the user, and
 	// PostAuthentication reads the user's groups; on the target pool,
-	// PostAuthentication adds the user to them (issue 15's contract).
+	// PostAuthentication reads the signed-in user (its creation time binds
+	// the pending record to the user the migration made, facts §34.2) and
+	// adds it to them (issue 15's contract).
 	"migration_source": {
 		"cognito-idp:AdminGetUser",
 		"cognito-idp:AdminInitiateAuth",
@@ -65,6 +67,7 @@ var Lambda = map[string][]string{
 	},
 	"migration_target": {
 		"cognito-idp:AdminAddUserToGroup",
+		"cognito-idp:AdminGetUser",
 	},
 	// A restore drill (internal/drill) on its scratch pool, the one it
 	// created (CreateUserPool, with the drill's tag, is granted apart): the

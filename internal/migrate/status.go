@@ -182,6 +182,3 @@ func (st *Status) origins(ctx context.Context, dst ReadAPI, opts StatusOptions) 
 	return nil
 }
 
-// UsersPrefix is where the function records each user it migrated, as
-// users/<new sub>.json (docs/format.md, the shared contract).
-func UsersPrefix(target string) string { return "migrations/" + target + "/users/" }

@@ -113,7 +113,7 @@ func TestPostAuthenticationNeverFailsTheSignIn(t *testing.T) {
 	name, _ := w.userInGroups(t)
 	w.copyGroups(t, "")
 	_, oldSub := w.want(t, name)
-	pending, _ := json.Marshal(map[string]any{"oldSub": oldSub, "oldUsername": name, "at": "2026-11-30T08:00:00Z"})
+	pending := pendingBody(oldSub, name, name, time.Now())
 	if err := w.repo.PutMigrationRecord(ctx, w.target, pendingName(name), pending); err != nil {
 		t.Fatal(err)
 	}

@@ -47,9 +47,12 @@ type Source interface {
 }
 
 // Target is what the handler calls on the target pool (with the
-// function's own credentials). *cognitoidentityprovider.Client satisfies it.
+// function's own credentials): AdminGetUser binds a pending record to the
+// user the migration created (postauth.go). *cognitoidentityprovider.Client
+// satisfies it.
 type Target interface {
 	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, optFns ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 }
 
 // Config configures a Handler.
@@ -214,7 +217,12 @@ type sourceUser struct {
 }
 
 // sourceUser reads the source user and keeps what the target can take.
-// A disabled source user is refused.
+// A disabled source user is refused, and so is a federated-only one
+// (UserStatus EXTERNAL_PROVIDER, "User signed in with a third-party IdP",
+// API_AdminGetUser): it has no password to migrate, and a forgot-password
+// answer would make it a native user under the provider's name
+// ("Google_<id>") in the target, whom a code could give a password. It
+// comes back at its next federated sign-in (docs/cognito-facts.md §34.5).
 func (h *Handler) sourceUser(ctx context.Context, name string) (sourceUser, error) {
 	u, err := h.cfg.Source.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &h.cfg.SourcePoolID, Username: &name})
 	if err != nil {
@@ -222,6 +230,9 @@ func (h *Handler) sourceUser(ctx context.Context, name string) (sourceUser, erro
 	}
 	if !u.Enabled {
 		return sourceUser{}, failure(ErrRefused, "disabled")
+	}
+	if u.UserStatus == types.UserStatusTypeExternalProvider {
+		return sourceUser{}, failure(ErrRefused, "federated")
 	}
 	su := sourceUser{username: aws.ToString(u.Username), attrs: h.keep(u.UserAttributes)}
 	for _, a := range u.UserAttributes {

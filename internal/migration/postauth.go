@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -47,6 +48,17 @@ func (h *Handler) postAuthentication(ctx context.Context, ev event) {
 		h.cfg.Log.Warn("post authentication: the event has no sub; the pending record stays")
 		return
 	}
+	why, err := h.claimRefused(ctx, ev, rec)
+	switch {
+	case err != nil:
+		h.cfg.Log.Warn("post authentication: the target user not read; the next sign-in tries again", "reason", reason(err))
+		return
+	case why != "":
+		// Another user's record (or one Cognito refused): left for its
+		// own user, and for 'migrate finish', which applies the same rule.
+		h.cfg.Log.Warn("post authentication: a pending record under this sign-in value is not this user's; no groups given", "why", why)
+		return
+	}
 	groups, missing, err := h.copyGroups(ctx, ev.UserPoolID, ev.UserName, rec.OldUsername)
 	if err != nil {
 		h.cfg.Log.Warn("post authentication: groups not copied; the next sign-in tries again", "reason", reason(err))
@@ -60,6 +72,90 @@ func (h *Handler) postAuthentication(ctx context.Context, ev event) {
 		h.cfg.Log.Warn("post authentication: pending record not deleted", "error", errClass(err))
 	}
 	h.cfg.Log.Info("migrated user's groups added", "groups", len(groups), "groupsMissingInTarget", missing)
+}
+
+// A pending record is claimed only by the user the migration made
+// (review finding 2; docs/cognito-facts.md §34.2): the function writes it
+// before Cognito accepts its answer, and Cognito may refuse the answer
+// (an attribute the target lacks) and create no one; its key may also be
+// reachable from another user (an email-shaped username differing in
+// case). So the claimant must be created from claimSkew before the
+// record's time (the clocks of Lambda and Cognito) to claimAfter after it:
+// Cognito creates the user once the function answers, within the 5 s it
+// waits for a trigger and its retries (§13), and a retried trigger keeps
+// the first record's time (create-once). A user signing up under that
+// name later is refused whatever it types.
+const (
+	claimSkew  = time.Minute
+	claimAfter = 2 * time.Minute
+)
+
+// claimRefused says why the event's user may not claim rec ("" when it
+// may), by the rule of Claimant.refusal; the user's creation time comes
+// from AdminGetUser on the target. err is a failed read of the target user.
+func (h *Handler) claimRefused(ctx context.Context, ev event, rec *pendingRecord) (string, error) {
+	c := Claimant{Username: ev.UserName, ByUsername: ev.UserName != attr(ev, "sub")}
+	if a := h.cfg.LegacySubAttribute; a != "" {
+		v := attr(ev, a)
+		c.LegacySub = &v
+	}
+	if why := c.refusal(rec); why != "" {
+		return why, nil // no call needed
+	}
+	u, err := h.cfg.Target.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &ev.UserPoolID, Username: &ev.UserName})
+	if err != nil {
+		return "", fmt.Errorf("read the signed-in user in the target: %w", err)
+	}
+	c.Created = aws.ToTime(u.UserCreateDate)
+	return c.refusal(rec), nil
+}
+
+// Claimant is a target user that may claim a pending record.
+type Claimant struct {
+	Username string
+	// ByUsername: the target's users sign in by username (not email or
+	// phone number), so the username is the value typed at the migration.
+	ByUsername bool
+	// LegacySub is the user's legacy-sub value when the migration keeps
+	// one; nil when it does not.
+	LegacySub *string
+	// Created is the target user's UserCreateDate; zero is not checked yet.
+	Created time.Time
+}
+
+// refusal says why c may not claim rec, "" when it may: in a target where
+// users sign in by username, the username is not exactly the value typed at
+// the migration (a case-sensitive pool holds "Admin" and "admin" as two
+// users); the legacy sub is not the record's old sub (an app client that
+// cannot write it leaves it to the migration); or the user was created
+// outside the record's window.
+func (c Claimant) refusal(rec *pendingRecord) string {
+	switch {
+	case c.ByUsername && rec.SignIn != hashOf(c.Username):
+		return "another sign-in value"
+	case c.LegacySub != nil && *c.LegacySub != rec.OldSub:
+		return "another legacy sub"
+	case !c.Created.IsZero() && (c.Created.Before(rec.At.Add(-claimSkew)) || c.Created.After(rec.At.Add(claimAfter))):
+		return "created at another time than the migration"
+	}
+	return ""
+}
+
+// PendingRecordName is the record name (under migrations/<target pool>/)
+// of the pending record of a sign-in value.
+func PendingRecordName(signIn string) string { return pendingName(signIn) }
+
+// ClaimPending applies PostAuthentication's rule to a pending record's
+// body (for 'cogvault migrate finish', which sees users the function has
+// not finished: migrated by "forgot password" and not signed in yet). It
+// returns the source sub the record gives c; ok is false when the record
+// does not bind c (c.Created must be set).
+func ClaimPending(body []byte, c Claimant) (oldSub string, ok bool) {
+	var rec pendingRecord
+	if json.Unmarshal(body, &rec) != nil || rec.OldSub == "" || c.Created.IsZero() || c.refusal(&rec) != "" {
+		return "", false
+	}
+	return rec.OldSub, true
 }
 
 // signInValues are what the user may have typed at the migrating sign-in.

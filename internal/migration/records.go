@@ -24,10 +24,15 @@ type Records interface {
 }
 
 // pendingRecord says a user was migrated and waits for the first sign-in
-// that completes (PostAuthentication), which knows the new sub.
+// that completes (PostAuthentication), which knows the new sub. SignIn is
+// the hex sha256 of the value typed at the migration, exactly as typed:
+// the key folds an email's case, the claim (claim.go) does not fold a
+// username's. At is when the function answered, just before Cognito
+// created the user: only a user created around then can claim it.
 type pendingRecord struct {
 	OldSub      string    `json:"oldSub"`
 	OldUsername string    `json:"oldUsername"`
+	SignIn      string    `json:"signIn"`
 	At          time.Time `json:"at"`
 }
 
@@ -47,12 +52,24 @@ type failedRecord struct {
 	Reason string    `json:"reason"`
 }
 
-// pendingName is the pending record of a sign-in value: the hex sha256 of
-// it lower-cased, so that the key names no one and an email matches
-// whatever case the user typed (emails compare case-insensitively, §8).
+// pendingName is the pending record of a sign-in value: its hex sha256,
+// so that the key names no one. An email-shaped value is lower-cased
+// first: a target that signs in by email stores the source's email, in
+// whatever case the user typed it at the migration (emails compare
+// case-insensitively there, §8). A username keeps its case: in a
+// case-sensitive pool "Admin" and "admin" are two users, whose records
+// must not share a key (docs/cognito-facts.md §34.2).
 func pendingName(signIn string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(signIn)))
-	return "pending/" + hex.EncodeToString(sum[:]) + ".json"
+	if strings.Contains(signIn, "@") {
+		signIn = strings.ToLower(signIn)
+	}
+	return "pending/" + hashOf(signIn) + ".json"
+}
+
+// hashOf is the hex sha256 of v.
+func hashOf(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }
 
 // counted is a refusal that the failed/ records count: the end user reads
@@ -78,18 +95,35 @@ func (h *Handler) recording(poolID string) bool {
 }
 
 // recordPending writes the pending record of a successful migration. A
-// retried trigger finds its own record (create-once): kept. A failed write
-// is logged and the migration still answers: the user signs in, and only
+// retried trigger finds its own record (create-once): kept. A record of
+// another migration under the key (an email-shaped username differing
+// only in case, or one Cognito refused) is left: PostAuthentication binds
+// a record to the user it was made for, so it gives nobody else groups,
+// and this user's groups wait for 'migrate finish'. A failed write is
+// logged and the migration still answers: the user signs in, and only
 // the groups and the sub mapping wait for 'migrate finish'.
 func (h *Handler) recordPending(ctx context.Context, poolID, signIn string, u sourceUser) {
 	if !h.recording(poolID) {
 		return
 	}
-	body, _ := json.Marshal(pendingRecord{OldSub: u.sub, OldUsername: u.username, At: h.cfg.Now().UTC()})
+	body, _ := json.Marshal(pendingRecord{OldSub: u.sub, OldUsername: u.username, SignIn: hashOf(signIn), At: h.cfg.Now().UTC()})
 	err := h.cfg.Records.PutMigrationRecord(ctx, poolID, pendingName(signIn), body)
-	if err != nil && !errors.Is(err, storage.ErrExist) {
+	switch {
+	case errors.Is(err, storage.ErrExist):
+		if !h.ownPending(ctx, poolID, signIn, u) {
+			h.cfg.Log.Warn("migration: another migration's pending record holds this sign-in value; this user's groups and sub mapping wait for 'cogvault migrate finish'")
+		}
+	case err != nil:
 		h.cfg.Log.Warn("migration: pending record not written; this user's groups and sub mapping wait for 'cogvault migrate finish'", "error", errClass(err))
 	}
+}
+
+// ownPending says whether the pending record under signIn is this
+// migration's own (a retried trigger's).
+func (h *Handler) ownPending(ctx context.Context, poolID, signIn string, u sourceUser) bool {
+	b, err := h.cfg.Records.GetMigrationRecord(ctx, poolID, pendingName(signIn))
+	var rec pendingRecord
+	return err == nil && json.Unmarshal(b, &rec) == nil && rec.OldSub == u.sub && rec.SignIn == hashOf(signIn)
 }
 
 // recordFailure writes failed/<19-digit unix nanos>-<reason>.json for a

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -69,9 +70,25 @@ func signedRepo(t *testing.T) (*repo.Repo, *countingStore) {
 	return r, cs
 }
 
+// pendingName and pendingBody are the function's pending record of a
+// sign-in value (the contract in records.go): the key is the sha256 of the
+// value, lower-cased only when email-shaped; the record binds the exact
+// value (its sha256) and the time of the migration.
 func pendingName(signIn string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(signIn)))
-	return "pending/" + hex.EncodeToString(sum[:]) + ".json"
+	if strings.Contains(signIn, "@") {
+		signIn = strings.ToLower(signIn)
+	}
+	return "pending/" + sha(signIn) + ".json"
+}
+
+func pendingBody(oldSub, oldUsername, signIn string, at time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{"oldSub": oldSub, "oldUsername": oldUsername, "signIn": sha(signIn), "at": at.UTC()})
+	return b
+}
+
+func sha(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }
 
 func (w *world) groups(t *testing.T, pool, name string) []string {
@@ -260,7 +277,7 @@ func TestRetriedPostAuthenticationIsHarmless(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, oldSub := w.want(t, name)
-	pending, _ := json.Marshal(map[string]any{"oldSub": oldSub, "oldUsername": name, "at": "2026-11-30T08:00:00Z"})
+	pending := pendingBody(oldSub, name, name, time.Now())
 	if err := w.repo.PutMigrationRecord(ctx, w.target, pendingName(name), pending); err != nil {
 		t.Fatal(err)
 	}
