@@ -142,8 +142,9 @@ names each), and neither its UserMigration nor its PostAuthentication
 trigger may hold another function. Start then copies the source's groups, and sets
 both triggers to --function-arn in one UpdateUserPool that carries every
 other setting unchanged (UpdateUserPool resets what a request leaves out).
-The target is tagged cogvault:migration-start with the time: finish gives
-groups only to users created after it.
+The target is tagged cogvault:migration-start with the time. Finish gives
+groups only to users it can prove the migration made (the function's
+records in --repo; see 'cogvault migrate finish --help').
 
 The function signs users in on the source with an app client that allows
 ALLOW_ADMIN_USER_PASSWORD_AUTH and has no secret: --source-client-id, or
