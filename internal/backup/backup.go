@@ -251,7 +251,7 @@ func (b *run) run(ctx context.Context, start time.Time) (*snapshot.Manifest, err
 	// left; only a cancellation ends it.
 	wctx, wcancel := stepWriteContext(ctx, b.opts.Cut)
 	defer wcancel()
-	poolObj, err := b.begin(wctx)
+	poolObj, err := b.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,11 @@ func stepWriteContext(ctx context.Context, cut time.Time) (context.Context, cont
 	if cut.IsZero() {
 		return ctx, func() {}
 	}
-	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Until(cut)+stepFinishTime)
+	end := cut
+	if now := time.Now(); end.Before(now) {
+		end = now
+	}
+	wctx, wcancel := context.WithDeadline(context.WithoutCancel(ctx), end.Add(stepFinishTime))
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			wcancel()
