@@ -925,10 +925,14 @@ func (b *run) writeUser(ctx context.Context, u types.UserType, w *recordWriter, 
 	}
 	if b.opts.MFA {
 		if err := b.addMFA(ctx, &rec); err != nil {
+			b.seen.remove(rec.Sub)
 			return err
 		}
 	}
 	if err := w.write(ctx, rec); err != nil {
+		// Not written (the step's cut, most often): its sub must not reach
+		// the step's sub list, or the next step would skip the user.
+		b.seen.remove(rec.Sub)
 		return err
 	}
 	b.stats.Users.Add(1)
@@ -1087,6 +1091,22 @@ func (s *subSet) add(sub string) bool {
 		s.merge()
 	}
 	return true
+}
+
+// remove takes sub out of the set again: a user added but then not
+// written.
+func (s *subSet) remove(sub string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := uuid.Parse(sub)
+	if err != nil {
+		delete(s.others, sub)
+		return
+	}
+	delete(s.recent, id)
+	if i, found := slices.BinarySearchFunc(s.sorted, id, compareUUID); found {
+		s.sorted = slices.Delete(s.sorted, i, i+1)
+	}
 }
 
 // merge moves the recent subs into the sorted slice, merging in place from
