@@ -166,6 +166,9 @@ func RunStep(ctx context.Context, api API, store Store, opts Options, stats *Sta
 	if opts.Filters == nil {
 		opts.Filters = cognito.SubShards()
 	}
+	// A chain's progress is kept by its filter: the same filter twice would
+	// be two chains sharing one position (and list nothing new).
+	opts.Filters = distinct(opts.Filters)
 	if opts.Workers <= 0 {
 		opts.Workers = 16
 	}
@@ -1147,3 +1150,16 @@ func (s *subSet) list() ([]uuid.UUID, []string) {
 func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 func ptr[T any](v T) *T { return &v }
+
+// distinct is list without repeats, in its order.
+func distinct(list []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
