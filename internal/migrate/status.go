@@ -181,4 +181,3 @@ func (st *Status) origins(ctx context.Context, dst ReadAPI, opts StatusOptions) 
 	}
 	return nil
 }
-
