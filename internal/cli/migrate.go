@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -275,7 +276,7 @@ func printStart(g *globalOptions, opts migrateStartOptions, res *migrate.StartRe
 	} else {
 		fmt.Fprintf(w, "target       %s (checked: users sign in the same way)\n", res.TargetPoolID)
 	}
-	for _, old := range sortedKeys(res.Clients) {
+	for _, old := range slices.Sorted(maps.Keys(res.Clients)) {
 		fmt.Fprintf(w, "app client   %s → %s\n", old, res.Clients[old])
 	}
 	for _, it := range res.NotCarried {
@@ -287,19 +288,10 @@ func printStart(g *globalOptions, opts migrateStartOptions, res *migrate.StartRe
 	}
 	fmt.Fprintf(w, "triggers     UserMigration and PostAuthentication of %s → %s\n", res.TargetPoolID, opts.Function)
 	fmt.Fprintln(w, "function environment:")
-	for _, k := range sortedKeys(res.Function.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(res.Function.Environment)) {
 		fmt.Fprintf(w, "  %s=%s\n", k, res.Function.Environment[k])
 	}
 	fmt.Fprintf(w, "next: 'cogvault migrate status --from %s --to %s', then 'cogvault migrate finish'\n", opts.From, res.TargetPoolID)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type migrateStatusOptions struct {
@@ -389,7 +381,7 @@ func printStatus(g *globalOptions, st *migrate.Status) {
 			total += n
 		}
 		fmt.Fprintf(w, "failed       %d", total)
-		for _, k := range sortedIntKeys(st.Failed) {
+		for _, k := range slices.Sorted(maps.Keys(st.Failed)) {
 			fmt.Fprintf(w, "  %s %d", termEscape(k), st.Failed[k])
 		}
 		fmt.Fprintln(w)
@@ -416,15 +408,6 @@ func printOrigins(w io.Writer, st *migrate.Status) {
 	} else if st.NoRecord > 0 {
 		fmt.Fprintf(w, "  no record  %d (not recorded by the function yet: a first sign-in not completed, e.g. after a password reset)\n", st.NoRecord)
 	}
-}
-
-func sortedIntKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type migrateFinishOptions struct {
@@ -656,7 +639,7 @@ func reportFinish(g *globalOptions, opts migrateFinishOptions, res *migrate.Fini
 		case opts.KeepTrigger:
 			fmt.Fprintln(w, "triggers     kept (--keep-trigger)")
 		}
-		for _, s := range sortedKeys(res.TriggersLeft) {
+		for _, s := range slices.Sorted(maps.Keys(res.TriggersLeft)) {
 			fmt.Fprintf(w, "trigger left %s holds %s, not the migration function: left as it is (remove it yourself if it is a leftover)\n", s, termEscape(res.TriggersLeft[s]))
 		}
 		if !opts.DryRun {

@@ -62,20 +62,9 @@ func (p *pool) mfaChallenge(u *user) map[string]any {
 	return map[string]any{"ChallengeName": name, "Session": opaque("session"), "ChallengeParameters": params}
 }
 
-// mfaFactors are the factors u has enabled, as challenge names.
-func (u *user) mfaFactors() []string {
-	var f []string
-	if u.mfa.sms {
-		f = append(f, "SMS_MFA")
-	}
-	if u.mfa.totp {
-		f = append(f, "SOFTWARE_TOKEN_MFA")
-	}
-	if u.mfa.email {
-		f = append(f, "EMAIL_OTP")
-	}
-	return f
-}
+// mfaFactors are the factors u has enabled, as challenge names: the names
+// of its UserMFASettingList.
+func (u *user) mfaFactors() []string { return u.mfaSettingList() }
 
 func jsonList(s []string) string {
 	b, _ := json.Marshal(s)
