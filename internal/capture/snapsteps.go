@@ -152,23 +152,9 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 		Warn: func(msg string) { h.cfg.Log.Warn(msg) }, Reread: h.cfg.Repo, SubLists: subLists{h.cfg.Repo, h.cfg.PoolID},
 	}
 	if resume != nil {
-		if m := h.finishedSnapshot(ctx, resume); m != nil {
-			// An attempt of the last step wrote the snapshot and was killed
-			// before removing its checkpoints (snapretry.go).
-			h.dropProgress(ctx, m)
-			return m, nil, nil
-		}
-		p, err := h.loadProgress(ctx, resume)
-		if errors.Is(err, errNoCheckpoint) {
-			// The last step finished (and removed its checkpoints) but its
-			// answer was lost, and the state machine retried it: answer
-			// again for the snapshot it wrote.
-			if m, merr := h.cfg.Repo.Manifest(ctx, resume.Snapshot); merr == nil && m.PoolID == resume.Pool {
-				return m, nil, nil
-			}
-		}
-		if err != nil {
-			return nil, nil, err
+		m, p, err := h.resumeSnapshot(ctx, resume)
+		if m != nil || err != nil {
+			return m, nil, err
 		}
 		opts.Resume = p
 	}
@@ -190,6 +176,35 @@ func (h *Handler) snapshotStep(ctx context.Context, resume *SnapshotResume) (*sn
 	if !errors.Is(err, backup.ErrStopped) {
 		return nil, nil, err
 	}
+	return h.stopped(ctx, resume, p, stats)
+}
+
+// resumeSnapshot is the progress a resumed step continues from, or the
+// snapshot an earlier attempt of the last step finished already.
+func (h *Handler) resumeSnapshot(ctx context.Context, resume *SnapshotResume) (*snapshot.Manifest, *backup.Progress, error) {
+	if m := h.finishedSnapshot(ctx, resume); m != nil {
+		// An attempt of the last step wrote the snapshot and was killed
+		// before removing its checkpoints (snapretry.go).
+		h.dropProgress(ctx, m)
+		return m, nil, nil
+	}
+	p, err := h.loadProgress(ctx, resume)
+	if errors.Is(err, errNoCheckpoint) {
+		// The last step finished (and removed its checkpoints) but its
+		// answer was lost, and the state machine retried it: answer again
+		// for the snapshot it wrote.
+		if m, merr := h.cfg.Repo.Manifest(ctx, resume.Snapshot); merr == nil && m.PoolID == resume.Pool {
+			return m, nil, nil
+		}
+	}
+	return nil, p, err
+}
+
+// stopped stores a stopped step's progress and answers for it: done false
+// with the next resume, or done with the snapshot another attempt
+// finished meanwhile; a step that got no further than the ones before it
+// MaxStalls times in a row fails.
+func (h *Handler) stopped(ctx context.Context, resume *SnapshotResume, p *backup.Progress, stats *backup.Stats) (*snapshot.Manifest, json.RawMessage, error) {
 	// The checkpoint gets its own short context: the step is near its end.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
