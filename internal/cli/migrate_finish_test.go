@@ -260,3 +260,39 @@ func TestMigrateFinishRefusesAForeignUsersRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateFinishKeepsTheTargetsGroupChanges: a user who migrated at
+// sign-in got their source groups from the function then (its users/
+// record says so); an admin of the new pool removes one since. Finish
+// leaves that as it is instead of putting the user back (review finding
+// 7), while still giving groups to users it restored.
+func TestMigrateFinishKeepsTheTargetsGroupChanges(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	w := newMigrationWorld(t)
+	target, _, moved := startedMigration(t, w)
+	gs := w.groupsOf(t, target, moved)
+	if len(gs) == 0 || !sameStrings(gs, w.groupsOf(t, w.source, moved)) {
+		t.Fatalf("the migrated user has groups %v in the target, want the source's %v (PostAuthentication)", gs, w.groupsOf(t, w.source, moved))
+	}
+	if _, err := w.api.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{UserPoolId: &target, Username: &moved, GroupName: aws.String(gs[0])}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if code, out, errOut := run(t, ctx, w.args(finishArgs(w, target, dir)...)...); code != 0 && code != 3 {
+		t.Fatalf("finish: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if slices.Contains(w.groupsOf(t, target, moved), gs[0]) {
+		t.Errorf("finish put the migrated user back into %q, which the new pool's admin removed after the migration", gs[0])
+	}
+	restoredWithGroups := 0
+	for _, u := range w.users(t, w.source) {
+		name := aws.ToString(u.Username)
+		if name != moved && len(w.groupsOf(t, w.source, name)) > 0 && sameStrings(w.groupsOf(t, target, name), w.groupsOf(t, w.source, name)) {
+			restoredWithGroups++
+		}
+	}
+	if restoredWithGroups == 0 {
+		t.Error("no user finish restored has its source groups")
+	}
+}

@@ -180,6 +180,12 @@ func signedInGroups(ctx context.Context, api FinishAPI, mt *matcher, pr proofs, 
 			return nil
 		}
 		res.SignedIn++
+		if pr.bySub[sub(u.Attributes)] != "" {
+			// The function's PostAuthentication gave the groups when the
+			// user migrated (its users/ record says so): adding them again
+			// would undo what the new pool's admins changed since.
+			return nil
+		}
 		if dryRun {
 			res.MembershipsAdded += len(groups[src.username])
 			return nil
