@@ -119,7 +119,7 @@ func TestBootstrapMigrationStartToFinish(t *testing.T) {
 		if got.Enabled != u.Enabled {
 			t.Errorf("user %s: enabled %v, source %v", name, got.Enabled, u.Enabled)
 		}
-		want, have := attrMap(u.Attributes), attrMap(got.UserAttributes)
+		want, have := attrsOf(u.Attributes), attrsOf(got.UserAttributes)
 		for k, v := range want {
 			if k != "sub" && k != "identities" && !strings.HasSuffix(k, "_verified") && have[k] != v {
 				t.Errorf("user %s: attribute %s differs from the source's", name, k)
@@ -179,12 +179,4 @@ func groupsOf(t *testing.T, api *cip.Client, pool, user string) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-func attrMap(in []types.AttributeType) map[string]string {
-	m := map[string]string{}
-	for _, a := range in {
-		m[aws.ToString(a.Name)] = aws.ToString(a.Value)
-	}
-	return m
 }

@@ -296,14 +296,5 @@ func (w *roleWorld) groupsInBoth(t *testing.T, names ...string) []string {
 // groupsOf lists w.user's groups in pool, sorted.
 func (w *roleWorld) groupsOf(t *testing.T, pool string) []string {
 	t.Helper()
-	out, err := w.api.AdminListGroupsForUser(context.Background(), &cip.AdminListGroupsForUserInput{UserPoolId: &pool, Username: &w.user})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, g := range out.Groups {
-		names = append(names, aws.ToString(g.GroupName))
-	}
-	slices.Sort(names)
-	return names
+	return groupsOf(t, w.api, pool, w.user)
 }

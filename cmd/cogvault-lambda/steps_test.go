@@ -519,21 +519,7 @@ func snapView(t *testing.T, r *repo.Repo, m *snapshot.Manifest) poolContent {
 // step confirmed one), and no user went through the admin API because
 // its job had not ended yet.
 func TestImportRestoreInStepsPicksUpItsJob(t *testing.T) {
-	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 150, Groups: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	lambdaEnv(t, srv.URL, dir, src.PoolID)
-	t.Setenv("COGVAULT_IMPORT_ROLE_ARN", "arn:aws:iam::123456789012:role/cognito-import")
-	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
-		t.Fatalf("snapshot answered %v, want done true", ans)
-	}
+	srv, src, target, dir := importStepsWorld(t)
 	release := srv.HoldImportJobs()
 	defer release()
 
@@ -686,21 +672,7 @@ func restoreStepsUntilDone(t *testing.T, orig, ans map[string]any) map[string]an
 // API (CONFIRMED instead of RESET_REQUIRED, "import line failed" for a job
 // that never ran).
 func TestImportRestoreStepCutWhileCreatingItsJobStillImports(t *testing.T) {
-	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 150, Groups: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	lambdaEnv(t, srv.URL, dir, src.PoolID)
-	t.Setenv("COGVAULT_IMPORT_ROLE_ARN", "arn:aws:iam::123456789012:role/cognito-import")
-	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
-		t.Fatalf("snapshot answered %v", ans)
-	}
+	srv, src, target, dir := importStepsWorld(t)
 	// The step's context ends (at 2.7 s of 3 s) while the job is created.
 	srv.InjectFault(cognitotest.Fault{Operation: "CreateUserImportJob", Kind: cognitotest.FaultLatency, Count: 1, Latency: 4 * time.Second})
 	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID, "via": "import"}
@@ -729,21 +701,7 @@ func TestImportRestoreStepCutWhileCreatingItsJobStillImports(t *testing.T) {
 // the report says so. Cognito forgetting is simulated by renaming the job
 // id in the stored state.
 func TestImportRestoreSurvivesAJobCognitoForgot(t *testing.T) {
-	srv := cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
-	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 150, Groups: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	lambdaEnv(t, srv.URL, dir, src.PoolID)
-	t.Setenv("COGVAULT_IMPORT_ROLE_ARN", "arn:aws:iam::123456789012:role/cognito-import")
-	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
-		t.Fatalf("snapshot answered %v", ans)
-	}
+	srv, src, target, dir := importStepsWorld(t)
 	release := srv.HoldImportJobs()
 	defer release()
 	orig := map[string]any{"action": "restore", "targetPoolId": target.PoolID, "via": "import"}
@@ -809,4 +767,27 @@ func forgetJobInStoredState(t *testing.T, dir string) {
 	if err != nil || n == 0 {
 		t.Fatalf("no job record in the stored state (%v)", err)
 	}
+}
+
+// importStepsWorld is the setting of the import-path step tests: a pool of
+// 150 users in 3 groups, an empty target, a worker whose restores go
+// through import jobs, and a snapshot of the pool taken in one invocation
+// into the directory repository dir.
+func importStepsWorld(t *testing.T) (srv *cognitotest.Server, src, target cognitotest.PopulateResult, dir string) {
+	t.Helper()
+	srv = cognitotest.NewTestServer(t, cognitotest.Options{QuotaScale: 20})
+	src, err := srv.Populate(cognitotest.PopulateOptions{PoolName: "prod", Users: 150, Groups: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, err = srv.Populate(cognitotest.PopulateOptions{PoolName: "restored"}); err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	lambdaEnv(t, srv.URL, dir, src.PoolID)
+	t.Setenv("COGVAULT_IMPORT_ROLE_ARN", "arn:aws:iam::123456789012:role/cognito-import")
+	if ans := invokeFresh(t, time.Minute, map[string]any{"action": "snapshot"}); ans["done"] != true {
+		t.Fatalf("snapshot answered %v, want done true", ans)
+	}
+	return srv, src, target, dir
 }
